@@ -1,0 +1,43 @@
+/**
+ * The small read-only interface the DNS layer answers from (DESIGN habit 3: a test can fake it).
+ * The composition root adapts the registry and the load balancer to it (src/dns/registry-view.ts).
+ */
+
+/** One eligible instance as DNS sees it. */
+export interface DnsInstance {
+  /** Lower-case service name (`api` in `_api._tcp.local.`). */
+  readonly service: string;
+  /** Protocol label. */
+  readonly protocol: 'tcp' | 'udp';
+  /** DNS-SD instance name, UTF-8, 1..63 octets, may contain dots and spaces (escaped in presentation form). */
+  readonly id: string;
+  /** IPv4/IPv6 literal, or a host name. */
+  readonly address: string;
+  readonly port: number;
+  readonly priority: number;
+  readonly weight: number;
+  /** SRV target when set; otherwise the DNS layer derives one from the address. */
+  readonly host?: string;
+  readonly tags: readonly string[];
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/** What changed, so the DNS cache invalidates only the names it touches. */
+export interface DnsChange {
+  /** Lower-case service names whose instance set or data changed. */
+  readonly services: readonly string[];
+}
+
+/** Read side of the registry for DNS. All methods are synchronous and cheap. */
+export interface DnsView {
+  /** The eligible instances (healthy, not in maintenance, circuit not open) of `_service._protocol`. */
+  eligible(service: string, protocol: 'tcp' | 'udp'): readonly DnsInstance[];
+  /** Every `(service, protocol)` that has at least one registered instance, eligible or not. */
+  services(): readonly { readonly service: string; readonly protocol: 'tcp' | 'udp' }[];
+  /** Whether `(service, protocol)` has any registered instance (eligible or not): NODATA rather than NXDOMAIN. */
+  hasService(service: string, protocol: 'tcp' | 'udp'): boolean;
+  /** Whether an instance with this name (compared case-insensitively) is registered, eligible or not. */
+  hasInstance(service: string, protocol: 'tcp' | 'udp', id: string): boolean;
+  /** Subscribe to changes; returns an unsubscribe function. */
+  onChange(listener: (change: DnsChange) => void): () => void;
+}

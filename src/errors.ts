@@ -1,0 +1,119 @@
+/**
+ * One error hierarchy for all of Beacon. Every error carries a stable machine-readable `code`
+ * (part of the public contract: the control API returns it, the CLI prints it) and an HTTP status
+ * used by the control API. Modules return or throw these; only the edges log them.
+ */
+
+/** Stable error codes. Never rename one: scripts match on them. */
+export type ErrorCode =
+  | 'SERVICE_NOT_FOUND'
+  | 'INSTANCE_NOT_FOUND'
+  | 'INVALID_CONFIGURATION'
+  | 'INVALID_ARGUMENT'
+  | 'REGISTRATION_FAILED'
+  | 'HEALTH_CHECK_FAILED'
+  | 'NAME_CONFLICT'
+  | 'STORE_UNAVAILABLE'
+  | 'STORE_CORRUPT'
+  | 'UNAUTHORIZED'
+  | 'INTERNAL';
+
+/** Base class: a message for humans, a `code` for programs, an optional `cause`. */
+export class BeaconError extends Error {
+  /** The stable code. */
+  readonly code: ErrorCode;
+  /** HTTP status the control API answers with. */
+  readonly status: number;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; status?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.status = options?.status ?? 500;
+  }
+
+  /** Plain JSON shape used on the wire: `{code, message}`. */
+  toJSON(): { code: ErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+/** The named service has no instances (seed: `ServiceNotFound`). */
+export class ServiceNotFoundError extends BeaconError {
+  constructor(readonly service: string) {
+    super('SERVICE_NOT_FOUND', `service not found: ${service}`, { status: 404 });
+  }
+}
+
+/** The named instance is not registered in that service (seed: `InstanceNotFound`). */
+export class InstanceNotFoundError extends BeaconError {
+  constructor(readonly service: string, readonly instanceId: string) {
+    super('INSTANCE_NOT_FOUND', `instance not found: ${instanceId} in service ${service}`, { status: 404 });
+  }
+}
+
+/** A configuration value is out of range, e.g. a zero TTL (seed: `InvalidConfiguration`, mutant A). */
+export class InvalidConfigurationError extends BeaconError {
+  constructor(message: string, readonly field?: string) {
+    super('INVALID_CONFIGURATION', message, { status: 400 });
+  }
+}
+
+/** A request argument (name, port, metadata, ...) is invalid; `field` names it. */
+export class InvalidArgumentError extends BeaconError {
+  constructor(message: string, readonly field?: string) {
+    super('INVALID_ARGUMENT', message, { status: 400 });
+  }
+}
+
+/** Two instance names differ only in letter case, which DNS cannot tell apart. */
+export class NameConflictError extends BeaconError {
+  constructor(message: string) {
+    super('NAME_CONFLICT', message, { status: 409 });
+  }
+}
+
+/** A registration could not be completed (seed: `RegistrationFailed`). */
+export class RegistrationFailedError extends BeaconError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('REGISTRATION_FAILED', message, { status: 500, ...options });
+  }
+}
+
+/** A health probe failed or could not be run (seed: `HealthCheckFailed`). */
+export class HealthCheckFailedError extends BeaconError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('HEALTH_CHECK_FAILED', message, { status: 500, ...options });
+  }
+}
+
+/** The durable store cannot take writes now (etcd down, disk full...). Writes fail fast with this. */
+export class StoreUnavailableError extends BeaconError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('STORE_UNAVAILABLE', message, { status: 503, ...options });
+  }
+}
+
+/** The durable store's data cannot be read; Beacon refuses to start with an empty registry instead. */
+export class StoreCorruptError extends BeaconError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('STORE_CORRUPT', message, { status: 500, ...options });
+  }
+}
+
+/** Missing or wrong bearer token on the TCP control listener. */
+export class UnauthorizedError extends BeaconError {
+  constructor(message = 'missing or invalid bearer token') {
+    super('UNAUTHORIZED', message, { status: 401 });
+  }
+}
+
+/** Type guard: is this one of ours? */
+export function isBeaconError(value: unknown): value is BeaconError {
+  return value instanceof BeaconError;
+}
+
+/** Type guard for a specific code. */
+export function hasErrorCode(value: unknown, code: ErrorCode): value is BeaconError {
+  return isBeaconError(value) && value.code === code;
+}
