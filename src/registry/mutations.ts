@@ -9,7 +9,9 @@ export type Mutation =
   | { readonly type: 'deregister'; readonly service: string; readonly id: string; readonly reason?: 'expired' | 'api'; readonly at: number }
   | { readonly type: 'heartbeat'; readonly service: string; readonly id: string; readonly status: 'pass' | 'fail'; readonly note?: string; readonly at: number }
   | { readonly type: 'set-health'; readonly service: string; readonly id: string; readonly health: HealthStatus; readonly note?: string; readonly at: number }
-  | { readonly type: 'set-maintenance'; readonly service: string; readonly id: string; readonly enabled: boolean; readonly reason?: string; readonly at: number };
+  | { readonly type: 'set-maintenance'; readonly service: string; readonly id: string; readonly enabled: boolean; readonly reason?: string; readonly at: number }
+  /** "This instance is now exactly `record` (or gone)": state learned from a shared store (etcd watch, snapshot restore). */
+  | { readonly type: 'sync'; readonly service: string; readonly id: string; readonly record: InstanceRecord | undefined; readonly at: number };
 
 /** The mutation kinds. */
 export type MutationType = Mutation['type'];

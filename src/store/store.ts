@@ -28,6 +28,13 @@ export interface Store {
   load(): Promise<StoreSnapshot>;
   /** Make one write durable; resolves only once it is. Rejects with StoreUnavailableError when it cannot. */
   write(change: StoreWrite): Promise<void>;
+  /**
+   * Shared stores only (etcd): every write made by any node, this one included, in commit order. The node
+   * applies them as `sync` mutations. Local stores leave this out.
+   */
+  subscribe?(listener: (event: StoreEvent) => void): () => void;
+  /** Shared stores only: renew an instance's liveness (an etcd lease keep-alive). */
+  keepAlive?(service: string, id: string): Promise<void>;
   /** Flush and release resources. Idempotent. */
   close(): Promise<void>;
 }
