@@ -1,0 +1,260 @@
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { StoreCorruptError, StoreUnavailableError } from '../errors.js';
+import type { InstanceRecord } from '../registry/types.js';
+import { decodeRecord, describeKey, encodeRecord } from './record-codec.js';
+import { migrate, schemaProblem } from './sqlite-schema.js';
+import type { Store, StoreSnapshot, StoreWrite } from './store.js';
+
+/** The database file's name inside the data directory. */
+export const SQLITE_FILE_NAME = 'beacon.db';
+
+/** How a SQLite database file starts (https://www.sqlite.org/fileformat.html §1.3). */
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+const SQLITE_HEADER_BYTES = 100;
+
+/** Options of the SQLite backend. */
+export interface SqliteStoreOptions {
+  /**
+   * `PRAGMA synchronous`. Default `full`. In WAL mode `normal` already keeps every committed transaction
+   * across a SIGKILL (the WAL is in the OS page cache once `write()` returns), but a power loss or kernel
+   * crash could drop the last commits. Beacon acknowledges a registration only when it is durable, and
+   * registrations are rare (heartbeats are never written), so we pay one fsync of the WAL per mutation.
+   * `normal` exists for bulk loading and benchmarks.
+   */
+  readonly synchronous?: 'full' | 'normal';
+  /** How long to wait for another process's lock before giving up (ms). Default 1000. */
+  readonly lockTimeoutMs?: number;
+}
+
+type Row = [service: string, id: string, record: string];
+
+/**
+ * The embedded default store: one SQLite file (WAL journal) in the data directory.
+ *
+ * Opening never harms a file it cannot trust: an existing file is validated on a private copy first
+ * (header, `quick_check`, schema version, table shapes), and only a file that passes is opened for
+ * writing, switched to WAL and migrated. Anything else is a StoreCorruptError naming the file, which is
+ * left byte-for-byte untouched. The connection holds an exclusive lock, so a second Beacon on the same
+ * data directory fails with StoreUnavailableError instead of silently diverging.
+ */
+export class SqliteStore implements Store {
+  /** Backend name. */
+  readonly kind = 'sqlite';
+  private readonly upsert: Database.Statement<[string, string, string]>;
+  private readonly remove: Database.Statement<[string, string]>;
+  private readonly setIndex: Database.Statement<[number]>;
+  private readonly selectAll: Database.Statement<[], Row>;
+  private readonly selectIndex: Database.Statement<[], number>;
+  private readonly applyAll: (changes: readonly StoreWrite[]) => void;
+
+  private constructor(
+    /** Path of the database file. */
+    readonly file: string,
+    private readonly db: Database.Database,
+  ) {
+    this.upsert = db.prepare('INSERT INTO instances (service, id, record) VALUES (?, ?, ?) ON CONFLICT (service, id) DO UPDATE SET record = excluded.record');
+    this.remove = db.prepare('DELETE FROM instances WHERE service = ? AND id = ?');
+    this.setIndex = db.prepare("UPDATE meta SET value = ? WHERE key = 'index'");
+    this.selectAll = db.prepare<[], Row>('SELECT service, id, record FROM instances').raw(true);
+    this.selectIndex = db.prepare<[], number>("SELECT value FROM meta WHERE key = 'index'").pluck(true);
+    this.applyAll = db.transaction((changes: readonly StoreWrite[]) => {
+      for (const change of changes) {
+        if (change.kind === 'put') this.upsert.run(change.record.service, change.record.spec.id, encodeRecord(change.record));
+        else this.remove.run(change.service, change.id);
+        this.setIndex.run(change.index);
+      }
+    });
+  }
+
+  /** Open (creating if absent) the database `file`. Rejects with StoreCorruptError for a file it cannot trust. */
+  static async open(file: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
+    const size = fileSize(file);
+    // An absent or zero-length file is a new database (SQLite treats an empty file as an empty database).
+    if (size !== undefined && size > 0) validateCopy(file, size);
+
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(file, { timeout: options.lockTimeoutMs ?? 1000 });
+      // Exclusive before WAL: no shared-memory index, and one process per database (see class comment).
+      db.pragma('locking_mode = EXCLUSIVE');
+      const mode = db.pragma('journal_mode = WAL', { simple: true }) as string;
+      if (mode !== 'wal') throw new Error(`could not switch to WAL journal (got ${mode})`);
+      db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+      migrate(db);
+      return new SqliteStore(file, db);
+    } catch (error) {
+      db?.close();
+      throw openError(file, error);
+    }
+  }
+
+  /** Open `beacon.db` in `dataDir`, creating the directory if needed. */
+  static async openInDirectory(dataDir: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
+    mkdirSync(dataDir, { recursive: true });
+    return SqliteStore.open(join(dataDir, SQLITE_FILE_NAME), options);
+  }
+
+  /** Read every record and the index (one prepared statement, one JSON.parse per row). */
+  async load(): Promise<StoreSnapshot> {
+    this.assertOpen();
+    const index = this.selectIndex.get();
+    const rows = this.selectAll.all();
+    const records: InstanceRecord[] = new Array<InstanceRecord>(rows.length);
+    for (let i = 0; i < rows.length; i++) records[i] = this.decodeRow(rows[i]!);
+    if (typeof index !== 'number') throw this.corrupt('the meta table lost its index row');
+    return { index, records };
+  }
+
+  /** Make one write durable (one transaction: the record and the index). */
+  async write(change: StoreWrite): Promise<void> {
+    this.writeSync([change]);
+  }
+
+  /** Make several writes durable in one transaction: all of them or none (bulk loads, snapshot restore). */
+  async writeBatch(changes: readonly StoreWrite[]): Promise<void> {
+    this.writeSync(changes);
+  }
+
+  /** Checkpoint the WAL into the database file and release it. Idempotent. */
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  private writeSync(changes: readonly StoreWrite[]): void {
+    this.assertOpen();
+    try {
+      this.applyAll(changes);
+    } catch (error) {
+      throw new StoreUnavailableError(`cannot write to SQLite database ${this.file}: ${messageOf(error)}`, { cause: error });
+    }
+  }
+
+  private decodeRow([service, id, text]: Row): InstanceRecord {
+    let record: InstanceRecord;
+    try {
+      record = decodeRecord(JSON.parse(text));
+    } catch (error) {
+      throw this.corrupt(`row ${describeKey(service, id)} does not hold an instance record (${messageOf(error)})`, error);
+    }
+    if (record.service !== service || record.spec.id !== id) {
+      throw this.corrupt(`row ${describeKey(service, id)} holds the record of ${describeKey(record.service, record.spec.id)}`);
+    }
+    return record;
+  }
+
+  private corrupt(problem: string, cause?: unknown): StoreCorruptError {
+    return corruptError(this.file, problem, cause);
+  }
+
+  private assertOpen(): void {
+    if (!this.db.open) throw new StoreUnavailableError(`SQLite database ${this.file} is closed`);
+  }
+}
+
+function corruptError(file: string, problem: string, cause?: unknown): StoreCorruptError {
+  return new StoreCorruptError(
+    `SQLite database ${file} cannot be used: ${problem}. Beacon left the file untouched; move it away to start ` +
+      'empty, or restore a snapshot (beacon snapshot restore).',
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function sqliteCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** Classify a failure to open a file that passed validation (or a new one). */
+function openError(file: string, error: unknown): Error {
+  if (error instanceof StoreCorruptError || error instanceof StoreUnavailableError) return error;
+  const code = sqliteCode(error) ?? '';
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return new StoreUnavailableError(`SQLite database ${file} is locked by another process (is another Beacon using this data directory?)`, { cause: error });
+  }
+  if (code.startsWith('SQLITE_CORRUPT') || code.startsWith('SQLITE_NOTADB')) return corruptError(file, messageOf(error), error);
+  return new StoreUnavailableError(`cannot open SQLite database ${file}: ${messageOf(error)}`, { cause: error });
+}
+
+/** Size of `file`, or undefined if it does not exist. Unreadable paths are corrupt (we refuse to guess). */
+function fileSize(file: string): number | undefined {
+  try {
+    const stat = statSync(file);
+    if (!stat.isFile()) throw corruptError(file, 'it is not a regular file');
+    return stat.size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (error instanceof StoreCorruptError) throw error;
+    throw corruptError(file, `it cannot be read (${messageOf(error)})`, error);
+  }
+}
+
+function readHeader(file: string): Buffer {
+  const header = Buffer.alloc(SQLITE_HEADER_BYTES);
+  const fd = openSync(file, 'r');
+  try {
+    const read = readSync(fd, header, 0, SQLITE_HEADER_BYTES, 0);
+    return header.subarray(0, read);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Validate an existing database without touching it: SQLite opens a WAL database read-only by creating
+ * `-wal`/`-shm` files, and a read-write open would switch journals or migrate. So the checks run on a
+ * private copy: in memory when there is no `-wal` (the common case), else on a temporary copy of the
+ * database and its WAL (after a crash, the WAL holds acknowledged commits).
+ */
+function validateCopy(file: string, size: number): void {
+  let header: Buffer;
+  try {
+    header = readHeader(file);
+  } catch (error) {
+    throw corruptError(file, `it cannot be read (${messageOf(error)})`, error);
+  }
+  if (header.length < SQLITE_HEADER_BYTES || !header.subarray(0, SQLITE_MAGIC.length).equals(SQLITE_MAGIC)) {
+    throw corruptError(file, `it is not a SQLite database (${size} bytes, no SQLite header)`);
+  }
+  const walFile = `${file}-wal`;
+  const problem = existsSync(walFile) && statSync(walFile).size > 0 ? problemOnDiskCopy(file, walFile) : problemInMemory(file);
+  if (problem !== undefined) throw corruptError(file, problem);
+}
+
+function problemInMemory(file: string): string | undefined {
+  const bytes = readFileSync(file);
+  // Bytes 18-19 say "WAL mode"; an in-memory database cannot use WAL, so the copy says "rollback journal".
+  bytes[18] = 1;
+  bytes[19] = 1;
+  return problemOf(() => new Database(bytes));
+}
+
+function problemOnDiskCopy(file: string, walFile: string): string | undefined {
+  const dir = mkdtempSync(join(tmpdir(), 'beacon-validate-'));
+  try {
+    const copy = join(dir, 'copy.db');
+    copyFileSync(file, copy);
+    copyFileSync(walFile, `${copy}-wal`);
+    return problemOf(() => new Database(copy));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function problemOf(openCopy: () => Database.Database): string | undefined {
+  let db: Database.Database | undefined;
+  try {
+    db = openCopy();
+    return schemaProblem(db);
+  } catch (error) {
+    return messageOf(error);
+  } finally {
+    db?.close();
+  }
+}

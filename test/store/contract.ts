@@ -1,0 +1,170 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hasErrorCode } from '../../src/errors.js';
+import type { InstanceRecord } from '../../src/registry/types.js';
+import type { Store } from '../../src/store/store.js';
+import { makeRecord, sorted } from './fixtures.js';
+
+/** What a backend provides to the contract suite. */
+export interface StoreHarness {
+  /** A fresh, empty store. */
+  readonly store: Store;
+  /**
+   * Open the same data again, as a restarted process would. The suite closes the previous store
+   * before calling this (an embedded store may lock its file).
+   */
+  readonly reopen: () => Promise<Store>;
+  /** Remove everything the harness created (files, etcd keys). Called after the suite closed its stores. */
+  readonly cleanup: () => Promise<void>;
+}
+
+/**
+ * The one contract every Store backend must pass (memory, SQLite, etcd). Each test gets a fresh harness.
+ * Backends are compared on what `load()` returns, never on internals.
+ */
+export function defineStoreContract(name: string, factory: () => Promise<StoreHarness>): void {
+  describe(`Store contract: ${name}`, () => {
+    let harness: StoreHarness;
+    let opened: Store[];
+
+    beforeEach(async () => {
+      harness = await factory();
+      opened = [harness.store];
+    });
+
+    afterEach(async () => {
+      for (const store of opened) await store.close();
+      await harness.cleanup();
+    });
+
+    /** Close the current store and open the same data again. */
+    async function restart(): Promise<Store> {
+      await opened[opened.length - 1]!.close();
+      const store = await harness.reopen();
+      opened.push(store);
+      return store;
+    }
+
+    it('starts empty at index 0', async () => {
+      expect(await harness.store.load()).toEqual({ index: 0, records: [] });
+    });
+
+    it('loads back what was put, with the index of the last write', async () => {
+      const a = makeRecord('api', 'a');
+      const b = makeRecord('web', 'b', { spec: { port: 443, protocol: 'udp' } });
+      await harness.store.write({ kind: 'put', index: 1, record: a });
+      await harness.store.write({ kind: 'put', index: 2, record: b });
+      const loaded = await harness.store.load();
+      expect(loaded.index).toBe(2);
+      expect(sorted(loaded.records)).toEqual([a, b]);
+    });
+
+    it('replaces a record put again under the same service and id', async () => {
+      await harness.store.write({ kind: 'put', index: 1, record: makeRecord('api', 'a') });
+      const replaced = makeRecord('api', 'a', { spec: { port: 9090 }, health: 'unhealthy', healthSince: 5_000, note: 'disk full' });
+      await harness.store.write({ kind: 'put', index: 2, record: replaced });
+      expect((await harness.store.load()).records).toEqual([replaced]);
+    });
+
+    it('keeps the same id in two services apart', async () => {
+      const inApi = makeRecord('api', 'same');
+      const inWeb = makeRecord('web', 'same', { spec: { port: 81 } });
+      await harness.store.write({ kind: 'put', index: 1, record: inApi });
+      await harness.store.write({ kind: 'put', index: 2, record: inWeb });
+      await harness.store.write({ kind: 'delete', index: 3, service: 'api', id: 'same' });
+      expect((await harness.store.load()).records).toEqual([inWeb]);
+    });
+
+    it('deletes a record, and a delete of a missing record is harmless', async () => {
+      const keep = makeRecord('api', 'keep');
+      await harness.store.write({ kind: 'put', index: 1, record: makeRecord('api', 'gone') });
+      await harness.store.write({ kind: 'put', index: 2, record: keep });
+      await harness.store.write({ kind: 'delete', index: 3, service: 'api', id: 'gone' });
+      await harness.store.write({ kind: 'delete', index: 4, service: 'api', id: 'never-there' });
+      await harness.store.write({ kind: 'delete', index: 5, service: 'nosuchservice', id: 'x' });
+      const loaded = await harness.store.load();
+      expect(loaded.records).toEqual([keep]);
+    });
+
+    it('round-trips optional fields, and leaves absent ones absent', async () => {
+      const full = makeRecord('db', 'primary', {
+        spec: { host: 'db1.example.', ttlMs: 15_000, check: { type: 'http', url: 'http://127.0.0.1:8080/health', intervalMs: 5_000, timeoutMs: 1_000 }, metadata: {} , tags: [] },
+        health: 'unknown',
+        note: 'starting',
+        maintenance: true,
+        maintenanceReason: 'upgrade to 16.2',
+      });
+      const bare = makeRecord('db', 'replica');
+      await harness.store.write({ kind: 'put', index: 1, record: full });
+      await harness.store.write({ kind: 'put', index: 2, record: bare });
+      const records = sorted((await (await restart()).load()).records);
+      expect(records).toEqual([full, bare]);
+      expect(Object.keys(records[1]!).sort()).toEqual(Object.keys(bare).sort());
+      expect(Object.keys(records[1]!.spec).sort()).toEqual(Object.keys(bare.spec).sort());
+    });
+
+    it('keeps UTF-8 instance ids with dots, spaces, backslashes and emoji exactly', async () => {
+      const ids = ['Printer. Floor 2', 'a\\b.c', 'Café Müller', 'nœud 東京 🚀', '.', ' leading and trailing '];
+      let index = 0;
+      for (const id of ids) await harness.store.write({ kind: 'put', index: ++index, record: makeRecord('ipp', id) });
+      await harness.store.write({ kind: 'delete', index: ++index, service: 'ipp', id: 'a\\b.c' });
+      const loaded = await (await restart()).load();
+      expect(loaded.records.map((r) => r.spec.id).sort()).toEqual(ids.filter((id) => id !== 'a\\b.c').sort());
+      expect(loaded.index).toBe(index);
+    });
+
+    it('persists the index and every acknowledged write across a restart', async () => {
+      await harness.store.write({ kind: 'put', index: 1, record: makeRecord('api', 'a') });
+      await harness.store.write({ kind: 'put', index: 2, record: makeRecord('api', 'b') });
+      const replaced = makeRecord('api', 'a', { maintenance: true, maintenanceReason: 'kernel' });
+      await harness.store.write({ kind: 'put', index: 3, record: replaced });
+      await harness.store.write({ kind: 'delete', index: 4, service: 'api', id: 'b' });
+      const reopened = await restart();
+      expect(await reopened.load()).toEqual({ index: 4, records: [replaced] });
+      // And the reopened store keeps working from there.
+      await reopened.write({ kind: 'put', index: 5, record: makeRecord('api', 'c') });
+      const again = await (await restart()).load();
+      expect(again.index).toBe(5);
+      expect(again.records.map((r) => r.spec.id).sort()).toEqual(['a', 'c']);
+    });
+
+    it('holds 1,000 records across services and restarts', async () => {
+      const expected: InstanceRecord[] = [];
+      for (let i = 0; i < 1_000; i++) {
+        const record = makeRecord(`svc-${i % 7}`, `instance-${i}`, { spec: { port: 1 + i, metadata: { i: String(i) } } });
+        expected.push(record);
+        await harness.store.write({ kind: 'put', index: i + 1, record });
+      }
+      const loaded = await (await restart()).load();
+      expect(loaded.index).toBe(1_000);
+      expect(loaded.records).toHaveLength(1_000);
+      expect(sorted(loaded.records)).toEqual(sorted(expected));
+    });
+
+    it('captures a record at write time (later changes to the object do not leak in)', async () => {
+      const record = makeRecord('api', 'a');
+      await harness.store.write({ kind: 'put', index: 1, record });
+      (record.spec.tags as string[]).push('mutated-after-write');
+      (record as { port?: number }).port = 1;
+      const [loaded] = (await harness.store.load()).records;
+      expect(loaded!.spec.tags).toEqual(['primary']);
+    });
+
+    it('hands out records that do not alias its state', async () => {
+      await harness.store.write({ kind: 'put', index: 1, record: makeRecord('api', 'a') });
+      const [first] = (await harness.store.load()).records;
+      (first!.spec.tags as string[]).push('mutated-after-load');
+      const [second] = (await harness.store.load()).records;
+      expect(second!.spec.tags).toEqual(['primary']);
+    });
+
+    it('closes idempotently and refuses writes once closed', async () => {
+      await harness.store.close();
+      await harness.store.close();
+      const failure = await harness.store.write({ kind: 'put', index: 1, record: makeRecord('api', 'a') }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(hasErrorCode(failure, 'STORE_UNAVAILABLE')).toBe(true);
+    });
+  });
+}
