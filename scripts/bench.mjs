@@ -1,0 +1,361 @@
+#!/usr/bin/env node
+// `npm run bench`: Beacon's DNS throughput and latency side by side with NSD and with the Node ceiling
+// (a bare node:dgram loop), measured by dnsperf in the same run, alternating servers, medians of rounds.
+//
+//   node scripts/bench.mjs [--quick] [--large] [--profile] [--no-large-case] [--no-multicore]
+//        [--services N --instances M] [--seconds S] [--rounds R] [--lines L] [--out FILE]
+//
+// Default (~6 min): 50 x 3 registry (UDP rounds, 25k qps latency, TCP, churn, cluster workers), then the
+// 10,000 x 10 registry (UDP rounds and RSS). --quick: ~1 min, one short round of each small-registry phase.
+// --large: use 10,000 x 10 as the main registry. --profile: also run Beacon under --cpu-prof once and
+// summarise where its time goes. Results: a table on stdout and JSON in bench-results/.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, cpus, totalmem } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildDataset, buildQueryFile, buildZoneFile } from './bench/dataset.mjs';
+import { dnsperfVersion, runDnsperf } from './bench/dnsperf.mjs';
+import { nsdVersion, startNsd } from './bench/nsd.mjs';
+import { freePort, startNodeServer } from './bench/children.mjs';
+import { cpuSeconds, peakRssBytes, processTree, rssBytes, systemBusySeconds } from './bench/proc.mjs';
+import { answers, canonicalAnswers, createProbeClient } from './bench/probe.mjs';
+import { formatTable, median, medianRun } from './bench/report.mjs';
+import { formatProfile, summarizeProfile } from './bench/profile-summary.mjs';
+import { deriveTarget } from './bench/beacon-names.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+
+function parseArgs(argv) {
+  const has = (f) => argv.includes(f);
+  const val = (f, d) => {
+    const i = argv.indexOf(f);
+    return i >= 0 && argv[i + 1] !== undefined ? Number(argv[i + 1]) : d;
+  };
+  const quick = has('--quick');
+  const large = has('--large');
+  return {
+    quick,
+    large,
+    profile: has('--profile'),
+    largeCase: !quick && !large && !has('--no-large-case'),
+    multicore: !has('--no-multicore'),
+    services: val('--services', large ? 10_000 : 50),
+    instances: val('--instances', large ? 10 : 3),
+    seconds: val('--seconds', quick ? 3 : 10),
+    shortSeconds: val('--short-seconds', quick ? 2 : 5),
+    rounds: val('--rounds', quick ? 1 : 3),
+    lines: val('--lines', undefined),
+    churnRate: val('--churn-rate', 1000),
+    latencyQps: val('--latency-qps', 25_000),
+    clients: val('--clients', 10),
+    out: (() => { const i = argv.indexOf('--out'); return i >= 0 ? argv[i + 1] : undefined; })(),
+  };
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const log = (...a) => console.error('[bench]', ...a);
+const results = {
+  startedAt: new Date().toISOString(),
+  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memBytes: totalmem(), node: process.version },
+  options: opts,
+  tools: {},
+  notes: [],
+  phases: [],
+};
+
+// --- preflight -------------------------------------------------------------------------------------------
+const dnsperf = dnsperfVersion();
+const nsd = nsdVersion();
+results.tools = { dnsperf: dnsperf ?? null, nsd: nsd ?? null };
+if (!dnsperf) {
+  const msg = 'dnsperf is not installed: no throughput or latency can be measured. Install it with: apt-get install -y dnsperf nsd';
+  console.error(`\n*** ${msg}\n`);
+  results.notes.push(msg);
+}
+if (!nsd) {
+  const msg = 'NSD is not installed: no ratio to NSD. Install it with: apt-get install -y nsd (Debian/Ubuntu)';
+  console.error(`\n*** ${msg}\n`);
+  results.notes.push(msg);
+}
+for (const f of ['dist/dns/server.js', 'dist/dns/registry-view.js', 'dist/registry/registry.js']) {
+  if (!existsSync(join(root, f))) {
+    console.error(`\n*** ${f} is missing: run \`npm run build\` first (npm run bench does).\n`);
+    process.exit(2);
+  }
+}
+
+const work = mkdtempSync(join(tmpdir(), 'beacon-bench-'));
+const outDir = join(root, 'bench-results');
+mkdirSync(outDir, { recursive: true });
+const started = [];
+const cleanup = async () => {
+  for (const s of started.splice(0)) await s.stop().catch(() => {});
+  rmSync(work, { recursive: true, force: true });
+};
+process.on('SIGINT', () => { cleanup().finally(() => process.exit(130)); });
+
+// --- servers ---------------------------------------------------------------------------------------------
+function beaconServer(ds, { workers = 1, execArgv = [], port = 0, label = 'beacon' } = {}) {
+  return startNodeServer(join(here, 'bench/beacon-server.mjs'),
+    ['--services', String(ds.services.length), '--instances', String(ds.services[0]?.instances.length ?? 0), '--port', String(port), '--workers', String(workers)],
+    { execArgv: ['--expose-gc', ...execArgv], label });
+}
+
+async function ceilingServer(workers = 1) {
+  const port = workers > 1 ? await freePort() : 0;
+  return startNodeServer(join(here, 'bench/ceiling-server.mjs'), ['--port', String(port), '--workers', String(workers)], { label: `ceiling x${workers}` });
+}
+
+async function nsdServer(ds, name) {
+  const dir = join(work, name);
+  const port = await freePort();
+  const t0 = Date.now();
+  const { child, pid } = await startNsd({
+    dir, port, zone: ds.domain, zoneText: buildZoneFile(ds, { deriveTarget }), isReady: (p) => answers(p),
+  });
+  const exited = new Promise((r) => child.once('exit', r));
+  const handle = {
+    child, info: { port, tcpPort: port, startMs: Date.now() - t0 }, pids: processTree(pid),
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+  return handle;
+}
+
+async function track(promise) {
+  const s = await promise;
+  started.push(s);
+  return s;
+}
+
+async function stopServer(s) {
+  const i = started.indexOf(s);
+  if (i >= 0) started.splice(i, 1);
+  await s.stop();
+}
+
+// --- measuring -------------------------------------------------------------------------------------------
+/** One dnsperf run against one server, with the server's CPU time charged per completed query. */
+async function measure(server, queryFile, { seconds, mode = 'udp', maxQps, port }) {
+  const pids = processTree(server.pids[0]);
+  const cpu0 = cpuSeconds(pids);
+  const busy0 = systemBusySeconds();
+  const t0 = process.hrtime.bigint();
+  const r = await runDnsperf({ port: port ?? server.info.port, queryFile, seconds, mode, maxQps, clients: opts.clients });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = cpuSeconds(pids) - cpu0;
+  // CPU used by everything else on the machine meanwhile (other jobs make a run noisy: see otherCpuShare).
+  const other = systemBusySeconds() - busy0 - cpu - r.dnsperfCpuSeconds;
+  return {
+    ...r,
+    serverCpuSeconds: cpu,
+    serverCpuShare: cpu / wall,
+    dnsperfCpuShare: r.dnsperfCpuSeconds / wall,
+    otherCpuShare: Math.max(0, other / wall),
+    cpuUsPerQuery: r.completed ? (cpu / r.completed) * 1e6 : undefined,
+  };
+}
+
+/**
+ * `rounds` rounds over `servers` ({ name: handle }), the order rotated each round so that no server always
+ * runs first; returns the phase record with every run and the per-server medians.
+ */
+async function alternate(title, servers, queryFile, runOpts) {
+  const names = Object.keys(servers).filter((n) => servers[n]);
+  const runs = Object.fromEntries(names.map((n) => [n, []]));
+  for (let round = 0; round < opts.rounds; round += 1) {
+    const order = names.map((_, i) => names[(i + round) % names.length]);
+    for (const n of order) {
+      const r = await measure(servers[n], queryFile, { ...runOpts, port: runOpts.mode === 'tcp' ? servers[n].info.tcpPort : undefined });
+      runs[n].push(r);
+      log(`${title} round ${round + 1}/${opts.rounds} ${n}: ${Math.round(r.qps)} qps, avg ${r.avgLatencyMs?.toFixed(3)} ms, lost ${r.lost}`);
+    }
+  }
+  const medians = Object.fromEntries(names.map((n) => [n, medianRun(runs[n])]));
+  const phase = { title, options: runOpts, runs, medians };
+  results.phases.push(phase);
+  return phase;
+}
+
+/** Compare Beacon's and NSD's answer sets (order-insensitive) and rcodes on a sample of the query file. */
+async function crossCheck(beacon, nsdHandle, queryText, sample = 300) {
+  const lines = [...new Set(queryText.split('\n').filter(Boolean))].slice(0, sample);
+  const client = createProbeClient();
+  let same = 0;
+  const mismatches = [];
+  for (const line of lines) {
+    const [name, type] = line.split(' ');
+    const [a, b] = await Promise.all([client.query(beacon.info.port, name, type, 1000), client.query(nsdHandle.info.port, name, type, 1000)]);
+    const ca = canonicalAnswers(a).join('\n');
+    const cb = canonicalAnswers(b).join('\n');
+    if (a?.rcode === b?.rcode && ca === cb) same += 1;
+    else if (mismatches.length < 5) mismatches.push({ query: line, beacon: { rcode: a?.rcode, answers: canonicalAnswers(a), tc: a?.flags }, nsd: { rcode: b?.rcode, answers: canonicalAnswers(b) } });
+  }
+  client.close();
+  return { checked: lines.length, same, mismatches };
+}
+
+/** Run the churn phase: per round, Beacon without churn, then with `churnRate` changes/s during dnsperf. */
+async function churnPhase(beacon, queryFile) {
+  const runs = { 'beacon': [], 'beacon+churn': [] };
+  const churns = [];
+  for (let round = 0; round < opts.rounds; round += 1) {
+    runs.beacon.push(await measure(beacon, queryFile, { seconds: opts.shortSeconds }));
+    const churnReply = beacon.request({ op: 'churn', rate: opts.churnRate, durationMs: opts.shortSeconds * 1000, seed: 100 + round }, 'churn-done', (opts.shortSeconds + 60) * 1000);
+    const r = await measure(beacon, queryFile, { seconds: opts.shortSeconds });
+    const c = await churnReply;
+    runs['beacon+churn'].push(r);
+    churns.push(c);
+    log(`churn round ${round + 1}: ${Math.round(runs.beacon.at(-1).qps)} -> ${Math.round(r.qps)} qps with ${Math.round(c.ratePerSecond)} changes/s; staleness p50 ${c.stalenessMs.p50?.toFixed(2)} ms, max ${c.stalenessMs.max?.toFixed(2)} ms`);
+  }
+  const medians = { 'beacon': medianRun(runs.beacon), 'beacon+churn': medianRun(runs['beacon+churn']) };
+  const churn = {
+    changesPerSecond: median(churns.map((c) => c.ratePerSecond)),
+    throughputRatio: medians['beacon+churn'].qps / medians.beacon.qps,
+    stalenessP50Ms: median(churns.map((c) => c.stalenessMs.p50)),
+    stalenessP95Ms: median(churns.map((c) => c.stalenessMs.p95)),
+    stalenessMaxMs: Math.max(...churns.map((c) => c.stalenessMs.max ?? 0)),
+    probes: churns.reduce((a, c) => a + (c.stalenessMs.count ?? 0), 0),
+    staleFirstAnswers: churns.reduce((a, c) => a + c.staleFirstAnswers, 0),
+    probeFailures: churns.reduce((a, c) => a + c.probeFailures, 0),
+    mutationUsPerChange: median(churns.map((c) => c.mutationUsPerChange)),
+    rounds: churns,
+  };
+  const phase = { title: `churn ${opts.churnRate}/s`, runs, medians, churn };
+  results.phases.push(phase);
+  return phase;
+}
+
+/** Profile Beacon under load: a separate child with --cpu-prof, one throughput run, then a summary. */
+async function profileBeacon(ds, queryFile) {
+  const dir = join(outDir, 'profiles');
+  mkdirSync(dir, { recursive: true });
+  const before = new Set(readdirSync(dir));
+  const b = await track(beaconServer(ds, { execArgv: ['--cpu-prof', '--cpu-prof-dir', dir], label: 'beacon (profiled)' }));
+  const r = await measure(b, queryFile, { seconds: opts.seconds });
+  await stopServer(b);
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
+  if (!file) return { note: 'no .cpuprofile written', run: r };
+  const summary = summarizeProfile(JSON.parse(readFileSync(join(dir, file), 'utf8')), 30);
+  console.log(`\nBeacon CPU profile under dnsperf (${Math.round(r.qps)} qps while profiled), ${join('bench-results/profiles', file)}:\n${formatProfile(summary)}\n`);
+  return { file: join('bench-results/profiles', file), qpsWhileProfiled: r.qps, ...summary };
+}
+
+// --- the run ---------------------------------------------------------------------------------------------
+async function main() {
+  const ds = buildDataset({ services: opts.services, instances: opts.instances });
+  const instances = opts.services * opts.instances;
+  const lines = opts.lines ?? Math.min(200_000, Math.max(10_000, instances * 2));
+  const q = buildQueryFile(ds, { lines, seed: 1, deriveTarget });
+  const queryFile = join(work, 'queries.txt');
+  writeFileSync(queryFile, q.text);
+  results.dataset = { services: opts.services, instances: opts.instances, total: instances, queryLines: q.lines, mix: q.mix };
+  log(`registry ${opts.services} x ${opts.instances} = ${instances} instances; ${q.lines} queries in ${queryFile}`);
+
+  const beacon = await track(beaconServer(ds));
+  log(`beacon ready on udp ${beacon.info.port} / tcp ${beacon.info.tcpPort} (built in ${Math.round(beacon.info.startMs)} ms, RSS ${Math.round(beacon.info.rss / 1e6)} MB)`);
+  results.beacon = { startMs: beacon.info.startMs, buildMs: beacon.info.buildMs, rssAtReady: beacon.info.rss };
+  const ceiling = await track(ceilingServer(1));
+  const nsdHandle = nsd ? await track(nsdServer(ds, 'nsd-main')) : undefined;
+  if (nsdHandle) {
+    log(`nsd ready on ${nsdHandle.info.port} (${nsdHandle.info.startMs} ms)`);
+    results.crossCheck = await crossCheck(beacon, nsdHandle, q.text);
+    log(`answer cross-check Beacon vs NSD: ${results.crossCheck.same}/${results.crossCheck.checked} identical`);
+    if (results.crossCheck.mismatches.length) log('first mismatch:', JSON.stringify(results.crossCheck.mismatches[0]));
+  }
+  if (!dnsperf) return;
+
+  const label = `UDP ${opts.services}x${opts.instances}`;
+  await alternate(label, { beacon, nsd: nsdHandle, ceiling }, queryFile, { seconds: opts.seconds });
+  await alternate(`UDP @${opts.latencyQps / 1000}k qps`, { beacon, nsd: nsdHandle }, queryFile, { seconds: opts.shortSeconds, maxQps: opts.latencyQps });
+  await alternate('TCP', { beacon, nsd: nsdHandle }, queryFile, { seconds: opts.shortSeconds, mode: 'tcp' });
+  await churnPhase(beacon, queryFile);
+  results.beacon.afterLoad = await beacon.request({ op: 'stats' }, 'stats');
+
+  if (opts.multicore) {
+    // Does node:cluster (workers sharing one UDP socket) beat one process on this machine?
+    const c2 = await track(ceilingServer(2));
+    const b2 = await track(beaconServer(ds, { workers: 2, port: await freePort(), label: 'beacon x2' }));
+    await alternate('UDP cluster workers', { 'ceiling': ceiling, 'ceiling x2': c2, 'beacon': beacon, 'beacon x2': b2 }, queryFile, { seconds: opts.shortSeconds });
+    await stopServer(c2);
+    await stopServer(b2);
+  }
+  if (opts.profile) results.profile = await profileBeacon(ds, queryFile);
+
+  if (opts.largeCase) {
+    await stopServer(beacon);
+    if (nsdHandle) await stopServer(nsdHandle);
+    const big = buildDataset({ services: 10_000, instances: 10 });
+    const bq = buildQueryFile(big, { lines: 200_000, seed: 2, deriveTarget });
+    const bigFile = join(work, 'queries-large.txt');
+    writeFileSync(bigFile, bq.text);
+    log('large case: 10,000 x 10 = 100,000 instances');
+    const bb = await track(beaconServer(big, { label: 'beacon large' }));
+    log(`beacon large ready (built in ${Math.round(bb.info.startMs)} ms, RSS ${Math.round(bb.info.rss / 1e6)} MB)`);
+    const bn = nsd ? await track(nsdServer(big, 'nsd-large')) : undefined;
+    if (bn) log(`nsd large ready (${bn.info.startMs} ms)`);
+    await alternate('UDP 10000x10', { beacon: bb, nsd: bn, ceiling }, bigFile, { seconds: opts.seconds });
+    const stats = await bb.request({ op: 'stats' }, 'stats');
+    results.large = {
+      startMs: bb.info.startMs, buildMs: bb.info.buildMs, rssAtReady: bb.info.rss, rssAfterLoad: stats.rss,
+      peakRss: peakRssBytes(bb.child.pid), heapUsedAfterGc: stats.heapUsed, server: stats.server,
+    };
+    log(`large: RSS ${Math.round(stats.rss / 1e6)} MB after load (peak ${Math.round(results.large.peakRss / 1e6)} MB)`);
+  } else if (opts.large) {
+    const stats = await beacon.request({ op: 'stats' }, 'stats');
+    results.large = { startMs: beacon.info.startMs, rssAtReady: beacon.info.rss, rssAfterLoad: stats.rss, peakRss: peakRssBytes(beacon.child.pid), heapUsedAfterGc: stats.heapUsed };
+  }
+  results.beacon.rssNow = rssBytes(beacon.child.pid);
+}
+
+function summaryLines() {
+  const out = [];
+  const phase = (t) => results.phases.find((p) => p.title.startsWith(t));
+  const udp = results.phases[0];
+  if (udp?.medians.beacon) {
+    const m = udp.medians;
+    if (m.nsd) out.push(`UDP ${results.dataset.services}x${results.dataset.instances}: Beacon ${(m.beacon.qps / m.nsd.qps).toFixed(2)}x NSD (target >= 0.75), ${(m.beacon.qps / m.ceiling.qps).toFixed(2)}x the Node ceiling (target >= 0.9)`);
+    else out.push(`UDP: Beacon ${(m.beacon.qps / m.ceiling.qps).toFixed(2)}x the Node ceiling (NSD not measured)`);
+  }
+  const lat = phase('UDP @');
+  if (lat?.medians.nsd) out.push(`Latency at ${opts.latencyQps} qps: Beacon avg ${lat.medians.beacon.avgLatencyMs.toFixed(3)} ms = ${(lat.medians.beacon.avgLatencyMs / lat.medians.nsd.avgLatencyMs).toFixed(2)}x NSD's (target <= 1.5)`);
+  const tcp = phase('TCP');
+  if (tcp?.medians.nsd) out.push(`TCP: Beacon ${(tcp.medians.beacon.qps / tcp.medians.nsd.qps).toFixed(2)}x NSD`);
+  const ch = phase('churn')?.churn;
+  if (ch) out.push(`Churn ${Math.round(ch.changesPerSecond)}/s: throughput ${ch.throughputRatio.toFixed(2)}x no-churn (target >= 0.8); staleness p50 ${ch.stalenessP50Ms?.toFixed(2)} ms, p95 ${ch.stalenessP95Ms?.toFixed(2)} ms, max ${ch.stalenessMaxMs.toFixed(2)} ms over ${ch.probes} probes (target <= 10 ms); ${ch.staleFirstAnswers} stale first answers, ${ch.probeFailures} probe failures`);
+  const lg = phase('UDP 10000');
+  if (lg?.medians.nsd) out.push(`UDP 10000x10: Beacon ${(lg.medians.beacon.qps / lg.medians.nsd.qps).toFixed(2)}x NSD (target >= 0.7)`);
+  if (results.large) out.push(`RSS with ${results.large.rssAtReady ? '100,000' : '?'} instances: ${Math.round(results.large.rssAfterLoad / 1e6)} MB after load, peak ${Math.round(results.large.peakRss / 1e6)} MB (target <= 300 MB)`);
+  if (results.crossCheck) out.push(`Answer cross-check Beacon vs NSD: ${results.crossCheck.same}/${results.crossCheck.checked} identical answer sets and rcodes`);
+  return out;
+}
+
+try {
+  const t0 = Date.now();
+  await main();
+  results.elapsedSeconds = (Date.now() - t0) / 1000;
+} catch (e) {
+  results.error = String(e?.stack ?? e);
+  console.error(`\n*** bench failed: ${results.error}`);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+}
+results.summary = summaryLines();
+console.log(`\nBeacon DNS benchmark (${results.startedAt}, node ${process.version}, ${results.machine.cpus} CPUs, dnsperf ${dnsperf ?? 'MISSING'}, NSD ${nsd ?? 'MISSING'}; ${opts.rounds} round(s), medians)`);
+console.log(`registry ${opts.services} x ${opts.instances}; dnsperf -c ${opts.clients}; ${opts.seconds} s throughput runs, ${opts.shortSeconds} s others\n`);
+if (results.phases.length) console.log(formatTable(results.phases));
+console.log('');
+for (const l of results.summary) console.log(`* ${l}`);
+for (const n of results.notes) console.log(`! ${n}`);
+const stamp = results.startedAt.replace(/[:.]/g, '-');
+const outFile = opts.out ?? join(outDir, `bench-${stamp}.json`);
+writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+console.log(`\nJSON: ${outFile}${results.elapsedSeconds ? ` (run took ${Math.round(results.elapsedSeconds)} s)` : ''}`);

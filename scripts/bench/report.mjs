@@ -1,0 +1,53 @@
+// Medians over rounds and the printed results table.
+
+/** Median of the finite numbers in `values` (undefined if none). */
+export function median(values) {
+  const s = values.filter((v) => typeof v === 'number' && Number.isFinite(v)).sort((a, b) => a - b);
+  if (s.length === 0) return undefined;
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+const FIELDS = ['qps', 'avgLatencyMs', 'maxLatencyMs', 'lost', 'sent', 'cpuUsPerQuery', 'serverCpuShare', 'dnsperfCpuShare', 'otherCpuShare', 'responseBytes'];
+
+/** Per-field medians of a list of dnsperf run results. */
+export function medianRun(runs) {
+  const out = { rounds: runs.length };
+  for (const f of FIELDS) out[f] = median(runs.map((r) => r[f]));
+  // Response-code mix of the first round (identical query file every round).
+  out.rcodes = runs[0]?.rcodes;
+  return out;
+}
+
+function fmt(v, digits = 0) {
+  if (v === undefined || v === null || Number.isNaN(v)) return '-';
+  return Number(v).toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function pad(s, n, right = false) {
+  s = String(s);
+  return right ? s.padEnd(n) : s.padStart(n);
+}
+
+/**
+ * Text table: one row per (phase, server) with qps, ratio to NSD and to the Node ceiling of the same phase,
+ * average and max latency, lost queries, server CPU per query, and response size.
+ */
+export function formatTable(phases) {
+  const head = [pad('phase', 22, true), pad('server', 18, true), pad('qps', 9), pad('/NSD', 6), pad('/ceil', 6), pad('avg ms', 7), pad('max ms', 7), pad('lost', 7), pad('CPU us/q', 9), pad('resp B', 7), pad('noise', 6)];
+  const lines = [head.join(' '), '-'.repeat(head.join(' ').length)];
+  for (const phase of phases) {
+    const nsd = phase.medians.nsd?.qps;
+    const ceil = phase.medians.ceiling?.qps;
+    for (const [name, m] of Object.entries(phase.medians)) {
+      lines.push([
+        pad(phase.title, 22, true), pad(name, 18, true), pad(fmt(m.qps), 9),
+        pad(nsd && name !== 'nsd' ? (m.qps / nsd).toFixed(2) : '', 6),
+        pad(ceil && name !== 'ceiling' ? (m.qps / ceil).toFixed(2) : '', 6),
+        pad(fmt(m.avgLatencyMs, 3), 7), pad(fmt(m.maxLatencyMs, 1), 7), pad(fmt(m.lost), 7),
+        pad(fmt(m.cpuUsPerQuery, 1), 9), pad(fmt(m.responseBytes), 7), pad(fmt(m.otherCpuShare, 2), 6),
+      ].join(' '));
+    }
+  }
+  return lines.join('\n');
+}
