@@ -1,0 +1,587 @@
+/**
+ * The etcd store: several Beacon nodes share one registry kept in an etcd cluster (the way CoreDNS and
+ * SkyDNS use etcd), with etcd leases doing the work of heartbeats.
+ *
+ * Layout. One key per instance, `<prefix><service>/<id>` (default prefix `/beacon/v1/instances/`, both
+ * segments percent-encoded, see etcd-codec.ts); the value is the InstanceRecord as JSON. Each instance key
+ * is attached to its own lease.
+ *
+ * Ownership model.
+ * - The owner of an instance is the node that created its key, i.e. that granted the lease the key is
+ *   attached to. Later writes by any node (re-registration, maintenance) keep the key's lease
+ *   (`ignore_lease`), so ownership does not move; it ends when the key is deleted or its lease expires.
+ * - Liveness is the lease. A heartbeat instance's lease has the instance's TTL and is renewed only by
+ *   `keepAlive(service, id)` (a heartbeat), which any node may send: a lease renewal names the lease, not
+ *   its owner. An actively checked (HTTP/TCP) instance's lease has `checkLeaseTtlMs` and is renewed by its
+ *   owner for as long as the owner runs. When heartbeats stop, or the owner dies, etcd deletes the key, and
+ *   every node, the owner included, sees the delete through its watch: expiry is done once, by etcd,
+ *   consistently for all nodes.
+ * - Health results (active checks, heartbeat pass/fail, TTL misses) are written by the owner only
+ *   (`isOwner(service, id)`); other nodes take them from the watch. Nodes that do not own an instance must
+ *   not expire it from their local clocks: its lease is the single source of truth for its liveness.
+ * - Every node applies every change, its own writes included, from its watch, in etcd revision order
+ *   (`subscribe`). `write` resolves once etcd has committed the change and, when this node is subscribed,
+ *   once the node has seen it come back (read-your-writes), bounded by the request timeout.
+ *
+ * Unavailability. Reads (DNS) keep answering from the last known state; `stale` turns true while the watch
+ * is disconnected (`onStaleChange` tells the daemon, which logs and exports a metric). Writes and
+ * keep-alives fail fast with StoreUnavailableError after `requestTimeoutMs`, never hang. On reconnection the
+ * watch resumes from the last revision this node delivered (no full reload); only if that revision was
+ * compacted meanwhile does the node read the whole prefix once and deliver the difference.
+ */
+import { Etcd3, Range, type IKeyValue, type IOptions, type IWatchResponse, type Watcher } from 'etcd3';
+import { InstanceNotFoundError, StoreUnavailableError, isBeaconError } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import type { InstanceRecord } from '../registry/types.js';
+import {
+  DEFAULT_ETCD_PREFIX,
+  decodeRecord,
+  encodeRecord,
+  hasActiveCheck,
+  instanceKey,
+  leaseTtlSeconds,
+  parseInstanceKey,
+} from './etcd-codec.js';
+import type { Store, StoreEvent, StoreSnapshot, StoreWrite } from './store.js';
+
+/** Options of the etcd store. */
+export interface EtcdStoreOptions {
+  /** etcd client URLs, e.g. `['http://127.0.0.1:2379']`. */
+  readonly endpoints: readonly string[];
+  /** Key prefix; default `/beacon/v1/instances/`. Must end with `/`. */
+  readonly prefix?: string;
+  /** Lease TTL of heartbeat instances that set no TTL (the registry's `defaultTtlMs`). Default 30 s. */
+  readonly defaultTtlMs?: number;
+  /** Lease TTL of actively checked instances, renewed by their owner every third of it. Default 10 s. */
+  readonly checkLeaseTtlMs?: number;
+  /** Bound on every etcd request; a write that takes longer fails with StoreUnavailableError. Default 2 s. */
+  readonly requestTimeoutMs?: number;
+  /** Upper bound of the reconnection backoff (gRPC channel and watch). Default 1 s. */
+  readonly maxReconnectDelayMs?: number;
+  /** Logger (a child `module: store-etcd` is made); silent by default. */
+  readonly logger?: Logger;
+}
+
+/** What this node knows of a key: its lease and the revision that last wrote it. */
+interface KnownKey {
+  readonly lease: string;
+  readonly modRevision: number;
+}
+
+/** A lease this node granted (so owns). */
+interface OwnedLease {
+  readonly key: string;
+  readonly ttlSeconds: number;
+  /** Renewed by this node's timer (actively checked instance) rather than by heartbeats. */
+  renewedByOwner: boolean;
+}
+
+type WatchBackoff = NonNullable<NonNullable<IOptions['faultHandling']>['watchBackoff']>;
+
+/** Exponential backoff from `initialMs` doubling up to `maxMs` (etcd3's default climbs to 30 s). */
+function cappedBackoff(initialMs: number, maxMs: number): WatchBackoff {
+  const step = (duration: number): ReturnType<WatchBackoff['next']> => ({ duration, next: () => step(Math.min(maxMs, duration * 2)) });
+  const first = Math.min(initialMs, maxMs);
+  return { duration: first, next: () => step(first) }; // etcd3 calls next() before the first wait
+}
+
+const RANGE_PAGE_SIZE = 1000;
+
+/** A Store on etcd (v3 API, npm `etcd3`): shared by every Beacon node pointed at the same cluster and prefix. */
+export class EtcdStore implements Store {
+  /** Backend name. */
+  readonly kind = 'etcd';
+  /** Key prefix of the instances. */
+  readonly prefix: string;
+  private readonly client: Etcd3;
+  private readonly log: Logger;
+  private readonly defaultTtlMs: number;
+  private readonly checkLeaseTtlMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly maxReconnectDelayMs: number;
+  private readonly known = new Map<string, KnownKey>();
+  /** key -> mod revision of the last put delivered to listeners (or returned by load). */
+  private readonly delivered = new Map<string, number>();
+  private readonly owned = new Map<string, OwnedLease>();
+  private readonly listeners = new Set<(event: StoreEvent) => void>();
+  private readonly staleListeners = new Set<(stale: boolean) => void>();
+  private waiters: { revision: number; resolve: () => void }[] = [];
+  private watcher: Watcher | undefined;
+  private resyncTask: Promise<void> | undefined;
+  private ownerTimer: NodeJS.Timeout | undefined;
+  private revision = 0;
+  private loaded = false;
+  private isStale = false;
+  private closed = false;
+
+  constructor(options: EtcdStoreOptions) {
+    this.prefix = options.prefix ?? DEFAULT_ETCD_PREFIX;
+    if (!this.prefix.endsWith('/')) throw new RangeError(`etcd prefix must end with '/': ${this.prefix}`);
+    if (options.endpoints.length === 0) throw new RangeError('etcd store needs at least one endpoint');
+    this.defaultTtlMs = options.defaultTtlMs ?? 30_000;
+    this.checkLeaseTtlMs = options.checkLeaseTtlMs ?? 10_000;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 2_000;
+    this.maxReconnectDelayMs = options.maxReconnectDelayMs ?? 1_000;
+    this.log = (options.logger ?? silentLogger).child({ module: 'store-etcd' });
+    const timeout = this.requestTimeoutMs;
+    this.client = new Etcd3({
+      hosts: [...options.endpoints],
+      dialTimeout: timeout,
+      // Unary calls get a deadline so a dead cluster fails them instead of queueing them forever.
+      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeout }),
+      grpcOptions: {
+        // gRPC's default reconnect backoff grows to 120 s; nodes must notice a returning cluster quickly.
+        'grpc.initial_reconnect_backoff_ms': 100,
+        'grpc.max_reconnect_backoff_ms': this.maxReconnectDelayMs,
+        // etcd's default keepalive enforcement allows pings every 5 s; 10 s detects silent peers.
+        'grpc.keepalive_time_ms': 10_000,
+        'grpc.keepalive_timeout_ms': 5_000,
+      },
+      faultHandling: { watchBackoff: cappedBackoff(100, this.maxReconnectDelayMs) },
+    });
+  }
+
+  /** True while the watch is disconnected: reads answer from the last known state, which may be old. */
+  get stale(): boolean {
+    return this.isStale;
+  }
+
+  /** The last etcd revision this node has loaded or delivered. */
+  get lastRevision(): number {
+    return this.revision;
+  }
+
+  /** Call `listener` each time `stale` flips. Returns an unsubscribe function. */
+  onStaleChange(listener: (stale: boolean) => void): () => void {
+    this.staleListeners.add(listener);
+    return () => this.staleListeners.delete(listener);
+  }
+
+  /** Does this node own the instance (hold its lease)? Only owners write health results. */
+  isOwner(service: string, id: string): boolean {
+    const known = this.known.get(instanceKey(this.prefix, service, id));
+    return known !== undefined && this.owned.has(known.lease);
+  }
+
+  /** Read every instance under the prefix (paged, at one revision). The snapshot's index is that revision. */
+  async load(): Promise<StoreSnapshot> {
+    this.assertOpen();
+    const { revision, kvs } = await this.readAll();
+    const records: InstanceRecord[] = [];
+    const entries: { key: string; kv: IKeyValue }[] = [];
+    for (const kv of kvs) {
+      const key = kv.key.toString();
+      const where = parseInstanceKey(this.prefix, key);
+      if (where === undefined) {
+        this.log.warn({ key }, 'ignoring a key under the prefix that is not an instance key');
+        continue;
+      }
+      records.push(decodeRecord(key, kv.value.toString(), where)); // corrupt data rejects the whole load
+      entries.push({ key, kv });
+    }
+    // Once watching, the watch owns this node's view; a later load is a plain read.
+    if (this.watcher === undefined && this.resyncTask === undefined) {
+      this.known.clear();
+      this.delivered.clear();
+      for (const { key, kv } of entries) {
+        this.noteKey(key, kv.lease, Number(kv.mod_revision));
+        this.delivered.set(key, Number(kv.mod_revision));
+      }
+      this.revision = revision;
+      this.loaded = true;
+    }
+    return { index: revision, records };
+  }
+
+  /** Make one write durable in etcd (the StoreWrite's index is this node's and is not stored). */
+  async write(change: StoreWrite): Promise<void> {
+    this.assertOpen();
+    const revision = change.kind === 'put' ? await this.put(change.record) : await this.remove(change.service, change.id);
+    if (revision !== undefined) await this.waitDelivered(revision);
+  }
+
+  /**
+   * Every change under the prefix, by any node, in revision order. The watch starts after the loaded
+   * revision; without a prior `load()`, existing instances are delivered first as puts.
+   */
+  subscribe(listener: (event: StoreEvent) => void): () => void {
+    this.assertOpen();
+    this.listeners.add(listener);
+    if (this.watcher === undefined && this.resyncTask === undefined) {
+      if (this.loaded) this.openWatcher(this.revision + 1);
+      else this.resync();
+    }
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /**
+   * Renew the instance's lease (a heartbeat). Any node may renew any instance. Rejects with
+   * InstanceNotFoundError when etcd no longer has it (expired), StoreUnavailableError when etcd is away.
+   */
+  async keepAlive(service: string, id: string): Promise<void> {
+    this.assertOpen();
+    const key = instanceKey(this.prefix, service, id);
+    let lease = this.known.get(key)?.lease;
+    if (lease === undefined) {
+      const response = await this.call('read', this.client.kv.range({ key: Buffer.from(key) }));
+      const kv = response.kvs[0];
+      if (kv === undefined) throw new InstanceNotFoundError(service, id);
+      lease = kv.lease;
+      this.noteKey(key, lease, Number(kv.mod_revision));
+    }
+    if (lease === '0') return; // written without a lease (by hand): nothing to renew
+    const ttls = await this.keepAliveLeases([lease]);
+    if ((ttls.get(lease) ?? 0) <= 0) throw new InstanceNotFoundError(service, id);
+  }
+
+  /** Stop watching and renewing, close the client. Owned leases are left to expire. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ownerTimer !== undefined) clearInterval(this.ownerTimer);
+    this.ownerTimer = undefined;
+    for (const waiter of this.waiters) waiter.resolve();
+    this.waiters = [];
+    const watcher = this.watcher;
+    this.watcher = undefined;
+    if (watcher !== undefined) await this.call('watch cancel', watcher.cancel()).catch(() => undefined);
+    this.client.close();
+  }
+
+  // ---- writes -------------------------------------------------------------------------------------
+
+  private async put(record: InstanceRecord): Promise<number> {
+    const key = instanceKey(this.prefix, record.service, record.spec.id);
+    const keyBytes = Buffer.from(key);
+    const value = Buffer.from(encodeRecord(record));
+    const ttlSeconds = leaseTtlSeconds(record, this.defaultTtlMs, this.checkLeaseTtlMs);
+    const renewedByOwner = hasActiveCheck(record);
+    const known = this.known.get(key);
+    const ownedLease = known === undefined ? undefined : this.owned.get(known.lease);
+    // Keep the key's lease (and owner) unless we own it and the instance now wants another TTL.
+    if (known !== undefined && known.lease !== '0' && (ownedLease === undefined || ownedLease.ttlSeconds === ttlSeconds)) {
+      const response = await this.call(
+        'put',
+        this.client.kv.txn({
+          compare: [{ key: keyBytes, target: 'Version', result: 'Greater', version: 0 }],
+          success: [{ request_put: { key: keyBytes, value, ignore_lease: true } }],
+          failure: [],
+        }),
+      );
+      if (response.succeeded) {
+        if (ownedLease !== undefined) ownedLease.renewedByOwner = renewedByOwner;
+        const revision = Number(response.header.revision);
+        this.noteKey(key, known.lease, revision);
+        return revision;
+      }
+      // The key vanished meanwhile (its lease expired): create it anew, owned by this node.
+    }
+    const lease = (await this.call('lease grant', this.client.leaseClient.leaseGrant({ TTL: ttlSeconds }))).ID;
+    let revision: number;
+    try {
+      revision = Number((await this.call('put', this.client.kv.put({ key: keyBytes, value, lease }))).header.revision);
+    } catch (error) {
+      this.revokeQuietly(lease);
+      throw error;
+    }
+    this.owned.set(lease, { key, ttlSeconds, renewedByOwner });
+    if (ownedLease !== undefined && known !== undefined && known.lease !== lease) {
+      // The key moved to the new lease, so revoking the old one deletes nothing.
+      this.owned.delete(known.lease);
+      this.revokeQuietly(known.lease);
+    }
+    this.noteKey(key, lease, revision);
+    this.ensureOwnerTimer();
+    return revision;
+  }
+
+  private async remove(service: string, id: string): Promise<number | undefined> {
+    const key = instanceKey(this.prefix, service, id);
+    const response = await this.call('delete', this.client.kv.deleteRange({ key: Buffer.from(key) }));
+    const known = this.known.get(key);
+    if (known !== undefined && this.owned.has(known.lease)) {
+      this.owned.delete(known.lease);
+      this.revokeQuietly(known.lease);
+    }
+    this.known.delete(key);
+    // Nothing deleted: no event will come back, so there is nothing to wait for.
+    return Number(response.deleted) > 0 ? Number(response.header.revision) : undefined;
+  }
+
+  private revokeQuietly(lease: string): void {
+    this.client.leaseClient.leaseRevoke({ ID: lease }).catch((error: unknown) => this.log.debug({ lease, err: error }, 'lease revoke failed (it will expire)'));
+  }
+
+  /** Renew leases over one keep-alive stream; resolves with each lease's remaining TTL (0 = gone). */
+  private async keepAliveLeases(leases: readonly string[]): Promise<Map<string, number>> {
+    const pending = new Set(leases);
+    const ttls = new Map<string, number>();
+    if (pending.size === 0) return ttls;
+    const stream = await this.call('lease keep-alive', this.client.leaseClient.leaseKeepAlive());
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const finish = (error?: Error): void => {
+        if (settled) return; // late data or errors of an ended stream are not ours
+        settled = true;
+        clearTimeout(timer);
+        stream.end();
+        if (error === undefined) resolve(ttls);
+        else reject(error);
+      };
+      const timer = setTimeout(
+        () => finish(new StoreUnavailableError(`etcd lease keep-alive timed out after ${this.requestTimeoutMs} ms`)),
+        this.requestTimeoutMs,
+      );
+      stream.on('data', (response) => {
+        ttls.set(response.ID, Number(response.TTL));
+        pending.delete(response.ID);
+        if (pending.size === 0) finish();
+      });
+      stream.on('error', (error: unknown) => finish(new StoreUnavailableError('etcd lease keep-alive failed', { cause: error })));
+      for (const lease of pending) stream.write({ ID: lease });
+    });
+  }
+
+  /** Renew the leases of this node's actively checked instances every third of their TTL. */
+  private ensureOwnerTimer(): void {
+    if (this.ownerTimer !== undefined || this.closed) return;
+    this.ownerTimer = setInterval(() => void this.renewOwnedLeases(), Math.max(500, Math.floor(this.checkLeaseTtlMs / 3)));
+    this.ownerTimer.unref();
+  }
+
+  private async renewOwnedLeases(): Promise<void> {
+    const leases: string[] = [];
+    for (const [lease, owned] of this.owned) {
+      if (this.known.get(owned.key)?.lease !== lease) {
+        // Another write moved the key to another lease: this one guards nothing any more.
+        this.owned.delete(lease);
+        this.revokeQuietly(lease);
+      } else if (owned.renewedByOwner) {
+        leases.push(lease);
+      }
+    }
+    try {
+      const ttls = await this.keepAliveLeases(leases);
+      for (const [lease, ttl] of ttls) {
+        if (ttl <= 0) {
+          this.log.warn({ key: this.owned.get(lease)?.key, lease }, 'owned lease expired in etcd; its instance is gone');
+          this.owned.delete(lease);
+        }
+      }
+    } catch (error) {
+      // etcd away: keep trying every period. etcd extends leases when it comes back (new leader).
+      this.log.debug({ err: error }, 'owner lease renewal failed');
+    }
+  }
+
+  // ---- reads and the watch ------------------------------------------------------------------------
+
+  /** Read the whole prefix at one revision, in pages (one huge range would exceed gRPC's message limit). */
+  private async readAll(): Promise<{ revision: number; kvs: IKeyValue[] }> {
+    const range = Range.prefix(this.prefix);
+    const kvs: IKeyValue[] = [];
+    let start = range.start;
+    let revision: string | undefined;
+    for (;;) {
+      const response = await this.call('read', this.client.kv.range({ key: start, range_end: range.end, limit: RANGE_PAGE_SIZE, revision }));
+      revision ??= response.header.revision;
+      kvs.push(...response.kvs);
+      const last = response.kvs[response.kvs.length - 1];
+      if (!response.more || last === undefined) break;
+      start = Buffer.concat([last.key, Buffer.from([0])]);
+    }
+    return { revision: Number(revision), kvs };
+  }
+
+  private openWatcher(fromRevision: number): void {
+    if (this.closed) return;
+    const watcher = this.client.watch().prefix(this.prefix).startRevision(String(fromRevision)).watcher();
+    this.watcher = watcher;
+    watcher.on('connected', () => this.setStale(false));
+    watcher.on('disconnected', (error: unknown) => {
+      this.log.warn({ err: error }, 'etcd watch disconnected; answering from the last known state');
+      this.setStale(true);
+      // Resume right after the last revision we delivered. etcd3 would resume after the last response
+      // *header* revision, which a catching-up watch can receive before the events it covers.
+      watcher.request.start_revision = String(this.revision + 1);
+    });
+    watcher.on('data', (response: IWatchResponse) => this.onWatchResponse(response));
+    watcher.on('error', (error: unknown) => {
+      // etcd cancelled the watch, typically because its start revision was compacted: reload once.
+      this.log.warn({ err: error }, 'etcd watch cancelled; reloading the prefix once');
+      if (this.watcher === watcher) this.watcher = undefined;
+      this.setStale(true);
+      watcher.cancel().catch(() => undefined);
+      this.resync();
+    });
+  }
+
+  private onWatchResponse(response: IWatchResponse): void {
+    const floor = this.revision; // events of one revision always arrive in one response
+    let highest = floor;
+    for (const event of response.events) {
+      const revision = Number(event.kv.mod_revision);
+      if (revision <= floor) continue; // already delivered (a resumed watch may replay)
+      highest = Math.max(highest, revision);
+      const key = event.kv.key.toString();
+      const where = parseInstanceKey(this.prefix, key);
+      if (where === undefined) continue;
+      if (event.type === 'Put') {
+        let record: InstanceRecord;
+        try {
+          record = decodeRecord(key, event.kv.value.toString(), where);
+        } catch (error) {
+          this.log.error({ err: error, key }, 'corrupt instance in etcd; treating it as absent');
+          this.forget(key, revision, where, revision);
+          continue;
+        }
+        this.noteKey(key, event.kv.lease, revision);
+        this.delivered.set(key, revision);
+        this.emit({ kind: 'put', index: revision, record });
+      } else {
+        this.forget(key, revision, where, revision);
+      }
+    }
+    this.advance(highest);
+  }
+
+  /** A key is gone at `revision`: drop what we know and tell listeners if they had it. */
+  private forget(key: string, revision: number, where: { service: string; id: string }, index: number): void {
+    const known = this.known.get(key);
+    if (known !== undefined && known.modRevision <= revision) {
+      this.known.delete(key);
+      this.owned.delete(known.lease);
+    }
+    if (this.delivered.delete(key)) this.emit({ kind: 'delete', index, service: where.service, id: where.id });
+  }
+
+  /**
+   * Read the whole prefix and deliver the difference with what listeners have seen, then watch from
+   * there. Used for the first subscription without a load, and after a compacted watch. Retries with
+   * backoff while etcd is away.
+   */
+  private resync(): void {
+    if (this.resyncTask !== undefined || this.closed) return;
+    this.resyncTask = (async () => {
+      for (let attempt = 0; !this.closed; attempt++) {
+        try {
+          const { revision, kvs } = await this.readAll();
+          if (this.closed) return;
+          this.applyDifference(revision, kvs);
+          this.openWatcher(revision + 1);
+          return;
+        } catch (error) {
+          this.log.warn({ err: error, attempt }, 'etcd reload failed; retrying');
+          await new Promise((resolve) => setTimeout(resolve, Math.min(this.maxReconnectDelayMs, 100 * 2 ** attempt)));
+        }
+      }
+    })().finally(() => {
+      this.resyncTask = undefined;
+    });
+  }
+
+  private applyDifference(revision: number, kvs: readonly IKeyValue[]): void {
+    const present = new Set<string>();
+    for (const kv of kvs) {
+      const key = kv.key.toString();
+      const where = parseInstanceKey(this.prefix, key);
+      if (where === undefined) continue;
+      const modRevision = Number(kv.mod_revision);
+      let record: InstanceRecord;
+      try {
+        record = decodeRecord(key, kv.value.toString(), where);
+      } catch (error) {
+        this.log.error({ err: error, key }, 'corrupt instance in etcd; treating it as absent');
+        continue;
+      }
+      present.add(key);
+      this.noteKey(key, kv.lease, modRevision);
+      if (this.delivered.get(key) === modRevision) continue;
+      this.delivered.set(key, modRevision);
+      this.emit({ kind: 'put', index: modRevision, record });
+    }
+    for (const key of [...this.delivered.keys()]) {
+      const where = parseInstanceKey(this.prefix, key);
+      if (!present.has(key) && where !== undefined) this.forget(key, revision, where, revision);
+    }
+    this.loaded = true;
+    this.advance(revision);
+  }
+
+  private noteKey(key: string, lease: string, modRevision: number): void {
+    const known = this.known.get(key);
+    if (known === undefined || known.modRevision <= modRevision) this.known.set(key, { lease, modRevision });
+  }
+
+  private emit(event: StoreEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.log.error({ err: error }, 'store event listener threw');
+      }
+    }
+  }
+
+  private advance(revision: number): void {
+    if (revision <= this.revision) return;
+    this.revision = revision;
+    const ready = this.waiters.filter((w) => w.revision <= revision);
+    this.waiters = this.waiters.filter((w) => w.revision > revision);
+    for (const waiter of ready) waiter.resolve();
+  }
+
+  /** Read-your-writes: when subscribed, wait (bounded) until the watch has delivered `revision`. */
+  private async waitDelivered(revision: number): Promise<void> {
+    if (this.listeners.size === 0 || this.revision >= revision || this.closed) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w.resolve !== done);
+        this.log.debug({ revision }, 'write committed but not yet seen on the watch');
+        resolve();
+      }, this.requestTimeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.waiters.push({ revision, resolve: done });
+    });
+  }
+
+  private setStale(stale: boolean): void {
+    if (stale === this.isStale || this.closed) return;
+    this.isStale = stale;
+    if (stale) this.log.warn('etcd unreachable: serving the last known state (stale)');
+    else this.log.info('etcd reachable again: state is live');
+    for (const listener of this.staleListeners) {
+      try {
+        listener(stale);
+      } catch (error) {
+        this.log.error({ err: error }, 'stale listener threw');
+      }
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreUnavailableError('etcd store is closed');
+  }
+
+  /** Bound an etcd call by the request timeout and turn its failures into StoreUnavailableError. */
+  private async call<T>(what: string, request: Promise<T>): Promise<T> {
+    request.catch(() => undefined); // a request that loses the race must not become an unhandled rejection
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreUnavailableError(`etcd ${what} timed out after ${this.requestTimeoutMs} ms`)), this.requestTimeoutMs);
+    });
+    try {
+      return await Promise.race([request, timeout]);
+    } catch (error) {
+      if (isBeaconError(error)) throw error;
+      throw new StoreUnavailableError(`etcd ${what} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
