@@ -1,0 +1,296 @@
+import { isDeepStrictEqual } from 'node:util';
+import { StoreUnavailableError } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import type { ChangeEvent, Mutation } from '../registry/mutations.js';
+import type { ServiceRegistry } from '../registry/registry.js';
+import type { HealthStatus, InstanceRecord, ServiceInstance } from '../registry/types.js';
+import type { InstanceInput } from '../registry/validate.js';
+import type { Store, StoreEvent, StoreWrite } from './store.js';
+
+/** A store that can make several writes durable at once, all or nothing (SQLite, memory). */
+export interface BatchStore extends Store {
+  writeBatch(changes: readonly StoreWrite[]): Promise<void>;
+}
+
+/** Whether `store` offers `writeBatch`. */
+export function isBatchStore(store: Store): store is BatchStore {
+  return typeof (store as Partial<BatchStore>).writeBatch === 'function';
+}
+
+/** Options of the durable façade. */
+export interface DurableRegistryOptions {
+  /**
+   * Shared stores only: how long a write waits for its own event to come back through `subscribe` before
+   * the node applies the (already durable) record itself. Default 5000 ms.
+   */
+  readonly echoTimeoutMs?: number;
+  /** Where shared-store events that cannot be applied are logged. */
+  readonly logger?: Logger;
+}
+
+interface EchoWaiter {
+  readonly expected: StoreWrite;
+  readonly resolve: (event: ChangeEvent | undefined) => void;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * The durable façade over a ServiceRegistry: the only way the daemon and the control API change state.
+ *
+ * Every call runs, one at a time, through a single queue: prepare (validate; typed errors, nothing changes)
+ * -> preview (the record the mutation leaves) -> write that record to the store -> apply in memory ->
+ * return the ChangeEvent. The queue makes preview and apply see the same state, so 100 concurrent
+ * registrations all land (seed mutant B), and nothing is applied or acknowledged before it is durable: a
+ * failed write leaves the registry unchanged and rejects the call.
+ *
+ * Heartbeats that only move `lastHeartbeat` are not written (after a restart `registry.load()` gives every
+ * instance a fresh TTL grace period instead); on a shared store they renew the instance's lease.
+ *
+ * Shared stores (those with `subscribe`, e.g. etcd) are the source of truth for several nodes. There the
+ * node does not apply its own mutation after writing: every change, this node's included, comes back
+ * through the store's event feed and is applied as a `sync` mutation, so all nodes converge through the
+ * same path and in the store's commit order. A call waits for the echo of its own write and returns the
+ * event that applying it produced. The store must deliver every event committed after the snapshot that
+ * `load()` returned (etcd: watch from the loaded revision + 1).
+ */
+export class DurableRegistry {
+  private tail: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  private readonly unsubscribe: (() => void) | undefined;
+  private readonly echoes = new Map<string, EchoWaiter[]>();
+  private readonly echoTimeoutMs: number;
+  private readonly logger: Logger;
+
+  private constructor(
+    /** The in-memory registry (read it freely; change it only through this façade). */
+    readonly registry: ServiceRegistry,
+    /** The durable store. */
+    readonly store: Store,
+    options: DurableRegistryOptions,
+  ) {
+    this.echoTimeoutMs = options.echoTimeoutMs ?? 5_000;
+    this.logger = options.logger ?? silentLogger;
+    this.unsubscribe = store.subscribe?.((event) => this.onStoreEvent(event));
+  }
+
+  /** Load the store's state into `registry` (fresh heartbeat grace for every instance) and wrap both. */
+  static async open(registry: ServiceRegistry, store: Store, options: DurableRegistryOptions = {}): Promise<DurableRegistry> {
+    const snapshot = await store.load();
+    registry.load(snapshot.records, snapshot.index);
+    // No await between load and subscribe: a shared store's feed starts right after the loaded snapshot.
+    return new DurableRegistry(registry, store, options);
+  }
+
+  /** Whether this façade runs on a shared store (changes arrive through the store's feed). */
+  get shared(): boolean {
+    return this.unsubscribe !== undefined;
+  }
+
+  /** The registry's change index. */
+  get index(): number {
+    return this.registry.index;
+  }
+
+  /** The registry's records (for snapshots and listings). */
+  records(service?: string): InstanceRecord[] {
+    return this.registry.records(service);
+  }
+
+  /** Register (or replace) an instance, durably. */
+  register(service: string, instance: ServiceInstance | InstanceInput): Promise<ChangeEvent | undefined> {
+    return this.enqueue(() => this.commit(this.registry.prepareRegister(service, instance)));
+  }
+
+  /** Remove an instance, durably. */
+  deregister(service: string, id: string): Promise<ChangeEvent | undefined> {
+    return this.enqueue(() => this.commit(this.registry.prepareDeregister(service, id)));
+  }
+
+  /** Record a heartbeat; written only when it changes more than the heartbeat time. */
+  heartbeat(service: string, id: string, status?: 'pass' | 'fail', note?: string): Promise<ChangeEvent | undefined> {
+    return this.enqueue(() => this.commit(this.registry.prepareHeartbeat(service, id, status, note)));
+  }
+
+  /** Set an instance's health (check results, operators), durably. */
+  updateHealth(service: string, id: string, health: HealthStatus, note?: string): Promise<ChangeEvent | undefined> {
+    return this.enqueue(() => this.commit(this.registry.prepareHealth(service, id, health, note)));
+  }
+
+  /** Put an instance in or out of maintenance, durably. */
+  setMaintenance(service: string, id: string, enabled: boolean, reason?: string): Promise<ChangeEvent | undefined> {
+    return this.enqueue(() => this.commit(this.registry.prepareMaintenance(service, id, enabled, reason)));
+  }
+
+  /**
+   * TTL expiry, durably: each expired instance is marked unhealthy (or removed once critical for too long),
+   * one write per change. Computed inside the queue so no heartbeat slips between the decision and the write.
+   * Returns the number of instances removed (seed mutant C).
+   */
+  cleanupExpired(): Promise<number> {
+    return this.enqueue(async () => {
+      let removed = 0;
+      for (const mutation of this.registry.expiredMutations()) {
+        await this.commit(mutation);
+        if (mutation.type === 'deregister') removed += 1;
+      }
+      return removed;
+    });
+  }
+
+  /**
+   * Make the registry hold exactly `records` (snapshot restore): instances absent from `records` are removed,
+   * the others put as given with a fresh heartbeat time. Records must already be validated. On a store with
+   * `writeBatch` (and not shared) it is all or nothing; otherwise each instance is one durable write.
+   * Returns the number of instances that changed.
+   */
+  replaceAll(records: readonly InstanceRecord[]): Promise<number> {
+    return this.enqueue(async () => {
+      const now = this.registry.clock.now();
+      const wanted = new Map(records.map((record) => [keyOf(record.service, record.spec.id), { ...record, lastHeartbeat: now }]));
+      const mutations: Mutation[] = [];
+      for (const current of this.registry.records()) {
+        if (!wanted.has(keyOf(current.service, current.spec.id))) mutations.push(syncMutation(current.service, current.spec.id, undefined, now));
+      }
+      for (const record of wanted.values()) {
+        const current = this.registry.get(record.service, record.spec.id);
+        // Equal but for the heartbeat time: nothing to restore (and nothing visible to announce).
+        if (current === undefined || !sameRecord({ ...current, lastHeartbeat: now }, record)) mutations.push(syncMutation(record.service, record.spec.id, record, now));
+      }
+      const store = this.store;
+      if (!this.shared && isBatchStore(store) && mutations.length > 0) {
+        const writes = mutations.map((m, i) => this.writeFor(m, this.registry.preview(m).after, this.registry.index + 1 + i));
+        await store.writeBatch(writes);
+        for (const m of mutations) this.registry.apply(m);
+      } else {
+        for (const m of mutations) await this.commit(m);
+      }
+      return mutations.length;
+    });
+  }
+
+  /** Wait for queued calls, stop following the store, close it. Later calls reject. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.tail;
+    this.unsubscribe?.();
+    for (const waiters of this.echoes.values()) for (const waiter of waiters) clearTimeout(waiter.timer);
+    this.echoes.clear();
+    await this.store.close();
+  }
+
+  // ---- internals ----
+
+  private enqueue<T>(task: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError('the durable registry is closed'));
+    const result = this.tail.then(task);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  /** preview -> write -> apply (or await the echo) for one prepared mutation. Runs inside the queue. */
+  private async commit(m: Mutation): Promise<ChangeEvent | undefined> {
+    const preview = this.registry.preview(m);
+    if (m.type === 'heartbeat' && this.store.keepAlive !== undefined) await this.store.keepAlive(m.service, m.id);
+    // Heartbeat-only changes are not durable-worthy: apply them (renewing the TTL) without a write.
+    if (!preview.visible) return this.registry.apply(m);
+    const write = this.writeFor(m, preview.after, this.registry.index + 1);
+    if (!this.shared) {
+      await this.store.write(write);
+      return this.registry.apply(m);
+    }
+    const echo = this.awaitEcho(write);
+    try {
+      await this.store.write(write);
+    } catch (error) {
+      this.cancelEcho(write);
+      throw error;
+    }
+    return echo;
+  }
+
+  private writeFor(m: Mutation, after: InstanceRecord | undefined, index: number): StoreWrite {
+    if (after !== undefined) return { kind: 'put', index, record: after };
+    return { kind: 'delete', index, service: m.service, id: m.type === 'register' ? m.spec.id : m.id };
+  }
+
+  /** Shared stores: apply every change (ours and other nodes') as a `sync` mutation; wake our writer. */
+  private onStoreEvent(event: StoreEvent): void {
+    const { service, id } = keyParts(event);
+    const record = event.kind === 'put' ? event.record : undefined;
+    let applied: ChangeEvent | undefined;
+    try {
+      applied = this.applySync(service, id, record);
+    } catch (error) {
+      this.logger.error({ err: error, service, id }, 'could not apply a change from the shared store');
+    }
+    const waiters = this.echoes.get(keyOf(service, id));
+    const index = waiters?.findIndex((waiter) => sameWrite(waiter.expected, event)) ?? -1;
+    if (waiters === undefined || index < 0) return;
+    const [waiter] = waiters.splice(index, 1);
+    if (waiters.length === 0) this.echoes.delete(keyOf(service, id));
+    clearTimeout(waiter!.timer);
+    waiter!.resolve(applied);
+  }
+
+  /** Apply a record learned from the store, unless the registry already holds exactly that. */
+  private applySync(service: string, id: string, record: InstanceRecord | undefined): ChangeEvent | undefined {
+    const current = this.registry.get(service, id);
+    if (current === undefined ? record === undefined : record !== undefined && sameRecord(current, record)) return undefined;
+    return this.registry.apply(syncMutation(service, id, record, this.registry.clock.now()));
+  }
+
+  private awaitEcho(write: StoreWrite): Promise<ChangeEvent | undefined> {
+    const { service, id } = keyParts(write);
+    const key = keyOf(service, id);
+    return new Promise((resolve) => {
+      const waiter: EchoWaiter = { expected: write, resolve };
+      // The write is durable once store.write resolved; if the feed is late, apply it ourselves rather than
+      // hold the queue (a late echo of an identical record is then a no-op).
+      waiter.timer = setTimeout(() => {
+        const waiters = this.echoes.get(key);
+        const at = waiters?.indexOf(waiter) ?? -1;
+        if (at >= 0) waiters!.splice(at, 1);
+        if (waiters?.length === 0) this.echoes.delete(key);
+        this.logger.warn({ service, id, timeoutMs: this.echoTimeoutMs }, 'shared store did not echo a write in time; applying it locally');
+        resolve(this.applySync(service, id, write.kind === 'put' ? write.record : undefined));
+      }, this.echoTimeoutMs);
+      const waiters = this.echoes.get(key) ?? [];
+      waiters.push(waiter);
+      this.echoes.set(key, waiters);
+    });
+  }
+
+  private cancelEcho(write: StoreWrite): void {
+    const { service, id } = keyParts(write);
+    const waiters = this.echoes.get(keyOf(service, id));
+    const at = waiters?.findIndex((waiter) => waiter.expected === write) ?? -1;
+    if (at < 0) return;
+    clearTimeout(waiters![at]!.timer);
+    waiters!.splice(at, 1);
+    if (waiters!.length === 0) this.echoes.delete(keyOf(service, id));
+  }
+}
+
+function syncMutation(service: string, id: string, record: InstanceRecord | undefined, at: number): Mutation {
+  return { type: 'sync', service, id, record, at };
+}
+
+function keyParts(write: StoreWrite): { service: string; id: string } {
+  return write.kind === 'put' ? { service: write.record.service, id: write.record.spec.id } : { service: write.service, id: write.id };
+}
+
+function keyOf(service: string, id: string): string {
+  return JSON.stringify([service, id]);
+}
+
+/** Records compared as a store holds them (JSON: key order and undefined fields do not matter). */
+function sameRecord(a: InstanceRecord, b: InstanceRecord): boolean {
+  return isDeepStrictEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
+}
+
+function sameWrite(expected: StoreWrite, event: StoreEvent): boolean {
+  if (expected.kind !== event.kind) return false;
+  if (expected.kind === 'delete' || event.kind === 'delete') return true; // same key, checked by the caller
+  return sameRecord(expected.record, event.record);
+}

@@ -1,0 +1,315 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { InvalidArgumentError, StoreUnavailableError, hasErrorCode } from '../../src/errors.js';
+import type { ChangeEvent } from '../../src/registry/mutations.js';
+import { ServiceRegistry } from '../../src/registry/registry.js';
+import { ServiceInstance, type InstanceRecord } from '../../src/registry/types.js';
+import { DurableRegistry } from '../../src/store/durable-registry.js';
+import { MemoryStore } from '../../src/store/memory.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import type { Store, StoreEvent, StoreSnapshot, StoreWrite } from '../../src/store/store.js';
+import { sorted } from './fixtures.js';
+
+/** A store that records every write, optionally delays it a little (to interleave), or fails on demand. */
+class RecordingStore implements Store {
+  readonly kind = 'recording';
+  readonly writes: StoreWrite[] = [];
+  failNext: Error | undefined;
+  delay = false;
+  constructor(readonly inner: MemoryStore = new MemoryStore()) {}
+  load(): Promise<StoreSnapshot> {
+    return this.inner.load();
+  }
+  async write(change: StoreWrite): Promise<void> {
+    // Yield to other macrotasks, as a real disk write would, so concurrent callers interleave.
+    if (this.delay) await new Promise((resolve) => setImmediate(resolve));
+    if (this.failNext !== undefined) {
+      const error = this.failNext;
+      this.failNext = undefined;
+      throw error;
+    }
+    await this.inner.write(change);
+    this.writes.push(change);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+const instance = (id: string, port = 8080): ServiceInstance => new ServiceInstance(id, '10.0.0.1', port);
+
+/** Records as a store holds them: the heartbeat time is not persisted on every beat. */
+const withoutHeartbeat = (records: readonly InstanceRecord[]): unknown[] => sorted(records).map(({ lastHeartbeat: _ignored, ...rest }) => rest);
+
+describe('DurableRegistry over SQLite', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'beacon-durable-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps all of 100 concurrent registrations across a reopen (seed mutant B)', async () => {
+    const durable = await DurableRegistry.open(new ServiceRegistry(), await SqliteStore.openInDirectory(dir));
+    const events = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => new Promise<ChangeEvent | undefined>((resolve, reject) => {
+        setImmediate(() => durable.register('fresh', instance(`i-${i}`, 1000 + i)).then(resolve, reject));
+      })),
+    );
+    expect(events.map((e) => e!.index).sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    expect(durable.registry.records('fresh')).toHaveLength(100);
+    await durable.close();
+
+    const reopened = await DurableRegistry.open(new ServiceRegistry(), await SqliteStore.openInDirectory(dir));
+    try {
+      expect(reopened.index).toBe(100);
+      const ports = reopened.registry.records('fresh').map((r) => r.spec.port).sort((a, b) => a - b);
+      expect(ports).toEqual(Array.from({ length: 100 }, (_, i) => 1000 + i));
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it('leaves the store equal to the registry after every kind of change', async () => {
+    const clock = new ManualClock(1_000);
+    const durable = await DurableRegistry.open(new ServiceRegistry({}, { clock }), await SqliteStore.openInDirectory(dir));
+    await durable.register('api', instance('a'));
+    await durable.register('api', instance('b'));
+    await durable.register('Web', instance('w').withTags(['blue']));
+    clock.advance(100);
+    await durable.updateHealth('api', 'a', 'unhealthy', 'probe timed out');
+    await durable.setMaintenance('web', 'w', true, 'reboot');
+    await durable.deregister('api', 'b');
+    await durable.register('api', instance('a', 9090));
+    const expected = durable.registry.records();
+    const index = durable.index;
+    await durable.close();
+
+    const store = await SqliteStore.openInDirectory(dir);
+    try {
+      const loaded = await store.load();
+      expect(loaded.index).toBe(index);
+      expect(withoutHeartbeat(loaded.records)).toEqual(withoutHeartbeat(expected));
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('DurableRegistry', () => {
+  it('writes before applying, with the index the event gets', async () => {
+    const store = new RecordingStore();
+    const durable = await DurableRegistry.open(new ServiceRegistry(), store);
+    const seen: number[] = [];
+    durable.registry.onChange((e) => seen.push(store.writes.length));
+    const event = await durable.register('api', instance('a'));
+    expect(event!.index).toBe(1);
+    expect(store.writes).toEqual([{ kind: 'put', index: 1, record: durable.registry.get('api', 'a') }]);
+    // The listener ran after the write was made.
+    expect(seen).toEqual([1]);
+    await durable.deregister('api', 'a');
+    expect(store.writes[1]).toEqual({ kind: 'delete', index: 2, service: 'api', id: 'a' });
+  });
+
+  it('keeps 100 interleaved registrations with slow writes, in index order', async () => {
+    const store = new RecordingStore();
+    store.delay = true;
+    const durable = await DurableRegistry.open(new ServiceRegistry(), store);
+    await Promise.all(Array.from({ length: 100 }, (_, i) => durable.register('fresh', instance(`i-${i}`))));
+    expect(durable.registry.records('fresh')).toHaveLength(100);
+    expect(store.writes.map((w) => w.index)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    expect((await store.inner.load()).records).toHaveLength(100);
+  });
+
+  it('leaves the registry unchanged and propagates the error when the store write fails', async () => {
+    const store = new RecordingStore();
+    const durable = await DurableRegistry.open(new ServiceRegistry(), store);
+    await durable.register('api', instance('a'));
+    const before = durable.registry.records();
+    const events: ChangeEvent[] = [];
+    durable.registry.onChange((e) => events.push(e));
+
+    store.failNext = new StoreUnavailableError('disk full');
+    await expect(durable.register('api', instance('b'))).rejects.toThrow('disk full');
+    store.failNext = new StoreUnavailableError('disk full');
+    await expect(durable.setMaintenance('api', 'a', true)).rejects.toBeInstanceOf(StoreUnavailableError);
+    store.failNext = new StoreUnavailableError('disk full');
+    await expect(durable.deregister('api', 'a')).rejects.toBeInstanceOf(StoreUnavailableError);
+
+    expect(durable.registry.records()).toEqual(before);
+    expect(durable.index).toBe(1);
+    expect(events).toEqual([]);
+    // The queue is not poisoned: the next call works.
+    await durable.register('api', instance('b'));
+    expect(durable.registry.records().map((r) => r.spec.id).sort()).toEqual(['a', 'b']);
+  });
+
+  it('rejects invalid calls with typed errors before writing anything', async () => {
+    const store = new RecordingStore();
+    const durable = await DurableRegistry.open(new ServiceRegistry(), store);
+    await expect(durable.register('api', instance('a', 0))).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(durable.deregister('api', 'nobody')).rejects.toSatisfy((e) => hasErrorCode(e, 'SERVICE_NOT_FOUND'));
+    await durable.register('api', instance('a'));
+    await expect(durable.heartbeat('api', 'nobody')).rejects.toSatisfy((e) => hasErrorCode(e, 'INSTANCE_NOT_FOUND'));
+    expect(store.writes).toHaveLength(1);
+  });
+
+  it('does not write heartbeats that only renew the TTL, but writes those that change health', async () => {
+    const clock = new ManualClock(0);
+    const store = new RecordingStore();
+    const durable = await DurableRegistry.open(new ServiceRegistry({ defaultTtlMs: 10_000 }, { clock }), store);
+    await durable.register('api', instance('a'));
+    for (let i = 0; i < 10; i++) {
+      clock.advance(1_000);
+      expect(await durable.heartbeat('api', 'a')).toBeUndefined();
+    }
+    expect(store.writes).toHaveLength(1);
+    expect(durable.registry.get('api', 'a')!.lastHeartbeat).toBe(10_000);
+
+    const failed = await durable.heartbeat('api', 'a', 'fail', 'out of memory');
+    expect(failed!.after!.health).toBe('unhealthy');
+    expect(store.writes).toHaveLength(2);
+    expect(store.writes[1]).toMatchObject({ kind: 'put', index: 2, record: { health: 'unhealthy', note: 'out of memory' } });
+  });
+
+  it('expires durably: unhealthy after the TTL, removed after the critical period', async () => {
+    const clock = new ManualClock(0);
+    const store = new RecordingStore();
+    const durable = await DurableRegistry.open(new ServiceRegistry({ defaultTtlMs: 10_000, deregisterCriticalAfterMs: 30_000 }, { clock }), store);
+    await durable.register('api', instance('a'));
+    await durable.register('api', instance('b'));
+    clock.advance(5_000);
+    await durable.heartbeat('api', 'b');
+    clock.advance(6_000); // a missed its TTL (at 10 s); b is due at 15 s
+    expect(await durable.cleanupExpired()).toBe(0);
+    expect(store.writes.at(-1)).toMatchObject({ kind: 'put', record: { spec: { id: 'a' }, health: 'unhealthy' } });
+    expect(durable.registry.get('api', 'b')!.health).toBe('healthy');
+    clock.advance(40_000);
+    expect(await durable.cleanupExpired()).toBe(2);
+    expect(await store.inner.load()).toEqual({ index: durable.index, records: [] });
+  });
+
+  it('gives every restored instance a fresh heartbeat grace period', async () => {
+    const clock = new ManualClock(0);
+    const config = { defaultTtlMs: 10_000, deregisterCriticalAfterMs: 30_000 };
+    const memory = new MemoryStore();
+    const first = await DurableRegistry.open(new ServiceRegistry(config, { clock }), memory);
+    await first.register('api', instance('a'));
+    await first.close();
+
+    // The process was down for a minute, far beyond the TTL; heartbeats could not arrive meanwhile.
+    clock.advance(60_000);
+    const second = await DurableRegistry.open(new ServiceRegistry(config, { clock }), new MemoryStore(memory.snapshot()));
+    const restored = second.registry.get('api', 'a')!;
+    expect(restored.lastHeartbeat).toBe(60_000);
+    expect(second.registry.isServable(restored)).toBe(true);
+    expect(await second.cleanupExpired()).toBe(0);
+    expect(second.registry.get('api', 'a')!.health).toBe('healthy');
+    // And the grace period is one TTL, not forever.
+    clock.advance(10_000);
+    await second.cleanupExpired();
+    expect(second.registry.get('api', 'a')!.health).toBe('unhealthy');
+  });
+
+  it('waits for queued calls on close, then refuses new ones', async () => {
+    const store = new RecordingStore();
+    store.delay = true;
+    const durable = await DurableRegistry.open(new ServiceRegistry(), store);
+    const pending = [durable.register('api', instance('a')), durable.register('api', instance('b'))];
+    await durable.close();
+    await Promise.all(pending);
+    expect(store.writes).toHaveLength(2);
+    await expect(durable.register('api', instance('c'))).rejects.toSatisfy((e) => hasErrorCode(e, 'STORE_UNAVAILABLE'));
+    await durable.close();
+  });
+});
+
+/** A shared store on top of memory: every write is echoed to all subscribers on a later turn, in order. */
+class FakeSharedStore implements Store {
+  readonly kind = 'fake-shared';
+  readonly inner = new MemoryStore();
+  readonly listeners = new Set<(event: StoreEvent) => void>();
+  readonly keptAlive: string[] = [];
+  echo = true;
+  load(): Promise<StoreSnapshot> {
+    return this.inner.load();
+  }
+  async write(change: StoreWrite): Promise<void> {
+    await this.inner.write(change);
+    if (this.echo) this.emitLater(change);
+  }
+  /** What another node's write looks like from here. */
+  emitLater(event: StoreEvent): void {
+    setImmediate(() => {
+      for (const listener of this.listeners) listener(JSON.parse(JSON.stringify(event)) as StoreEvent);
+    });
+  }
+  subscribe(listener: (event: StoreEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  async keepAlive(service: string, id: string): Promise<void> {
+    this.keptAlive.push(`${service}/${id}`);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+describe('DurableRegistry on a shared store', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('applies its own writes only through the store feed, as sync mutations', async () => {
+    const store = new FakeSharedStore();
+    const durable = await DurableRegistry.open(new ServiceRegistry(), store);
+    expect(durable.shared).toBe(true);
+    const event = await durable.register('api', instance('a'));
+    expect(event!.mutation.type).toBe('sync');
+    expect(durable.registry.get('api', 'a')!.spec.port).toBe(8080);
+    const gone = await durable.deregister('api', 'a');
+    expect(gone!.after).toBeUndefined();
+    expect(durable.registry.records()).toEqual([]);
+    await durable.close();
+    expect(store.listeners.size).toBe(0);
+  });
+
+  it("applies other nodes' changes from the feed", async () => {
+    const store = new FakeSharedStore();
+    const durable = await DurableRegistry.open(new ServiceRegistry(), store);
+    const other = (await new ServiceRegistry().register('web', instance('elsewhere'))).after!;
+    const applied = new Promise<ChangeEvent>((resolve) => durable.registry.onChange(resolve));
+    store.emitLater({ kind: 'put', index: 1, record: other });
+    expect((await applied).mutation.type).toBe('sync');
+    expect(durable.registry.get('web', 'elsewhere')).toEqual(other);
+  });
+
+  it('renews leases on heartbeats without writing', async () => {
+    const store = new FakeSharedStore();
+    const durable = await DurableRegistry.open(new ServiceRegistry(), store);
+    await durable.register('api', instance('a'));
+    const writes = (await store.inner.load()).index;
+    await durable.heartbeat('api', 'a');
+    expect(store.keptAlive).toEqual(['api/a']);
+    expect((await store.inner.load()).index).toBe(writes);
+  });
+
+  it('applies a durable write itself when the feed does not echo it in time', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const store = new FakeSharedStore();
+    store.echo = false;
+    const durable = await DurableRegistry.open(new ServiceRegistry(), store, { echoTimeoutMs: 1_000 });
+    const pending = durable.register('api', instance('a'));
+    await vi.waitFor(async () => expect((await store.inner.load()).records).toHaveLength(1));
+    expect(durable.registry.get('api', 'a')).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1_000);
+    const event = await pending;
+    expect(event!.after!.spec.id).toBe('a');
+    expect(durable.registry.get('api', 'a')).toBeDefined();
+  });
+});
