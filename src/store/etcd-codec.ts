@@ -5,8 +5,16 @@
 import { StoreCorruptError } from '../errors.js';
 import { HEALTH_STATUSES, type InstanceRecord } from '../registry/types.js';
 
-/** Default key prefix; the `v1` segment lets a future layout live beside this one. */
-export const DEFAULT_ETCD_PREFIX = '/beacon/v1/instances/';
+/** Default root of Beacon's keys; the `v1` segment lets a future layout live beside this one. */
+export const DEFAULT_ETCD_ROOT = '/beacon/v1/';
+/** Default prefix of the instance keys (`<root>instances/`). */
+export const DEFAULT_ETCD_PREFIX = `${DEFAULT_ETCD_ROOT}instances/`;
+
+/** Where Beacon's keys live under `root`: instances under a prefix, the change index in one key beside it. */
+export function etcdLayout(root: string): { prefix: string; indexKey: string } {
+  if (!root.startsWith('/') || !root.endsWith('/')) throw new RangeError(`etcd root must start and end with '/': ${root}`);
+  return { prefix: `${root}instances/`, indexKey: `${root}index` };
+}
 
 /**
  * etcd's smallest lease TTL with its default timing (3/2 x election ticks x heartbeat = 1.5 s, rounded up).

@@ -2,9 +2,11 @@
  * The etcd store: several Beacon nodes share one registry kept in an etcd cluster (the way CoreDNS and
  * SkyDNS use etcd), with etcd leases doing the work of heartbeats.
  *
- * Layout. One key per instance, `<prefix><service>/<id>` (default prefix `/beacon/v1/instances/`, both
- * segments percent-encoded, see etcd-codec.ts); the value is the InstanceRecord as JSON. Each instance key
- * is attached to its own lease.
+ * Layout (under a root, default `/beacon/v1/`). One key per instance, `<root>instances/<service>/<id>`
+ * (both segments percent-encoded, see etcd-codec.ts), whose value is the InstanceRecord as JSON and which
+ * is attached to its own lease; and `<root>index`, the registry change index of the last write (written in
+ * the same transaction), which `load()` returns so a node's index continues where the cluster's left off.
+ * Events carry the etcd revision of their change as `index`.
  *
  * Ownership model.
  * - The owner of an instance is the node that created its key, i.e. that granted the lease the key is
@@ -29,14 +31,15 @@
  * watch resumes from the last revision this node delivered (no full reload); only if that revision was
  * compacted meanwhile does the node read the whole prefix once and deliver the difference.
  */
-import { Etcd3, Range, type IKeyValue, type IOptions, type IWatchResponse, type Watcher } from 'etcd3';
-import { InstanceNotFoundError, StoreUnavailableError, isBeaconError } from '../errors.js';
+import { Etcd3, Range, type IKeyValue, type IOptions, type IRequestOp as RequestOp, type IWatchResponse, type Watcher } from 'etcd3';
+import { InstanceNotFoundError, StoreCorruptError, StoreUnavailableError, isBeaconError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { InstanceRecord } from '../registry/types.js';
 import {
-  DEFAULT_ETCD_PREFIX,
+  DEFAULT_ETCD_ROOT,
   decodeRecord,
   encodeRecord,
+  etcdLayout,
   hasActiveCheck,
   instanceKey,
   leaseTtlSeconds,
@@ -48,8 +51,8 @@ import type { Store, StoreEvent, StoreSnapshot, StoreWrite } from './store.js';
 export interface EtcdStoreOptions {
   /** etcd client URLs, e.g. `['http://127.0.0.1:2379']`. */
   readonly endpoints: readonly string[];
-  /** Key prefix; default `/beacon/v1/instances/`. Must end with `/`. */
-  readonly prefix?: string;
+  /** Root of Beacon's keys; default `/beacon/v1/`. Must start and end with `/`. */
+  readonly root?: string;
   /** Lease TTL of heartbeat instances that set no TTL (the registry's `defaultTtlMs`). Default 30 s. */
   readonly defaultTtlMs?: number;
   /** Lease TTL of actively checked instances, renewed by their owner every third of it. Default 10 s. */
@@ -91,8 +94,10 @@ const RANGE_PAGE_SIZE = 1000;
 export class EtcdStore implements Store {
   /** Backend name. */
   readonly kind = 'etcd';
-  /** Key prefix of the instances. */
+  /** Key prefix of the instances (`<root>instances/`). */
   readonly prefix: string;
+  /** Key of the change index (`<root>index`). */
+  readonly indexKey: string;
   private readonly client: Etcd3;
   private readonly log: Logger;
   private readonly defaultTtlMs: number;
@@ -115,8 +120,9 @@ export class EtcdStore implements Store {
   private closed = false;
 
   constructor(options: EtcdStoreOptions) {
-    this.prefix = options.prefix ?? DEFAULT_ETCD_PREFIX;
-    if (!this.prefix.endsWith('/')) throw new RangeError(`etcd prefix must end with '/': ${this.prefix}`);
+    const layout = etcdLayout(options.root ?? DEFAULT_ETCD_ROOT);
+    this.prefix = layout.prefix;
+    this.indexKey = layout.indexKey;
     if (options.endpoints.length === 0) throw new RangeError('etcd store needs at least one endpoint');
     this.defaultTtlMs = options.defaultTtlMs ?? 30_000;
     this.checkLeaseTtlMs = options.checkLeaseTtlMs ?? 10_000;
@@ -163,10 +169,13 @@ export class EtcdStore implements Store {
     return known !== undefined && this.owned.has(known.lease);
   }
 
-  /** Read every instance under the prefix (paged, at one revision). The snapshot's index is that revision. */
+  /** Read every instance under the prefix (paged, at one revision) and the change index at that revision. */
   async load(): Promise<StoreSnapshot> {
     this.assertOpen();
     const { revision, kvs } = await this.readAll();
+    const indexKv = (await this.call('read', this.client.kv.range({ key: Buffer.from(this.indexKey), revision }))).kvs[0];
+    const index = indexKv === undefined ? 0 : Number(indexKv.value.toString());
+    if (!Number.isSafeInteger(index) || index < 0) throw new StoreCorruptError(`etcd key ${this.indexKey}: not a change index`);
     const records: InstanceRecord[] = [];
     const entries: { key: string; kv: IKeyValue }[] = [];
     for (const kv of kvs) {
@@ -190,13 +199,14 @@ export class EtcdStore implements Store {
       this.revision = revision;
       this.loaded = true;
     }
-    return { index: revision, records };
+    return { index, records };
   }
 
   /** Make one write durable in etcd (the StoreWrite's index is this node's and is not stored). */
   async write(change: StoreWrite): Promise<void> {
     this.assertOpen();
-    const revision = change.kind === 'put' ? await this.put(change.record) : await this.remove(change.service, change.id);
+    const index = { request_put: { key: Buffer.from(this.indexKey), value: Buffer.from(String(change.index)) } };
+    const revision = change.kind === 'put' ? await this.put(change.record, index) : await this.remove(change.service, change.id, index);
     if (revision !== undefined) await this.waitDelivered(revision);
   }
 
@@ -252,7 +262,7 @@ export class EtcdStore implements Store {
 
   // ---- writes -------------------------------------------------------------------------------------
 
-  private async put(record: InstanceRecord): Promise<number> {
+  private async put(record: InstanceRecord, index: RequestOp): Promise<number> {
     const key = instanceKey(this.prefix, record.service, record.spec.id);
     const keyBytes = Buffer.from(key);
     const value = Buffer.from(encodeRecord(record));
@@ -266,7 +276,7 @@ export class EtcdStore implements Store {
         'put',
         this.client.kv.txn({
           compare: [{ key: keyBytes, target: 'Version', result: 'Greater', version: 0 }],
-          success: [{ request_put: { key: keyBytes, value, ignore_lease: true } }],
+          success: [{ request_put: { key: keyBytes, value, ignore_lease: true } }, index],
           failure: [],
         }),
       );
@@ -281,7 +291,8 @@ export class EtcdStore implements Store {
     const lease = (await this.call('lease grant', this.client.leaseClient.leaseGrant({ TTL: ttlSeconds }))).ID;
     let revision: number;
     try {
-      revision = Number((await this.call('put', this.client.kv.put({ key: keyBytes, value, lease }))).header.revision);
+      const response = await this.call('put', this.client.kv.txn({ success: [{ request_put: { key: keyBytes, value, lease } }, index] }));
+      revision = Number(response.header.revision);
     } catch (error) {
       this.revokeQuietly(lease);
       throw error;
@@ -297,9 +308,10 @@ export class EtcdStore implements Store {
     return revision;
   }
 
-  private async remove(service: string, id: string): Promise<number | undefined> {
+  private async remove(service: string, id: string, index: RequestOp): Promise<number | undefined> {
     const key = instanceKey(this.prefix, service, id);
-    const response = await this.call('delete', this.client.kv.deleteRange({ key: Buffer.from(key) }));
+    const response = await this.call('delete', this.client.kv.txn({ success: [{ request_delete_range: { key: Buffer.from(key) } }, index] }));
+    const deleted = Number(response.responses[0]?.response_delete_range.deleted ?? 0);
     const known = this.known.get(key);
     if (known !== undefined && this.owned.has(known.lease)) {
       this.owned.delete(known.lease);
@@ -307,7 +319,7 @@ export class EtcdStore implements Store {
     }
     this.known.delete(key);
     // Nothing deleted: no event will come back, so there is nothing to wait for.
-    return Number(response.deleted) > 0 ? Number(response.header.revision) : undefined;
+    return deleted > 0 ? Number(response.header.revision) : undefined;
   }
 
   private revokeQuietly(lease: string): void {
