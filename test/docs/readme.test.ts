@@ -1,0 +1,28 @@
+// Runs the README's library example, so the documentation cannot drift from the code.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, expect, it, vi } from 'vitest';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+it('the README library example runs and prints what its comments say', async () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const match = /## Library[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme);
+  expect(match).not.toBeNull();
+  const source = match![1]!.replace("from 'beacon'", `from '${join(root, 'src/index.ts')}'`);
+  const dir = join(root, 'test/.generated');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'readme-library-example.ts');
+  writeFileSync(file, source);
+  const lines: string[] = [];
+  vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
+    lines.push(args.map(String).join(' '));
+  });
+  await import(file);
+  expect(lines).toEqual(['api-1', '8080', 'api-2', 'open undefined']);
+});
