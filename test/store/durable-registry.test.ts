@@ -105,7 +105,7 @@ describe('DurableRegistry', () => {
     const store = new RecordingStore();
     const durable = await DurableRegistry.open(new ServiceRegistry(), store);
     const seen: number[] = [];
-    durable.registry.onChange((e) => seen.push(store.writes.length));
+    durable.registry.onChange(() => seen.push(store.writes.length));
     const event = await durable.register('api', instance('a'));
     expect(event!.index).toBe(1);
     expect(store.writes).toEqual([{ kind: 'put', index: 1, record: durable.registry.get('api', 'a') }]);
