@@ -1,0 +1,490 @@
+/**
+ * The authority: a pure function from (static zones, the registry view, the host index, a question) to the
+ * RRsets of a response, following DESIGN.md "The DNS namespace". It never touches sockets or caches; every
+ * answer also says which registry facts it depends on (`tags`), so the cache can invalidate exactly.
+ *
+ * Outcomes map to rcodes in exactly one place (`toAnswer`): data → NOERROR, no data → NOERROR + SOA,
+ * no such name → NXDOMAIN + SOA (RFC 2308), outside our zones → REFUSED. Anything thrown becomes
+ * SERVFAIL in the request handler.
+ */
+import { type DnsInstance, type DnsView } from './view.js';
+import {
+  type Name,
+  type Label,
+  nameKey,
+  isSubdomain,
+  namesEqual,
+  nameFromLabels,
+  joinNames,
+  parseName,
+} from './name.js';
+import { type ResourceRecord, RRType, addressRecord, nameRecord, metadataToTxt } from './records.js';
+import { type Zone, type ZoneData } from './zonefile.js';
+import { Rcode } from './wire.js';
+import { ADDR_LABEL, HostIndex, addressFromLabel, srvTarget } from './hosts.js';
+
+/** What the authority needs to know besides the view. */
+export interface AuthorityConfig {
+  /** The DNS-SD domain the registry is published under. */
+  readonly domain: Name;
+  /** TTL of every registry-derived record. */
+  readonly answerTtl: number;
+  /** SOA minimum (negative-caching TTL, RFC 2308 §4) of generated SOA records. */
+  readonly negativeTtl: number;
+  /** Static zones; one whose apex is `domain` is merged with the registry. */
+  readonly zones: ZoneData;
+  /** Addresses for the generated `ns.<apex>` name server, when a zone file does not give NS. */
+  readonly nameServerAddresses?: readonly string[];
+  /** SOA serial of generated SOA records. */
+  readonly serial?: number;
+}
+
+/** One response's sections plus what the cache needs. */
+export interface AuthorityAnswer {
+  readonly rcode: number;
+  readonly aa: boolean;
+  readonly answer: readonly ResourceRecord[];
+  readonly authority: readonly ResourceRecord[];
+  readonly additional: readonly ResourceRecord[];
+  /** How many distinct orders successive answers cycle through (the answer RRset's size, or 1). */
+  readonly rotation: number;
+  /** Cache dependencies: `svc:<service>`, `name:<key>`, `enum`. Empty = static data only. */
+  readonly tags: readonly string[];
+}
+
+/** Dependency tag of everything under `_service._proto.<domain>`. */
+export const serviceTag = (service: string): string => `svc:${service}`;
+/** Dependency tag of a host name (or an empty non-terminal above one). */
+export const nameTag = (key: string): string => `name:${key}`;
+/** Dependency tag of the enumeration names (`_services._dns-sd._udp`, `_tcp`, `_udp`). */
+export const ENUM_TAG = 'enum';
+
+type Outcome =
+  | { readonly kind: 'data'; readonly answer: ResourceRecord[]; readonly additional: ResourceRecord[] }
+  | { readonly kind: 'nodata' }
+  | { readonly kind: 'nxdomain' }
+  | { readonly kind: 'refused' };
+
+interface StaticZone {
+  readonly apex: Name;
+  readonly soa: ResourceRecord;
+  readonly byName: ReadonlyMap<string, ReadonlyMap<number, readonly ResourceRecord[]>>;
+  /** Keys of every name that exists: owners and the empty non-terminals between them and the apex. */
+  readonly existing: ReadonlySet<string>;
+}
+
+/** Dynamic lookup result inside the DNS-SD domain. */
+interface DynamicResult {
+  exists: boolean;
+  answer: ResourceRecord[];
+  additional: ResourceRecord[];
+  tags: string[];
+}
+
+const PROTOCOLS = new Set(['_tcp', '_udp']);
+const ADDRESS_TYPES = new Set<number>([RRType.A, RRType.AAAA]);
+
+/** ASCII-only lower-casing (RFC 4343), for comparing instance names and tags. */
+function fold(s: string): string {
+  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+}
+
+/** The static data for a zone, with SOA and NS generated when the zone file gives none. */
+function buildZone(zone: Zone, config: AuthorityConfig): StaticZone {
+  const records = [...zone.records];
+  const apex = zone.apex;
+  const at = (type: number): ResourceRecord | undefined =>
+    records.find((r) => r.type === type && namesEqual(r.name, apex));
+  const ns = joinNames(nameFromLabels(['ns']), apex);
+  let soa = at(RRType.SOA);
+  if (!soa) {
+    soa = {
+      name: apex,
+      type: RRType.SOA,
+      ttl: config.negativeTtl,
+      data: {
+        kind: 'SOA',
+        mname: ns,
+        rname: joinNames(nameFromLabels(['hostmaster']), apex),
+        serial: config.serial ?? 1,
+        refresh: 3600,
+        retry: 600,
+        expire: 86400,
+        minimum: config.negativeTtl,
+      },
+    };
+    records.push(soa);
+  }
+  if (!at(RRType.NS)) {
+    records.push(nameRecord(apex, RRType.NS, config.answerTtl, ns));
+    if (!records.some((r) => namesEqual(r.name, ns))) {
+      for (const a of config.nameServerAddresses ?? []) {
+        const rr = addressRecord(ns, config.answerTtl, a);
+        if (rr) records.push(rr);
+      }
+    }
+  }
+  const byName = new Map<string, Map<number, ResourceRecord[]>>();
+  const existing = new Set<string>();
+  for (const rr of records) {
+    const key = nameKey(rr.name);
+    const types = byName.get(key) ?? new Map<number, ResourceRecord[]>();
+    types.set(rr.type, [...(types.get(rr.type) ?? []), rr]);
+    byName.set(key, types);
+    for (let i = 0; i <= rr.name.length - apex.length; i++) existing.add(nameKey(rr.name.slice(i)));
+  }
+  return { apex, soa, byName, existing };
+}
+
+/** Resolves questions. Construct once per static configuration; `answer` is pure. */
+export class Authority {
+  private readonly zones: readonly StaticZone[];
+  private readonly domainZone: StaticZone;
+  private readonly domain: Name;
+  private readonly ttl: number;
+  /** Memo of eligible instances by folded id, keyed by the array the view returned (unobservable). */
+  private readonly byId = new WeakMap<readonly DnsInstance[], Map<string, DnsInstance>>();
+
+  constructor(private readonly config: AuthorityConfig) {
+    this.domain = config.domain;
+    this.ttl = config.answerTtl;
+    const zones = [...config.zones];
+    if (!zones.some((z) => namesEqual(z.apex, config.domain))) zones.push({ apex: config.domain, records: [] });
+    // Deepest apex first: the closest enclosing zone answers (RFC 1034 §4.3.2 step 2).
+    this.zones = zones.map((z) => buildZone(z, config)).sort((a, b) => b.apex.length - a.apex.length);
+    const domainZone = this.zones.find((z) => namesEqual(z.apex, config.domain));
+    if (!domainZone) throw new Error('unreachable: the DNS-SD domain zone is always present');
+    this.domainZone = domainZone;
+  }
+
+  /** The SOA of the DNS-SD domain (for logs and tests). */
+  get soa(): ResourceRecord {
+    return this.domainZone.soa;
+  }
+
+  /** Answer `qtype` at `qname` (labels as asked; matching is case-insensitive). */
+  answer(qname: Name, qtype: number, view: DnsView, hosts: HostIndex): AuthorityAnswer {
+    const zone = this.zones.find((z) => isSubdomain(qname, z.apex));
+    if (!zone) return toAnswer({ kind: 'refused' }, undefined, []);
+    const tags: string[] = [];
+    const chain: ResourceRecord[] = [];
+    let name = qname;
+    let current = zone;
+    // Follow in-zone CNAMEs (RFC 1034 §4.3.2 step 3a), at most 8 hops so a loop ends.
+    for (let hop = 0; hop < 8; hop++) {
+      const outcome = this.lookup(current, name, qtype, view, hosts, tags);
+      const cname = outcome.kind === 'data' ? undefined : this.staticRecords(current, name, RRType.CNAME)[0];
+      if (!cname || qtype === RRType.CNAME || qtype === RRType.ANY || cname.data.kind !== 'NAME') {
+        if (chain.length === 0) return toAnswer(outcome, current, tags);
+        if (outcome.kind === 'data') return toAnswer({ ...outcome, answer: [...chain, ...outcome.answer] }, current, tags);
+        return { ...toAnswer(outcome, current, tags), answer: chain, rotation: 1 };
+      }
+      chain.push(cname);
+      name = cname.data.target;
+      const next = this.zones.find((z) => isSubdomain(name, z.apex));
+      if (!next) return toAnswer({ kind: 'data', answer: chain, additional: [] }, current, tags);
+      current = next;
+    }
+    return toAnswer({ kind: 'data', answer: chain, additional: [] }, current, tags);
+  }
+
+  private staticRecords(zone: StaticZone, name: Name, qtype: number): readonly ResourceRecord[] {
+    const types = zone.byName.get(nameKey(name));
+    if (!types) return [];
+    if (qtype === RRType.ANY) return [...types.values()].flat();
+    return types.get(qtype) ?? [];
+  }
+
+  private lookup(zone: StaticZone, name: Name, qtype: number, view: DnsView, hosts: HostIndex, tags: string[]): Outcome {
+    const key = nameKey(name);
+    const fixed = this.staticRecords(zone, name, qtype);
+    let exists = zone.existing.has(key);
+    const answer: ResourceRecord[] = [...fixed];
+    const additional: ResourceRecord[] = [];
+    if (zone === this.domainZone) {
+      const dyn = this.dynamic(name, qtype, view, hosts);
+      tags.push(...dyn.tags);
+      exists ||= dyn.exists;
+      answer.push(...dyn.answer);
+      additional.push(...dyn.additional);
+    }
+    if (answer.length > 0) {
+      additional.push(...this.staticAdditional(fixed));
+      return { kind: 'data', answer, additional };
+    }
+    return { kind: exists ? 'nodata' : 'nxdomain' };
+  }
+
+  /** Address records for in-zone targets of static SRV/MX/NS records (RFC 1035 §3.3.11, RFC 2782). */
+  private staticAdditional(records: readonly ResourceRecord[]): ResourceRecord[] {
+    const out: ResourceRecord[] = [];
+    for (const rr of records) {
+      const d = rr.data;
+      const target = d.kind === 'SRV' ? d.target : d.kind === 'MX' ? d.exchange : rr.type === RRType.NS && d.kind === 'NAME' ? d.target : undefined;
+      if (!target) continue;
+      const zone = this.zones.find((z) => isSubdomain(target, z.apex));
+      if (zone) for (const t of [RRType.A, RRType.AAAA]) out.push(...this.staticRecords(zone, target, t));
+    }
+    return out;
+  }
+
+  // ---- the DNS-SD domain -------------------------------------------------------------------------
+
+  private dynamic(name: Name, qtype: number, view: DnsView, hosts: HostIndex): DynamicResult {
+    const depth = name.length - this.domain.length;
+    const rel = name.slice(0, depth).map((l) => fold(l.toString('utf8')));
+    const result: DynamicResult = { exists: false, answer: [], additional: [], tags: [] };
+    const last = rel[depth - 1];
+    if (depth >= 1 && last !== undefined && PROTOCOLS.has(last)) {
+      const protocol = last === '_tcp' ? 'tcp' : 'udp';
+      if (depth === 1) {
+        // `_tcp.D` / `_udp.D`: empty non-terminals while something lives below them.
+        result.tags.push(ENUM_TAG);
+        result.exists = protocol === 'udp' || view.services().some((s) => s.protocol === 'tcp');
+        return result;
+      }
+      const second = rel[depth - 2] ?? '';
+      if (protocol === 'udp' && second === '_dns-sd') return this.serviceDiscovery(rel, qtype, view, result);
+      if (second.startsWith('_') && second.length > 1) {
+        return this.serviceTree(name, rel, second.slice(1), protocol, qtype, view, hosts, result);
+      }
+    }
+    if (depth === 1 && rel[0] === ADDR_LABEL) {
+      result.exists = true;
+      return result;
+    }
+    if (depth === 2 && rel[1] === ADDR_LABEL) {
+      const address = addressFromLabel(rel[0] ?? '');
+      if (address === undefined) return result;
+      result.exists = true;
+      const rr = addressRecord(name, this.ttl, address);
+      if (rr && (qtype === rr.type || qtype === RRType.ANY)) result.answer.push(rr);
+      return result;
+    }
+    // Anything else may be a host name an instance claims, or an empty non-terminal above one.
+    const key = nameKey(name);
+    result.tags.push(nameTag(key));
+    result.exists = hosts.exists(key);
+    if (ADDRESS_TYPES.has(qtype) || qtype === RRType.ANY) {
+      for (const a of hosts.addresses(key) ?? []) {
+        const rr = addressRecord(name, this.ttl, a);
+        if (rr && (qtype === rr.type || qtype === RRType.ANY)) result.answer.push(rr);
+      }
+    }
+    return result;
+  }
+
+  /** `_dns-sd._udp.D` and below: browse domains (RFC 6763 §11) and service enumeration (§9). */
+  private serviceDiscovery(rel: string[], qtype: number, view: DnsView, result: DynamicResult): DynamicResult {
+    result.tags.push(ENUM_TAG);
+    const wantPtr = qtype === RRType.PTR || qtype === RRType.ANY;
+    const owner = (): Name => joinNames(nameFromLabels(rel.slice(0, -2).concat('_dns-sd', '_udp')), this.domain);
+    if (rel.length === 2) {
+      result.exists = true;
+    } else if (rel.length === 3 && (rel[0] === 'b' || rel[0] === 'lb')) {
+      result.exists = true;
+      if (wantPtr) result.answer.push(nameRecord(owner(), RRType.PTR, this.ttl, this.domain));
+    } else if (rel.length === 3 && rel[0] === '_services') {
+      result.exists = true;
+      if (wantPtr) {
+        const services = [...view.services()].sort((a, b) =>
+          a.service === b.service ? a.protocol.localeCompare(b.protocol) : a.service < b.service ? -1 : 1,
+        );
+        for (const s of services) {
+          result.answer.push(nameRecord(owner(), RRType.PTR, this.ttl, this.serviceName(s.service, s.protocol)));
+        }
+      }
+    }
+    return result;
+  }
+
+  private serviceName(service: string, protocol: 'tcp' | 'udp'): Name {
+    return joinNames(nameFromLabels([`_${service}`, `_${protocol}`]), this.domain);
+  }
+
+  private instanceName(inst: DnsInstance): Name {
+    return joinNames(nameFromLabels([inst.id]), this.serviceName(inst.service, inst.protocol));
+  }
+
+  /** Names under `_S._P.D`: the service, its instances, `_sub` and subtypes. */
+  private serviceTree(
+    name: Name,
+    rel: string[],
+    service: string,
+    protocol: 'tcp' | 'udp',
+    qtype: number,
+    view: DnsView,
+    hosts: HostIndex,
+    result: DynamicResult,
+  ): DynamicResult {
+    result.tags.push(serviceTag(service));
+    if (!view.hasService(service, protocol)) return result;
+    const depth = rel.length;
+    const eligible = view.eligible(service, protocol).filter((i) => Buffer.byteLength(i.id, 'utf8') <= 63);
+    const any = qtype === RRType.ANY;
+    if (depth === 2) {
+      // A registered service exists even with no eligible instance: NODATA, not NXDOMAIN.
+      result.exists = true;
+      if (qtype === RRType.PTR || any) this.browse(name, eligible, hosts, result);
+      if (qtype === RRType.SRV || any) {
+        for (const inst of eligible) this.addSrv(name, inst, hosts, result);
+      }
+      if (ADDRESS_TYPES.has(qtype) || any) {
+        const seen = new Set<string>();
+        for (const inst of eligible) {
+          const rr = addressRecord(name, this.ttl, inst.address);
+          if (rr && (qtype === rr.type || any) && !seen.has(inst.address)) {
+            seen.add(inst.address);
+            result.answer.push(rr);
+          }
+        }
+      }
+      return result;
+    }
+    if (depth === 3) {
+      const wanted = rel[0] ?? '';
+      const inst = this.findInstance(eligible, wanted);
+      if (inst) {
+        result.exists = true;
+        if (qtype === RRType.SRV || any) this.addSrv(name, inst, hosts, result);
+        if (qtype === RRType.TXT || any) {
+          result.answer.push({ name, type: RRType.TXT, ttl: this.ttl, data: { kind: 'TXT', strings: metadataToTxt(inst.metadata) } });
+        }
+        return result;
+      }
+      // A registered but ineligible instance, or the `_sub` non-terminal: the name exists, without data.
+      result.exists = wanted === '_sub' || view.hasInstance(service, protocol, (name[0] as Label).toString('utf8'));
+      return result;
+    }
+    if (depth === 4 && rel[1] === '_sub') {
+      // Subtypes (RFC 6763 §7.1): `_tag._sub._S._P.D`. The name is treated as existing for any tag of a
+      // registered service, so a tag whose instances are all ineligible answers NODATA, like the service.
+      result.exists = true;
+      const label = rel[0] ?? '';
+      const tag = label.startsWith('_') ? label.slice(1) : label;
+      if (qtype === RRType.PTR || any) {
+        this.browse(name, eligible.filter((i) => i.tags.some((t) => fold(t) === tag)), hosts, result);
+      }
+      return result;
+    }
+    return result;
+  }
+
+  private findInstance(eligible: readonly DnsInstance[], foldedId: string): DnsInstance | undefined {
+    let index = this.byId.get(eligible);
+    if (!index) {
+      index = new Map(eligible.map((i) => [fold(i.id), i]));
+      this.byId.set(eligible, index);
+    }
+    return index.get(foldedId);
+  }
+
+  /** PTR answers with the RFC 6763 §12.1 additional records: SRV, TXT, then target addresses. */
+  private browse(owner: Name, instances: readonly DnsInstance[], hosts: HostIndex, result: DynamicResult): void {
+    const targets: { target: Name; inst: DnsInstance }[] = [];
+    for (const inst of instances) {
+      const instanceName = this.instanceName(inst);
+      result.answer.push(nameRecord(owner, RRType.PTR, this.ttl, instanceName));
+      const target = srvTarget(inst, this.domain);
+      if (target) {
+        result.additional.push(this.srvRecord(instanceName, inst, target));
+        targets.push({ target, inst });
+      }
+      result.additional.push({ name: instanceName, type: RRType.TXT, ttl: this.ttl, data: { kind: 'TXT', strings: metadataToTxt(inst.metadata) } });
+    }
+    this.targetAddresses(targets, hosts, result);
+  }
+
+  private srvRecord(owner: Name, inst: DnsInstance, target: Name): ResourceRecord {
+    return { name: owner, type: RRType.SRV, ttl: this.ttl, data: { kind: 'SRV', priority: inst.priority, weight: inst.weight, port: inst.port, target } };
+  }
+
+  private addSrv(owner: Name, inst: DnsInstance, hosts: HostIndex, result: DynamicResult): void {
+    const target = srvTarget(inst, this.domain);
+    if (!target) return;
+    result.answer.push(this.srvRecord(owner, inst, target));
+    this.targetAddresses([{ target, inst }], hosts, result);
+  }
+
+  /**
+   * A/AAAA for SRV targets we are authoritative for (RFC 2782 "Usage rules", RFC 6763 §12.2): address-derived
+   * names from the instance's own address, instance host names from the host index, static names from zones.
+   * A target outside our zones gets nothing.
+   */
+  private targetAddresses(targets: readonly { target: Name; inst: DnsInstance }[], hosts: HostIndex, result: DynamicResult): void {
+    const done = new Set<string>();
+    const addrZone = joinNames(nameFromLabels([ADDR_LABEL]), this.domain);
+    const additions: ResourceRecord[] = [];
+    for (const { target, inst } of targets) {
+      const key = nameKey(target);
+      if (done.has(key)) continue;
+      done.add(key);
+      if (isSubdomain(target, addrZone) && target.length === addrZone.length + 1) {
+        const rr = addressRecord(target, this.ttl, inst.address);
+        if (rr) additions.push(rr);
+        continue;
+      }
+      const zone = this.zones.find((z) => isSubdomain(target, z.apex));
+      if (!zone) continue;
+      for (const t of [RRType.A, RRType.AAAA]) additions.push(...this.staticRecords(zone, target, t));
+      if (zone === this.domainZone) {
+        result.tags.push(nameTag(key));
+        for (const a of hosts.addresses(key) ?? []) {
+          const rr = addressRecord(target, this.ttl, a);
+          if (rr) additions.push(rr);
+        }
+      }
+    }
+    // Group by owner and type so each RRset is contiguous (the encoder trims whole RRsets).
+    additions.sort((a, b) => (a.type - b.type) || 0);
+    const byKey = new Map<string, ResourceRecord[]>();
+    for (const rr of additions) {
+      const k = nameKey(rr.name) + rr.type;
+      byKey.set(k, [...(byKey.get(k) ?? []), rr]);
+    }
+    for (const group of byKey.values()) result.additional.push(...group);
+  }
+}
+
+/** The one place outcomes become rcodes and sections. */
+function toAnswer(outcome: Outcome, zone: StaticZone | undefined, tags: readonly string[]): AuthorityAnswer {
+  switch (outcome.kind) {
+    case 'data': {
+      const first = outcome.answer[0];
+      const single = first !== undefined && outcome.answer.every((r) => r.type === first.type && namesEqual(r.name, first.name));
+      return {
+        rcode: Rcode.NOERROR,
+        aa: true,
+        answer: outcome.answer,
+        authority: [],
+        additional: outcome.additional,
+        rotation: single ? outcome.answer.length : 1,
+        tags,
+      };
+    }
+    case 'nodata':
+    case 'nxdomain':
+      return {
+        rcode: outcome.kind === 'nxdomain' ? Rcode.NXDOMAIN : Rcode.NOERROR,
+        aa: true,
+        answer: [],
+        authority: zone ? [negativeSoa(zone.soa)] : [],
+        additional: [],
+        rotation: 1,
+        tags,
+      };
+    case 'refused':
+      return { rcode: Rcode.REFUSED, aa: false, answer: [], authority: [], additional: [], rotation: 1, tags };
+  }
+}
+
+/** The SOA for a negative answer: TTL = min(SOA TTL, SOA minimum) (RFC 2308 §3). */
+function negativeSoa(soa: ResourceRecord): ResourceRecord {
+  const minimum = soa.data.kind === 'SOA' ? soa.data.minimum : soa.ttl;
+  return { ...soa, ttl: Math.min(soa.ttl, minimum) };
+}
+
+/** Parse the DNS-SD domain option (`local`, `local.`, `example.com.`). */
+export function parseDomain(domain: string): Name {
+  return parseName(domain.endsWith('.') ? domain : domain + '.');
+}

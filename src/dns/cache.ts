@@ -1,0 +1,94 @@
+/**
+ * Pre-encoded responses (issue 4). One entry per (case-folded qname, qtype) holds the authority's answer,
+ * the rotation step, and the encoded bytes per (EDNS shape, rotation step), filled lazily. Entries are
+ * indexed by their dependency tags so a registry change drops exactly the entries that read what changed.
+ * Bounded: past `maxEntries` the oldest entry goes (a flood of random names cannot grow memory).
+ */
+import { type AuthorityAnswer } from './authority.js';
+
+/** One cached question. */
+export interface CacheEntry {
+  readonly key: string;
+  readonly answer: AuthorityAnswer;
+  /** Rotation step of the next reply, always in [0, answer.rotation). */
+  next: number;
+  /** shape → encoded reply per rotation step. */
+  readonly variants: Map<number, (Buffer | undefined)[]>;
+}
+
+/** Default bound on cached questions. */
+export const DEFAULT_CACHE_ENTRIES = 100_000;
+
+/** The response cache with tag-based invalidation. */
+export class ResponseCache {
+  private readonly entries = new Map<string, CacheEntry>();
+  private readonly byTag = new Map<string, Set<string>>();
+  private invalidatedCount = 0;
+
+  constructor(private readonly maxEntries = DEFAULT_CACHE_ENTRIES) {}
+
+  /** The entry for a key, if cached. */
+  get(key: string): CacheEntry | undefined {
+    return this.entries.get(key);
+  }
+
+  /** Store an answer (replacing any entry for the key) and index it under its tags. */
+  set(key: string, answer: AuthorityAnswer): CacheEntry {
+    this.delete(key);
+    if (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.delete(oldest.value);
+    }
+    const entry: CacheEntry = { key, answer, next: 0, variants: new Map() };
+    this.entries.set(key, entry);
+    for (const tag of answer.tags) {
+      let keys = this.byTag.get(tag);
+      if (!keys) {
+        keys = new Set();
+        this.byTag.set(tag, keys);
+      }
+      keys.add(key);
+    }
+    return entry;
+  }
+
+  /** Drop every entry that depends on `tag`; returns how many went. Cost: the entries dropped. */
+  invalidate(tag: string): number {
+    const keys = this.byTag.get(tag);
+    if (!keys) return 0;
+    let n = 0;
+    for (const key of [...keys]) if (this.delete(key)) n++;
+    this.byTag.delete(tag);
+    this.invalidatedCount += n;
+    return n;
+  }
+
+  /** Drop everything. */
+  clear(): void {
+    this.entries.clear();
+    this.byTag.clear();
+  }
+
+  /** Number of cached questions. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Entries dropped by invalidation since start. */
+  get invalidated(): number {
+    return this.invalidatedCount;
+  }
+
+  private delete(key: string): boolean {
+    const entry = this.entries.get(key);
+    if (!entry) return false;
+    this.entries.delete(key);
+    for (const tag of entry.answer.tags) {
+      const keys = this.byTag.get(tag);
+      if (!keys) continue;
+      keys.delete(key);
+      if (keys.size === 0) this.byTag.delete(tag);
+    }
+    return true;
+  }
+}

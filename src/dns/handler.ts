@@ -1,0 +1,282 @@
+/**
+ * The one entry point per request (DESIGN habit 1): bytes in, bytes (or nothing) out, never a throw.
+ *
+ * Hot path (issue 4): parse the header and question straight from the Buffer, look the folded question up
+ * in the response cache, copy the pre-encoded bytes and patch the ID, the RD/CD bits and the question's
+ * original case. Misses ask the authority once and encode once per (EDNS shape, rotation step).
+ * A registry change invalidates only the cache entries that read what changed, before the next request.
+ */
+import { Packet } from 'dns2';
+import { type Logger, silentLogger, moduleLogger } from '../log.js';
+import { type DnsView, type DnsChange } from './view.js';
+import { Authority, ENUM_TAG, nameTag, serviceTag } from './authority.js';
+import { ResponseCache, DEFAULT_CACHE_ENTRIES, type CacheEntry } from './cache.js';
+import { HostIndex } from './hosts.js';
+import { type Name } from './name.js';
+import { type ResourceRecord, RRType, CLASS_IN } from './records.js';
+import {
+  CLASSIC_UDP_LIMIT,
+  EDNS_UDP_LIMIT,
+  Flags,
+  HEADER_SIZE,
+  MAX_MESSAGE,
+  ParsedQuery,
+  ParseStatus,
+  Rcode,
+  encodeResponse,
+  foldedQuestionName,
+  parseQuery,
+} from './wire.js';
+
+/** The transport a request came over: it sets the size limit (RFC 1035 §4.2, RFC 6891 §6.2.5, RFC 7766). */
+export type Transport = 'udp' | 'tcp';
+
+/** Counters the server exposes. */
+export interface DnsStats {
+  /** Requests answered or refused (not counting dropped ones). */
+  readonly queries: number;
+  /** By question type name (A, SRV, TYPE65280...). */
+  readonly queriesByType: Readonly<Record<string, number>>;
+  /** By response code name (NOERROR, NXDOMAIN, ...). */
+  readonly responsesByRcode: Readonly<Record<string, number>>;
+  readonly cacheHits: number;
+  readonly cacheMisses: number;
+  readonly cacheEntries: number;
+  /** Cache entries dropped because something they depend on changed. */
+  readonly cacheInvalidations: number;
+  /** Messages not answered: too short for a header, responses (QR set), source port 0, TCP over the cap. */
+  readonly dropped: number;
+  /** Replies sent with TC set. */
+  readonly truncated: number;
+  /** Requests whose handling threw (answered SERVFAIL). */
+  readonly internalErrors: number;
+  /** TCP connections accepted since start, open now, and refused by the cap. */
+  readonly tcpConnections: number;
+  readonly tcpOpen: number;
+  readonly tcpRejected: number;
+}
+
+/** What the handler needs. */
+export interface RequestHandlerOptions {
+  readonly authority: Authority;
+  readonly view: DnsView;
+  readonly domain: Name;
+  readonly cacheEntries?: number;
+  readonly logger?: Logger;
+}
+
+const RCODE_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(Packet.RCODE).filter(([name]) => name !== 'BADSIG').map(([name, code]) => [code, name]),
+);
+
+/** Turns request bytes into reply bytes; owns the response cache and the host index. */
+export class DnsRequestHandler {
+  private readonly authority: Authority;
+  private readonly view: DnsView;
+  private readonly cache: ResponseCache;
+  private readonly hosts: HostIndex;
+  private readonly log: Logger;
+  private readonly q = new ParsedQuery();
+  private readonly unsubscribe: () => void;
+
+  private queries = 0;
+  private readonly byType = new Map<number, number>();
+  private readonly byRcode = new Map<number, number>();
+  private hits = 0;
+  private misses = 0;
+  private truncatedCount = 0;
+  private internalErrors = 0;
+  /** Drops counted here and by the transports. */
+  droppedCount = 0;
+  /** TCP counters, kept by the server. */
+  tcpAccepted = 0;
+  tcpOpen = 0;
+  tcpRejected = 0;
+
+  constructor(options: RequestHandlerOptions) {
+    this.authority = options.authority;
+    this.view = options.view;
+    this.cache = new ResponseCache(options.cacheEntries ?? DEFAULT_CACHE_ENTRIES);
+    this.hosts = new HostIndex(options.domain);
+    this.log = moduleLogger(options.logger ?? silentLogger, 'dns');
+    this.unsubscribe = this.view.onChange((change) => this.onChange(change));
+    const services = new Set(this.view.services().map((s) => s.service));
+    for (const service of services) this.refreshHosts(service);
+  }
+
+  /** Stop following the view. */
+  close(): void {
+    this.unsubscribe();
+    this.cache.clear();
+  }
+
+  /** Handle one request: the reply to send, or undefined to send nothing. Never throws. */
+  handle(msg: Buffer, transport: Transport): Buffer | undefined {
+    try {
+      return this.process(msg, transport);
+    } catch (err) {
+      this.internalErrors++;
+      this.log.error({ err }, 'request handler failed; answering SERVFAIL');
+      return this.servfail(msg);
+    }
+  }
+
+  /** A snapshot of the counters. */
+  stats(): DnsStats {
+    const named = (m: Map<number, number>, name: (n: number) => string): Record<string, number> =>
+      Object.fromEntries([...m].map(([k, v]) => [name(k), v]));
+    return {
+      queries: this.queries,
+      queriesByType: named(this.byType, (t) => Packet.typeName(t)),
+      responsesByRcode: named(this.byRcode, (r) => RCODE_NAMES[r] ?? `RCODE${r}`),
+      cacheHits: this.hits,
+      cacheMisses: this.misses,
+      cacheEntries: this.cache.size,
+      cacheInvalidations: this.cache.invalidated,
+      dropped: this.droppedCount,
+      truncated: this.truncatedCount,
+      internalErrors: this.internalErrors,
+      tcpConnections: this.tcpAccepted,
+      tcpOpen: this.tcpOpen,
+      tcpRejected: this.tcpRejected,
+    };
+  }
+
+  private onChange(change: DnsChange): void {
+    for (const service of change.services) {
+      this.cache.invalidate(serviceTag(service));
+      this.refreshHosts(service);
+    }
+    this.cache.invalidate(ENUM_TAG);
+  }
+
+  /** Recompute one service's host names; drop cached answers for every name whose data may have moved. */
+  private refreshHosts(service: string): void {
+    const instances = [...this.view.eligible(service, 'tcp'), ...this.view.eligible(service, 'udp')];
+    for (const key of this.hosts.update(service, instances)) this.cache.invalidate(nameTag(key));
+  }
+
+  private count(rcode: number): void {
+    this.byRcode.set(rcode, (this.byRcode.get(rcode) ?? 0) + 1);
+  }
+
+  private process(msg: Buffer, transport: Transport): Buffer | undefined {
+    const q = this.q;
+    const status = parseQuery(msg, q);
+    if (status === ParseStatus.Drop) {
+      this.droppedCount++;
+      return undefined;
+    }
+    this.queries++;
+    if (status !== ParseStatus.Ok) return this.errorReply(msg, status === ParseStatus.NotImp ? Rcode.NOTIMP : Rcode.FORMERR, transport);
+    this.byType.set(q.qtype, (this.byType.get(q.qtype) ?? 0) + 1);
+    if (q.hasOpt && q.optVersion > 0) return this.errorReply(msg, Rcode.BADVERS, transport); // RFC 6891 §6.1.3
+    // Only class IN is served; zone transfers are not offered.
+    if (q.qclass !== CLASS_IN || q.qtype === RRType.AXFR || q.qtype === RRType.IXFR) {
+      return this.errorReply(msg, Rcode.REFUSED, transport);
+    }
+    const limit = this.limit(transport);
+    const shape = limit * 4 + (q.hasOpt ? 2 : 0) + (q.optDo ? 1 : 0);
+    const key = q.key.toString('latin1', 0, q.keyLength);
+    let entry = this.cache.get(key);
+    if (entry) {
+      this.hits++;
+    } else {
+      this.misses++;
+      const answer = this.authority.answer(foldedQuestionName(q), q.qtype, this.view, this.hosts);
+      if (answer.rcode === Rcode.REFUSED) return this.errorReply(msg, Rcode.REFUSED, transport); // unbounded names: not cached
+      entry = this.cache.set(key, answer);
+    }
+    const step = entry.next;
+    entry.next = step + 1 >= entry.answer.rotation ? 0 : step + 1;
+    let variants = entry.variants.get(shape);
+    if (!variants) {
+      variants = new Array<Buffer | undefined>(entry.answer.rotation);
+      entry.variants.set(shape, variants);
+    }
+    let bytes = variants[step];
+    if (!bytes) {
+      bytes = this.encode(msg, entry, step, limit);
+      variants[step] = bytes;
+    }
+    this.count(entry.answer.rcode);
+    if (bytes[2] !== undefined && bytes[2] & (Flags.TC >> 8)) this.truncatedCount++;
+    // Copy, then patch what differs between askers: ID, RD and CD bits, the question as asked.
+    const out = Buffer.allocUnsafe(bytes.length);
+    bytes.copy(out);
+    out[0] = msg[0] ?? 0;
+    out[1] = msg[1] ?? 0;
+    out[2] = ((bytes[2] ?? 0) & ~(Flags.RD >> 8)) | ((msg[2] ?? 0) & (Flags.RD >> 8));
+    out[3] = ((bytes[3] ?? 0) & ~Flags.CD) | ((msg[3] ?? 0) & Flags.CD);
+    msg.copy(out, HEADER_SIZE, HEADER_SIZE, q.qnameEnd);
+    return out;
+  }
+
+  /** Reply size limit: 65535 on TCP; else the client's EDNS size within [512, 1232], or 512 without EDNS. */
+  private limit(transport: Transport): number {
+    const q = this.q;
+    if (transport === 'tcp') return MAX_MESSAGE;
+    if (!q.hasOpt) return CLASSIC_UDP_LIMIT;
+    return Math.min(Math.max(q.optPayload, CLASSIC_UDP_LIMIT), EDNS_UDP_LIMIT);
+  }
+
+  private encode(msg: Buffer, entry: CacheEntry, step: number, limit: number): Buffer {
+    const { answer } = entry;
+    const rotated: readonly ResourceRecord[] = step === 0 ? answer.answer : [...answer.answer.slice(step), ...answer.answer.slice(0, step)];
+    return encodeResponse({
+      id: this.q.id,
+      opcode: this.q.opcode,
+      aa: answer.aa,
+      requestFlags: this.q.flags,
+      rcode: answer.rcode,
+      question: msg.subarray(HEADER_SIZE, this.q.questionEnd),
+      answer: rotated,
+      authority: answer.authority,
+      additional: answer.additional,
+      opt: this.q.hasOpt ? { do: this.q.optDo } : undefined,
+      limit,
+    }).bytes;
+  }
+
+  /** A reply with no records: FORMERR, NOTIMP, REFUSED, BADVERS. The question is echoed when it was readable. */
+  private errorReply(msg: Buffer, rcode: number, transport: Transport): Buffer {
+    const q = this.q;
+    this.count(rcode);
+    return encodeResponse({
+      id: q.id,
+      opcode: q.opcode,
+      aa: false,
+      requestFlags: q.flags,
+      rcode,
+      question: q.questionEnd > 0 ? msg.subarray(HEADER_SIZE, q.questionEnd) : Buffer.alloc(0),
+      answer: [],
+      authority: [],
+      additional: [],
+      opt: q.hasOpt || rcode === Rcode.BADVERS ? { do: q.optDo } : undefined,
+      limit: this.limit(transport),
+    }).bytes;
+  }
+
+  private servfail(msg: Buffer): Buffer | undefined {
+    try {
+      if (msg.length < HEADER_SIZE || (msg.readUInt16BE(2) & Flags.QR) !== 0) return undefined;
+      this.count(Rcode.SERVFAIL);
+      const q = this.q;
+      const questionOk = q.questionEnd > 0 && q.questionEnd <= msg.length && q.id === msg.readUInt16BE(0);
+      return encodeResponse({
+        id: msg.readUInt16BE(0),
+        opcode: (msg.readUInt16BE(2) >> 11) & 0xf,
+        aa: false,
+        requestFlags: msg.readUInt16BE(2),
+        rcode: Rcode.SERVFAIL,
+        question: questionOk ? msg.subarray(HEADER_SIZE, q.questionEnd) : Buffer.alloc(0),
+        answer: [],
+        authority: [],
+        additional: [],
+        limit: CLASSIC_UDP_LIMIT,
+      }).bytes;
+    } catch {
+      return undefined;
+    }
+  }
+}

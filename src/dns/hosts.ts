@@ -1,0 +1,140 @@
+/**
+ * SRV targets: the names clients resolve to reach an instance.
+ *
+ * Scheme (documented in zones/README.md): an instance with `host` uses that host name. Otherwise a name is
+ * derived from its IP literal under `addr.<domain>`: IPv4 dots become dashes (`10.0.0.1` → `10-0-0-1.addr.local.`),
+ * IPv6 is written in RFC 5952 canonical form with colons as dashes (`fd00::1` → `fd00--1.addr.local.`,
+ * `::1` → `--1.addr.local.`). The mapping is one-to-one, so the name alone tells its address: any canonical
+ * `*.addr.<domain>` name answers A/AAAA without a registry lookup. An instance whose address is a host name
+ * (not a literal) uses that name as its target.
+ */
+import { type DnsInstance } from './view.js';
+import { type Name, type Label, parseName, nameKey, isSubdomain, namesEqual, nameFromLabels, joinNames } from './name.js';
+import { parseIPv4, parseIPv6, formatIPv6 } from './records.js';
+
+/** The label under which address-derived target names live. */
+export const ADDR_LABEL = 'addr';
+
+/** The address-derived label for an IP literal (`10-0-0-1`, `fd00--1`), or undefined for a host name. */
+export function addressLabel(address: string): string | undefined {
+  const v4 = parseIPv4(address);
+  if (v4) return [...v4].join('-');
+  const v6 = parseIPv6(address);
+  if (v6) return formatIPv6(v6).replace(/:/g, '-');
+  return undefined;
+}
+
+/** The IP literal an address-derived label stands for, if it is one in canonical form. */
+export function addressFromLabel(label: string): string | undefined {
+  if (/^\d{1,3}(-\d{1,3}){3}$/.test(label)) {
+    const text = label.replace(/-/g, '.');
+    const v4 = parseIPv4(text);
+    return v4 && [...v4].join('-') === label ? text : undefined;
+  }
+  if (!/^[0-9a-f-]+$/.test(label)) return undefined;
+  const text = label.replace(/-/g, ':');
+  const v6 = parseIPv6(text);
+  return v6 && formatIPv6(v6) === text ? text : undefined;
+}
+
+/** Parse a host name as given by an instance (trailing dot optional); undefined when unusable. */
+export function hostName(host: string): Name | undefined {
+  try {
+    const name = parseName(host.endsWith('.') ? host : host + '.');
+    return name.length > 0 ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The SRV target of an instance under DNS-SD domain `domain` (see the module comment). */
+export function srvTarget(instance: DnsInstance, domain: Name): Name | undefined {
+  if (instance.host !== undefined && instance.host !== '') {
+    const named = hostName(instance.host);
+    if (named) return named;
+  }
+  const label = addressLabel(instance.address);
+  if (label !== undefined) return joinNames(nameFromLabels([label, ADDR_LABEL]), domain);
+  return hostName(instance.address);
+}
+
+/**
+ * Host names that instances claim (their `host`), inside the DNS-SD domain, with the addresses of the
+ * eligible instances that claim them. The DNS layer answers A/AAAA for these names. Updated per service,
+ * so a change costs the size of that service, and reports which names' answers may have changed.
+ */
+export class HostIndex {
+  /** host key → service → addresses */
+  private readonly hosts = new Map<string, Map<string, readonly string[]>>();
+  /** key of a name strictly between a host and the domain apex → how many (service, host) pairs sit below it */
+  private readonly interior = new Map<string, number>();
+  /** service → the host names it contributed last time */
+  private readonly byService = new Map<string, readonly Name[]>();
+
+  constructor(private readonly domain: Name) {}
+
+  /** Addresses (IP literals) of eligible instances whose host is this name key. */
+  addresses(key: string): readonly string[] | undefined {
+    const perService = this.hosts.get(key);
+    if (!perService) return undefined;
+    const all = new Set<string>();
+    for (const list of perService.values()) for (const a of list) all.add(a);
+    return [...all];
+  }
+
+  /** Whether the name is a host or an empty non-terminal above one. */
+  exists(key: string): boolean {
+    return this.hosts.has(key) || this.interior.has(key);
+  }
+
+  /**
+   * Replace what `service` contributes, given its eligible instances (both protocols). Returns the keys of
+   * every name whose A/AAAA answer or existence may have changed (old and new hosts and their ancestors).
+   */
+  update(service: string, instances: readonly DnsInstance[]): string[] {
+    const touched = new Set<string>();
+    const old = this.byService.get(service) ?? [];
+    for (const name of old) this.remove(service, name, touched);
+    const grouped = new Map<string, { name: Name; addresses: Set<string> }>();
+    for (const inst of instances) {
+      if (inst.host === undefined || inst.host === '') continue;
+      const name = hostName(inst.host);
+      if (!name || !isSubdomain(name, this.domain) || namesEqual(name, this.domain)) continue;
+      const key = nameKey(name);
+      const entry = grouped.get(key) ?? { name, addresses: new Set<string>() };
+      if (parseIPv4(inst.address) || parseIPv6(inst.address)) entry.addresses.add(inst.address);
+      grouped.set(key, entry);
+    }
+    const added: Name[] = [];
+    for (const [key, { name, addresses }] of grouped) {
+      const perService = this.hosts.get(key) ?? new Map<string, readonly string[]>();
+      perService.set(service, [...addresses]);
+      this.hosts.set(key, perService);
+      this.walkInterior(name, +1, touched);
+      touched.add(key);
+      added.push(name);
+    }
+    if (added.length > 0) this.byService.set(service, added);
+    else this.byService.delete(service);
+    return [...touched];
+  }
+
+  private remove(service: string, name: Name, touched: Set<string>): void {
+    const key = nameKey(name);
+    const perService = this.hosts.get(key);
+    if (perService?.delete(service) && perService.size === 0) this.hosts.delete(key);
+    this.walkInterior(name, -1, touched);
+    touched.add(key);
+  }
+
+  /** Adjust the counts of the names between `name` (exclusive) and the apex (exclusive). */
+  private walkInterior(name: Name, delta: number, touched: Set<string>): void {
+    for (let i = 1; i < name.length - this.domain.length; i++) {
+      const key = nameKey(name.slice(i) as Label[]);
+      const n = (this.interior.get(key) ?? 0) + delta;
+      if (n > 0) this.interior.set(key, n);
+      else this.interior.delete(key);
+      touched.add(key);
+    }
+  }
+}

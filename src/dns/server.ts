@@ -1,0 +1,276 @@
+/**
+ * The authoritative DNS-SD server: UDP and TCP transports (IPv4 and IPv6) around one request handler.
+ *
+ * UDP: one datagram in, at most one out; source port 0 and responses are dropped (DESIGN "Protocol duties").
+ * TCP (RFC 7766): 2-octet length framing, pipelined queries answered in order, an idle timeout, a cap on
+ * open connections, and back-pressure: a connection whose replies are not being read stops being read.
+ */
+import dgram from 'node:dgram';
+import net, { type AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { type Logger, silentLogger, moduleLogger } from '../log.js';
+import { InvalidConfigurationError } from '../errors.js';
+import { type DnsView } from './view.js';
+import { Authority, parseDomain } from './authority.js';
+import { DnsRequestHandler, type DnsStats } from './handler.js';
+import { type ZoneData, loadZoneDirectory } from './zonefile.js';
+import { MAX_MESSAGE } from './wire.js';
+
+export type { DnsStats } from './handler.js';
+export type { ZoneData } from './zonefile.js';
+
+/**
+ * Answer TTL default: 5 s. A client (or a caching resolver) may keep handing out an instance for up to one
+ * TTL after it turns unhealthy; 5 s bounds that staleness while still absorbing bursts of lookups.
+ */
+export const DEFAULT_ANSWER_TTL = 5;
+/**
+ * Negative TTL default (SOA minimum, RFC 2308 §4): 5 s, so a service that registers just after a client
+ * asked for it becomes visible as fast as a health change does.
+ */
+export const DEFAULT_NEGATIVE_TTL = 5;
+/** TCP idle timeout default: 10 s (RFC 7766 §6.2.3 asks for seconds, not minutes, on a busy server). */
+export const DEFAULT_TCP_IDLE_TIMEOUT_MS = 10_000;
+/** Open TCP connections allowed at once; further ones are closed at accept. */
+export const DEFAULT_MAX_TCP_CONNECTIONS = 256;
+/** Default listener. */
+export const DEFAULT_LISTEN = Object.freeze([{ host: '127.0.0.1', port: 8053 }]);
+/** The shipped zones directory (`zones/` next to `src/` and `dist/`), loaded when no zones are given. */
+export const DEFAULT_ZONES_DIR = fileURLToPath(new URL('../../zones/', import.meta.url));
+
+/** How to start the server. */
+export interface DnsServerOptions {
+  /** The only thing the server reads the registry through. */
+  view: DnsView;
+  /** DNS-SD domain; default `local.`. */
+  domain?: string;
+  /** Addresses to listen on, UDP and TCP on the same port; port 0 picks one free for both. */
+  listen?: { host: string; port: number }[];
+  /** Static zones, or a directory of `*.zone` master files; default: the shipped `zones/` directory. */
+  zones?: ZoneData | string;
+  /** TTL of registry-derived records, seconds (default 5). */
+  answerTtl?: number;
+  /** Negative TTL = generated SOA minimum, seconds (default 5). */
+  negativeTtl?: number;
+  /** Close a TCP connection idle this long (default 10 s). */
+  tcpIdleTimeoutMs?: number;
+  /** Open TCP connections allowed (default 256). */
+  maxTcpConnections?: number;
+  /** Cached questions kept at most (default 100,000). */
+  cacheEntries?: number;
+  logger?: Logger;
+}
+
+/** A running server. */
+export interface DnsServer {
+  /** The bound addresses, in `listen` order. */
+  readonly addresses: { udp: AddressInfo[]; tcp: AddressInfo[] };
+  /** Counters: queries by qtype and rcode, cache hits/misses, dropped, truncated, TCP connections. */
+  stats(): DnsStats;
+  /** The request handler (for in-process use and fuzzing). */
+  readonly handler: DnsRequestHandler;
+  /** Stop listening, close every connection, stop following the view. */
+  close(): Promise<void>;
+}
+
+function checkSeconds(value: number, field: string): number {
+  if (!Number.isInteger(value) || value < 0 || value > 0x7fffffff) {
+    throw new InvalidConfigurationError(`${field} must be a whole number of seconds in 0..2147483647, got ${value}`, field);
+  }
+  return value;
+}
+
+function resolveZones(zones: ZoneData | string | undefined): ZoneData {
+  if (typeof zones === 'string') return loadZoneDirectory(zones);
+  if (zones) return zones;
+  return existsSync(DEFAULT_ZONES_DIR) ? loadZoneDirectory(DEFAULT_ZONES_DIR) : [];
+}
+
+/** Start serving `view` as DNS. Resolves once every listener is bound. */
+export async function startDnsServer(options: DnsServerOptions): Promise<DnsServer> {
+  const log = moduleLogger(options.logger ?? silentLogger, 'dns-server');
+  const domain = parseDomain(options.domain ?? 'local.');
+  const answerTtl = checkSeconds(options.answerTtl ?? DEFAULT_ANSWER_TTL, 'answerTtl');
+  const negativeTtl = checkSeconds(options.negativeTtl ?? DEFAULT_NEGATIVE_TTL, 'negativeTtl');
+  const idleMs = options.tcpIdleTimeoutMs ?? DEFAULT_TCP_IDLE_TIMEOUT_MS;
+  const maxTcp = options.maxTcpConnections ?? DEFAULT_MAX_TCP_CONNECTIONS;
+  if (!(idleMs > 0)) throw new InvalidConfigurationError('tcpIdleTimeoutMs must be > 0', 'tcpIdleTimeoutMs');
+  if (!(maxTcp >= 1)) throw new InvalidConfigurationError('maxTcpConnections must be >= 1', 'maxTcpConnections');
+  const listen = options.listen ?? DEFAULT_LISTEN.map((l) => ({ ...l }));
+  const nameServerAddresses = listen.map((l) => l.host).filter((h) => net.isIP(h) !== 0 && h !== '0.0.0.0' && h !== '::');
+  const authority = new Authority({
+    domain,
+    answerTtl,
+    negativeTtl,
+    zones: resolveZones(options.zones),
+    nameServerAddresses,
+    // SOA serial: start time in seconds. It is not bumped per registry change because no secondary
+    // transfers this zone (AXFR is refused), and a per-change serial would invalidate every negative answer.
+    serial: Math.floor(Date.now() / 1000) >>> 0,
+  });
+  const handler = new DnsRequestHandler({ authority, view: options.view, domain, cacheEntries: options.cacheEntries, logger: options.logger });
+
+  const udpSockets: dgram.Socket[] = [];
+  const tcpServers: net.Server[] = [];
+  const connections = new Set<net.Socket>();
+  const addresses = { udp: [] as AddressInfo[], tcp: [] as AddressInfo[] };
+
+  const onTcpConnection = (socket: net.Socket): void => {
+    if (connections.size >= maxTcp) {
+      handler.tcpRejected++;
+      socket.destroy();
+      return;
+    }
+    handler.tcpAccepted++;
+    handler.tcpOpen++;
+    connections.add(socket);
+    serveTcp(socket, handler, idleMs, log);
+    socket.once('close', () => {
+      connections.delete(socket);
+      handler.tcpOpen--;
+    });
+  };
+
+  try {
+    for (const { host, port } of listen) {
+      const bound = await bindPair(host, port, handler, onTcpConnection, log);
+      udpSockets.push(bound.udp);
+      tcpServers.push(bound.tcp);
+      addresses.udp.push(bound.udp.address());
+      addresses.tcp.push(bound.tcp.address() as AddressInfo);
+    }
+  } catch (err) {
+    for (const s of udpSockets) s.close();
+    for (const s of tcpServers) s.close();
+    handler.close();
+    throw err;
+  }
+  log.info({ addresses, domain: options.domain ?? 'local.' }, 'DNS server listening');
+
+  let closed: Promise<void> | undefined;
+  return {
+    addresses,
+    handler,
+    stats: () => handler.stats(),
+    close() {
+      closed ??= (async () => {
+        handler.close();
+        for (const c of connections) c.destroy();
+        await Promise.all([
+          ...udpSockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+          ...tcpServers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+        ]);
+      })();
+      return closed;
+    },
+  };
+}
+
+/** Bind UDP and TCP on the same port (clients retry a truncated UDP answer over TCP on the same port). */
+async function bindPair(
+  host: string,
+  port: number,
+  handler: DnsRequestHandler,
+  onTcp: (s: net.Socket) => void,
+  log: Logger,
+): Promise<{ udp: dgram.Socket; tcp: net.Server }> {
+  const attempts = port === 0 ? 20 : 1;
+  let lastError: unknown;
+  for (let i = 0; i < attempts; i++) {
+    const udp = await bindUdp(host, port, handler, log);
+    const chosen = udp.address().port;
+    try {
+      const tcp = await bindTcp(host, chosen, onTcp, log);
+      return { udp, tcp };
+    } catch (err) {
+      lastError = err;
+      await new Promise<void>((resolve) => udp.close(() => resolve()));
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') break;
+    }
+  }
+  throw lastError;
+}
+
+function bindUdp(host: string, port: number, handler: DnsRequestHandler, log: Logger): Promise<dgram.Socket> {
+  const type = net.isIPv6(host) ? 'udp6' : 'udp4';
+  // Answer to IP literals without a DNS lookup or an extra tick per reply.
+  const socket = dgram.createSocket({
+    type,
+    lookup: (address: string, _opts: unknown, cb: (err: Error | null, address: string, family: number) => void) =>
+      cb(null, address, type === 'udp6' ? 6 : 4),
+  } as dgram.SocketOptions);
+  socket.on('message', (msg, rinfo) => {
+    if (rinfo.port === 0) {
+      handler.droppedCount++; // replying to port 0 throws in node and is never legitimate
+      return;
+    }
+    const reply = handler.handle(msg, 'udp');
+    if (reply) socket.send(reply, rinfo.port, rinfo.address, onSendError);
+  });
+  const onSendError = (err: Error | null): void => {
+    if (err) log.debug({ err }, 'UDP send failed');
+  };
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind({ address: host, port, exclusive: true }, () => {
+      socket.off('error', reject);
+      socket.on('error', (err) => log.warn({ err }, 'UDP socket error'));
+      resolve(socket);
+    });
+  });
+}
+
+function bindTcp(host: string, port: number, onTcp: (s: net.Socket) => void, log: Logger): Promise<net.Server> {
+  const server = net.createServer({ noDelay: true }, onTcp);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port, exclusive: true, ipv6Only: net.isIPv6(host) }, () => {
+      server.off('error', reject);
+      server.on('error', (err) => log.warn({ err }, 'TCP server error'));
+      resolve(server);
+    });
+  });
+}
+
+/** Serve one TCP connection: framed, pipelined, in order, with back-pressure and an idle timeout. */
+function serveTcp(socket: net.Socket, handler: DnsRequestHandler, idleMs: number, log: Logger): void {
+  let pending: Buffer = Buffer.alloc(0);
+  let blocked = false;
+  socket.setTimeout(idleMs);
+  socket.on('timeout', () => socket.end()); // RFC 7766 §6.2.3: the server closes idle connections
+  socket.on('error', (err) => log.debug({ err }, 'TCP connection error'));
+
+  const drain = (): void => {
+    while (!blocked && pending.length >= 2) {
+      const length = pending.readUInt16BE(0);
+      if (pending.length < 2 + length) break;
+      const msg = pending.subarray(2, 2 + length);
+      pending = pending.subarray(2 + length);
+      const reply = handler.handle(msg, 'tcp');
+      if (!reply || reply.length > MAX_MESSAGE) continue;
+      const framed = Buffer.allocUnsafe(reply.length + 2);
+      framed.writeUInt16BE(reply.length, 0);
+      reply.copy(framed, 2);
+      if (!socket.write(framed)) {
+        // Back-pressure: stop reading (and answering) until the client reads what we sent.
+        blocked = true;
+        socket.pause();
+        socket.once('drain', () => {
+          blocked = false;
+          socket.resume();
+          drain();
+        });
+      }
+    }
+    if (pending.length === 0) pending = Buffer.alloc(0);
+  };
+
+  socket.on('data', (chunk: Buffer) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    drain();
+  });
+  socket.on('end', () => {
+    if (!socket.destroyed) socket.end();
+  });
+}

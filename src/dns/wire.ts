@@ -1,0 +1,418 @@
+/**
+ * The DNS wire codec Beacon answers with: a question parser that reads straight from the request Buffer
+ * (no full decode, no allocation beyond a reused scratch), and a response encoder that gets right what
+ * dns2's encoder gets wrong: no compression inside SRV RDATA (RFC 2782, RFC 3597 §4), TXT string lengths
+ * in one octet per ≤255-octet string (RFC 1035 §3.3.14), labels as raw octets (UTF-8 and dots intact),
+ * EDNS(0) OPT (RFC 6891) and truncation that never leaves a partial answer section (RFC 2181 §9).
+ */
+import { type Name, type Label, foldOctet, nameKey, MAX_NAME_OCTETS } from './name.js';
+import { type ResourceRecord, RRType, CLASS_IN } from './records.js';
+
+/** Size of the fixed header (RFC 1035 §4.1.1). */
+export const HEADER_SIZE = 12;
+/** UDP payload without EDNS (RFC 1035 §4.2.1). */
+export const CLASSIC_UDP_LIMIT = 512;
+/** Largest UDP payload we accept or advertise: the DNS flag day 2020 figure, avoids IP fragmentation. */
+export const EDNS_UDP_LIMIT = 1232;
+/** Largest DNS message (TCP length prefix is 16 bits, RFC 7766 §8). */
+export const MAX_MESSAGE = 65535;
+
+/** Header flag bits (RFC 1035 §4.1.1, RFC 2535 §6.1 for AD/CD). */
+export const Flags = {
+  QR: 0x8000,
+  AA: 0x0400,
+  TC: 0x0200,
+  RD: 0x0100,
+  RA: 0x0080,
+  AD: 0x0020,
+  CD: 0x0010,
+} as const;
+
+/** Opcodes (RFC 1035 §4.1.1). */
+export const OPCODE_QUERY = 0;
+
+/** Response codes (values from RFC 1035 §4.1.1 and RFC 6891 §9). */
+export const Rcode = {
+  NOERROR: 0,
+  FORMERR: 1,
+  SERVFAIL: 2,
+  NXDOMAIN: 3,
+  NOTIMP: 4,
+  REFUSED: 5,
+  BADVERS: 16,
+} as const;
+
+/** What the parser concluded about a message. */
+export const enum ParseStatus {
+  /** A well-formed standard query with one question. */
+  Ok = 0,
+  /** Not answerable: shorter than a header, or a response (QR set). */
+  Drop = 1,
+  /** Malformed, but the header is readable: answer FORMERR (RFC 1035 §4.1.1). */
+  FormErr = 2,
+  /** Opcode other than QUERY: answer NOTIMP. */
+  NotImp = 3,
+}
+
+/**
+ * The parsed request, reused across requests (the server handles one message at a time, synchronously).
+ * `key` holds the case-folded question name in wire form followed by the qtype: the cache key.
+ */
+export class ParsedQuery {
+  id = 0;
+  flags = 0;
+  opcode = 0;
+  /** Offset just past the question name's root octet, 0 when no question was parsed. */
+  qnameEnd = 0;
+  qtype = 0;
+  qclass = 0;
+  hasOpt = false;
+  optPayload = 0;
+  optVersion = 0;
+  optDo = false;
+  /** Scratch holding the folded question name and qtype; `keyLength` octets are valid. */
+  readonly key = Buffer.alloc(MAX_NAME_OCTETS + 2);
+  keyLength = 0;
+
+  /** Offset just past the question section, 0 when none was parsed. */
+  get questionEnd(): number {
+    return this.qnameEnd === 0 ? 0 : this.qnameEnd + 4;
+  }
+}
+
+/** Skip a (possibly compressed) name inside a record; returns the offset after it, or -1 if malformed. */
+function skipName(msg: Buffer, offset: number): number {
+  let o = offset;
+  for (let guard = 0; guard < 128; guard++) {
+    if (o >= msg.length) return -1;
+    const len = msg[o] ?? 0;
+    if (len === 0) return o + 1;
+    if ((len & 0xc0) === 0xc0) return o + 2 <= msg.length ? o + 2 : -1;
+    if ((len & 0xc0) !== 0) return -1; // 0x40 / 0x80: extended label types (RFC 6891 §5), unsupported
+    o += len + 1;
+  }
+  return -1;
+}
+
+/**
+ * Parse a request in place. Fills `q` and returns what to do. Only the header, the single question and
+ * the record framing are read; the OPT record (RFC 6891 §6.1) is found and checked in the additional section.
+ */
+export function parseQuery(msg: Buffer, q: ParsedQuery): ParseStatus {
+  q.qnameEnd = 0;
+  q.hasOpt = false;
+  q.keyLength = 0;
+  if (msg.length < HEADER_SIZE) return ParseStatus.Drop;
+  q.id = msg.readUInt16BE(0);
+  q.flags = msg.readUInt16BE(2);
+  if (q.flags & Flags.QR) return ParseStatus.Drop; // never answer a response (no reflection loops)
+  q.opcode = (q.flags >> 11) & 0xf;
+  const qdcount = msg.readUInt16BE(4);
+  const ancount = msg.readUInt16BE(6);
+  const nscount = msg.readUInt16BE(8);
+  const arcount = msg.readUInt16BE(10);
+  if (q.opcode !== OPCODE_QUERY) return ParseStatus.NotImp;
+  if (qdcount !== 1) return ParseStatus.FormErr;
+
+  // The question name: plain labels only (a pointer in the first name can only point at the header).
+  let o = HEADER_SIZE;
+  let k = 0;
+  const key = q.key;
+  for (;;) {
+    if (o >= msg.length) return ParseStatus.FormErr;
+    const len = msg[o] ?? 0;
+    if (len === 0) break;
+    if (len > 63) return ParseStatus.FormErr;
+    if (o + 1 + len >= msg.length || k + len + 2 > MAX_NAME_OCTETS) return ParseStatus.FormErr;
+    key[k++] = len;
+    for (let i = 1; i <= len; i++) key[k++] = foldOctet(msg[o + i] ?? 0);
+    o += len + 1;
+  }
+  key[k++] = 0;
+  o += 1;
+  if (o + 4 > msg.length) return ParseStatus.FormErr;
+  q.qtype = msg.readUInt16BE(o);
+  q.qclass = msg.readUInt16BE(o + 2);
+  key[k++] = q.qtype >> 8;
+  key[k++] = q.qtype & 0xff;
+  q.keyLength = k;
+  q.qnameEnd = o;
+  o += 4;
+
+  // Answer, authority and additional records: check framing, pick out the OPT.
+  const records = ancount + nscount + arcount;
+  for (let r = 0; r < records; r++) {
+    const nameStart = o;
+    o = skipName(msg, o);
+    if (o < 0 || o + 10 > msg.length) return ParseStatus.FormErr;
+    const type = msg.readUInt16BE(o);
+    const rdlength = msg.readUInt16BE(o + 8);
+    const rdata = o + 10;
+    if (rdata + rdlength > msg.length) return ParseStatus.FormErr;
+    if (type === RRType.OPT) {
+      // RFC 6891 §6.1.1: one OPT, in the additional section, owned by the root.
+      if (q.hasOpt || r < ancount + nscount || o !== nameStart + 1) return ParseStatus.FormErr;
+      for (let p = rdata; p < rdata + rdlength; ) {
+        if (p + 4 > rdata + rdlength) return ParseStatus.FormErr;
+        p += 4 + msg.readUInt16BE(p + 2);
+        if (p > rdata + rdlength) return ParseStatus.FormErr;
+      }
+      q.hasOpt = true;
+      q.optPayload = msg.readUInt16BE(o + 2);
+      q.optVersion = msg[o + 5] ?? 0;
+      q.optDo = ((msg[o + 6] ?? 0) & 0x80) !== 0;
+    }
+    o = rdata + rdlength;
+  }
+  if (o !== msg.length) return ParseStatus.FormErr; // trailing octets: not a message we understand
+  if (q.qtype === RRType.OPT) return ParseStatus.FormErr; // OPT is a pseudo-RR, never a question (RFC 6891 §6.1.1)
+  return ParseStatus.Ok;
+}
+
+/** Everything needed to encode a response. */
+export interface ResponseParts {
+  readonly id: number;
+  readonly opcode: number;
+  readonly aa: boolean;
+  /** The request's RD and CD bits are copied (RFC 1035 §4.1.1, RFC 6840 §5.9). */
+  readonly requestFlags: number;
+  /** Full 12-bit rcode: the upper 8 bits travel in the OPT (RFC 6891 §6.1.3). */
+  readonly rcode: number;
+  /** Raw question bytes (name as asked + type + class), echoed verbatim; empty for none. */
+  readonly question: Buffer;
+  readonly answer: readonly ResourceRecord[];
+  readonly authority: readonly ResourceRecord[];
+  readonly additional: readonly ResourceRecord[];
+  /** Echo an OPT (the request had one); `do` copies the DO bit (RFC 3225 §3). */
+  readonly opt?: { readonly do: boolean } | undefined;
+  /** Largest message allowed (512, the client's EDNS size capped at 1232, or 65535 on TCP). */
+  readonly limit: number;
+}
+
+/** An encoded response and what had to be left out. */
+export interface EncodedResponse {
+  readonly bytes: Buffer;
+  /** TC was set: the answer did not fit and the answer and authority sections were left empty. */
+  readonly truncated: boolean;
+  /** Some additional RRsets were left out to fit (no TC needed, RFC 2181 §9). */
+  readonly trimmed: boolean;
+}
+
+// One scratch for all encodes: responses are built synchronously, then copied out.
+const scratch = Buffer.alloc(MAX_MESSAGE + 1024);
+
+/** Writes records into `scratch` with RFC 1035 §4.1.4 compression for owner names and RFC 1035 RDATA names. */
+class Writer {
+  offset = 0;
+  private readonly pointers = new Map<string, number>();
+
+  /** Would `n` more octets overflow the scratch? (The limit itself is checked by the caller.) */
+  private room(n: number): void {
+    if (this.offset + n > scratch.length) throw OVERFLOW;
+  }
+
+  u8(v: number): void {
+    this.room(1);
+    scratch[this.offset++] = v & 0xff;
+  }
+  u16(v: number): void {
+    this.room(2);
+    scratch.writeUInt16BE(v & 0xffff, this.offset);
+    this.offset += 2;
+  }
+  u32(v: number): void {
+    this.room(4);
+    scratch.writeUInt32BE(v >>> 0, this.offset);
+    this.offset += 4;
+  }
+  bytes(b: Uint8Array): void {
+    this.room(b.length);
+    scratch.set(b, this.offset);
+    this.offset += b.length;
+  }
+
+  /** Remember where the first `upto` suffixes of a name written at `start` begin, so later names can point there. */
+  remember(name: Name, start: number, upto = name.length): void {
+    let at = start;
+    for (let i = 0; i < upto; i++) {
+      if (at < 0x4000) {
+        const key = nameKey(name.slice(i));
+        if (!this.pointers.has(key)) this.pointers.set(key, at);
+      }
+      at += (name[i]?.length ?? 0) + 1;
+    }
+  }
+
+  /** Write a name, compressing against earlier names when `compress` (never inside SRV RDATA). */
+  name(name: Name, compress: boolean): void {
+    const start = this.offset;
+    for (let i = 0; i < name.length; i++) {
+      if (compress) {
+        const at = this.pointers.get(nameKey(name.slice(i)));
+        if (at !== undefined) {
+          this.u16(0xc000 | at);
+          this.remember(name, start, i);
+          return;
+        }
+      }
+      const label = name[i] as Label;
+      this.u8(label.length);
+      this.bytes(label);
+    }
+    this.u8(0);
+    if (compress) this.remember(name, start);
+  }
+
+  record(rr: ResourceRecord): void {
+    this.name(rr.name, true);
+    this.u16(rr.type);
+    this.u16(CLASS_IN);
+    this.u32(rr.ttl);
+    const lengthAt = this.offset;
+    this.u16(0);
+    const d = rr.data;
+    switch (d.kind) {
+      case 'A':
+      case 'AAAA':
+        this.bytes(d.address);
+        break;
+      case 'NAME':
+        this.name(d.target, true);
+        break;
+      case 'SOA':
+        this.name(d.mname, true);
+        this.name(d.rname, true);
+        this.u32(d.serial);
+        this.u32(d.refresh);
+        this.u32(d.retry);
+        this.u32(d.expire);
+        this.u32(d.minimum);
+        break;
+      case 'SRV':
+        this.u16(d.priority);
+        this.u16(d.weight);
+        this.u16(d.port);
+        this.name(d.target, false); // RFC 2782: "name compression is not to be used for this field"
+        break;
+      case 'MX':
+        this.u16(d.preference);
+        this.name(d.exchange, true);
+        break;
+      case 'TXT':
+        for (const s of d.strings) {
+          this.u8(s.length);
+          this.bytes(s);
+        }
+        break;
+      case 'RAW':
+        this.bytes(d.bytes);
+        break;
+    }
+    scratch.writeUInt16BE(this.offset - lengthAt - 2, lengthAt);
+  }
+}
+
+/** Thrown by the writer when a message would outgrow the scratch (only possible on TCP-sized answers). */
+class MessageOverflow extends Error {}
+const OVERFLOW = new MessageOverflow('DNS message exceeds the scratch buffer');
+
+function writeHeader(w: Writer, p: ResponseParts, tc: boolean, counts: [number, number, number, number]): void {
+  let flags = Flags.QR | ((p.opcode & 0xf) << 11) | (p.rcode & 0xf) | (p.requestFlags & (Flags.RD | Flags.CD));
+  if (p.aa) flags |= Flags.AA;
+  if (tc) flags |= Flags.TC;
+  w.u16(p.id);
+  w.u16(flags);
+  for (const c of counts) w.u16(c);
+}
+
+function writeOpt(w: Writer, p: ResponseParts): void {
+  if (!p.opt) return;
+  w.u8(0); // root owner
+  w.u16(RRType.OPT);
+  w.u16(EDNS_UDP_LIMIT); // our own receive size (RFC 6891 §6.2.5)
+  w.u8(p.rcode >> 4); // extended rcode, upper 8 bits
+  w.u8(0); // version 0: the only one we implement
+  w.u16(p.opt.do ? 0x8000 : 0);
+  w.u16(0); // no options
+}
+
+/** Offsets after each complete RRset of a section (same owner and type), for cutting at RRset boundaries. */
+function sameRRset(a: ResourceRecord | undefined, b: ResourceRecord): boolean {
+  return a !== undefined && a.type === b.type && nameKey(a.name) === nameKey(b.name);
+}
+
+/**
+ * Encode a response within `limit` octets. If it does not fit, whole additional RRsets are dropped
+ * (no TC, RFC 2181 §9); if answer and authority still do not fit, the reply carries only the question
+ * (and OPT) with TC set, so a client never takes a partial answer for the whole (RFC 2181 §9, RFC 7766 §3).
+ */
+export function encodeResponse(p: ResponseParts): EncodedResponse {
+  const w = new Writer();
+  const qd = p.question.length > 0 ? 1 : 0;
+  writeHeader(w, p, false, [qd, p.answer.length, p.authority.length, p.additional.length + (p.opt ? 1 : 0)]);
+  if (qd) {
+    const nameEnd = p.question.length - 4;
+    w.bytes(p.question);
+    w.remember(questionName(p.question, nameEnd), HEADER_SIZE);
+  }
+  try {
+    for (const rr of p.answer) w.record(rr);
+    for (const rr of p.authority) w.record(rr);
+    writeOpt(w, p);
+  } catch (err) {
+    if (err instanceof MessageOverflow) return truncatedResponse(p);
+    throw err;
+  }
+  if (w.offset > p.limit) return truncatedResponse(p);
+  let keptEnd = w.offset;
+  let kept = 0;
+  let trimmed = false;
+  for (let i = 0; i < p.additional.length; i++) {
+    const rr = p.additional[i] as ResourceRecord;
+    try {
+      w.record(rr);
+    } catch (err) {
+      if (!(err instanceof MessageOverflow)) throw err;
+      trimmed = true;
+      break;
+    }
+    const next = p.additional[i + 1];
+    if (next === undefined || !sameRRset(rr, next)) {
+      if (w.offset > p.limit) {
+        trimmed = true;
+        break;
+      }
+      keptEnd = w.offset;
+      kept = i + 1;
+    }
+  }
+  if (trimmed) scratch.writeUInt16BE(kept + (p.opt ? 1 : 0), 10);
+  return { bytes: Buffer.from(scratch.subarray(0, keptEnd)), truncated: false, trimmed };
+}
+
+function truncatedResponse(p: ResponseParts): EncodedResponse {
+  const w = new Writer();
+  const qd = p.question.length > 0 ? 1 : 0;
+  writeHeader(w, p, true, [qd, 0, 0, p.opt ? 1 : 0]);
+  w.bytes(p.question);
+  writeOpt(w, p);
+  return { bytes: Buffer.from(scratch.subarray(0, w.offset)), truncated: true, trimmed: false };
+}
+
+/** The labels of an uncompressed question name (as asked, case preserved). */
+export function questionName(question: Buffer, nameEnd: number): Name {
+  const labels: Label[] = [];
+  let o = 0;
+  while (o < nameEnd) {
+    const len = question[o] ?? 0;
+    if (len === 0) break;
+    labels.push(question.subarray(o + 1, o + 1 + len));
+    o += len + 1;
+  }
+  return labels;
+}
+
+/** The labels of the parsed question's folded name, from the query's key scratch. */
+export function foldedQuestionName(q: ParsedQuery): Name {
+  return questionName(Buffer.from(q.key.subarray(0, q.keyLength - 2)), q.keyLength - 2);
+}

@@ -1,0 +1,399 @@
+/**
+ * RFC 1035 §5 master files: $ORIGIN, $TTL (RFC 2308 §4), parentheses, comments, quoted strings, escapes
+ * (`\.`, `\\`, `\032`), relative names and `@`, owner inheritance from the previous line, TTL units
+ * (`1h30m`, BIND style) and RFC 3597 `TYPEnnn \# len hex`. Types: SOA NS A AAAA PTR SRV TXT CNAME MX.
+ * Errors are InvalidConfigurationError naming the file and line.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Packet } from 'dns2';
+import { InvalidConfigurationError } from '../errors.js';
+import { type Name, parseName, nameToPresentation, isSubdomain, namesEqual } from './name.js';
+import { type ResourceRecord, type Rdata, RRType, parseIPv4, parseIPv6, MAX_TXT_STRING } from './records.js';
+
+/** One static zone: its apex and its records (all at or below the apex). */
+export interface Zone {
+  readonly apex: Name;
+  readonly records: readonly ResourceRecord[];
+}
+
+/** Static zones served next to the registry (a zone whose apex is the DNS-SD domain is merged with it). */
+export type ZoneData = readonly Zone[];
+
+/** Where the text came from, and the origin relative names start from until a $ORIGIN. */
+export interface ZoneFileOptions {
+  readonly origin?: string;
+  readonly fileName?: string;
+}
+
+/** Largest TTL (RFC 2181 §8). */
+const MAX_TTL = 0x7fffffff;
+
+interface Token {
+  readonly text: string;
+  readonly quoted: boolean;
+}
+interface LogicalLine {
+  readonly line: number;
+  readonly indented: boolean;
+  readonly tokens: Token[];
+}
+
+class ZoneSyntaxError extends Error {
+  constructor(readonly line: number, message: string) {
+    super(message);
+  }
+}
+
+/** Split master-file text into logical lines (parentheses join physical lines, RFC 1035 §5.1). */
+function tokenize(text: string): LogicalLine[] {
+  const lines: LogicalLine[] = [];
+  let line = 1;
+  let depth = 0;
+  let parenLine = 0;
+  let current: LogicalLine | undefined;
+  let atLineStart = true;
+  let i = 0;
+  const flush = (): void => {
+    if (current && current.tokens.length > 0) lines.push(current);
+    current = undefined;
+  };
+  const push = (token: Token, tokenLine: number, indented: boolean): void => {
+    current ??= { line: tokenLine, indented, tokens: [] };
+    current.tokens.push(token);
+  };
+  while (i < text.length) {
+    const c = text[i] as string;
+    if (c === '\n') {
+      line++;
+      i++;
+      if (depth === 0) {
+        flush();
+        atLineStart = true;
+      }
+      continue;
+    }
+    if (c === ' ' || c === '\t' || c === '\r') {
+      i++;
+      continue;
+    }
+    const indented = atLineStart && i > 0 && text[i - 1] !== '\n';
+    atLineStart = false;
+    if (c === ';') {
+      while (i < text.length && text[i] !== '\n') i++;
+      continue;
+    }
+    if (c === '(') {
+      if (depth === 0) parenLine = line;
+      depth++;
+      current ??= { line, indented, tokens: [] };
+      i++;
+      continue;
+    }
+    if (c === ')') {
+      if (depth === 0) throw new ZoneSyntaxError(line, 'unbalanced ")"');
+      depth--;
+      i++;
+      continue;
+    }
+    if (c === '"') {
+      const startLine = line;
+      let j = i + 1;
+      let raw = '';
+      while (j < text.length && text[j] !== '"') {
+        if (text[j] === '\\' && j + 1 < text.length) {
+          raw += text.slice(j, j + 2);
+          j += 2;
+          continue;
+        }
+        if (text[j] === '\n') throw new ZoneSyntaxError(startLine, 'unterminated quoted string');
+        raw += text[j];
+        j++;
+      }
+      if (j >= text.length) throw new ZoneSyntaxError(startLine, 'unterminated quoted string');
+      push({ text: raw, quoted: true }, startLine, indented);
+      i = j + 1;
+      continue;
+    }
+    let j = i;
+    let raw = '';
+    while (j < text.length) {
+      const d = text[j] as string;
+      if (d === '\\' && j + 1 < text.length && text[j + 1] !== '\n') {
+        raw += text.slice(j, j + 2);
+        j += 2;
+        continue;
+      }
+      if (d === ' ' || d === '\t' || d === '\r' || d === '\n' || d === ';' || d === '(' || d === ')' || d === '"') break;
+      raw += d;
+      j++;
+    }
+    push({ text: raw, quoted: false }, line, indented);
+    i = j;
+  }
+  if (depth > 0) throw new ZoneSyntaxError(parenLine, 'unclosed "("');
+  flush();
+  return lines;
+}
+
+/** Parse a TTL: seconds, or BIND units (`1w2d3h4m5s`). */
+function parseTtl(text: string): number | undefined {
+  if (/^\d+$/.test(text)) {
+    const n = Number(text);
+    return n <= MAX_TTL ? n : undefined;
+  }
+  const re = /(\d+)([wdhms])/giy;
+  const unit: Record<string, number> = { w: 604800, d: 86400, h: 3600, m: 60, s: 1 };
+  let total = 0;
+  let consumed = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    total += Number(m[1]) * (unit[(m[2] ?? 's').toLowerCase()] ?? 1);
+    consumed = re.lastIndex;
+  }
+  if (consumed !== text.length || text.length === 0 || total > MAX_TTL) return undefined;
+  return total;
+}
+
+/** Decode a character-string's escapes (RFC 1035 §5.1) to octets. */
+function decodeCharacterString(raw: string, line: number): Buffer {
+  const bytes = Buffer.from(raw, 'utf8');
+  const out: number[] = [];
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i] ?? 0;
+    if (b !== 0x5c) {
+      out.push(b);
+      continue;
+    }
+    const digits = bytes.subarray(i + 1, i + 4).toString('latin1');
+    if (/^\d{3}$/.test(digits)) {
+      const v = Number(digits);
+      if (v > 255) throw new ZoneSyntaxError(line, `escape \\${digits} is above 255`);
+      out.push(v);
+      i += 3;
+    } else if (i + 1 < bytes.length) {
+      out.push(bytes[i + 1] ?? 0);
+      i += 1;
+    } else {
+      throw new ZoneSyntaxError(line, 'dangling backslash');
+    }
+  }
+  return Buffer.from(out);
+}
+
+function typeNumber(text: string): number | undefined {
+  const upper = text.toUpperCase();
+  const known = (Packet.TYPE as Record<string, number>)[upper];
+  if (known !== undefined && upper !== 'EDNS') return known;
+  const generic = /^TYPE(\d{1,5})$/.exec(upper);
+  if (generic) {
+    const n = Number(generic[1]);
+    return n <= 0xffff ? n : undefined;
+  }
+  return undefined;
+}
+
+function uint(text: string | undefined, max: number, what: string, line: number): number {
+  if (text === undefined || !/^\d+$/.test(text) || Number(text) > max) {
+    throw new ZoneSyntaxError(line, `${what}: expected an integer 0..${max}, got ${text === undefined ? 'nothing' : `"${text}"`}`);
+  }
+  return Number(text);
+}
+
+function ttlField(text: string | undefined, what: string, line: number): number {
+  const v = text === undefined ? undefined : parseTtl(text);
+  if (v === undefined) throw new ZoneSyntaxError(line, `${what}: expected a time value, got ${text === undefined ? 'nothing' : `"${text}"`}`);
+  return v;
+}
+
+function nameField(text: string | undefined, origin: Name | undefined, what: string, line: number): Name {
+  if (text === undefined) throw new ZoneSyntaxError(line, `${what}: missing name`);
+  try {
+    return parseName(text, origin);
+  } catch (err) {
+    throw new ZoneSyntaxError(line, `${what}: ${(err as Error).message}`);
+  }
+}
+
+function parseRdata(type: number, typeText: string, f: string[], quoted: boolean[], origin: Name | undefined, line: number): Rdata {
+  const expect = (n: number): void => {
+    if (f.length !== n) throw new ZoneSyntaxError(line, `${typeText} takes ${n} field(s), got ${f.length}`);
+  };
+  if (f[0] === '\\#' && !quoted[0]) {
+    // RFC 3597 §5: generic RDATA, `\# <length> <hex...>`.
+    const length = uint(f[1], 0xffff, 'generic RDATA length', line);
+    const hex = f.slice(2).join('');
+    if (!/^[0-9a-fA-F]*$/.test(hex) || hex.length !== length * 2) {
+      throw new ZoneSyntaxError(line, `generic RDATA: ${length} octet(s) announced, hex gives ${hex.length / 2}`);
+    }
+    return { kind: 'RAW', bytes: Buffer.from(hex, 'hex') };
+  }
+  switch (type) {
+    case RRType.A: {
+      expect(1);
+      const address = parseIPv4(f[0] ?? '');
+      if (!address) throw new ZoneSyntaxError(line, `A: "${f[0]}" is not an IPv4 address`);
+      return { kind: 'A', address };
+    }
+    case RRType.AAAA: {
+      expect(1);
+      const address = parseIPv6(f[0] ?? '');
+      if (!address) throw new ZoneSyntaxError(line, `AAAA: "${f[0]}" is not an IPv6 address`);
+      return { kind: 'AAAA', address };
+    }
+    case RRType.NS:
+    case RRType.CNAME:
+    case RRType.PTR:
+      expect(1);
+      return { kind: 'NAME', target: nameField(f[0], origin, typeText, line) };
+    case RRType.MX:
+      expect(2);
+      return { kind: 'MX', preference: uint(f[0], 0xffff, 'MX preference', line), exchange: nameField(f[1], origin, 'MX', line) };
+    case RRType.SRV:
+      expect(4);
+      return {
+        kind: 'SRV',
+        priority: uint(f[0], 0xffff, 'SRV priority', line),
+        weight: uint(f[1], 0xffff, 'SRV weight', line),
+        port: uint(f[2], 0xffff, 'SRV port', line),
+        target: nameField(f[3], origin, 'SRV target', line),
+      };
+    case RRType.SOA:
+      expect(7);
+      return {
+        kind: 'SOA',
+        mname: nameField(f[0], origin, 'SOA mname', line),
+        rname: nameField(f[1], origin, 'SOA rname', line),
+        serial: uint(f[2], 0xffffffff, 'SOA serial', line),
+        refresh: ttlField(f[3], 'SOA refresh', line),
+        retry: ttlField(f[4], 'SOA retry', line),
+        expire: ttlField(f[5], 'SOA expire', line),
+        minimum: ttlField(f[6], 'SOA minimum', line),
+      };
+    case RRType.TXT: {
+      if (f.length === 0) throw new ZoneSyntaxError(line, 'TXT needs at least one string');
+      const strings = f.map((s) => decodeCharacterString(s, line));
+      for (const s of strings) {
+        if (s.length > MAX_TXT_STRING) throw new ZoneSyntaxError(line, `TXT string of ${s.length} octets (max 255 per string)`);
+      }
+      return { kind: 'TXT', strings };
+    }
+    default:
+      throw new ZoneSyntaxError(line, `type ${typeText} needs RFC 3597 generic RDATA (\\# length hex)`);
+  }
+}
+
+/** Parse one master file. Throws InvalidConfigurationError("file:line: reason") on bad input. */
+export function parseZoneFile(text: string, options: ZoneFileOptions = {}): Zone {
+  const file = options.fileName ?? '<zone>';
+  try {
+    return parseLines(tokenize(text), options);
+  } catch (err) {
+    if (err instanceof ZoneSyntaxError) throw new InvalidConfigurationError(`${file}:${err.line}: ${err.message}`, 'zones');
+    throw err;
+  }
+}
+
+function parseLines(lines: LogicalLine[], options: ZoneFileOptions): Zone {
+  let origin: Name | undefined = options.origin ? parseName(options.origin.endsWith('.') ? options.origin : options.origin + '.') : undefined;
+  let defaultTtl: number | undefined;
+  let lastTtl: number | undefined;
+  let lastOwner: Name | undefined;
+  let apex: Name | undefined;
+  const records: ResourceRecord[] = [];
+  const recordLines: number[] = [];
+  let initialOrigin = origin;
+  for (const { line, indented, tokens } of lines) {
+    const words = tokens.map((t) => t.text);
+    const head = tokens[0];
+    if (!head) continue;
+    if (!head.quoted && head.text.startsWith('$') && !indented) {
+      const directive = head.text.toUpperCase();
+      if (directive === '$ORIGIN') {
+        if (words.length !== 2) throw new ZoneSyntaxError(line, '$ORIGIN takes one name');
+        origin = nameField(words[1], origin, '$ORIGIN', line);
+        initialOrigin ??= origin;
+      } else if (directive === '$TTL') {
+        if (words.length !== 2) throw new ZoneSyntaxError(line, '$TTL takes one value');
+        defaultTtl = ttlField(words[1], '$TTL', line);
+      } else {
+        throw new ZoneSyntaxError(line, `unsupported directive ${head.text}`);
+      }
+      continue;
+    }
+    let i = 0;
+    let owner: Name;
+    if (indented) {
+      if (!lastOwner) throw new ZoneSyntaxError(line, 'record without an owner name (line starts with blank)');
+      owner = lastOwner;
+    } else {
+      owner = nameField(words[0], origin, 'owner', line);
+      i = 1;
+    }
+    let ttl: number | undefined;
+    for (let k = 0; k < 2 && i < words.length; k++) {
+      const w = words[i] ?? '';
+      if (/^(IN|CH|HS|CS|CLASS\d+)$/i.test(w)) {
+        if (w.toUpperCase() !== 'IN') throw new ZoneSyntaxError(line, `class ${w} is not supported (only IN)`);
+        i++;
+      } else if (ttl === undefined && /^\d/.test(w)) {
+        ttl = ttlField(w, 'TTL', line);
+        i++;
+      }
+    }
+    const typeText = words[i];
+    if (typeText === undefined) throw new ZoneSyntaxError(line, 'missing record type');
+    const type = typeNumber(typeText);
+    if (type === undefined) throw new ZoneSyntaxError(line, `unknown record type "${typeText}"`);
+    const rdataTokens = tokens.slice(i + 1);
+    const data = parseRdata(
+      type,
+      typeText.toUpperCase(),
+      rdataTokens.map((t) => t.text),
+      rdataTokens.map((t) => t.quoted),
+      origin,
+      line,
+    );
+    const effectiveTtl = ttl ?? defaultTtl ?? lastTtl ?? (data.kind === 'SOA' ? data.minimum : undefined);
+    if (effectiveTtl === undefined) throw new ZoneSyntaxError(line, 'no TTL on the record and no $TTL before it');
+    if (ttl !== undefined) lastTtl = ttl;
+    if (type === RRType.SOA) {
+      if (apex) throw new ZoneSyntaxError(line, 'a second SOA record');
+      apex = owner;
+    }
+    records.push({ name: owner, type, ttl: effectiveTtl, data });
+    recordLines.push(line);
+    lastOwner = owner;
+  }
+  const zoneApex = apex ?? initialOrigin;
+  if (!zoneApex) throw new ZoneSyntaxError(1, 'no SOA and no $ORIGIN: the zone apex is unknown');
+  records.forEach((rr, k) => {
+    if (!isSubdomain(rr.name, zoneApex)) {
+      throw new ZoneSyntaxError(recordLines[k] ?? 1, `${nameToPresentation(rr.name)} is outside the zone ${nameToPresentation(zoneApex)}`);
+    }
+  });
+  return { apex: zoneApex, records };
+}
+
+/**
+ * Load every `*.zone` file of a directory (sorted by name). A file's initial origin is its name without
+ * `.zone` (`local.zone` → `local.`); `$ORIGIN` or an SOA inside overrides it. Two files for one apex are an error.
+ */
+export function loadZoneDirectory(dir: string): ZoneData {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.zone')).sort();
+  } catch (err) {
+    throw new InvalidConfigurationError(`cannot read zone directory ${dir}: ${(err as Error).message}`, 'zones');
+  }
+  const zones: Zone[] = [];
+  for (const n of names) {
+    const path = join(dir, n);
+    if (!statSync(path).isFile()) continue;
+    const zone = parseZoneFile(readFileSync(path, 'utf8'), { fileName: path, origin: n.slice(0, -'.zone'.length) });
+    if (zones.some((z) => namesEqual(z.apex, zone.apex))) {
+      throw new InvalidConfigurationError(`${path}: a second zone file for ${nameToPresentation(zone.apex)}`, 'zones');
+    }
+    zones.push(zone);
+  }
+  return zones;
+}
