@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { hasErrorCode } from '../../src/errors.js';
 import type { InstanceRecord } from '../../src/registry/types.js';
-import type { Store } from '../../src/store/store.js';
+import type { Store, StoreEvent } from '../../src/store/store.js';
 import { makeRecord, sorted } from './fixtures.js';
 
 /** What a backend provides to the contract suite. */
@@ -17,11 +17,20 @@ export interface StoreHarness {
   readonly cleanup: () => Promise<void>;
 }
 
+/** Contract options. */
+export interface StoreContractOptions {
+  /**
+   * The backend is shared between nodes (it has `subscribe`): also check its event feed. `reopen()` is then
+   * also called while the first store is still open, as a second node's client.
+   */
+  readonly shared?: boolean;
+}
+
 /**
  * The one contract every Store backend must pass (memory, SQLite, etcd). Each test gets a fresh harness.
  * Backends are compared on what `load()` returns, never on internals.
  */
-export function defineStoreContract(name: string, factory: () => Promise<StoreHarness>): void {
+export function defineStoreContract(name: string, factory: () => Promise<StoreHarness>, options: StoreContractOptions = {}): void {
   describe(`Store contract: ${name}`, () => {
     let harness: StoreHarness;
     let opened: Store[];
@@ -166,5 +175,46 @@ export function defineStoreContract(name: string, factory: () => Promise<StoreHa
       );
       expect(hasErrorCode(failure, 'STORE_UNAVAILABLE')).toBe(true);
     });
+
+    if (options.shared) {
+      /** Collect a store's feed. */
+      function follow(store: Store): { events: StoreEvent[]; stop: () => void } {
+        const events: StoreEvent[] = [];
+        expect(store.subscribe).toBeTypeOf('function');
+        const stop = store.subscribe!((event) => events.push(event));
+        return { events, stop };
+      }
+      /** Events as a comparison sees them (JSON: undefined fields and key order do not matter). */
+      const plain = (events: readonly StoreEvent[]): unknown => JSON.parse(JSON.stringify(events.map((e) => (e.kind === 'put' ? { kind: e.kind, record: e.record } : { kind: e.kind, service: e.service, id: e.id }))));
+
+      it('echoes its own writes to subscribers, in order and unchanged', async () => {
+        const feed = follow(harness.store);
+        const a = makeRecord('api', 'a', { note: 'first' });
+        const a2 = makeRecord('api', 'a', { note: 'second', health: 'unhealthy' });
+        await harness.store.write({ kind: 'put', index: 1, record: a });
+        await harness.store.write({ kind: 'put', index: 2, record: a2 });
+        await harness.store.write({ kind: 'delete', index: 3, service: 'api', id: 'a' });
+        const expected = plain([{ kind: 'put', index: 0, record: a }, { kind: 'put', index: 0, record: a2 }, { kind: 'delete', index: 0, service: 'api', id: 'a' }]);
+        await vi.waitFor(() => expect(plain(feed.events)).toEqual(expected), { timeout: 5_000 });
+        feed.stop();
+      });
+
+      it("delivers another node's writes, and nothing after unsubscribe", async () => {
+        const other = await harness.reopen();
+        opened.unshift(other);
+        const feed = follow(harness.store);
+        const record = makeRecord('web', 'from-other-node');
+        await other.write({ kind: 'put', index: 1, record });
+        await vi.waitFor(() => expect(plain(feed.events)).toEqual(plain([{ kind: 'put', index: 0, record }])), { timeout: 5_000 });
+        feed.stop();
+        await other.write({ kind: 'delete', index: 2, service: 'web', id: 'from-other-node' });
+        // Our own later write is delivered to a new subscriber; the stopped one must still hold one event.
+        const after = follow(harness.store);
+        await harness.store.write({ kind: 'put', index: 3, record: makeRecord('web', 'marker') });
+        await vi.waitFor(() => expect(after.events.some((e) => e.kind === 'put' && e.record.spec.id === 'marker')).toBe(true), { timeout: 5_000 });
+        after.stop();
+        expect(feed.events).toHaveLength(1);
+      });
+    }
   });
 }

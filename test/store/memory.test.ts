@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { StoreUnavailableError } from '../../src/errors.js';
 import { MemoryStore } from '../../src/store/memory.js';
+import type { Store, StoreEvent, StoreSnapshot, StoreWrite } from '../../src/store/store.js';
 import { defineStoreContract } from './contract.js';
 import { makeRecord } from './fixtures.js';
 
@@ -32,3 +34,39 @@ describe('MemoryStore', () => {
     expect(loaded.records.map((r) => r.spec.id)).toEqual(['b']);
   });
 });
+
+/** A toy shared backend: several clients over one MemoryStore, each write fanned out on a later turn. */
+class SharedMemoryClient implements Store {
+  readonly kind = 'shared-memory';
+  private closed = false;
+  private readonly listeners = new Set<(event: StoreEvent) => void>();
+  constructor(private readonly hub: { data: MemoryStore; clients: Set<SharedMemoryClient> }) {
+    hub.clients.add(this);
+  }
+  load(): Promise<StoreSnapshot> {
+    return this.hub.data.load();
+  }
+  async write(change: StoreWrite): Promise<void> {
+    if (this.closed) throw new StoreUnavailableError('closed');
+    await this.hub.data.write(change);
+    for (const client of this.hub.clients) client.deliver(change);
+  }
+  subscribe(listener: (event: StoreEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+    this.hub.clients.delete(this);
+  }
+  private deliver(event: StoreEvent): void {
+    const copy = JSON.parse(JSON.stringify(event)) as StoreEvent;
+    setImmediate(() => this.listeners.forEach((listener) => listener(copy)));
+  }
+}
+
+// Proves the shared part of the contract on a toy backend before etcd relies on it.
+defineStoreContract('shared memory (toy)', async () => {
+  const hub = { data: new MemoryStore(), clients: new Set<SharedMemoryClient>() };
+  return { store: new SharedMemoryClient(hub), reopen: async () => new SharedMemoryClient(hub), cleanup: async () => {} };
+}, { shared: true });
