@@ -1,0 +1,184 @@
+/**
+ * Malformed and unusual messages: BIND's dns_message_parse corpus (read from ../shared/corpus/ at test time)
+ * over UDP and TCP, and seeded random-bytes fuzzing of the request handler. Every reply must be well-formed
+ * (QR set, same ID, decodable by dns-packet) or absent, and a canary query is answered after each message.
+ */
+import dgram from 'node:dgram';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import dnsPacket from 'dns-packet';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDnsServer, type DnsServer } from '../../src/dns/server.js';
+import { Authority, parseDomain } from '../../src/dns/authority.js';
+import { DnsRequestHandler } from '../../src/dns/handler.js';
+import { FakeView } from './fake-view.js';
+import { TcpClient, buildQuery, decode, EXCHANGE_TIMEOUT_MS } from './helpers.js';
+
+const CORPUS = fileURLToPath(new URL('../../../shared/corpus/bind-dns-message-parse/', import.meta.url));
+
+function corpus(): { name: string; bytes: Buffer }[] {
+  return readdirSync(CORPUS)
+    .sort()
+    .map((name) => ({ name, bytes: readFileSync(join(CORPUS, name)) }));
+}
+
+function view(): FakeView {
+  const v = new FakeView();
+  v.set({ service: 'canary', id: 'c1', address: '10.0.0.1', port: 1 });
+  v.setMany(Array.from({ length: 30 }, (_, i) => ({ service: 'many', id: `m${i}`, address: `10.3.0.${i + 1}`, port: i + 1, metadata: { k: 'v'.repeat(i * 10) } })));
+  return v;
+}
+
+/** A reply must be a response to the message: QR set, the same ID, and decodable by an independent decoder. */
+function checkReply(reply: Buffer, request: Buffer): void {
+  expect(reply.length).toBeGreaterThanOrEqual(12);
+  expect(reply[2]! & 0x80).toBe(0x80);
+  expect(reply.readUInt16BE(0)).toBe(request.readUInt16BE(0));
+  expect(() => dnsPacket.decode(reply)).not.toThrow();
+}
+
+const CANARY_ID_BASE = 0xa000;
+const canary = (i: number): Buffer => buildQuery('_canary._tcp.local.', 'SRV', { id: CANARY_ID_BASE + (i % 0x1000) });
+
+describe('BIND dns_message_parse corpus', () => {
+  let server: DnsServer;
+  let port: number;
+  beforeAll(async () => {
+    server = await startDnsServer({ view: view(), listen: [{ host: '127.0.0.1', port: 0 }], zones: [] });
+    port = server.addresses.udp[0]!.port;
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('is present (../shared/corpus/)', () => {
+    expect(existsSync(CORPUS)).toBe(true);
+    expect(corpus().length).toBeGreaterThanOrEqual(300);
+  });
+
+  it('over UDP: every reply well-formed or none, and the canary answered after each message', async () => {
+    const socket = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    let inbox: Buffer[] = [];
+    let wake: (() => void) | undefined;
+    socket.on('message', (m) => {
+      inbox.push(m);
+      wake?.();
+    });
+    let answered = 0;
+    try {
+      for (const [i, { name, bytes }] of corpus().entries()) {
+        const probe = canary(i);
+        socket.send(bytes, port, '127.0.0.1');
+        socket.send(probe, port, '127.0.0.1');
+        const deadline = Date.now() + EXCHANGE_TIMEOUT_MS;
+        const isProbeReply = (m: Buffer): boolean => m.length >= 12 && m.readUInt16BE(0) === probe.readUInt16BE(0) && (m[2]! & 0x80) !== 0 && m.length > 12 + 4 && decode(m).answer.length === 1;
+        while (!inbox.some(isProbeReply)) {
+          if (Date.now() > deadline) throw new Error(`no canary reply after ${name}`);
+          await new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, 50);
+            wake = () => {
+              clearTimeout(t);
+              resolve();
+            };
+          });
+        }
+        const others = inbox.filter((m) => !isProbeReply(m));
+        expect(others.length, name).toBeLessThanOrEqual(1);
+        for (const reply of others) {
+          answered++;
+          checkReply(reply, bytes);
+        }
+        inbox = [];
+      }
+    } finally {
+      socket.close();
+    }
+    expect(answered).toBeGreaterThan(0);
+    expect(server.stats().internalErrors).toBe(0);
+  });
+
+  it('over TCP: every reply well-formed or none, and the canary answered after each message', async () => {
+    let answered = 0;
+    for (const [i, { name, bytes }] of corpus().entries()) {
+      if (bytes.length > 65535) continue;
+      const probe = canary(i);
+      const c = await TcpClient.connect(port);
+      try {
+        c.send(bytes);
+        c.send(probe);
+        const replies = await c.waitForId(probe.readUInt16BE(0));
+        const last = replies[replies.length - 1]!;
+        expect(decode(last).answer, name).toHaveLength(1);
+        const before = replies.slice(0, -1);
+        expect(before.length, name).toBeLessThanOrEqual(1);
+        for (const reply of before) {
+          answered++;
+          checkReply(reply, bytes);
+        }
+      } finally {
+        c.close();
+      }
+    }
+    expect(answered).toBeGreaterThan(0);
+    expect(server.stats().internalErrors).toBe(0);
+  });
+});
+
+/** mulberry32: a small seeded PRNG, so a failure reproduces. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('request handler fuzzing (seeded, bounded)', () => {
+  const domain = parseDomain('local.');
+  const handler = new DnsRequestHandler({
+    authority: new Authority({ domain, answerTtl: 5, negativeTtl: 5, zones: [] }),
+    view: view(),
+    domain,
+  });
+  const seeds = [1, 2, 3];
+  const ITERATIONS = 4000;
+
+  it.each(seeds)('random bytes never make it throw, and replies are responses to the request (seed %i)', (seed) => {
+    const rnd = prng(seed);
+    const templates = [
+      buildQuery('_many._tcp.local.', 'PTR', { edns: 1232 }),
+      buildQuery('m1._many._tcp.local.', 'SRV'),
+      buildQuery('_services._dns-sd._udp.local.', 'PTR', { edns: 512, dnssecOk: true }),
+      buildQuery('10-0-0-1.addr.local.', 'A'),
+    ];
+    let replies = 0;
+    for (let i = 0; i < ITERATIONS; i++) {
+      let msg: Buffer;
+      if (i % 2 === 0) {
+        msg = Buffer.from(Array.from({ length: Math.floor(rnd() * 600) }, () => Math.floor(rnd() * 256)));
+        if (msg.length > 2 && rnd() < 0.7) msg[2] = msg[2]! & 0x7f; // mostly queries, so the parser goes deep
+      } else {
+        msg = Buffer.from(templates[i % templates.length]!);
+        const flips = 1 + Math.floor(rnd() * 4);
+        for (let f = 0; f < flips; f++) msg[Math.floor(rnd() * msg.length)] = Math.floor(rnd() * 256);
+        if (rnd() < 0.2) msg = msg.subarray(0, Math.floor(rnd() * msg.length));
+      }
+      let reply: Buffer | undefined;
+      expect(() => {
+        reply = handler.handle(msg, rnd() < 0.5 ? 'udp' : 'tcp');
+      }).not.toThrow();
+      if (reply) {
+        replies++;
+        expect(reply[2]! & 0x80).toBe(0x80);
+        expect(reply.readUInt16BE(0)).toBe(msg.readUInt16BE(0));
+      }
+    }
+    expect(replies).toBeGreaterThan(ITERATIONS / 10);
+    expect(handler.stats().internalErrors).toBe(0);
+  });
+});
