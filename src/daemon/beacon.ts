@@ -1,0 +1,203 @@
+/**
+ * The composition root: `startBeacon(config)` wires store -> durable registry -> balancer -> DNS view ->
+ * DNS server, the health checker and TTL reaper (writing through the durable registry), and the control
+ * API. `close()` shuts down in the reverse order: stop accepting control requests and finish those in
+ * flight, stop checks and the reaper, close DNS, then flush and close the store.
+ */
+import { mkdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { SmartLoadBalancer } from '../balancer/smart-load-balancer.js';
+import type { BeaconConfig } from '../config.js';
+import { ChangeFeed } from '../control/watch.js';
+import { Metrics, type DnsMetrics } from '../control/metrics.js';
+import { startControlServer, type ControlServer } from '../control/server.js';
+import { createRegistryView } from '../dns/registry-view.js';
+import { startDnsServer, type DnsServer, type DnsStats } from '../dns/server.js';
+import { HealthChecker } from '../health/checker.js';
+import { Reaper } from '../health/reaper.js';
+import { moduleLogger, silentLogger, type Logger } from '../log.js';
+import { ServiceRegistry } from '../registry/registry.js';
+import { DurableRegistry } from '../store/durable-registry.js';
+import { restoreSnapshot, saveSnapshot } from '../store/snapshot.js';
+import { openStore } from './store.js';
+
+/** Package version reported by `/v1/info`. */
+export const BEACON_VERSION = '0.1.0';
+
+/** A running Beacon. */
+export interface Beacon {
+  readonly config: BeaconConfig;
+  readonly registry: ServiceRegistry;
+  readonly durable: DurableRegistry;
+  readonly balancer: SmartLoadBalancer;
+  readonly dns: DnsServer;
+  readonly control: ControlServer;
+  readonly checker: HealthChecker;
+  readonly reaper: Reaper;
+  /** Facts for `/v1/info` and the startup log line. */
+  info(): BeaconInfo;
+  /** Clean shutdown; idempotent. */
+  close(): Promise<void>;
+}
+
+/** What a running Beacon tells about itself. */
+export interface BeaconInfo {
+  readonly version: string;
+  readonly pid: number;
+  readonly dataDir: string;
+  readonly store: string;
+  readonly domain: string;
+  readonly dns: { readonly udp: string[]; readonly tcp: string[] };
+  readonly control: { readonly socket: string; readonly tcp?: string };
+}
+
+const hostPort = (a: AddressInfo): string => (a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`);
+
+/** Adapt the DNS server's counters to what `/metrics` renders. */
+export function dnsMetricsFrom(stats: DnsStats): DnsMetrics {
+  // The server counts by type and by rcode separately; Prometheus gets both as one family each way.
+  const queries = [
+    ...Object.entries(stats.queriesByType).map(([qtype, count]) => ({ qtype, rcode: 'any', count })),
+    ...Object.entries(stats.responsesByRcode).map(([rcode, count]) => ({ qtype: 'any', rcode, count })),
+  ];
+  return {
+    queries,
+    cacheHits: stats.cacheHits,
+    cacheMisses: stats.cacheMisses,
+    counters: {
+      dropped: stats.dropped,
+      truncated: stats.truncated,
+      internalErrors: stats.internalErrors,
+      cacheInvalidations: stats.cacheInvalidations,
+      tcpConnections: stats.tcpConnections,
+      tcpRejected: stats.tcpRejected,
+    },
+  };
+}
+
+/** Start every part of Beacon. On a failure, whatever was started is stopped again before rejecting. */
+export async function startBeacon(config: BeaconConfig, options: { logger?: Logger } = {}): Promise<Beacon> {
+  const logger = options.logger ?? silentLogger;
+  const log = moduleLogger(logger, 'daemon');
+  const undo: (() => Promise<void> | void)[] = [];
+  const rollback = async (): Promise<void> => {
+    while (undo.length) {
+      try {
+        await undo.pop()!();
+      } catch (error) {
+        log.warn({ err: error }, 'cleanup after failed start');
+      }
+    }
+  };
+  try {
+    if (config.store === 'sqlite') await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+    const registry = new ServiceRegistry(
+      { defaultTtlMs: config.defaultTtlMs, healthCheckIntervalMs: config.healthCheckIntervalMs, deregisterCriticalAfterMs: config.deregisterCriticalAfterMs },
+      { logger: moduleLogger(logger, 'registry') },
+    );
+    const store = await openStore(config, moduleLogger(logger, 'store'));
+    undo.push(() => store.close());
+    const durable = await DurableRegistry.open(registry, store, { logger: moduleLogger(logger, 'durable') });
+    undo.pop();
+    undo.push(() => durable.close());
+    log.info({ store: store.kind, instances: registry.records().length, index: registry.index }, 'registry loaded');
+
+    const balancer = new SmartLoadBalancer(
+      registry,
+      {
+        failureThreshold: config.breakerFailureThreshold,
+        successThreshold: config.breakerSuccessThreshold,
+        openTimeoutMs: config.breakerOpenTimeoutMs,
+        halfOpenMaxCalls: config.breakerHalfOpenMaxCalls,
+      },
+      { logger: moduleLogger(logger, 'balancer') },
+    );
+    undo.push(() => balancer.dispose());
+    const view = createRegistryView(registry, balancer);
+    undo.push(() => view.dispose());
+
+    const dns = await startDnsServer({
+      view,
+      domain: config.domain,
+      listen: config.dnsListen.map((l) => ({ host: l.host, port: l.port })),
+      ...(config.zonesDir === undefined ? {} : { zones: config.zonesDir }),
+      ...(config.answerTtlSeconds === undefined ? {} : { answerTtl: config.answerTtlSeconds }),
+      ...(config.negativeTtlSeconds === undefined ? {} : { negativeTtl: config.negativeTtlSeconds }),
+      logger,
+    });
+    undo.push(() => dns.close());
+
+    const metrics = new Metrics();
+    undo.push(registry.onChange((event) => metrics.onChange(event)));
+    undo.push(balancer.onCircuitChange((change) => metrics.onCircuitChange(change.from, change.to)));
+    const feed = new ChangeFeed(registry);
+    undo.push(() => feed.close());
+
+    const checker = new HealthChecker({
+      registry,
+      writer: durable,
+      logger: moduleLogger(logger, 'health'),
+      onResult: (result) => metrics.onCheckResult(result.type, result.healthy),
+    });
+    checker.start();
+    undo.push(() => checker.stop());
+    const reaper = new Reaper({ registry, writer: durable, logger: moduleLogger(logger, 'reaper'), onRun: () => metrics.onReaperRun() });
+    reaper.start();
+    undo.push(() => reaper.stop());
+
+    let control: ControlServer | undefined;
+    const info = (): BeaconInfo => ({
+      version: BEACON_VERSION,
+      pid: process.pid,
+      dataDir: config.dataDir,
+      store: store.kind,
+      domain: config.domain,
+      dns: { udp: dns.addresses.udp.map(hostPort), tcp: dns.addresses.tcp.map(hostPort) },
+      control: { socket: config.socketPath, ...(control?.tcpAddress ? { tcp: hostPort(control.tcpAddress) } : {}) },
+    });
+    control = await startControlServer(
+      {
+        registry,
+        writer: durable,
+        balancer,
+        feed,
+        metrics,
+        logger: moduleLogger(logger, 'control'),
+        snapshot: { save: (file) => saveSnapshot(durable, file), restore: (file) => restoreSnapshot(durable, file) },
+        dnsMetrics: () => dnsMetricsFrom(dns.stats()),
+        extraStats: () => ({ dns: dns.stats(), checks: { scheduled: checker.size, inFlight: checker.inFlight } }),
+        info: () => ({ ...info() }),
+        checksScheduled: () => checker.size,
+      },
+      { socketPath: config.socketPath, ...(config.httpListen ? { tcp: config.httpListen, token: config.token } : {}) },
+    );
+    const controlServer = control;
+    undo.push(() => controlServer.close());
+
+    let closing: Promise<void> | undefined;
+    const beacon: Beacon = {
+      config,
+      registry,
+      durable,
+      balancer,
+      dns,
+      control: controlServer,
+      checker,
+      reaper,
+      info,
+      close: () => {
+        closing ??= (async () => {
+          log.info('shutting down');
+          await rollback();
+          log.info('stopped');
+        })();
+        return closing;
+      },
+    };
+    log.info(info(), 'beacon started');
+    return beacon;
+  } catch (error) {
+    await rollback();
+    throw error;
+  }
+}
