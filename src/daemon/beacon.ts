@@ -145,7 +145,8 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
     reaper.start();
     undo.push(() => reaper.stop());
 
-    let control: ControlServer | undefined;
+    // Filled once the control API listens; `info()` is called before that by nobody but the startup log.
+    const bound: { control?: ControlServer } = {};
     const info = (): BeaconInfo => ({
       version: BEACON_VERSION,
       pid: process.pid,
@@ -153,9 +154,9 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
       store: store.kind,
       domain: config.domain,
       dns: { udp: dns.addresses.udp.map(hostPort), tcp: dns.addresses.tcp.map(hostPort) },
-      control: { socket: config.socketPath, ...(control?.tcpAddress ? { tcp: hostPort(control.tcpAddress) } : {}) },
+      control: { socket: config.socketPath, ...(bound.control?.tcpAddress ? { tcp: hostPort(bound.control.tcpAddress) } : {}) },
     });
-    control = await startControlServer(
+    const controlServer = await startControlServer(
       {
         registry,
         writer: durable,
@@ -171,7 +172,7 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
       },
       { socketPath: config.socketPath, ...(config.httpListen ? { tcp: config.httpListen, token: config.token } : {}) },
     );
-    const controlServer = control;
+    bound.control = controlServer;
     undo.push(() => controlServer.close());
 
     let closing: Promise<void> | undefined;
