@@ -311,7 +311,8 @@ function parseLines(lines: LogicalLine[], options: ZoneFileOptions): Zone {
       if (directive === '$ORIGIN') {
         if (words.length !== 2) throw new ZoneSyntaxError(line, '$ORIGIN takes one name');
         origin = nameField(words[1], origin, '$ORIGIN', line);
-        initialOrigin ??= origin;
+        // Before any record, $ORIGIN names the zone (overriding the file-name default).
+        if (records.length === 0) initialOrigin = origin;
       } else if (directive === '$TTL') {
         if (words.length !== 2) throw new ZoneSyntaxError(line, '$TTL takes one value');
         defaultTtl = ttlField(words[1], '$TTL', line);

@@ -1,0 +1,129 @@
+/** The codec where dns2 is wrong: SRV compression, TXT splitting, UTF-8 and dotted labels; the question parser. */
+import dnsPacket from 'dns-packet';
+import { describe, expect, it } from 'vitest';
+import { nameFromLabels, nameToPresentation, parseName, nameKey } from '../../src/dns/name.js';
+import { RRType, metadataToTxt, type ResourceRecord } from '../../src/dns/records.js';
+import { ParsedQuery, ParseStatus, encodeResponse, parseQuery, foldedQuestionName } from '../../src/dns/wire.js';
+import { addressFromLabel, addressLabel } from '../../src/dns/hosts.js';
+import { buildQuery, wireName } from './helpers.js';
+
+const name = (text: string) => parseName(text);
+
+function respond(answer: ResourceRecord[], question = buildQuery('x.local.', 'SRV').subarray(12)): Buffer {
+  return encodeResponse({ id: 7, opcode: 0, aa: true, requestFlags: 0, rcode: 0, question, answer, authority: [], additional: [], limit: 65535 }).bytes;
+}
+
+describe('names', () => {
+  it('round-trips presentation escapes: \\. \\\\ \\032 and UTF-8', () => {
+    const n = nameFromLabels(['My.Printer \\ Café', '_ipp', '_tcp', 'local']);
+    const text = nameToPresentation(n);
+    expect(text).toBe('My\\.Printer\\032\\\\\\032Café._ipp._tcp.local.');
+    expect(parseName(text)).toEqual(n);
+    expect(nameToPresentation(n, true)).toBe('My\\.Printer\\032\\\\\\032Caf\\195\\169._ipp._tcp.local.');
+    expect(parseName(nameToPresentation(n, true))).toEqual(n);
+  });
+
+  it('folds only ASCII for keys (RFC 4343)', () => {
+    expect(nameKey(nameFromLabels(['CAFÉ', 'Local']))).toBe(nameKey(nameFromLabels(['cafÉ', 'local'])));
+    expect(nameKey(nameFromLabels(['CAFÉ']))).not.toBe(nameKey(nameFromLabels(['café'])));
+  });
+});
+
+describe('response encoder', () => {
+  it('never compresses the SRV target, even when the name was written before (RFC 2782)', () => {
+    const target = name('host.local.');
+    const bytes = respond([
+      { name: name('host.local.'), type: RRType.A, ttl: 5, data: { kind: 'A', address: Buffer.from([10, 0, 0, 1]) } },
+      { name: name('x.local.'), type: RRType.SRV, ttl: 5, data: { kind: 'SRV', priority: 1, weight: 2, port: 3, target } },
+    ]);
+    const srvRdata = Buffer.concat([Buffer.from([0, 1, 0, 2, 0, 3]), wireName(['host', 'local'])]);
+    expect(bytes.includes(srvRdata)).toBe(true);
+    const decoded = dnsPacket.decode(bytes);
+    expect(decoded.answers![1]).toMatchObject({ type: 'SRV', data: { priority: 1, weight: 2, port: 3, target: 'host.local' } });
+  });
+
+  it('compresses owner names and PTR targets against the question', () => {
+    const q = buildQuery('_api._tcp.local.', 'PTR').subarray(12);
+    const bytes = respond([{ name: name('_api._tcp.local.'), type: RRType.PTR, ttl: 5, data: { kind: 'NAME', target: name('i1._api._tcp.local.') } }], q);
+    // header 12 + question 21 + owner pointer 2 + fixed 10 + rdata (label "i1" + pointer = 5)
+    expect(bytes.length).toBe(12 + q.length + 2 + 10 + 5);
+    expect((dnsPacket.decode(bytes).answers![0] as { data: string }).data).toBe('i1._api._tcp.local');
+  });
+
+  it('splits TXT values over 255 octets into several strings, each with its own length octet', () => {
+    const strings = metadataToTxt({ big: 'x'.repeat(600), small: 'y' });
+    expect(strings.map((s) => s.length)).toEqual([255, 255, 94, 7]);
+    const bytes = respond([{ name: name('x.local.'), type: RRType.TXT, ttl: 5, data: { kind: 'TXT', strings } }]);
+    const data = (dnsPacket.decode(bytes).answers![0] as { data: Buffer[] }).data;
+    expect(Buffer.concat(data.slice(0, 3)).toString()).toBe(`big=${'x'.repeat(600)}`);
+    expect(data[3]!.toString()).toBe('small=y');
+  });
+
+  it('writes an empty TXT as one zero-length string (RFC 6763 §6.1)', () => {
+    const bytes = respond([{ name: name('x.local.'), type: RRType.TXT, ttl: 5, data: { kind: 'TXT', strings: metadataToTxt({}) } }]);
+    expect(bytes.subarray(bytes.length - 3)).toEqual(Buffer.from([0, 1, 0])); // RDLENGTH 1, one empty string
+  });
+
+  it('keeps UTF-8 and dots inside one label', () => {
+    const target = nameFromLabels(['Café.2', '_ipp', '_tcp', 'local']);
+    const bytes = respond([{ name: name('_ipp._tcp.local.'), type: RRType.PTR, ttl: 5, data: { kind: 'NAME', target } }]);
+    const label = Buffer.from('Café.2', 'utf8');
+    expect(bytes.includes(Buffer.concat([Buffer.from([label.length]), label]))).toBe(true);
+  });
+});
+
+describe('question parser', () => {
+  it('folds the question into the cache key and keeps the offsets', () => {
+    const q = new ParsedQuery();
+    const msg = buildQuery('_API._tcp.Local.', 'SRV', { edns: 4096, dnssecOk: true });
+    expect(parseQuery(msg, q)).toBe(ParseStatus.Ok);
+    expect(nameToPresentation(foldedQuestionName(q))).toBe('_api._tcp.local.');
+    expect([q.qtype, q.qclass, q.hasOpt, q.optPayload, q.optDo, q.optVersion]).toEqual([33, 1, true, 4096, true, 0]);
+  });
+
+  it('rejects compression in the question, two OPTs, an OPT outside the additional section', () => {
+    const q = new ParsedQuery();
+    const pointer = Buffer.concat([buildQuery('a.', 'A').subarray(0, 12), Buffer.from([0xc0, 0x0c, 0, 1, 0, 1])]);
+    expect(parseQuery(pointer, q)).toBe(ParseStatus.FormErr);
+    const withOpt = buildQuery('a.', 'A', { edns: 1232 });
+    const twoOpts = Buffer.concat([withOpt, withOpt.subarray(withOpt.length - 11)]);
+    twoOpts.writeUInt16BE(2, 10);
+    expect(parseQuery(twoOpts, q)).toBe(ParseStatus.FormErr);
+    const optAsAnswer = Buffer.from(withOpt);
+    optAsAnswer.writeUInt16BE(1, 6);
+    optAsAnswer.writeUInt16BE(0, 10);
+    expect(parseQuery(optAsAnswer, q)).toBe(ParseStatus.FormErr);
+  });
+
+  it('drops responses and runts, flags other opcodes', () => {
+    const q = new ParsedQuery();
+    expect(parseQuery(Buffer.alloc(11), q)).toBe(ParseStatus.Drop);
+    const response = buildQuery('a.', 'A');
+    response[2] = response[2]! | 0x80;
+    expect(parseQuery(response, q)).toBe(ParseStatus.Drop);
+    expect(parseQuery(buildQuery('a.', 'A', { opcode: 5 }), q)).toBe(ParseStatus.NotImp);
+  });
+});
+
+describe('addresses and address-derived names', () => {
+  it.each([
+    ['10.0.0.1', '10-0-0-1'],
+    ['fd00::1', 'fd00--1'],
+    ['::1', '--1'],
+    ['2001:db8::', '2001-db8--'],
+    ['2001:db8:0:1:0:0:0:1', '2001-db8-0-1--1'],
+    ['::ffff:192.0.2.1', '--ffff-c000-201'],
+  ])('%s <-> %s', (address, label) => {
+    expect(addressLabel(address)).toBe(label);
+    const back = addressFromLabel(label);
+    expect(back).toBeDefined();
+    expect(addressLabel(back!)).toBe(label);
+  });
+
+  it('rejects non-canonical and non-address labels (one name per address)', () => {
+    expect(addressFromLabel('fd00-0-0-0-0-0-0-1')).toBeUndefined();
+    expect(addressFromLabel('010-0-0-1')).toBeUndefined();
+    expect(addressFromLabel('printer')).toBeUndefined();
+    expect(addressLabel('db.example.com')).toBeUndefined();
+  });
+});
