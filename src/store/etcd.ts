@@ -115,6 +115,7 @@ export class EtcdStore implements Store {
   private resyncTask: Promise<void> | undefined;
   private ownerTimer: NodeJS.Timeout | undefined;
   private revision = 0;
+  private reloads = 0;
   private loaded = false;
   private isStale = false;
   private closed = false;
@@ -155,6 +156,11 @@ export class EtcdStore implements Store {
   /** The last etcd revision this node has loaded or delivered. */
   get lastRevision(): number {
     return this.revision;
+  }
+
+  /** How many times the watch had to be rebuilt from a full read (first subscription without load, compaction). */
+  get reloadCount(): number {
+    return this.reloads;
   }
 
   /** Call `listener` each time `stale` flips. Returns an unsubscribe function. */
@@ -481,6 +487,7 @@ export class EtcdStore implements Store {
         try {
           const { revision, kvs } = await this.readAll();
           if (this.closed) return;
+          this.reloads += 1;
           this.applyDifference(revision, kvs);
           this.openWatcher(revision + 1);
           return;

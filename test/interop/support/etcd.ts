@@ -4,10 +4,10 @@
  * with their data. Every wait is bounded; `destroy()` kills what is left and removes the directory.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { openSync, closeSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 /** Path of the etcd binary (override with ETCD_BIN). */
 export const ETCD_BIN = process.env.ETCD_BIN ?? '/usr/bin/etcd';
@@ -71,6 +71,7 @@ export class EtcdCluster {
       for (const member of members) cluster.spawnMember(member);
       await cluster.waitHealthy(options.timeoutMs ?? 20_000);
     } catch (error) {
+      if (process.env.ETCD_DEBUG) for (const m of members) console.error(readFileSync(join(dir, `${m.name}.log`), 'utf8').slice(-3000));
       await cluster.destroy();
       throw error;
     }
@@ -96,7 +97,7 @@ export class EtcdCluster {
       '--listen-peer-urls', `http://127.0.0.1:${member.peerPort}`,
       '--initial-advertise-peer-urls', `http://127.0.0.1:${member.peerPort}`,
       '--initial-cluster', this.initialCluster,
-      '--initial-cluster-token', `beacon-test-${member.peerPort}`,
+      '--initial-cluster-token', `beacon-test-${basename(this.dir)}`,
       '--initial-cluster-state', 'new',
       '--logger', 'zap', '--log-outputs', 'stderr', '--log-level', 'warn',
     ];
