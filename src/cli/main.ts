@@ -11,7 +11,8 @@ import { Command, Option } from 'commander';
 import { loadConfig, parseDuration, type RawSettings } from '../config.js';
 import type { InstanceView } from '../control/app.js';
 import type { ControlClient } from '../control/client.js';
-import { BEACON_VERSION, startBeacon, type Beacon } from '../daemon/beacon.js';
+import type { Beacon } from '../daemon/beacon.js';
+import { BEACON_VERSION } from '../daemon/version.js';
 import { isBeaconError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { HEALTH_STATUSES, SELECTION_STRATEGIES } from '../registry/types.js';
@@ -111,6 +112,8 @@ async function serve(flags: Record<string, unknown>): Promise<void> {
   const logger = createLogger({ level: config.logLevel, pretty: config.pretty || process.stdout.isTTY === true });
   let beacon: Beacon;
   try {
+    // Loaded here, not at the top: client commands then start without fastify, SQLite, etcd and DNS code.
+    const { startBeacon } = await import('../daemon/beacon.js');
     beacon = await startBeacon(config, { logger });
   } catch (error) {
     logger.fatal({ err: error }, 'cannot start');

@@ -21,8 +21,9 @@ import { DurableRegistry } from '../store/durable-registry.js';
 import { restoreSnapshot, saveSnapshot } from '../store/snapshot.js';
 import { openStore } from './store.js';
 
-/** Package version reported by `/v1/info`. */
-export const BEACON_VERSION = '0.1.0';
+import { BEACON_VERSION } from './version.js';
+
+export { BEACON_VERSION };
 
 /** A running Beacon. */
 export interface Beacon {
