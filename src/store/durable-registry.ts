@@ -130,6 +130,9 @@ export class DurableRegistry {
     return this.enqueue(async () => {
       let removed = 0;
       for (const mutation of this.registry.expiredMutations()) {
+        // On a shared store only an instance's owner may expire it from its own clock (others do not see
+        // its heartbeats; its lease is the truth). Stores that do not say who owns what: every node may.
+        if (this.shared && !this.owns(mutation.service, mutation.type === 'register' ? mutation.spec.id : mutation.id)) continue;
         await this.commit(mutation);
         if (mutation.type === 'deregister') removed += 1;
       }
@@ -180,6 +183,11 @@ export class DurableRegistry {
   }
 
   // ---- internals ----
+
+  private owns(service: string, id: string): boolean {
+    const store = this.store as Store & { isOwner?: (service: string, id: string) => boolean };
+    return typeof store.isOwner === 'function' ? store.isOwner(service, id) : true;
+  }
 
   private enqueue<T>(task: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new StoreUnavailableError('the durable registry is closed'));

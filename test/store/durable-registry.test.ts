@@ -299,6 +299,18 @@ describe('DurableRegistry on a shared store', () => {
     expect((await store.inner.load()).index).toBe(writes);
   });
 
+  it('expires only the instances this node owns, when the store says who owns what', async () => {
+    const clock = new ManualClock(0);
+    const store = Object.assign(new FakeSharedStore(), { isOwner: (_service: string, id: string) => id === 'mine' });
+    const durable = await DurableRegistry.open(new ServiceRegistry({ defaultTtlMs: 10_000 }, { clock }), store);
+    await durable.register('api', instance('mine'));
+    await durable.register('api', instance('theirs'));
+    clock.advance(11_000);
+    await durable.cleanupExpired();
+    expect(durable.registry.get('api', 'mine')!.health).toBe('unhealthy');
+    expect(durable.registry.get('api', 'theirs')!.health).toBe('healthy');
+  });
+
   it('applies a durable write itself when the feed does not echo it in time', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const store = new FakeSharedStore();
