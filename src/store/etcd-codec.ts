@@ -91,7 +91,7 @@ export function hasActiveCheck(record: InstanceRecord): boolean {
 
 /**
  * Lease TTL in whole seconds for an instance.
- * - Heartbeat (TTL) instances: their own TTL (a `ttl` check's `ttlMs`, else `spec.ttlMs`, else the default),
+ * - Heartbeat (TTL) instances: their own TTL (`spec.ttlMs`, else a `ttl` check's `ttlMs`, else the default),
  *   rounded up, at least MIN_LEASE_TTL_SECONDS. Only heartbeats (`keepAlive`) renew the lease.
  * - Actively checked instances: `checkLeaseTtlMs`; their owner renews the lease while it lives, so they
  *   vanish that long after their owner dies.
@@ -99,8 +99,10 @@ export function hasActiveCheck(record: InstanceRecord): boolean {
 export function leaseTtlSeconds(record: InstanceRecord, defaultTtlMs: number, checkLeaseTtlMs: number): number {
   const check = record.spec.check;
   let ttlMs: number;
+  // Same precedence as the registry's ttlOf: the instance's own TTL, then its TTL check's, then the default.
   if (hasActiveCheck(record)) ttlMs = checkLeaseTtlMs;
+  else if (record.spec.ttlMs !== undefined) ttlMs = record.spec.ttlMs;
   else if (check?.type === 'ttl' && check.ttlMs !== undefined) ttlMs = check.ttlMs;
-  else ttlMs = record.spec.ttlMs ?? defaultTtlMs;
+  else ttlMs = defaultTtlMs;
   return Math.max(MIN_LEASE_TTL_SECONDS, Math.ceil(ttlMs / 1000));
 }

@@ -81,7 +81,8 @@ describe('lease TTL', () => {
     expect(leaseTtlSeconds(record({}, { ttlMs: 5_000 }), 30_000, 10_000)).toBe(5);
     expect(leaseTtlSeconds(record({}, { ttlMs: 5_001 }), 30_000, 10_000)).toBe(6);
     expect(leaseTtlSeconds(record(), 30_000, 10_000)).toBe(30);
-    expect(leaseTtlSeconds(record({}, { ttlMs: 5_000, check: { type: 'ttl', ttlMs: 7_000 } }), 30_000, 10_000)).toBe(7);
+    expect(leaseTtlSeconds(record({}, { ttlMs: 5_000, check: { type: 'ttl', ttlMs: 7_000 } }), 30_000, 10_000)).toBe(5);
+    expect(leaseTtlSeconds(record({}, { check: { type: 'ttl', ttlMs: 7_000 } }), 30_000, 10_000)).toBe(7);
   });
 
   it("never asks for less than etcd's minimum lease TTL", () => {
