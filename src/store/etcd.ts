@@ -111,6 +111,7 @@ export class EtcdStore implements Store {
   private readonly listeners = new Set<(event: StoreEvent) => void>();
   private readonly staleListeners = new Set<(stale: boolean) => void>();
   private waiters: { revision: number; resolve: () => void }[] = [];
+  private renewalBatch: Map<string, { resolve: (ttl: number) => void; reject: (error: unknown) => void }[]> | undefined;
   private watcher: Watcher | undefined;
   private resyncTask: Promise<void> | undefined;
   private ownerTimer: NodeJS.Timeout | undefined;
@@ -212,7 +213,11 @@ export class EtcdStore implements Store {
   async write(change: StoreWrite): Promise<void> {
     this.assertOpen();
     const index = { request_put: { key: Buffer.from(this.indexKey), value: Buffer.from(String(change.index)) } };
-    const revision = change.kind === 'put' ? await this.put(change.record, index) : await this.remove(change.service, change.id, index);
+    // One deadline for the whole write (a put may take a lease grant and a transaction).
+    const revision = await this.call(
+      'write',
+      change.kind === 'put' ? this.put(change.record, index) : this.remove(change.service, change.id, index),
+    );
     if (revision !== undefined) await this.waitDelivered(revision);
   }
 
@@ -248,8 +253,7 @@ export class EtcdStore implements Store {
       this.noteKey(key, lease, Number(kv.mod_revision));
     }
     if (lease === '0') return; // written without a lease (by hand): nothing to renew
-    const ttls = await this.keepAliveLeases([lease]);
-    if ((ttls.get(lease) ?? 0) <= 0) throw new InstanceNotFoundError(service, id);
+    if ((await this.renewSoon(lease)) <= 0) throw new InstanceNotFoundError(service, id);
   }
 
   /** Stop watching and renewing, close the client. Owned leases are left to expire. Idempotent. */
@@ -330,6 +334,33 @@ export class EtcdStore implements Store {
 
   private revokeQuietly(lease: string): void {
     this.client.leaseClient.leaseRevoke({ ID: lease }).catch((error: unknown) => this.log.debug({ lease, err: error }, 'lease revoke failed (it will expire)'));
+  }
+
+  /**
+   * Heartbeats arriving together share one keep-alive stream: renewals asked for in the same tick are sent
+   * in one batch. Resolves with the lease's remaining TTL in seconds (0 or less: the lease is gone).
+   */
+  private renewSoon(lease: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const batch = this.renewalBatch ?? new Map<string, { resolve: (ttl: number) => void; reject: (error: unknown) => void }[]>();
+      if (this.renewalBatch === undefined) {
+        this.renewalBatch = batch;
+        setImmediate(() => {
+          this.renewalBatch = undefined;
+          this.keepAliveLeases([...batch.keys()]).then(
+            (ttls) => {
+              for (const [id, waiters] of batch) for (const waiter of waiters) waiter.resolve(ttls.get(id) ?? 0);
+            },
+            (error: unknown) => {
+              for (const waiters of batch.values()) for (const waiter of waiters) waiter.reject(error);
+            },
+          );
+        });
+      }
+      const waiters = batch.get(lease) ?? [];
+      waiters.push({ resolve, reject });
+      batch.set(lease, waiters);
+    });
   }
 
   /** Renew leases over one keep-alive stream; resolves with each lease's remaining TTL (0 = gone). */
@@ -429,9 +460,9 @@ export class EtcdStore implements Store {
     watcher.on('error', (error: unknown) => {
       // etcd cancelled the watch, typically because its start revision was compacted: reload once.
       this.log.warn({ err: error }, 'etcd watch cancelled; reloading the prefix once');
+      // etcd3 has already dropped this watcher (cancelling it again would wait for an 'end' that never comes).
       if (this.watcher === watcher) this.watcher = undefined;
       this.setStale(true);
-      watcher.cancel().catch(() => undefined);
       this.resync();
     });
   }

@@ -128,6 +128,17 @@ describe('EtcdStore on one member', () => {
     expect((await a.load()).records).toEqual([]);
   });
 
+  it('renews many leases at once (heartbeats of one tick share a keep-alive stream)', async () => {
+    newRoot();
+    const a = openStore(cluster.endpoints, root);
+    const ids = Array.from({ length: 50 }, (_, i) => `i-${i}`);
+    for (const id of ids) await a.write({ kind: 'put', index: 1, record: makeRecord('api', id, { spec: { ttlMs: 60_000 } }) });
+    await a.write({ kind: 'delete', index: 2, service: 'api', id: 'i-7' });
+    const outcomes = await Promise.all(ids.map((id) => failureOf(a.keepAlive('api', id))));
+    expect(outcomes.filter((o) => o === undefined)).toHaveLength(49);
+    expect(hasErrorCode(outcomes[7], 'INSTANCE_NOT_FOUND')).toBe(true);
+  });
+
   it('keeps an actively checked instance alive while its owner runs, and drops it when the owner goes', async () => {
     newRoot();
     const a = openStore(cluster.endpoints, root, { checkLeaseTtlMs: 2000 });
