@@ -26,8 +26,9 @@
  *   once the node has seen it come back (read-your-writes), bounded by the request timeout.
  *
  * Unavailability. Reads (DNS) keep answering from the last known state; `stale` turns true while the watch
- * is disconnected (`onStaleChange` tells the daemon, which logs and exports a metric). Writes and
- * keep-alives fail fast with StoreUnavailableError after `requestTimeoutMs`, never hang. On reconnection the
+ * is disconnected or a periodic linearizable probe fails (a hung member, no leader), and `onStaleChange`
+ * tells the daemon, which logs and exports a metric. Writes and keep-alives fail fast with
+ * StoreUnavailableError (at most `requestTimeoutMs`), never hang. On reconnection the
  * watch resumes from the last revision this node delivered (no full reload); only if that revision was
  * compacted meanwhile does the node read the whole prefix once and deliver the difference.
  */
@@ -59,6 +60,11 @@ export interface EtcdStoreOptions {
   readonly checkLeaseTtlMs?: number;
   /** Bound on every etcd request; a write that takes longer fails with StoreUnavailableError. Default 2 s. */
   readonly requestTimeoutMs?: number;
+  /**
+   * While subscribed, probe etcd this often with a linearizable read; a failing probe marks the node stale
+   * even when the watch stream looks connected (a hung member, a member without a leader). Default 2 s.
+   */
+  readonly probeIntervalMs?: number;
   /** Upper bound of the reconnection backoff (gRPC channel and watch). Default 1 s. */
   readonly maxReconnectDelayMs?: number;
   /** Logger (a child `module: store-etcd` is made); silent by default. */
@@ -104,6 +110,7 @@ export class EtcdStore implements Store {
   private readonly checkLeaseTtlMs: number;
   private readonly requestTimeoutMs: number;
   private readonly maxReconnectDelayMs: number;
+  private readonly probeIntervalMs: number;
   private readonly known = new Map<string, KnownKey>();
   /** key -> mod revision of the last put delivered to listeners (or returned by load). */
   private readonly delivered = new Map<string, number>();
@@ -115,6 +122,10 @@ export class EtcdStore implements Store {
   private watcher: Watcher | undefined;
   private resyncTask: Promise<void> | undefined;
   private ownerTimer: NodeJS.Timeout | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probing = false;
+  private watchDown = false;
+  private probeFailing = false;
   private revision = 0;
   private reloads = 0;
   private loaded = false;
@@ -130,6 +141,7 @@ export class EtcdStore implements Store {
     this.checkLeaseTtlMs = options.checkLeaseTtlMs ?? 10_000;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 2_000;
     this.maxReconnectDelayMs = options.maxReconnectDelayMs ?? 1_000;
+    this.probeIntervalMs = options.probeIntervalMs ?? 2_000;
     this.log = (options.logger ?? silentLogger).child({ module: 'store-etcd' });
     const timeout = this.requestTimeoutMs;
     this.client = new Etcd3({
@@ -149,7 +161,10 @@ export class EtcdStore implements Store {
     });
   }
 
-  /** True while the watch is disconnected: reads answer from the last known state, which may be old. */
+  /**
+   * True while the watch is disconnected or the periodic probe fails: reads answer from the last known
+   * state, which may be old.
+   */
   get stale(): boolean {
     return this.isStale;
   }
@@ -228,6 +243,7 @@ export class EtcdStore implements Store {
   subscribe(listener: (event: StoreEvent) => void): () => void {
     this.assertOpen();
     this.listeners.add(listener);
+    this.ensureProbe();
     if (this.watcher === undefined && this.resyncTask === undefined) {
       if (this.loaded) this.openWatcher(this.revision + 1);
       else this.resync();
@@ -261,7 +277,9 @@ export class EtcdStore implements Store {
     if (this.closed) return;
     this.closed = true;
     if (this.ownerTimer !== undefined) clearInterval(this.ownerTimer);
+    if (this.probeTimer !== undefined) clearInterval(this.probeTimer);
     this.ownerTimer = undefined;
+    this.probeTimer = undefined;
     for (const waiter of this.waiters) waiter.resolve();
     this.waiters = [];
     const watcher = this.watcher;
@@ -448,10 +466,10 @@ export class EtcdStore implements Store {
     if (this.closed) return;
     const watcher = this.client.watch().prefix(this.prefix).startRevision(String(fromRevision)).watcher();
     this.watcher = watcher;
-    watcher.on('connected', () => this.setStale(false));
+    watcher.on('connected', () => this.setWatchDown(false));
     watcher.on('disconnected', (error: unknown) => {
       this.log.warn({ err: error }, 'etcd watch disconnected; answering from the last known state');
-      this.setStale(true);
+      this.setWatchDown(true);
       // Resume right after the last revision we delivered. etcd3 would resume after the last response
       // *header* revision, which a catching-up watch can receive before the events it covers.
       watcher.request.start_revision = String(this.revision + 1);
@@ -462,7 +480,7 @@ export class EtcdStore implements Store {
       this.log.warn({ err: error }, 'etcd watch cancelled; reloading the prefix once');
       // etcd3 has already dropped this watcher (cancelling it again would wait for an 'end' that never comes).
       if (this.watcher === watcher) this.watcher = undefined;
-      this.setStale(true);
+      this.setWatchDown(true);
       this.resync();
     });
   }
@@ -598,6 +616,34 @@ export class EtcdStore implements Store {
       };
       this.waiters.push({ revision, resolve: done });
     });
+  }
+
+  private setWatchDown(down: boolean): void {
+    this.watchDown = down;
+    this.setStale(this.watchDown || this.probeFailing);
+  }
+
+  /** Probe etcd periodically while subscribed (see `probeIntervalMs`). */
+  private ensureProbe(): void {
+    if (this.probeTimer !== undefined || this.closed || this.probeIntervalMs <= 0) return;
+    this.probeTimer = setInterval(() => void this.probe(), this.probeIntervalMs);
+    this.probeTimer.unref();
+  }
+
+  private async probe(): Promise<void> {
+    if (this.probing || this.closed) return;
+    this.probing = true;
+    try {
+      // Linearizable (the default): it needs a leader and a quorum, which a connected stream does not prove.
+      await this.call('probe', this.client.kv.range({ key: Buffer.from(this.indexKey), keys_only: true, limit: 1 }));
+      this.probeFailing = false;
+    } catch (error) {
+      if (!this.probeFailing) this.log.warn({ err: error }, 'etcd probe failed');
+      this.probeFailing = true;
+    } finally {
+      this.probing = false;
+    }
+    this.setStale(this.watchDown || this.probeFailing);
   }
 
   private setStale(stale: boolean): void {

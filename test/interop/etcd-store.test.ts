@@ -208,6 +208,30 @@ describe('EtcdStore when etcd goes away', () => {
     expect(b.reloadCount).toBe(0); // resumed from its revision: no full reload
   });
 
+  it('does not hang on a frozen member: writes fail within the deadline and the probe marks the node stale', async () => {
+    cluster = await EtcdCluster.start(1);
+    const root = `/beacon-hung/${randomUUID()}/`;
+    const a = openStore(cluster.endpoints, root, { requestTimeoutMs: 1000, probeIntervalMs: 200 });
+    await a.load();
+    const seen = follow(a);
+    await a.write({ kind: 'put', index: 1, record: makeRecord('api', 'before') });
+    cluster.pause(0);
+    try {
+      const started = Date.now();
+      const failure = await failureOf(a.write({ kind: 'put', index: 2, record: makeRecord('api', 'during') }));
+      console.log(`etcd frozen: write failed with ${(failure as { code?: string }).code} after ${Date.now() - started} ms (deadline 1000 ms)`);
+      expect(hasErrorCode(failure, 'STORE_UNAVAILABLE')).toBe(true);
+      await waitFor(() => a.stale, 5000, 'probe notices the frozen member');
+    } finally {
+      cluster.resume(0);
+    }
+    await waitFor(() => !a.stale, 10_000, 'probe and watch healthy again');
+    await eventually(() => a.write({ kind: 'put', index: 3, record: makeRecord('api', 'after') }), 10_000, 'write after thaw');
+    // The write that timed out may or may not have committed; the feed tells, and the feed is what counts.
+    await waitFor(() => seen.some((e) => e.kind === 'put' && e.record.spec.id === 'after'), 5000, 'later write seen');
+    expect(seen[0]!.kind === 'put' && seen[0]!.record.spec.id).toBe('before');
+  });
+
   it('reloads once and delivers the difference when its revision was compacted while it was away', async () => {
     cluster = await EtcdCluster.start(3);
     const root = `/beacon-compact/${randomUUID()}/`;

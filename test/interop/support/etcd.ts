@@ -150,6 +150,16 @@ export class EtcdCluster {
     await this.stopMember(this.member(index), 'SIGKILL');
   }
 
+  /** Freeze member `index` (SIGSTOP): its connections stay open but nothing answers, like a hung host. */
+  pause(index: number): void {
+    this.member(index).process?.kill('SIGSTOP');
+  }
+
+  /** Thaw a member frozen by `pause` (SIGCONT). */
+  resume(index: number): void {
+    this.member(index).process?.kill('SIGCONT');
+  }
+
   /** Stop every member. */
   async stopAll(): Promise<void> {
     await Promise.all(this.members.map((m) => this.stopMember(m, 'SIGTERM')));
