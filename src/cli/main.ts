@@ -337,8 +337,13 @@ export function buildProgram(): Command {
       const { signal, dispose } = untilInterrupted();
       try {
         while (!signal.aborted) {
-          const result = await Promise.race([api.watch(index, waitMs), new Promise<undefined>((resolve) => signal.addEventListener('abort', () => resolve(undefined), { once: true }))]);
-          if (!result) break;
+          let result;
+          try {
+            result = await api.watch(index, waitMs, signal);
+          } catch (error) {
+            if (signal.aborted) break; // interrupted: the request was abandoned on purpose
+            throw error;
+          }
           if (result.reset) print(flags.json ? JSON.stringify({ reset: true, index: result.index }) : `reset: history before ${result.index} no longer kept`);
           for (const e of result.events) {
             print(flags.json ? JSON.stringify(e) : `${e.index}\t${e.type}\t${e.service}/${e.id}\t${e.removed ? 'removed' : `${e.health}${e.maintenance ? ' maintenance' : ''}`}`);

@@ -57,7 +57,7 @@ export class ControlClient {
   }
 
   /** Send one request; resolves with the parsed JSON (or text) body of a 2xx answer, rejects with a BeaconError. */
-  request<T>(method: string, path: string, body?: unknown, extraTimeoutMs = 0): Promise<T> {
+  request<T>(method: string, path: string, body?: unknown, extraTimeoutMs = 0, signal?: AbortSignal): Promise<T> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: Record<string, string> = { accept: 'application/json' };
     if (payload) {
@@ -73,6 +73,7 @@ export class ControlClient {
           method,
           headers,
           agent: false,
+          ...(signal ? { signal } : {}),
           timeout: (this.options.timeoutMs ?? 30_000) + extraTimeoutMs,
           ...(target ? { host: target.hostname, port: target.port, path: `${target.pathname}${target.search}` } : { socketPath: this.options.socketPath, path }),
         },
@@ -175,9 +176,9 @@ export class ControlClient {
   metrics(): Promise<string> {
     return this.request('GET', '/metrics');
   }
-  /** Long-poll: changes after `index`, waiting up to `waitMs` for one. */
-  watch(index: number, waitMs: number): Promise<WatchResult> {
-    return this.request('GET', `/v1/watch?index=${index}&wait=${Math.max(1, Math.round(waitMs))}ms`, undefined, waitMs);
+  /** Long-poll: changes after `index`, waiting up to `waitMs` for one; `signal` abandons the request. */
+  watch(index: number, waitMs: number, signal?: AbortSignal): Promise<WatchResult> {
+    return this.request('GET', `/v1/watch?index=${index}&wait=${Math.max(1, Math.round(waitMs))}ms`, undefined, waitMs, signal);
   }
   /** Save a snapshot to `file` (a path on the daemon's host). */
   snapshotSave(file: string): Promise<{ file: string; index: number; instances: number }> {

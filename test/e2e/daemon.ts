@@ -47,10 +47,14 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = process
   });
 }
 
-/** Start `beacon serve` with extra flags; resolves once it logged "beacon started". */
-export async function startDaemon(extraArgs: readonly string[] = []): Promise<Daemon> {
+/**
+ * Start `beacon serve` with extra flags; resolves once it logged "beacon started". The data dir is a fresh
+ * temp dir removed on stop, unless `options.dataDir` is given (then the caller owns it).
+ */
+export async function startDaemon(extraArgs: readonly string[] = [], options: { dataDir?: string } = {}): Promise<Daemon> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'beacon-e2e-'));
+  const owned = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'beacon-e2e-')));
   const child = spawn(process.execPath, [CLI, 'serve', '--data-dir', dataDir, '--dns-listen', '127.0.0.1:0', '--log-level', 'info', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, BEACON_PRETTY: 'false' },
@@ -84,7 +88,7 @@ export async function startDaemon(extraArgs: readonly string[] = []): Promise<Da
     info = await started;
   } catch (error) {
     child.kill('SIGKILL');
-    await rm(dataDir, { recursive: true, force: true });
+    if (owned) await rm(dataDir, { recursive: true, force: true });
     throw error;
   }
   const udp = (info.dns as { udp: string[] }).udp[0]!;
@@ -104,7 +108,7 @@ export async function startDaemon(extraArgs: readonly string[] = []): Promise<Da
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       const code = await exited;
-      await rm(dataDir, { recursive: true, force: true });
+      if (owned) await rm(dataDir, { recursive: true, force: true });
       return code;
     },
   };
