@@ -8,6 +8,8 @@
 //    imports -> SqliteStore.open (validation + migration check) -> store.load() -> registry.load()
 //    -> DNS server bound (UDP+TCP on 127.0.0.1 port 0, if dist/dns/server.js exists) -> first UDP answer,
 //    and reports its RSS. The parent also times spawn -> first answer (includes node's own start-up).
+// 3. Then R times the real daemon (`beacon serve --data-dir` on the same data, if dist/cli/main.js exists):
+//    spawn -> "beacon started" log line -> first UDP answer, and its RSS.
 // Prints one line per run and the medians. Needs dist/ (npm run build).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -108,6 +110,50 @@ async function udpQuery(packet, port, name, type) {
   }
 }
 
+/** The real daemon: spawn `beacon serve` on the data dir and time spawn -> "beacon started" -> first UDP answer. */
+async function runDaemon(dataDir, instances, services) {
+  const packet = (await import('dns-packet')).default;
+  const { readFileSync } = await import('node:fs');
+  const started = performance.now();
+  const proc = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'serve', '--data-dir', dataDir, '--dns-listen', '127.0.0.1:0', '--log-level', 'info'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, BEACON_PRETTY: 'false' },
+  });
+  let output = '';
+  proc.stderr.setEncoding('utf8').on('data', (chunk) => (output += chunk));
+  const exited = new Promise((done) => proc.once('close', done));
+  try {
+    const info = await new Promise((resolveStart, reject) => {
+      const timer = setTimeout(() => reject(new Error(`beacon serve did not start within 30 s: ${output.slice(-1000)}`)), 30_000);
+      let buffer = '';
+      proc.stdout.setEncoding('utf8').on('data', (chunk) => {
+        output += chunk;
+        buffer += chunk;
+        let newline;
+        while ((newline = buffer.indexOf('\n')) >= 0) {
+          const line = buffer.slice(0, newline);
+          buffer = buffer.slice(newline + 1);
+          if (!line.includes('"beacon started"')) continue;
+          clearTimeout(timer);
+          resolveStart(JSON.parse(line));
+        }
+      });
+      void exited.then(() => reject(new Error(`beacon serve exited: ${output.slice(-1000)}`)));
+    });
+    const startedMs = performance.now() - started;
+    const udp = info.dns.udp[0];
+    const port = Number(udp.slice(udp.lastIndexOf(':') + 1));
+    const last = instances - 1;
+    const answer = await udpQuery(packet, port, `instance-${last}._svc-${last % services}._tcp.local`, 'SRV');
+    const answeredMs = performance.now() - started;
+    const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+    return { startedMs, answeredMs, answer, rss };
+  } finally {
+    proc.kill('SIGTERM');
+    await exited;
+  }
+}
+
 function runChild(dataDir, services) {
   return new Promise((resolve, reject) => {
     const started = performance.now();
@@ -147,12 +193,25 @@ async function main() {
       );
       console.log(`       answer: ${r.answer}`);
     }
+    const daemonRuns = [];
+    if (existsSync(join(root, 'dist/cli/main.js'))) {
+      for (let run = 1; run <= runs; run++) {
+        const d = await runDaemon(dataDir, instances, services);
+        daemonRuns.push(d);
+        console.log(`beacon serve run ${run}: spawn -> "beacon started" ${ms(d.startedMs)}, spawn -> first DNS answer ${ms(d.answeredMs)}; RSS ${mib(d.rss)}`);
+        console.log(`       answer: ${d.answer}`);
+      }
+    }
     const pick = (f) => median(results.map(f));
     console.log(
       `median of ${runs}: open+validate ${ms(pick((r) => r.t.opened - r.t.imported))}, load ${ms(pick((r) => r.t.loaded - r.t.opened))}, ` +
         `registry.load ${ms(pick((r) => r.t.registryLoaded - r.t.loaded))}, state restored at ${ms(pick((r) => r.t.registryLoaded))}, ` +
         `first DNS answer at ${ms(pick((r) => r.t.answered))} after process start (${ms(pick((r) => r.wallMs))} from spawn), RSS ${mib(pick((r) => r.rss))}`,
     );
+    if (daemonRuns.length > 0) {
+      const d = (f) => median(daemonRuns.map(f));
+      console.log(`beacon serve, median of ${daemonRuns.length}: first DNS answer ${ms(d((r) => r.answeredMs))} after spawn, RSS ${mib(d((r) => r.rss))}`);
+    }
   } finally {
     if (!argv.includes('--keep')) rmSync(dataDir, { recursive: true, force: true });
     else console.log(`kept ${dataDir}`);
