@@ -66,14 +66,28 @@ export function foldLabel(label: Label): Label {
   return out;
 }
 
+/** The key of one label: its length char and its octets as latin1, A-Z folded (RFC 4343). */
+function labelKey(label: Label): string {
+  const s = String.fromCharCode(label.length) + label.toString('latin1');
+  return /[A-Z]/.test(s) ? s.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : s;
+}
+
 /** The lookup key of a name: its case-folded uncompressed wire form, as a latin1 string (one char per octet). */
 export function nameKey(name: Name): string {
   let key = '';
-  for (const label of name) {
-    key += String.fromCharCode(label.length);
-    for (const o of label) key += String.fromCharCode(foldOctet(o));
-  }
+  for (const label of name) key += labelKey(label);
   return key + '\0';
+}
+
+/** The keys of every suffix of a name (`[i]` = key of `name.slice(i)`), built in one pass from the root. */
+export function suffixKeys(name: Name): string[] {
+  const out = new Array<string>(name.length);
+  let key = '\0';
+  for (let i = name.length - 1; i >= 0; i--) {
+    key = labelKey(name[i] as Label) + key;
+    out[i] = key;
+  }
+  return out;
 }
 
 /** Whether `name` equals `ancestor` or lies below it (case-insensitive). */

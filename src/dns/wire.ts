@@ -5,7 +5,7 @@
  * in one octet per ≤255-octet string (RFC 1035 §3.3.14), labels as raw octets (UTF-8 and dots intact),
  * EDNS(0) OPT (RFC 6891) and truncation that never leaves a partial answer section (RFC 2181 §9).
  */
-import { type Name, type Label, foldOctet, nameKey, MAX_NAME_OCTETS } from './name.js';
+import { type Name, type Label, foldOctet, namesEqual, suffixKeys, MAX_NAME_OCTETS } from './name.js';
 import { type ResourceRecord, RRType, CLASS_IN } from './records.js';
 
 /** Size of the fixed header (RFC 1035 §4.1.1). */
@@ -232,13 +232,11 @@ class Writer {
   }
 
   /** Remember where the first `upto` suffixes of a name written at `start` begin, so later names can point there. */
-  remember(name: Name, start: number, upto = name.length): void {
+  remember(name: Name, start: number, upto = name.length, keys = suffixKeys(name)): void {
     let at = start;
-    for (let i = 0; i < upto; i++) {
-      if (at < 0x4000) {
-        const key = nameKey(name.slice(i));
-        if (!this.pointers.has(key)) this.pointers.set(key, at);
-      }
+    for (let i = 0; i < upto && at < 0x4000; i++) {
+      const key = keys[i] as string;
+      if (!this.pointers.has(key)) this.pointers.set(key, at);
       at += (name[i]?.length ?? 0) + 1;
     }
   }
@@ -246,12 +244,13 @@ class Writer {
   /** Write a name, compressing against earlier names when `compress` (never inside SRV RDATA). */
   name(name: Name, compress: boolean): void {
     const start = this.offset;
+    const keys = compress ? suffixKeys(name) : undefined;
     for (let i = 0; i < name.length; i++) {
-      if (compress) {
-        const at = this.pointers.get(nameKey(name.slice(i)));
+      if (keys) {
+        const at = this.pointers.get(keys[i] as string);
         if (at !== undefined) {
           this.u16(0xc000 | at);
-          this.remember(name, start, i);
+          this.remember(name, start, i, keys);
           return;
         }
       }
@@ -260,7 +259,7 @@ class Writer {
       this.bytes(label);
     }
     this.u8(0);
-    if (compress) this.remember(name, start);
+    if (keys) this.remember(name, start, name.length, keys);
   }
 
   record(rr: ResourceRecord): void {
@@ -338,7 +337,7 @@ function writeOpt(w: Writer, p: ResponseParts): void {
 
 /** Offsets after each complete RRset of a section (same owner and type), for cutting at RRset boundaries. */
 function sameRRset(a: ResourceRecord | undefined, b: ResourceRecord): boolean {
-  return a !== undefined && a.type === b.type && nameKey(a.name) === nameKey(b.name);
+  return a !== undefined && a.type === b.type && namesEqual(a.name, b.name);
 }
 
 /**

@@ -221,6 +221,14 @@ describe('opcodes, malformed and unwanted messages', () => {
   });
 });
 
+describe('listen addresses', () => {
+  it('accepts a host name as the listen address', async () => {
+    server = await startDnsServer({ view: bigView(1), listen: [{ host: 'localhost', port: 0 }], zones: [] });
+    const { address, port } = server.addresses.udp[0]!;
+    expect(decode(await udpQuery(port, buildQuery('_small._tcp.local.', 'SRV'), address)).answer).toHaveLength(1);
+  });
+});
+
 describe('IPv6', () => {
   it('serves on ::1 over UDP and TCP on the same port', async () => {
     const view = bigView(1);
