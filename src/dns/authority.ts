@@ -82,6 +82,7 @@ interface DynamicResult {
 }
 
 const PROTOCOLS = new Set(['_tcp', '_udp']);
+const NAME_MEMO_LIMIT = 200_000;
 const ADDRESS_TYPES = new Set<number>([RRType.A, RRType.AAAA]);
 
 /** ASCII-only lower-casing (RFC 4343), for comparing instance names and tags. */
@@ -144,6 +145,9 @@ export class Authority {
   private readonly ttl: number;
   /** Memo of eligible instances by folded id, keyed by the array the view returned (unobservable). */
   private readonly byId = new WeakMap<readonly DnsInstance[], Map<string, DnsInstance>>();
+  /** Memos of built names (bounded; cleared when full). Names are immutable, so sharing them is safe. */
+  private readonly serviceNames = new Map<string, Name>();
+  private readonly instanceNames = new Map<string, Name>();
 
   constructor(private readonly config: AuthorityConfig) {
     this.domain = config.domain;
@@ -299,11 +303,28 @@ export class Authority {
   }
 
   private serviceName(service: string, protocol: 'tcp' | 'udp'): Name {
-    return joinNames(nameFromLabels([`_${service}`, `_${protocol}`]), this.domain);
+    const key = `${service}\0${protocol}`;
+    let name = this.serviceNames.get(key);
+    if (!name) {
+      name = joinNames(nameFromLabels([`_${service}`, `_${protocol}`]), this.domain);
+      if (this.serviceNames.size >= NAME_MEMO_LIMIT) this.serviceNames.clear();
+      this.serviceNames.set(key, name);
+    }
+    return name;
   }
 
-  private instanceName(inst: DnsInstance): Name {
-    return joinNames(nameFromLabels([inst.id]), this.serviceName(inst.service, inst.protocol));
+  /** `I._S._P.D`, or undefined for an id that is no DNS label (over 63 octets; the registry prevents it). */
+  private instanceName(inst: DnsInstance): Name | undefined {
+    const key = `${inst.service}\0${inst.protocol}\0${inst.id}`;
+    let name = this.instanceNames.get(key);
+    if (!name) {
+      const label = Buffer.from(inst.id, 'utf8');
+      if (label.length === 0 || label.length > 63) return undefined;
+      name = [label, ...this.serviceName(inst.service, inst.protocol)];
+      if (this.instanceNames.size >= NAME_MEMO_LIMIT) this.instanceNames.clear();
+      this.instanceNames.set(key, name);
+    }
+    return name;
   }
 
   /** Names under `_S._P.D`: the service, its instances, `_sub` and subtypes. */
@@ -320,7 +341,7 @@ export class Authority {
     result.tags.push(serviceTag(service));
     if (!view.hasService(service, protocol)) return result;
     const depth = rel.length;
-    const eligible = view.eligible(service, protocol).filter((i) => Buffer.byteLength(i.id, 'utf8') <= 63);
+    const eligible = view.eligible(service, protocol);
     const any = qtype === RRType.ANY;
     if (depth === 2) {
       // A registered service exists even with no eligible instance: NODATA, not NXDOMAIN.
@@ -384,6 +405,7 @@ export class Authority {
     const targets: { target: Name; inst: DnsInstance }[] = [];
     for (const inst of instances) {
       const instanceName = this.instanceName(inst);
+      if (!instanceName) continue;
       result.answer.push(nameRecord(owner, RRType.PTR, this.ttl, instanceName));
       const target = srvTarget(inst, this.domain);
       if (target) {

@@ -10,18 +10,17 @@
  */
 import { type DnsInstance } from './view.js';
 import { type Name, type Label, parseName, nameKey, isSubdomain, namesEqual, nameFromLabels, joinNames } from './name.js';
-import { parseIPv4, parseIPv6, formatIPv6 } from './records.js';
+import { RRType, parseAddress, parseIPv4, parseIPv6, formatIPv6 } from './records.js';
 
 /** The label under which address-derived target names live. */
 export const ADDR_LABEL = 'addr';
 
 /** The address-derived label for an IP literal (`10-0-0-1`, `fd00--1`), or undefined for a host name. */
 export function addressLabel(address: string): string | undefined {
-  const v4 = parseIPv4(address);
-  if (v4) return [...v4].join('-');
-  const v6 = parseIPv6(address);
-  if (v6) return formatIPv6(v6).replace(/:/g, '-');
-  return undefined;
+  const parsed = parseAddress(address);
+  if (!parsed) return undefined;
+  if (parsed.type === RRType.A) return [...parsed.octets].join('-');
+  return formatIPv6(parsed.octets).replace(/:/g, '-');
 }
 
 /** The IP literal an address-derived label stands for, if it is one in canonical form. */
@@ -102,7 +101,7 @@ export class HostIndex {
       if (!name || !isSubdomain(name, this.domain) || namesEqual(name, this.domain)) continue;
       const key = nameKey(name);
       const entry = grouped.get(key) ?? { name, addresses: new Set<string>() };
-      if (parseIPv4(inst.address) || parseIPv6(inst.address)) entry.addresses.add(inst.address);
+      if (parseAddress(inst.address)) entry.addresses.add(inst.address);
       grouped.set(key, entry);
     }
     const added: Name[] = [];

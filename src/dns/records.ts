@@ -112,13 +112,34 @@ export function formatIPv6(bytes: Buffer): string {
   return hex.slice(0, bestStart).join(':') + '::' + hex.slice(bestStart + bestLen).join(':');
 }
 
+/** A parsed IP literal: its record type and octets. */
+export interface ParsedAddress {
+  readonly type: typeof RRType.A | typeof RRType.AAAA;
+  readonly octets: Buffer;
+}
+
+// Registry addresses repeat on every cache miss; parsing them once keeps misses cheap. Bounded: cleared when full.
+const addressMemo = new Map<string, ParsedAddress | null>();
+const ADDRESS_MEMO_LIMIT = 65536;
+
+/** Parse an IPv4 or IPv6 literal (memoised); undefined for anything else (a host name). */
+export function parseAddress(text: string): ParsedAddress | undefined {
+  const known = addressMemo.get(text);
+  if (known !== undefined) return known ?? undefined;
+  const v4 = parseIPv4(text);
+  const v6 = v4 ? undefined : parseIPv6(text);
+  const parsed: ParsedAddress | null = v4 ? { type: RRType.A, octets: v4 } : v6 ? { type: RRType.AAAA, octets: v6 } : null;
+  if (addressMemo.size >= ADDRESS_MEMO_LIMIT) addressMemo.clear();
+  addressMemo.set(text, parsed);
+  return parsed ?? undefined;
+}
+
 /** An A or AAAA record for an address literal; undefined if `address` is not an IP literal. */
 export function addressRecord(name: Name, ttl: number, address: string): ResourceRecord | undefined {
-  const v4 = parseIPv4(address);
-  if (v4) return { name, type: RRType.A, ttl, data: { kind: 'A', address: v4 } };
-  const v6 = parseIPv6(address);
-  if (v6) return { name, type: RRType.AAAA, ttl, data: { kind: 'AAAA', address: v6 } };
-  return undefined;
+  const parsed = parseAddress(address);
+  if (!parsed) return undefined;
+  if (parsed.type === RRType.A) return { name, type: RRType.A, ttl, data: { kind: 'A', address: parsed.octets } };
+  return { name, type: RRType.AAAA, ttl, data: { kind: 'AAAA', address: parsed.octets } };
 }
 
 /** A record whose RDATA is one (compressible) name: PTR, NS, CNAME. */
