@@ -59,10 +59,20 @@ export async function startDaemon(extraArgs: readonly string[] = [], options: { 
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, BEACON_PRETTY: 'false' },
   });
+  // Never leave a daemon behind, even if a test fails before stopping it.
+  const killOnExit = (): void => {
+    child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      process.off('exit', killOnExit);
+      resolve(code);
+    }),
+  );
   const started = new Promise<Record<string, unknown>>((resolve, reject) => {
     let buffer = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ControlClient } from '../../src/control/client.js';
 import { CLI, runCli, srvPorts, startDaemon, until, type Daemon } from './daemon.js';
+import { checkTarget } from './scenarios.js';
 
 /** Spawn the CLI as a long-running child; collects its stdout lines. */
 function spawnCli(args: readonly string[]) {
@@ -111,21 +112,25 @@ describe('daemon lifecycle', () => {
       const httpPort = await freePort();
       const token = 'e2e-secret-token';
       const first = await startDaemon(['--http', `127.0.0.1:${httpPort}`, '--token', token], { dataDir: dir });
-      const url = `http://127.0.0.1:${httpPort}`;
-      const denied = await runCli(['services', '--url', url]);
-      expect(denied.code).toBe(1);
-      expect(denied.stderr).toContain('UNAUTHORIZED');
-      const ok = await runCli(['register', 'kept', 'p1', '--port', '2001', '--url', url, '--token', token]);
-      expect(ok.code).toBe(0);
-      // A long-poll in flight when SIGTERM arrives is answered, not dropped.
-      const client = new ControlClient({ socketPath: path.join(dir, 'beacon.sock') });
-      const { index } = await client.health();
-      const watching = client.watch(index, 60_000);
-      await until(async () => JSON.parse(await first.ok('stats', '--json')) as { watchers: number }, (s) => s.watchers >= 1);
-      expect(await first.stop()).toBe(0);
-      await expect(watching).resolves.toEqual({ index, events: [], reset: false });
-      expect(existsSync(path.join(dir, 'beacon.sock'))).toBe(false);
-      expect(existsSync(path.join(dir, 'beacon.db'))).toBe(true);
+      try {
+        const url = `http://127.0.0.1:${httpPort}`;
+        const denied = await runCli(['services', '--url', url]);
+        expect(denied.code).toBe(1);
+        expect(denied.stderr).toContain('UNAUTHORIZED');
+        const ok = await runCli(['register', 'kept', 'p1', '--port', '2001', '--url', url, '--token', token]);
+        expect(ok.code).toBe(0);
+        // A long-poll in flight when SIGTERM arrives is answered, not dropped.
+        const client = new ControlClient({ socketPath: path.join(dir, 'beacon.sock') });
+        const { index } = await client.health();
+        const watching = client.watch(index, 60_000);
+        await until(async () => JSON.parse(await first.ok('stats', '--json')) as { watchers: number }, (s) => s.watchers >= 1);
+        expect(await first.stop()).toBe(0);
+        await expect(watching).resolves.toEqual({ index, events: [], reset: false });
+        expect(existsSync(path.join(dir, 'beacon.sock'))).toBe(false);
+        expect(existsSync(path.join(dir, 'beacon.db'))).toBe(true);
+      } finally {
+        await first.stop();
+      }
 
       const second = await startDaemon([], { dataDir: dir });
       try {
@@ -135,6 +140,23 @@ describe('daemon lifecycle', () => {
       }
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('deregister-critical-after applies to actively checked instances too', async () => {
+    const target = await checkTarget();
+    target.setStatus(503);
+    const daemon = await startDaemon(['--deregister-critical-after', '1s']);
+    try {
+      await daemon.ok('register', 'critical', 'x1', '--port', '1111', '--http-check', target.url, '--check-interval', '200ms');
+      await daemon.ok('register', 'critical', 'x2', '--port', '1112');
+      await until(async () => JSON.parse(await daemon.ok('show', 'critical', 'x1', '--json')) as { instance: { health: string } }, (v) => v.instance.health === 'unhealthy');
+      // Unhealthy for longer than 1 s: the reaper removes it.
+      await until(async () => (await daemon.cli('show', 'critical', 'x1')).code, (code) => code === 1);
+      expect((await daemon.cli('show', 'critical', 'x1')).stderr).toContain('INSTANCE_NOT_FOUND');
+    } finally {
+      await daemon.stop();
+      await target.close();
     }
   });
 

@@ -1,7 +1,8 @@
-/** The e2e core session and the README session, resolved with `dig` against the real daemon. */
+/** The core e2e session and the README session, resolved with `dig` against the real daemon. */
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, until, type Daemon } from '../e2e/daemon.js';
+import * as scenario from '../e2e/scenarios.js';
 import { replaySession } from '../e2e/session.js';
 
 function dig(port: number, name: string, type: string, tcp = false): Promise<string[]> {
@@ -14,10 +15,17 @@ function dig(port: number, name: string, type: string, tcp = false): Promise<str
   });
 }
 
+/** Sorted SRV ports from `dig +short` lines (`priority weight port target`). */
+async function digPorts(port: number, service: string): Promise<number[]> {
+  const lines = await dig(port, `_${service}._tcp.local`, 'SRV');
+  return lines.map((l) => Number(l.split(' ')[2])).sort((a, b) => a - b);
+}
+
 describe('e2e with dig', () => {
   let daemon: Daemon;
+  const ports: scenario.PortsOf = (service) => digPorts(daemon.dnsPort, service);
   beforeAll(async () => {
-    daemon = await startDaemon(['--breaker-failures', '3', '--breaker-open-timeout', '1500ms']);
+    daemon = await startDaemon(scenario.SCENARIO_FLAGS);
   });
   afterAll(async () => {
     expect(await daemon?.stop()).toBe(0);
@@ -28,18 +36,20 @@ describe('e2e with dig', () => {
     for (const r of results) expect({ command: r.command, output: r.actual }).toEqual({ command: r.command, output: r.expected });
   });
 
-  it('registered -> in DNS over UDP and TCP; heartbeats stop -> out after the TTL', async () => {
-    await daemon.ok('register', 'dug', 'd1', '--port', '5001', '--ttl', '1500ms');
-    expect(await dig(daemon.dnsPort, '_dug._tcp.local', 'SRV')).toEqual(['0 1 5001 127-0-0-1.addr.local.']);
-    expect(await dig(daemon.dnsPort, '_dug._tcp.local', 'SRV', true)).toEqual(['0 1 5001 127-0-0-1.addr.local.']);
-    await until(() => dig(daemon.dnsPort, '_dug._tcp.local', 'SRV'), (lines) => lines.length === 0, 10_000);
+  it('registered -> in DNS, deregistered -> out', () => scenario.registeredThenDeregistered(daemon, ports, 'digweb'));
+
+  it('answers the same over TCP', async () => {
+    await daemon.ok('register', 'digtcp', 't1', '--port', '5001');
+    expect(await dig(daemon.dnsPort, '_digtcp._tcp.local', 'SRV', true)).toEqual(['0 1 5001 127-0-0-1.addr.local.']);
+    await daemon.ok('deregister', 'digtcp', 't1');
+    await until(() => dig(daemon.dnsPort, '_digtcp._tcp.local', 'SRV', true), (l) => l.length === 0);
   });
 
-  it('3 reported failures -> circuit open -> out of dig answers -> half-open -> back', async () => {
-    await daemon.ok('register', 'cbdig', 'x1', '--port', '5101');
-    await daemon.ok('register', 'cbdig', 'x2', '--port', '5102');
-    for (let i = 0; i < 3; i++) await daemon.ok('report', 'cbdig', 'x1', 'failure');
-    expect(await dig(daemon.dnsPort, '_cbdig._tcp.local', 'SRV')).toEqual(['0 1 5102 127-0-0-1.addr.local.']);
-    await until(() => dig(daemon.dnsPort, '_cbdig._tcp.local', 'SRV'), (lines) => lines.length === 2, 10_000);
-  });
+  it('heartbeats stop -> out after the TTL', () => scenario.heartbeatsStop(daemon, ports, 'digbeat'));
+
+  it('HTTP check fails -> out; recovers -> back', () => scenario.httpCheckFailsAndRecovers(daemon, ports, 'digcheck'));
+
+  it('a hung check -> unhealthy at its timeout while DNS and other checks go on', () => scenario.hungCheck(daemon, ports, 'dig'));
+
+  it('3 failures -> circuit open -> out -> half-open -> back', () => scenario.circuitOpensAndHalfOpens(daemon, ports, 'digcb'));
 });
