@@ -54,7 +54,7 @@ async function startBeacon() {
   }
   const buildMs = performance.now() - t0;
   const view = createRegistryView(registry);
-  const server = await startDnsServer({ view, domain, listen: [{ host: '127.0.0.1', port }], answerTtl, negativeTtl: answerTtl });
+  const server = await startDnsServer({ view, domain, listen: [{ host: '127.0.0.1', port }], zones: [], answerTtl, negativeTtl: answerTtl });
   return { dataset, registry, server, buildMs, startMs: performance.now() - t0 };
 }
 
@@ -75,7 +75,7 @@ async function churn(state, { rate, durationMs, probeEvery = 50, seed = 7 }) {
   const { dataset, registry, server } = state;
   const rand = seededRandom(seed);
   const probe = createProbeClient();
-  const udpPort = server.addresses.udp.port;
+  const udpPort = server.addresses.udp[0].port;
   const busy = new Set();
   const staleness = [];
   let staleFirst = 0;
@@ -162,10 +162,31 @@ function memory() {
   return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
 }
 
+if (workers > 1 && cluster.isWorker) {
+  // Bench-only experiment: src/dns binds with `exclusive: true`, which keeps cluster workers from sharing
+  // the primary's sockets. Drop that flag here (workers mode only) to measure what sharing would give.
+  const { default: dgram } = await import('node:dgram');
+  const { default: net } = await import('node:net');
+  const bind = dgram.Socket.prototype.bind;
+  dgram.Socket.prototype.bind = function patchedBind(opts, ...rest) {
+    return bind.call(this, typeof opts === 'object' && opts ? { ...opts, exclusive: false } : opts, ...rest);
+  };
+  const listen = net.Server.prototype.listen;
+  net.Server.prototype.listen = function patchedListen(opts, ...rest) {
+    return listen.call(this, typeof opts === 'object' && opts ? { ...opts, exclusive: false } : opts, ...rest);
+  };
+}
+
 if (workers > 1 && cluster.isPrimary) {
   // Static multi-worker mode: each worker builds its own copy; the primary relays exit.
   const pids = [];
   let readyInfo;
+  cluster.on('exit', (w, code) => {
+    if (pids.length < workers) {
+      report({ event: 'error', message: `worker ${w.process.pid} exited (${code}) before it was ready` });
+      process.exit(1);
+    }
+  });
   for (let i = 0; i < workers; i += 1) {
     const w = cluster.fork();
     w.on('message', (m) => {
@@ -188,7 +209,7 @@ if (workers > 1 && cluster.isPrimary) {
 } else {
   const state = await startBeacon();
   const addrs = state.server.addresses;
-  report({ event: 'ready', port: addrs.udp.port, tcpPort: addrs.tcp.port, pid: process.pid, pids: [process.pid], buildMs: state.buildMs, startMs: state.startMs, ...memory() });
+  report({ event: 'ready', port: addrs.udp[0].port, tcpPort: addrs.tcp[0].port, pid: process.pid, pids: [process.pid], buildMs: state.buildMs, startMs: state.startMs, ...memory() });
   process.on('message', async (m) => {
     try {
       if (m?.op === 'churn') report(await churn(state, m));
