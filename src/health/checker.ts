@@ -50,6 +50,8 @@ export interface HealthCheckerOptions {
   readonly onResult?: (result: CheckResultEvent) => void;
   /** Default probe timeout when a check sets none (capped by its interval). Default 5 s. */
   readonly defaultTimeoutMs?: number;
+  /** Randomness for spreading the first probes of restored instances; defaults to Math.random. */
+  readonly random?: () => number;
 }
 
 /** Is this check one the daemon runs (HTTP or TCP)? */
@@ -85,12 +87,14 @@ export class HealthChecker {
   private readonly entries = new Map<string, Scheduled>();
   private readonly probe: ProbeRunner;
   private readonly logger: Logger;
+  private readonly random: () => number;
   private unsubscribe: (() => void) | undefined;
   private stopped = false;
 
   constructor(private readonly options: HealthCheckerOptions) {
     this.probe = options.probe ?? defaultProbeRunner;
     this.logger = options.logger ?? silentLogger;
+    this.random = options.random ?? Math.random;
   }
 
   /** Subscribe to the registry and probe, at once, every instance that already has an active check. */
@@ -99,7 +103,11 @@ export class HealthChecker {
     this.stopped = false;
     this.unsubscribe = this.options.registry.onChange((event) => this.onChange(event));
     for (const record of this.options.registry.records()) {
-      if (isActiveCheck(record.spec.check)) this.schedule(record, record.spec.check);
+      if (!isActiveCheck(record.spec.check)) continue;
+      // Instances restored with a known health keep it until their next probe; spreading those first probes
+      // over one interval avoids a burst of thousands of connections at startup. Unknown ones go at once.
+      const delay = record.health === 'unknown' ? 0 : Math.floor(this.random() * this.intervalOf(record.spec.check));
+      this.schedule(record, record.spec.check, delay);
     }
   }
 
@@ -154,10 +162,17 @@ export class HealthChecker {
     this.schedule(after, check);
   }
 
-  private schedule(record: InstanceRecord, check: ActiveCheck): void {
+  private schedule(record: InstanceRecord, check: ActiveCheck, delayMs = 0): void {
     const entry: Scheduled = { service: record.service, id: record.spec.id, check, key: checkIdentity(record, check), cancelled: false };
     this.entries.set(entryKey(entry.service, entry.id), entry);
-    this.runProbe(entry);
+    if (delayMs <= 0) {
+      this.runProbe(entry);
+      return;
+    }
+    entry.timer = setTimeout(() => {
+      entry.timer = undefined;
+      this.runProbe(entry);
+    }, delayMs);
   }
 
   private cancel(entry: Scheduled): Promise<void> | undefined {

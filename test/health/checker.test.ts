@@ -164,4 +164,19 @@ describe('HealthChecker', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(results).toEqual([false, true]);
   });
+
+  it('spreads the first probes of restored healthy instances over one interval; probes unknown ones at once', async () => {
+    const registry = new ServiceRegistry();
+    registry.register('api', { id: 'known', address: '127.0.0.1', port: 8080, check: httpCheck(1000) });
+    registry.updateHealth('api', 'known', 'healthy');
+    registry.register('api', { id: 'fresh', address: '127.0.0.1', port: 8081, check: httpCheck(1000) });
+    const { probe, calls } = controlledProbe();
+    checker = new HealthChecker({ registry, writer: writerFor(registry), probe, random: () => 0.5 });
+    checker.start();
+    expect(calls.map((c) => c.id)).toEqual(['fresh']);
+    await vi.advanceTimersByTimeAsync(499);
+    expect(calls.map((c) => c.id)).toEqual(['fresh']);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(calls.map((c) => c.id)).toEqual(['fresh', 'known']);
+  });
 });
