@@ -110,7 +110,8 @@ describe('two Beacon nodes on one etcd member', () => {
       const started = performance.now();
       await a.durable.register('api', new ServiceInstance(`api-${i}`, '10.0.0.1', 10_000 + i));
       // Poll node B's DNS (not its registry): the figure is registration -> answer over UDP.
-      await waitFor(async () => (await srv(b, `api-${i}._api._tcp.local.`)).length === 1, 1000, `api-${i} answered by B`, 1);
+      // The bound is generous: the requirement is on the p99, which one slow fsync must not fail on its own.
+      await waitFor(async () => (await srv(b, `api-${i}._api._tcp.local.`)).length === 1, 5000, `api-${i} answered by B`, 1);
       latencies.push(performance.now() - started);
     }
     const sorted = [...latencies].sort((x, y) => x - y);

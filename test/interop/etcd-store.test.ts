@@ -214,7 +214,8 @@ describe('EtcdStore when etcd goes away', () => {
     const a = openStore(cluster.endpoints, root, { requestTimeoutMs: 1000, probeIntervalMs: 200 });
     await a.load();
     const seen = follow(a);
-    await a.write({ kind: 'put', index: 1, record: makeRecord('api', 'before') });
+    // A fresh member on a busy host can be slower than the short deadline this test uses: retry the setup.
+    await eventually(() => a.write({ kind: 'put', index: 1, record: makeRecord('api', 'before') }), 10_000, 'first write');
     cluster.pause(0);
     try {
       const started = Date.now();
