@@ -2,7 +2,9 @@
  * End to end: the real daemon as a child process, driven by the real CLI, resolved by node's resolver and
  * the dns2 client. Short TTLs and timeouts, bounded polling on conditions, no fixed sleeps.
  */
+import { Resolver } from 'node:dns/promises';
 import { UDPClient } from 'dns2';
+import { ControlClient } from '../../src/control/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { srvPorts, startDaemon, type Daemon } from './daemon.js';
 import * as scenario from './scenarios.js';
@@ -41,6 +43,18 @@ describe('beacon serve end to end (node resolver, dns2)', () => {
 
   it('3 reported failures -> circuit open -> out of DNS -> after the open timeout, half-open -> back', () => scenario.circuitOpensAndHalfOpens(daemon, ports));
 
+  it('100 concurrent registrations through the real daemon\'s socket (SQLite): all 100 listed and in DNS', async () => {
+    const client = new ControlClient({ socketPath: `${daemon.dataDir}/beacon.sock` });
+    const acks = await Promise.all(Array.from({ length: 100 }, (_, i) => client.register('crowd', `c-${i}`, { address: '127.0.0.1', port: 20_000 + i })));
+    expect(new Set(acks.map((a) => a.index)).size).toBe(100);
+    const listed = await client.instances('crowd');
+    expect(listed.instances.map((i) => i.port).sort()).toEqual(Array.from({ length: 100 }, (_, i) => 20_000 + i));
+    // Over TCP (an answer this large does not fit UDP), DNS has all 100 too.
+    const resolver = new Resolver();
+    resolver.setServers([`127.0.0.1:${daemon.dnsPort}`]);
+    expect((await resolver.resolveSrv('_crowd._tcp.local')).length).toBe(100);
+  });
+
   it('gives a one-line error and a non-zero exit status', async () => {
     const unknown = await daemon.cli('heartbeat', 'web', 'ghost');
     expect(unknown.code).not.toBe(0);
@@ -54,7 +68,6 @@ describe('beacon serve end to end (node resolver, dns2)', () => {
   it('reports DNS counters in stats and Prometheus metrics', async () => {
     const stats = JSON.parse(await daemon.ok('stats', '--json')) as { dns: { queries: number } };
     expect(stats.dns.queries).toBeGreaterThan(0);
-    const { ControlClient } = await import('../../src/control/client.js');
     const metrics = await new ControlClient({ socketPath: `${daemon.dataDir}/beacon.sock` }).metrics();
     expect(metrics).toMatch(/beacon_dns_queries_total\{qtype="SRV",rcode="any"\} [1-9]/);
     expect(metrics).toMatch(/beacon_check_results_total\{result="fail",type="http"\} [1-9]/);
