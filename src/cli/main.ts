@@ -110,29 +110,16 @@ async function serve(flags: Record<string, unknown>): Promise<void> {
   };
   const config = loadConfig({ flags: settings, ...(typeof flags.config === 'string' ? { configFile: flags.config } : {}) });
   const logger = createLogger({ level: config.logLevel, pretty: config.pretty || process.stdout.isTTY === true });
-  let beacon: Beacon;
-  try {
-    // Loaded here, not at the top: client commands then start without fastify, SQLite, etcd and DNS code.
-    const { startBeacon } = await import('../daemon/beacon.js');
-    beacon = await startBeacon(config, { logger });
-  } catch (error) {
-    logger.fatal({ err: error }, 'cannot start');
-    logger.flush?.();
-    throw error;
-  }
+  // Signals are handled from the start: one that arrives while starting stops the daemon once it is up.
+  let beacon: Beacon | undefined;
+  let stopRequested: NodeJS.Signals | undefined;
   let stopping = false;
-  const shutdown = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      // A second signal: the operator insists. Leave at once.
-      process.exit(130);
-    }
+  const stop = (running: Beacon): void => {
     stopping = true;
-    logger.info({ signal }, 'signal received');
-    beacon
+    running
       .close()
       .then(() => {
         logger.flush?.();
-        process.exitCode = 0;
         // Nothing else should hold the loop; exit explicitly so a stray handle cannot keep a stopped daemon alive.
         setImmediate(() => process.exit(0));
       })
@@ -141,8 +128,29 @@ async function serve(flags: Record<string, unknown>): Promise<void> {
         process.exit(1);
       });
   };
-  process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping || stopRequested) {
+      // A second signal: the operator insists. Leave at once.
+      process.exit(130);
+    }
+    logger.info({ signal }, 'signal received');
+    if (beacon) stop(beacon);
+    else stopRequested = signal;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    // Loaded here, not at the top: client commands then start without fastify, SQLite, etcd and DNS code.
+    const { startBeacon } = await import('../daemon/beacon.js');
+    beacon = await startBeacon(config, { logger });
+  } catch (error) {
+    logger.fatal({ err: error }, 'cannot start');
+    logger.flush?.();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    throw error;
+  }
+  if (stopRequested) stop(beacon);
 }
 
 /** Build the command-line program. */
