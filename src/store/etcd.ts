@@ -71,10 +71,11 @@ export interface EtcdStoreOptions {
   readonly logger?: Logger;
 }
 
-/** What this node knows of a key: its lease and the revision that last wrote it. */
+/** What this node knows of a key: its lease, the revision that last wrote it, the heartbeat time it holds. */
 interface KnownKey {
   readonly lease: string;
   readonly modRevision: number;
+  readonly lastHeartbeat: number | undefined;
 }
 
 /** A lease this node granted (so owns). */
@@ -199,7 +200,7 @@ export class EtcdStore implements Store {
     const index = indexKv === undefined ? 0 : Number(indexKv.value.toString());
     if (!Number.isSafeInteger(index) || index < 0) throw new StoreCorruptError(`etcd key ${this.indexKey}: not a change index`);
     const records: InstanceRecord[] = [];
-    const entries: { key: string; kv: IKeyValue }[] = [];
+    const entries: { key: string; kv: IKeyValue; lastHeartbeat: number }[] = [];
     for (const kv of kvs) {
       const key = kv.key.toString();
       const where = parseInstanceKey(this.prefix, key);
@@ -207,15 +208,16 @@ export class EtcdStore implements Store {
         this.log.warn({ key }, 'ignoring a key under the prefix that is not an instance key');
         continue;
       }
-      records.push(decodeRecord(key, kv.value.toString(), where)); // corrupt data rejects the whole load
-      entries.push({ key, kv });
+      const record = decodeRecord(key, kv.value.toString(), where); // corrupt data rejects the whole load
+      records.push(record);
+      entries.push({ key, kv, lastHeartbeat: record.lastHeartbeat });
     }
     // Once watching, the watch owns this node's view; a later load is a plain read.
     if (this.watcher === undefined && this.resyncTask === undefined) {
       this.known.clear();
       this.delivered.clear();
-      for (const { key, kv } of entries) {
-        this.noteKey(key, kv.lease, Number(kv.mod_revision));
+      for (const { key, kv, lastHeartbeat } of entries) {
+        this.noteKey(key, kv.lease, Number(kv.mod_revision), lastHeartbeat);
         this.delivered.set(key, Number(kv.mod_revision));
       }
       this.revision = revision;
@@ -311,7 +313,11 @@ export class EtcdStore implements Store {
       if (response.succeeded) {
         if (ownedLease !== undefined) ownedLease.renewedByOwner = renewedByOwner;
         const revision = Number(response.header.revision);
-        this.noteKey(key, known.lease, revision);
+        this.noteKey(key, known.lease, revision, record.lastHeartbeat);
+        // A newer heartbeat time (a re-registration) is a sign of life: renew the kept lease too.
+        if (!renewedByOwner && record.lastHeartbeat > (known.lastHeartbeat ?? -Infinity)) {
+          await this.renewSoon(known.lease).catch((error: unknown) => this.log.debug({ err: error, key }, 'lease renewal after a write failed'));
+        }
         return revision;
       }
       // The key vanished meanwhile (its lease expired): create it anew, owned by this node.
@@ -331,7 +337,7 @@ export class EtcdStore implements Store {
       this.owned.delete(known.lease);
       this.revokeQuietly(known.lease);
     }
-    this.noteKey(key, lease, revision);
+    this.noteKey(key, lease, revision, record.lastHeartbeat);
     this.ensureOwnerTimer();
     return revision;
   }
@@ -504,7 +510,7 @@ export class EtcdStore implements Store {
           this.forget(key, revision, where, revision);
           continue;
         }
-        this.noteKey(key, event.kv.lease, revision);
+        this.noteKey(key, event.kv.lease, revision, record.lastHeartbeat);
         this.delivered.set(key, revision);
         this.emit({ kind: 'put', index: revision, record });
       } else {
@@ -565,7 +571,7 @@ export class EtcdStore implements Store {
         continue;
       }
       present.add(key);
-      this.noteKey(key, kv.lease, modRevision);
+      this.noteKey(key, kv.lease, modRevision, record.lastHeartbeat);
       if (this.delivered.get(key) === modRevision) continue;
       this.delivered.set(key, modRevision);
       this.emit({ kind: 'put', index: modRevision, record });
@@ -578,9 +584,9 @@ export class EtcdStore implements Store {
     this.advance(revision);
   }
 
-  private noteKey(key: string, lease: string, modRevision: number): void {
+  private noteKey(key: string, lease: string, modRevision: number, lastHeartbeat?: number): void {
     const known = this.known.get(key);
-    if (known === undefined || known.modRevision <= modRevision) this.known.set(key, { lease, modRevision });
+    if (known === undefined || known.modRevision <= modRevision) this.known.set(key, { lease, modRevision, lastHeartbeat });
   }
 
   private emit(event: StoreEvent): void {

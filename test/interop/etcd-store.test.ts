@@ -128,6 +128,23 @@ describe('EtcdStore on one member', () => {
     expect((await a.load()).records).toEqual([]);
   });
 
+  it('counts a re-registration (a newer heartbeat time) as a renewal of the kept lease', async () => {
+    newRoot();
+    const a = openStore(cluster.endpoints, root);
+    const b = openStore(cluster.endpoints, root);
+    await b.load();
+    const seen = follow(b);
+    // Re-register every 500 ms for more than twice the 2 s lease TTL: the instance must never expire.
+    const until = Date.now() + 2 * 2000 + 500;
+    for (let at = 1_000; Date.now() < until; at += 500) {
+      await a.write({ kind: 'put', index: at, record: makeRecord('api', 'again', { spec: { ttlMs: 2000 }, lastHeartbeat: at }) });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    expect(seen.length).toBeGreaterThan(5);
+    expect(seen.every((e) => e.kind === 'put')).toBe(true);
+    await waitFor(() => seen.some((e) => e.kind === 'delete'), 10_000, 'expiry once re-registrations stop');
+  });
+
   it('renews many leases at once (heartbeats of one tick share a keep-alive stream)', async () => {
     newRoot();
     const a = openStore(cluster.endpoints, root);
