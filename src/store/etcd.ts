@@ -12,9 +12,11 @@
  * - The owner of an instance is the node that created its key, i.e. that granted the lease the key is
  *   attached to. Later writes by any node (re-registration, maintenance) keep the key's lease
  *   (`ignore_lease`), so ownership does not move; it ends when the key is deleted or its lease expires.
- * - Liveness is the lease. A heartbeat instance's lease has the instance's TTL and is renewed only by
- *   `keepAlive(service, id)` (a heartbeat), which any node may send: a lease renewal names the lease, not
- *   its owner. An actively checked (HTTP/TCP) instance's lease has `checkLeaseTtlMs` and is renewed by its
+ * - Liveness is the lease. A heartbeat instance's lease has the instance's TTL (whole seconds, at least 2)
+ *   and is renewed by `keepAlive(service, id)` (a heartbeat), which any node may send since a renewal
+ *   names the lease, not its owner, and by a write carrying a newer heartbeat time (a re-registration).
+ *   A missed TTL therefore removes the instance (etcd deletes the key); unlike the embedded stores there
+ *   is no unhealthy-then-critical period for heartbeat instances. An actively checked (HTTP/TCP) instance's lease has `checkLeaseTtlMs` and is renewed by its
  *   owner for as long as the owner runs. When heartbeats stop, or the owner dies, etcd deletes the key, and
  *   every node, the owner included, sees the delete through its watch: expiry is done once, by etcd,
  *   consistently for all nodes.
@@ -28,9 +30,9 @@
  * Unavailability. Reads (DNS) keep answering from the last known state; `stale` turns true while the watch
  * is disconnected or a periodic linearizable probe fails (a hung member, no leader), and `onStaleChange`
  * tells the daemon, which logs and exports a metric. Writes and keep-alives fail fast with
- * StoreUnavailableError (at most `requestTimeoutMs`), never hang. On reconnection the
- * watch resumes from the last revision this node delivered (no full reload); only if that revision was
- * compacted meanwhile does the node read the whole prefix once and deliver the difference.
+ * StoreUnavailableError (at most `requestTimeoutMs`), never hang. On reconnection the watch resumes from
+ * the last revision this node delivered (no full reload); only if that revision was compacted meanwhile
+ * does the node read the whole prefix once and deliver the difference.
  */
 import { Etcd3, Range, type IKeyValue, type IOptions, type IRequestOp as RequestOp, type IWatchResponse, type Watcher } from 'etcd3';
 import { InstanceNotFoundError, StoreCorruptError, StoreUnavailableError, isBeaconError } from '../errors.js';
