@@ -157,11 +157,17 @@ function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply,
   }
   const fe = error as FastifyError;
   if (fe.validation) {
-    return reply.status(400).send({ error: { code: 'INVALID_ARGUMENT', message: fe.message } });
+    // Name the offending field when ajv knows it (unknown fields are usually typos).
+    const first = fe.validation[0] as { keyword?: string; params?: { additionalProperty?: string } } | undefined;
+    const extra = first?.keyword === 'additionalProperties' && first.params?.additionalProperty ? `: ${JSON.stringify(first.params.additionalProperty)}` : '';
+    return reply.status(400).send({ error: { code: 'INVALID_ARGUMENT', message: `${fe.message}${extra}` } });
   }
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     // Framework-level rejections: bad JSON (400), body too large (413), wrong content type (415).
-    const message = fe.statusCode === 413 ? `request body too large (limit ${BODY_LIMIT_BYTES} bytes)` : fe.message;
+    const message =
+      fe.statusCode === 413 ? `request body too large (limit ${BODY_LIMIT_BYTES} bytes)`
+      : fe.statusCode === 415 ? 'request bodies must be JSON (content-type: application/json)'
+      : fe.message;
     return reply.status(fe.statusCode).send({ error: { code: 'INVALID_ARGUMENT', message } });
   }
   logger.error({ err: error, url: request.url }, 'request failed');

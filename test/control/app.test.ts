@@ -99,4 +99,11 @@ describe('control API (inject)', () => {
     const timedOut = await app.inject({ method: 'GET', url: '/v1/watch?index=1&wait=20ms' });
     expect(timedOut.json()).toEqual({ index: 1, events: [], reset: false });
   });
+
+  it('names an unknown field in the error message', async () => {
+    made = await makeApp();
+    const response = await made.app.inject({ method: 'PUT', url: '/v1/services/api/instances/a', ...json({ address: '10.0.0.1', port: 80, wieght: 3 }) });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error.message).toBe('body must NOT have additional properties: "wieght"');
+  });
 });
