@@ -9,7 +9,7 @@
 // 10,000 x 10 registry (UDP rounds and RSS). --quick: ~1 min, one short round of each small-registry phase.
 // --large: use 10,000 x 10 as the main registry. --profile: also run Beacon under --cpu-prof once and
 // summarise where its time goes. Results: a table on stdout and JSON in bench-results/.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -221,6 +221,8 @@ async function churnPhase(beacon, queryFile) {
     stalenessP50Ms: median(churns.map((c) => c.stalenessMs.p50)),
     stalenessP95Ms: median(churns.map((c) => c.stalenessMs.p95)),
     stalenessMaxMs: Math.max(...churns.map((c) => c.stalenessMs.max ?? 0)),
+    controlRttP50Ms: median(churns.map((c) => c.controlRttMs.p50)),
+    controlRttP95Ms: median(churns.map((c) => c.controlRttMs.p95)),
     probes: churns.reduce((a, c) => a + (c.stalenessMs.count ?? 0), 0),
     staleFirstAnswers: churns.reduce((a, c) => a + c.staleFirstAnswers, 0),
     probeFailures: churns.reduce((a, c) => a + c.probeFailures, 0),
@@ -232,19 +234,24 @@ async function churnPhase(beacon, queryFile) {
   return phase;
 }
 
-/** Profile Beacon under load: a separate child with --cpu-prof, one throughput run, then a summary. */
-async function profileBeacon(ds, queryFile) {
+/**
+ * Profile Beacon under load: the V8 sampling profiler (as `node --cpu-prof`, started through the inspector
+ * so that start-up is left out) over one dnsperf run, with `churn` changes/s applied meanwhile when given;
+ * then a self-time summary of the written .cpuprofile.
+ */
+async function profileBeacon(beacon, queryFile, churn = 0) {
   const dir = join(outDir, 'profiles');
   mkdirSync(dir, { recursive: true });
-  const before = new Set(readdirSync(dir));
-  const b = await track(beaconServer(ds, { execArgv: ['--cpu-prof', '--cpu-prof-dir', dir], label: 'beacon (profiled)' }));
-  const r = await measure(b, queryFile, { seconds: opts.seconds });
-  await stopServer(b);
-  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
-  if (!file) return { note: 'no .cpuprofile written', run: r };
-  const summary = summarizeProfile(JSON.parse(readFileSync(join(dir, file), 'utf8')), 30);
-  console.log(`\nBeacon CPU profile under dnsperf (${Math.round(r.qps)} qps while profiled), ${join('bench-results/profiles', file)}:\n${formatProfile(summary)}\n`);
-  return { file: join('bench-results/profiles', file), qpsWhileProfiled: r.qps, ...summary };
+  const file = join(dir, `beacon-${churn ? `churn${churn}` : 'steady'}-${Date.now()}.cpuprofile`);
+  await beacon.request({ op: 'profile-start' }, 'profiling');
+  const churnReply = churn ? beacon.request({ op: 'churn', rate: churn, durationMs: opts.shortSeconds * 1000, seed: 99 }, 'churn-done', (opts.shortSeconds + 60) * 1000) : undefined;
+  const r = await measure(beacon, queryFile, { seconds: opts.shortSeconds });
+  const c = await churnReply;
+  await beacon.request({ op: 'profile-stop', file }, 'profile');
+  const summary = summarizeProfile(JSON.parse(readFileSync(file, 'utf8')), 30);
+  const what = churn ? `with ${churn} changes/s` : 'steady';
+  console.log(`\nBeacon CPU profile under dnsperf, ${what} (${Math.round(r.qps)} qps while profiled), ${file.slice(root.length + 1)}:\n${formatProfile(summary)}\n`);
+  return { file: file.slice(root.length + 1), churn, qpsWhileProfiled: r.qps, churnResult: c, ...summary };
 }
 
 // --- the run ---------------------------------------------------------------------------------------------
@@ -276,6 +283,8 @@ async function main() {
   await alternate(`UDP @${opts.latencyQps / 1000}k qps`, { beacon, nsd: nsdHandle }, queryFile, { seconds: opts.shortSeconds, maxQps: opts.latencyQps });
   await alternate('TCP', { beacon, nsd: nsdHandle }, queryFile, { seconds: opts.shortSeconds, mode: 'tcp' });
   await churnPhase(beacon, queryFile);
+  results.handler = await beacon.request({ op: 'handler-bench', queryFile, msPerKind: opts.quick ? 100 : 300 }, 'handler-bench');
+  console.log(`\n${formatHandlerBench(results.handler, `${opts.services}x${opts.instances}`)}`);
   results.beacon.afterLoad = await beacon.request({ op: 'stats' }, 'stats');
 
   if (opts.multicore) {
@@ -286,7 +295,7 @@ async function main() {
     await stopServer(c2);
     await stopServer(b2);
   }
-  if (opts.profile) results.profile = await profileBeacon(ds, queryFile);
+  if (opts.profile) results.profiles = [await profileBeacon(beacon, queryFile), await profileBeacon(beacon, queryFile, opts.churnRate)];
 
   if (opts.largeCase) {
     await stopServer(beacon);
@@ -301,6 +310,9 @@ async function main() {
     const bn = nsd ? await track(nsdServer(big, 'nsd-large')) : undefined;
     if (bn) log(`nsd large ready (${bn.info.startMs} ms)`);
     await alternate('UDP 10000x10', { beacon: bb, nsd: bn, ceiling }, bigFile, { seconds: opts.seconds });
+    if (opts.profile) results.profiles.push(await profileBeacon(bb, bigFile));
+    results.handlerLarge = await bb.request({ op: 'handler-bench', queryFile: bigFile, msPerKind: 300 }, 'handler-bench');
+    console.log(`\n${formatHandlerBench(results.handlerLarge, '10000x10')}`);
     const stats = await bb.request({ op: 'stats' }, 'stats');
     results.large = {
       startMs: bb.info.startMs, buildMs: bb.info.buildMs, rssAtReady: bb.info.rss, rssAfterLoad: stats.rss,
@@ -312,6 +324,15 @@ async function main() {
     results.large = { startMs: beacon.info.startMs, rssAtReady: beacon.info.rss, rssAfterLoad: stats.rss, peakRss: peakRssBytes(beacon.child.pid), heapUsedAfterGc: stats.heapUsed };
   }
   results.beacon.rssNow = rssBytes(beacon.child.pid);
+}
+
+/** Table of in-process handler costs per query kind. */
+function formatHandlerBench(hb, label) {
+  const lines = [`In-process handler cost, ${label} (us per handle() call, no sockets):`, '  kind              hit us   miss us   reply B'];
+  for (const [kind, k] of Object.entries(hb.kinds)) {
+    lines.push(`  ${kind.padEnd(16)} ${k.hitUs.toFixed(2).padStart(7)} ${k.missUs === undefined ? '      -' : k.missUs.toFixed(2).padStart(9)} ${String(k.replyBytes ?? '-').padStart(9)}`);
+  }
+  return lines.join('\n');
 }
 
 function summaryLines() {
@@ -328,7 +349,7 @@ function summaryLines() {
   const tcp = phase('TCP');
   if (tcp?.medians.nsd) out.push(`TCP: Beacon ${(tcp.medians.beacon.qps / tcp.medians.nsd.qps).toFixed(2)}x NSD`);
   const ch = phase('churn')?.churn;
-  if (ch) out.push(`Churn ${Math.round(ch.changesPerSecond)}/s: throughput ${ch.throughputRatio.toFixed(2)}x no-churn (target >= 0.8); staleness p50 ${ch.stalenessP50Ms?.toFixed(2)} ms, p95 ${ch.stalenessP95Ms?.toFixed(2)} ms, max ${ch.stalenessMaxMs.toFixed(2)} ms over ${ch.probes} probes (target <= 10 ms); ${ch.staleFirstAnswers} stale first answers, ${ch.probeFailures} probe failures`);
+  if (ch) out.push(`Churn ${Math.round(ch.changesPerSecond)}/s: throughput ${ch.throughputRatio.toFixed(2)}x no-churn (target >= 0.8); staleness p50 ${ch.stalenessP50Ms?.toFixed(2)} ms, p95 ${ch.stalenessP95Ms?.toFixed(2)} ms, max ${ch.stalenessMaxMs.toFixed(2)} ms over ${ch.probes} probes (target <= 10 ms), vs ${ch.controlRttP50Ms?.toFixed(2)} / ${ch.controlRttP95Ms?.toFixed(2)} ms p50/p95 round trip of an untouched name under the same load; ${ch.staleFirstAnswers} stale first answers (the first reply after a change showed the old data), ${ch.probeFailures} probe failures`);
   const lg = phase('UDP 10000');
   if (lg?.medians.nsd) out.push(`UDP 10000x10: Beacon ${(lg.medians.beacon.qps / lg.medians.nsd.qps).toFixed(2)}x NSD (target >= 0.7)`);
   if (results.large) out.push(`RSS with ${results.large.rssAtReady ? '100,000' : '?'} instances: ${Math.round(results.large.rssAfterLoad / 1e6)} MB after load, peak ${Math.round(results.large.peakRss / 1e6)} MB (target <= 300 MB)`);

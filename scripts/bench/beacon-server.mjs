@@ -3,6 +3,7 @@
 //   { op: 'churn', rate, durationMs, probeEvery } -> applies `rate` changes per second (health flips and
 //       re-registrations) and probes staleness; replies { event: 'churn-done', ... }
 //   { op: 'stats' } -> { event: 'stats', rss, heapUsed, server }
+//   { op: 'profile-start' } / { op: 'profile-stop', file } -> CPU profile of the window in between
 //   { op: 'exit' } -> closes the server and exits (so that --cpu-prof writes its profile).
 // Usage: node beacon-server.mjs --services N --instances M [--port P] [--workers N]
 // With --workers N > 1, node:cluster workers each hold a copy of the (static) registry and share the sockets.
@@ -88,7 +89,12 @@ async function churn(state, { rate, durationMs, probeEvery = 50, seed = 7 }) {
   const probes = [];
   const start = performance.now();
 
+  const controlRtt = [];
   async function probeUntil(t0, name, type, ok) {
+    // A query for a name no change touches, sent alongside: its round trip is the queueing delay under
+    // load, so staleness minus this is what the cache itself adds.
+    const c0 = performance.now();
+    probe.query(udpPort, `b._dns-sd._udp.${domain}`, 'PTR', 1000).then((r) => { if (r) controlRtt.push(performance.now() - c0); });
     let first = true;
     while (performance.now() - t0 < 2000) {
       const reply = await probe.query(udpPort, name, type, 1000);
@@ -149,12 +155,95 @@ async function churn(state, { rate, durationMs, probeEvery = 50, seed = 7 }) {
   });
   const elapsedMs = performance.now() - start;
   await Promise.all(probes);
+  // Put every instance back as it was (healthy, original metadata) so later phases see the same data.
+  for (const svc of dataset.services) {
+    for (const inst of svc.instances) {
+      const rec = registry.get(svc.name, inst.id);
+      if (rec?.health !== 'healthy' || rec.spec.metadata.rev !== undefined) registry.register(svc.name, toInstance(inst));
+    }
+  }
   probe.close();
   return {
     event: 'churn-done', applied, flips, reregistrations: reregs, elapsedMs, ratePerSecond: applied / (elapsedMs / 1000),
     mutationMsTotal: mutationMs, mutationUsPerChange: applied ? (mutationMs * 1000) / applied : 0,
-    stalenessMs: summarize(staleness), staleFirstAnswers: staleFirst, probeFailures,
+    stalenessMs: summarize(staleness), controlRttMs: summarize(controlRtt), staleFirstAnswers: staleFirst, probeFailures,
   };
+}
+
+/** The kind of a query-file line, as dataset.mjs wrote it. */
+function queryKind(name, type) {
+  if (/^(_nosuch-|ghost-)/.test(name)) return 'NXDOMAIN';
+  if (name.includes('._sub.')) return 'subtype PTR';
+  if (name.includes('.addr.')) return 'target A';
+  const service = name.startsWith('_');
+  return `${service ? 'service' : 'instance'} ${type}`;
+}
+
+/**
+ * In-process cost of the request handler, free of socket and scheduling noise: microseconds per call of
+ * `handler.handle()` on a cache hit and on a miss (the cache emptied before each call), per query kind.
+ * Reaches into the handler's private `cache` (bench only) to force misses.
+ */
+async function handlerBench(state, { queryFile, msPerKind = 300 }) {
+  const { readFileSync } = await import('node:fs');
+  const { default: dnsPacket } = await import('dns-packet');
+  const handler = state.server.handler;
+  const byKind = new Map();
+  const lines = [...new Set(readFileSync(queryFile, 'utf8').split('\n').filter(Boolean))].slice(0, 20_000);
+  for (const line of lines) {
+    const [name, type] = line.split(' ');
+    const kind = queryKind(name, type);
+    const list = byKind.get(kind) ?? [];
+    if (list.length < 2000) list.push(dnsPacket.encode({ type: 'query', id: 4242, flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type }] }));
+    byKind.set(kind, list);
+  }
+  const time = (msgs, before) => {
+    let n = 0;
+    const t0 = performance.now();
+    let t = t0;
+    while (t - t0 < msPerKind) {
+      for (let i = 0; i < msgs.length; i += 1) {
+        before?.();
+        handler.handle(msgs[i], 'udp');
+      }
+      n += msgs.length;
+      t = performance.now();
+    }
+    return ((t - t0) * 1000) / n;
+  };
+  const out = {};
+  const cache = handler.cache;
+  for (const [kind, msgs] of byKind) {
+    for (let r = 0; r < 12; r += 1) for (const m of msgs) handler.handle(m, 'udp'); // fill every rotation step
+    const hitUs = time(msgs);
+    const missUs = cache && typeof cache.clear === 'function' ? time(msgs, () => cache.clear()) : undefined;
+    out[kind] = { queries: msgs.length, hitUs, missUs, replyBytes: handler.handle(msgs[0], 'udp')?.length };
+  }
+  for (const msgs of byKind.values()) for (const m of msgs) handler.handle(m, 'udp'); // leave the cache warm
+  return { event: 'handler-bench', kinds: out };
+}
+
+// CPU profiling of a chosen window (the load, not start-up) through the inspector: the same V8 sampler
+// as `node --cpu-prof`, written as a .cpuprofile that scripts/bench/profile-summary.mjs reads.
+let inspectorSession;
+function post(method, params) {
+  return new Promise((resolve, reject) => inspectorSession.post(method, params, (err, res) => (err ? reject(err) : resolve(res))));
+}
+async function profileStart() {
+  const { Session } = await import('node:inspector');
+  inspectorSession = new Session();
+  inspectorSession.connect();
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 200 });
+  await post('Profiler.start');
+  return { event: 'profiling' };
+}
+async function profileStop(file) {
+  const { profile } = await post('Profiler.stop');
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(file, JSON.stringify(profile));
+  inspectorSession.disconnect();
+  return { event: 'profile', file };
 }
 
 function memory() {
@@ -213,6 +302,9 @@ if (workers > 1 && cluster.isPrimary) {
   process.on('message', async (m) => {
     try {
       if (m?.op === 'churn') report(await churn(state, m));
+      else if (m?.op === 'handler-bench') report(await handlerBench(state, m));
+      else if (m?.op === 'profile-start') report(await profileStart());
+      else if (m?.op === 'profile-stop') report(await profileStop(m.file));
       else if (m?.op === 'stats') {
         if (typeof globalThis.gc === 'function') globalThis.gc();
         report({ event: 'stats', ...memory(), server: typeof state.server.stats === 'function' ? state.server.stats() : undefined });

@@ -44,11 +44,35 @@ export function summarizeProfile(profile, top = 25) {
     fileMap.set(file, (fileMap.get(file) ?? 0) + ms);
   }
   const busyMs = totalMs - idleMs;
+  // Inclusive time: a node's self time plus its subtree's; per function, each stack counts a function once.
+  const inclusive = new Map();
+  const walk = (id, onStack) => {
+    const node = byId.get(id);
+    if (!node) return 0;
+    const name = node.callFrame.functionName || '(anonymous)';
+    const key = `${name} ${where(node.callFrame)}`;
+    const fresh = !onStack.has(key);
+    if (fresh) onStack.add(key);
+    let total = selfById.get(id) ?? 0;
+    for (const c of node.children ?? []) total += walk(c, onStack);
+    if (fresh) {
+      onStack.delete(key);
+      if (name !== '(idle)' && name !== '(root)') {
+        const e = inclusive.get(key) ?? { name, where: where(node.callFrame), totalMs: 0 };
+        e.totalMs += total;
+        inclusive.set(key, e);
+      }
+    }
+    return total;
+  };
+  if (profile.nodes[0]) walk(profile.nodes[0].id, new Set());
   const functions = [...fnMap.values()].sort((a, b) => b.selfMs - a.selfMs).slice(0, top)
     .map((f) => ({ ...f, share: busyMs ? f.selfMs / busyMs : 0 }));
   const files = [...fileMap.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)
     .map(([file, selfMs]) => ({ file, selfMs, share: busyMs ? selfMs / busyMs : 0 }));
-  return { totalMs, idleMs, busyMs, functions, files };
+  const inclusiveTop = [...inclusive.values()].sort((a, b) => b.totalMs - a.totalMs).slice(0, top)
+    .map((f) => ({ ...f, share: busyMs ? f.totalMs / busyMs : 0 }));
+  return { totalMs, idleMs, busyMs, functions, files, inclusive: inclusiveTop };
 }
 
 /** Human-readable table of a summary. */
@@ -56,6 +80,10 @@ export function formatProfile(summary) {
   const pct = (x) => `${(x * 100).toFixed(1).padStart(5)}%`;
   const lines = [`profile: ${summary.totalMs.toFixed(0)} ms sampled, ${summary.busyMs.toFixed(0)} ms busy (${summary.idleMs.toFixed(0)} ms idle)`, '', 'top self time (share of busy):'];
   for (const f of summary.functions) lines.push(`  ${pct(f.share)}  ${f.selfMs.toFixed(0).padStart(7)} ms  ${f.name}  ${f.where}`);
+  if (summary.inclusive) {
+    lines.push('', 'top inclusive time (self + callees, share of busy):');
+    for (const f of summary.inclusive) lines.push(`  ${pct(f.share)}  ${f.totalMs.toFixed(0).padStart(7)} ms  ${f.name}  ${f.where}`);
+  }
   lines.push('', 'by file:');
   for (const f of summary.files) lines.push(`  ${pct(f.share)}  ${f.selfMs.toFixed(0).padStart(7)} ms  ${f.file}`);
   return lines.join('\n');
