@@ -229,8 +229,8 @@ export function buildControlApp(deps: ControlDeps, options: AppOptions = {}): Co
   const view = (record: InstanceRecord): InstanceView => instanceView(record, balancer.circuitState(record.service, record.spec.id));
 
   // ---- liveness and metrics ----
-  app.get('/health', async () => ({ status: 'ok', index: registry.index }));
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/health', { schema: { querystring: schema.emptyQuery } }, async () => ({ status: 'ok', index: registry.index }));
+  app.get('/metrics', { schema: { querystring: schema.emptyQuery } }, async (_request, reply) => {
     reply.type('text/plain; version=0.0.4; charset=utf-8');
     const dns = deps.dnsMetrics?.();
     return metrics.render({
@@ -253,12 +253,12 @@ export function buildControlApp(deps: ControlDeps, options: AppOptions = {}): Co
     },
   );
 
-  app.get<{ Params: InstanceParams }>('/v1/services/:service/instances/:id', { schema: { params: schema.instanceParams } }, async (request) => {
+  app.get<{ Params: InstanceParams }>('/v1/services/:service/instances/:id', { schema: { params: schema.instanceParams, querystring: schema.emptyQuery } }, async (request) => {
     const record = requireRecord(request.params.service, request.params.id);
     return { index: registry.index, instance: view(record) };
   });
 
-  app.delete<{ Params: InstanceParams }>('/v1/services/:service/instances/:id', { schema: { params: schema.instanceParams } }, async (request) => {
+  app.delete<{ Params: InstanceParams }>('/v1/services/:service/instances/:id', { schema: { params: schema.instanceParams, querystring: schema.emptyQuery } }, async (request) => {
     const { service, id } = request.params;
     requireRecord(service, id);
     await writer.deregister(service, id);
@@ -312,7 +312,7 @@ export function buildControlApp(deps: ControlDeps, options: AppOptions = {}): Co
   );
 
   // ---- services and resolution ----
-  app.get('/v1/services', async () => {
+  app.get('/v1/services', { schema: { querystring: schema.emptyQuery } }, async () => {
     const services = registry.listServices().map((name) => {
       const records = registry.records(name);
       return {
@@ -355,8 +355,8 @@ export function buildControlApp(deps: ControlDeps, options: AppOptions = {}): Co
   );
 
   // ---- stats, info ----
-  app.get('/v1/stats', async () => ({ registry: registry.stats(), watchers: feed.watchers, ...(deps.extraStats?.() ?? {}) }));
-  app.get('/v1/info', async () => ({ index: registry.index, ...(deps.info?.() ?? {}) }));
+  app.get('/v1/stats', { schema: { querystring: schema.emptyQuery } }, async () => ({ registry: registry.stats(), watchers: feed.watchers, ...(deps.extraStats?.() ?? {}) }));
+  app.get('/v1/info', { schema: { querystring: schema.emptyQuery } }, async () => ({ index: registry.index, ...(deps.info?.() ?? {}) }));
 
   // ---- watch ----
   app.get<{ Querystring: { index?: string; wait?: string } }>('/v1/watch', { schema: { querystring: schema.watchQuery } }, async (request) => {

@@ -136,3 +136,6 @@ export const snapshotBody = {
   additionalProperties: false,
   properties: { file: { type: 'string', minLength: 1, maxLength: 4096 } },
 } as const;
+
+/** Query of the endpoints that take no parameters: anything given is a mistake worth reporting. */
+export const emptyQuery = { type: 'object', additionalProperties: false, properties: {} } as const;

@@ -65,6 +65,7 @@ const cases: Case[] = [
   { name: 'watch with a non-numeric index', method: 'GET', url: '/v1/watch?index=abc', status: 400, code: 'INVALID_ARGUMENT' },
   { name: 'oversized body (70 KiB)', ...put('x', { ...ok, metadata: { k: 'v'.repeat(70 * 1024) } }), status: 413, code: 'INVALID_ARGUMENT' },
   { name: 'wrong content type', method: 'PUT', url: '/v1/services/api/instances/x', raw: 'address=10.0.0.1&port=80', contentType: 'application/x-www-form-urlencoded', status: 415, code: 'INVALID_ARGUMENT' },
+  { name: 'deregister with a stray query parameter', method: 'DELETE', url: '/v1/services/api/instances/existing?force=1', status: 400, code: 'INVALID_ARGUMENT' },
   { name: 'unknown endpoint', method: 'POST', url: '/v1/nothing', body: {}, status: 404, code: 'INVALID_ARGUMENT' },
   { name: 'TCP: missing token', ...put('x', ok), tcp: {}, status: 401, code: 'UNAUTHORIZED' },
   { name: 'TCP: wrong token', ...put('x', ok), tcp: { authorization: 'Bearer not-the-token' }, status: 401, code: 'UNAUTHORIZED' },
