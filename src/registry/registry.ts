@@ -15,6 +15,11 @@ export interface RegistryOptions {
   random?: RandomSource;
   /** Where isolated listener failures are logged. */
   logger?: Logger;
+  /**
+   * TTL liveness is enforced by the store (etcd leases), not here: heartbeat-based instances never expire
+   * locally, because a node does not see the heartbeats other nodes receive; the store deletes them instead.
+   */
+  externalTtl?: boolean;
 }
 
 /** What a mutation would do, computed without changing anything. */
@@ -40,6 +45,7 @@ export class ServiceRegistry {
   readonly clock: Clock;
   private readonly random: RandomSource;
   private readonly logger: Logger;
+  private readonly externalTtl: boolean;
   private readonly services = new Map<string, Map<string, InstanceRecord>>();
   private readonly listeners = new Set<ChangeListener>();
   private readonly roundRobin = new RoundRobin();
@@ -51,6 +57,7 @@ export class ServiceRegistry {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.logger = options.logger ?? silentLogger;
+    this.externalTtl = options.externalTtl ?? false;
   }
 
   /** Seed's `with_config`. */
@@ -175,7 +182,7 @@ export class ServiceRegistry {
   isServable(record: InstanceRecord, now = this.clock.now()): boolean {
     if (record.health !== 'healthy' || record.maintenance) return false;
     // A TTL that has passed counts at once, even before the reaper has written it down.
-    return !isTtlBased(record.spec) || record.lastHeartbeat + ttlOf(record.spec, this.config) > now;
+    return this.externalTtl || !isTtlBased(record.spec) || record.lastHeartbeat + ttlOf(record.spec, this.config) > now;
   }
 
   /** Candidates for a resolution: the service's records filtered by tags (all must match) and health. */
@@ -304,7 +311,7 @@ export class ServiceRegistry {
         if (record.healthSince + critical <= now) out.push({ type: 'deregister', service: record.service, id, reason: 'expired', at: now });
         continue;
       }
-      if (!isTtlBased(record.spec)) continue;
+      if (this.externalTtl || !isTtlBased(record.spec)) continue;
       const deadline = record.lastHeartbeat + ttlOf(record.spec, this.config);
       if (deadline > now) continue;
       // The instance has been critical since its deadline, not since we noticed: one late sweep still removes it.
@@ -317,7 +324,7 @@ export class ServiceRegistry {
   /** When this record next needs the reaper (TTL deadline or deregistration deadline), or undefined if never. */
   deadlineOf(record: InstanceRecord): number | undefined {
     if (record.health === 'unhealthy') return record.healthSince + this.config.deregisterCriticalAfterMs;
-    if (!isTtlBased(record.spec)) return undefined;
+    if (this.externalTtl || !isTtlBased(record.spec)) return undefined;
     return record.lastHeartbeat + ttlOf(record.spec, this.config);
   }
 

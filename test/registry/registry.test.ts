@@ -142,6 +142,20 @@ describe('state machine and change events', () => {
     expect(registry.nextDeadline()).toBe(10_500);
   });
 
+  it('with externalTtl (etcd leases), heartbeat instances never expire locally; critical ones still do', () => {
+    const clock = new ManualClock(0);
+    const registry = new ServiceRegistry({ defaultTtlMs: 1_000, deregisterCriticalAfterMs: 5_000 }, { clock, externalTtl: true });
+    registry.register('api', new ServiceInstance('a', '10.0.0.1', 80));
+    registry.register('api', new ServiceInstance('b', '10.0.0.2', 80).withHealth('unhealthy'));
+    clock.advance(4_000);
+    expect(registry.resolve('api')?.id).toBe('a');
+    expect(registry.expiredMutations()).toEqual([]);
+    expect(registry.nextDeadline()).toBe(5_000);
+    clock.advance(1_000);
+    expect(registry.cleanupExpired()).toBe(1);
+    expect(registry.resolveAll('api').map((i) => i.id)).toEqual(['a']);
+  });
+
   it('preview is pure and matches what apply does', () => {
     const registry = make();
     const m = registry.prepareRegister('api', new ServiceInstance('a', '10.0.0.1', 80));
