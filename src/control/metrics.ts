@@ -7,8 +7,10 @@ import type { RegistryStats } from '../registry/types.js';
 
 /** DNS counters as the metrics endpoint needs them (the daemon adapts the DNS server's stats to this). */
 export interface DnsMetrics {
-  /** Queries answered, by query type and response code. */
-  readonly queries: readonly { readonly qtype: string; readonly rcode: string; readonly count: number }[];
+  /** Queries, by query type (A, SRV, ...). */
+  readonly queriesByType: Readonly<Record<string, number>>;
+  /** Responses, by response code (NOERROR, NXDOMAIN, ...). */
+  readonly responsesByRcode: Readonly<Record<string, number>>;
   /** Answers served from the encoded-response cache. */
   readonly cacheHits: number;
   /** Answers computed (cache misses). */
@@ -110,7 +112,8 @@ export class Metrics {
     if (inputs.watchers !== undefined) family('beacon_watchers', 'gauge', 'Open watch long-polls and streams.', [{ labels: [], value: inputs.watchers }]);
     const dns = inputs.dns;
     if (dns) {
-      family('beacon_dns_queries_total', 'counter', 'DNS queries by type and response code.', dns.queries.map((q) => ({ labels: [['qtype', q.qtype], ['rcode', q.rcode]], value: q.count })));
+      family('beacon_dns_queries_total', 'counter', 'DNS queries by question type.', Object.entries(dns.queriesByType).map(([qtype, value]) => ({ labels: [['qtype', qtype]], value })));
+      family('beacon_dns_responses_total', 'counter', 'DNS responses by response code.', Object.entries(dns.responsesByRcode).map(([rcode, value]) => ({ labels: [['rcode', rcode]], value })));
       family('beacon_dns_cache_hits_total', 'counter', 'DNS answers served from the response cache.', [{ labels: [], value: dns.cacheHits }]);
       if (dns.cacheMisses !== undefined) family('beacon_dns_cache_misses_total', 'counter', 'DNS answers computed.', [{ labels: [], value: dns.cacheMisses }]);
       for (const [name, value] of Object.entries(dns.counters ?? {})) {

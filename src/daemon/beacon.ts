@@ -56,13 +56,9 @@ const hostPort = (a: AddressInfo): string => (a.family === 'IPv6' ? `[${a.addres
 
 /** Adapt the DNS server's counters to what `/metrics` renders. */
 export function dnsMetricsFrom(stats: DnsStats): DnsMetrics {
-  // The server counts by type and by rcode separately; Prometheus gets both as one family each way.
-  const queries = [
-    ...Object.entries(stats.queriesByType).map(([qtype, count]) => ({ qtype, rcode: 'any', count })),
-    ...Object.entries(stats.responsesByRcode).map(([rcode, count]) => ({ qtype: 'any', rcode, count })),
-  ];
   return {
-    queries,
+    queriesByType: stats.queriesByType,
+    responsesByRcode: stats.responsesByRcode,
     cacheHits: stats.cacheHits,
     cacheMisses: stats.cacheMisses,
     counters: {

@@ -6,7 +6,7 @@ import { Resolver } from 'node:dns/promises';
 import { UDPClient } from 'dns2';
 import { ControlClient } from '../../src/control/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { srvPorts, startDaemon, type Daemon } from './daemon.js';
+import { srvPorts, startDaemon, until, type Daemon } from './daemon.js';
 import * as scenario from './scenarios.js';
 
 describe('beacon serve end to end (node resolver, dns2)', () => {
@@ -66,11 +66,25 @@ describe('beacon serve end to end (node resolver, dns2)', () => {
   });
 
   it('reports DNS counters in stats and Prometheus metrics', async () => {
-    const stats = JSON.parse(await daemon.ok('stats', '--json')) as { dns: { queries: number } };
-    expect(stats.dns.queries).toBeGreaterThan(0);
-    const metrics = await new ControlClient({ socketPath: `${daemon.dataDir}/beacon.sock` }).metrics();
-    expect(metrics).toMatch(/beacon_dns_queries_total\{qtype="SRV",rcode="any"\} [1-9]/);
-    expect(metrics).toMatch(/beacon_check_results_total\{result="fail",type="http"\} [1-9]/);
-    expect(metrics).toMatch(/beacon_breaker_transitions_total\{from="closed",to="open"\} 1/);
+    const target = await scenario.checkTarget();
+    target.setStatus(500);
+    try {
+      await daemon.ok('register', 'metered', 'm1', '--port', '5501');
+      await daemon.ok('register', 'metered', 'm2', '--port', '5502', '--http-check', target.url, '--check-interval', '100ms');
+      for (let i = 0; i < 3; i++) await daemon.ok('report', 'metered', 'm1', 'failure');
+      expect(await ports('metered')).toEqual([]);
+      await until(() => daemon.ok('show', 'metered', 'm2', '--json'), (out) => out.includes('"health": "unhealthy"'));
+      const stats = JSON.parse(await daemon.ok('stats', '--json')) as { dns: { queries: number } };
+      expect(stats.dns.queries).toBeGreaterThan(0);
+      const metrics = await new ControlClient({ socketPath: `${daemon.dataDir}/beacon.sock` }).metrics();
+      expect(metrics).toMatch(/beacon_dns_queries_total\{qtype="SRV"\} [1-9]/);
+      expect(metrics).toMatch(/beacon_dns_responses_total\{rcode="NOERROR"\} [1-9]/);
+      expect(metrics).toMatch(/beacon_dns_cache_hits_total \d+/);
+      expect(metrics).toMatch(/beacon_check_results_total\{result="fail",type="http"\} [1-9]/);
+      expect(metrics).toMatch(/beacon_breaker_transitions_total\{from="closed",to="open"\} [1-9]/);
+      expect(metrics).toMatch(/beacon_registrations_total\{kind="new"\} [1-9]/);
+    } finally {
+      await target.close();
+    }
   });
 });
