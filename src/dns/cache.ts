@@ -1,19 +1,35 @@
 /**
- * Pre-encoded responses (issue 4). One entry per (case-folded qname, qtype) holds the authority's answer,
- * the rotation step, and the encoded bytes per (EDNS shape, rotation step), filled lazily. Entries are
+ * Pre-encoded responses (issue 4). One entry per (case-folded qname, qtype) holds the rotation step and the
+ * encoded bytes per EDNS shape, filled lazily. Entries are
  * indexed by their dependency tags so a registry change drops exactly the entries that read what changed.
  * Bounded: past `maxEntries` the oldest entry goes (a flood of random names cannot grow memory).
  */
 import { type AuthorityAnswer } from './authority.js';
 
-/** One cached question. */
+/** One encoded reply for one EDNS shape. */
+export interface EncodedVariant {
+  readonly bytes: Buffer;
+  /** Answer record offsets (and the section end) when the answer rotates by moving bytes; else undefined. */
+  readonly answerOffsets: Uint16Array | undefined;
+}
+
+/**
+ * One cached question. The authority's answer is kept only until the first reply is encoded (records cost
+ * far more memory than bytes); a later EDNS shape asks the authority again. Rotation does not multiply the
+ * bytes: successive replies move the answer records' bytes (see `rotatable` in wire.ts).
+ */
 export interface CacheEntry {
   readonly key: string;
-  readonly answer: AuthorityAnswer;
-  /** Rotation step of the next reply, always in [0, answer.rotation). */
+  readonly tags: readonly string[];
+  readonly rcode: number;
+  /** How many orders replies cycle through (the answer RRset's size, or 1). */
+  readonly rotation: number;
+  /** Rotation step of the next reply, always in [0, rotation). */
   next: number;
-  /** shape → encoded reply per rotation step. */
-  readonly variants: Map<number, (Buffer | undefined)[]>;
+  /** The authority's answer, until the first variant is encoded. */
+  answer: AuthorityAnswer | undefined;
+  /** shape → encoded reply. */
+  readonly variants: Map<number, EncodedVariant>;
 }
 
 /** Default bound on cached questions. */
@@ -39,7 +55,7 @@ export class ResponseCache {
       const oldest = this.entries.keys().next();
       if (!oldest.done) this.delete(oldest.value);
     }
-    const entry: CacheEntry = { key, answer, next: 0, variants: new Map() };
+    const entry: CacheEntry = { key, tags: answer.tags, rcode: answer.rcode, rotation: answer.rotation, next: 0, answer, variants: new Map() };
     this.entries.set(key, entry);
     for (const tag of answer.tags) {
       let keys = this.byTag.get(tag);
@@ -83,7 +99,7 @@ export class ResponseCache {
     const entry = this.entries.get(key);
     if (!entry) return false;
     this.entries.delete(key);
-    for (const tag of entry.answer.tags) {
+    for (const tag of entry.tags) {
       const keys = this.byTag.get(tag);
       if (!keys) continue;
       keys.delete(key);

@@ -9,11 +9,11 @@
 import { Packet } from 'dns2';
 import { type Logger, silentLogger, moduleLogger } from '../log.js';
 import { type DnsView, type DnsChange } from './view.js';
-import { Authority, ENUM_TAG, nameTag, serviceTag } from './authority.js';
-import { ResponseCache, DEFAULT_CACHE_ENTRIES, type CacheEntry } from './cache.js';
+import { Authority, ENUM_TAG, nameTag, serviceTag, type AuthorityAnswer } from './authority.js';
+import { ResponseCache, DEFAULT_CACHE_ENTRIES, type EncodedVariant } from './cache.js';
 import { HostIndex } from './hosts.js';
 import { type Name } from './name.js';
-import { type ResourceRecord, RRType, CLASS_IN } from './records.js';
+import { RRType, CLASS_IN } from './records.js';
 import {
   CLASSIC_UDP_LIMIT,
   EDNS_UDP_LIMIT,
@@ -187,23 +187,39 @@ export class DnsRequestHandler {
       if (answer.rcode === Rcode.REFUSED) return this.errorReply(msg, Rcode.REFUSED, transport); // unbounded names: not cached
       entry = this.cache.set(key, answer);
     }
+    let variant = entry.variants.get(shape);
+    if (!variant) {
+      let answer = entry.answer;
+      if (!answer) {
+        // A new EDNS shape for a known question: ask again (the records were dropped to save memory).
+        answer = this.authority.answer(foldedQuestionName(q), q.qtype, this.view, this.hosts);
+        // The view changed without telling us (it should not): start the question afresh.
+        if (answer.rcode !== entry.rcode || answer.rotation !== entry.rotation) entry = this.cache.set(key, answer);
+      }
+      variant = this.encode(msg, answer, limit);
+      entry.variants.set(shape, variant);
+      entry.answer = undefined;
+    }
     const step = entry.next;
-    entry.next = step + 1 >= entry.answer.rotation ? 0 : step + 1;
-    let variants = entry.variants.get(shape);
-    if (!variants) {
-      variants = new Array<Buffer | undefined>(entry.answer.rotation);
-      entry.variants.set(shape, variants);
-    }
-    let bytes = variants[step];
-    if (!bytes) {
-      bytes = this.encode(msg, entry, step, limit);
-      variants[step] = bytes;
-    }
-    this.count(entry.answer.rcode);
-    if (bytes[2] !== undefined && bytes[2] & (Flags.TC >> 8)) this.truncatedCount++;
+    entry.next = step + 1 >= entry.rotation ? 0 : step + 1;
+    const bytes = variant.bytes;
+    this.count(entry.rcode);
+    if ((bytes[2] ?? 0) & (Flags.TC >> 8)) this.truncatedCount++;
     // Copy, then patch what differs between askers: ID, RD and CD bits, the question as asked.
     const out = Buffer.allocUnsafe(bytes.length);
-    bytes.copy(out);
+    const offsets = variant.answerOffsets;
+    if (step === 0 || offsets === undefined) {
+      bytes.copy(out);
+    } else {
+      // Rotate by moving whole answer records: [step..n) then [0..step). Nothing points into them.
+      const first = offsets[0] ?? 0;
+      const cut = offsets[step] ?? first;
+      const end = offsets[offsets.length - 1] ?? first;
+      bytes.copy(out, 0, 0, first);
+      bytes.copy(out, first, cut, end);
+      bytes.copy(out, first + end - cut, first, cut);
+      bytes.copy(out, end, end);
+    }
     out[0] = msg[0] ?? 0;
     out[1] = msg[1] ?? 0;
     out[2] = ((bytes[2] ?? 0) & ~(Flags.RD >> 8)) | ((msg[2] ?? 0) & (Flags.RD >> 8));
@@ -220,22 +236,22 @@ export class DnsRequestHandler {
     return Math.min(Math.max(q.optPayload, CLASSIC_UDP_LIMIT), EDNS_UDP_LIMIT);
   }
 
-  private encode(msg: Buffer, entry: CacheEntry, step: number, limit: number): Buffer {
-    const { answer } = entry;
-    const rotated: readonly ResourceRecord[] = step === 0 ? answer.answer : [...answer.answer.slice(step), ...answer.answer.slice(0, step)];
-    return encodeResponse({
+  private encode(msg: Buffer, answer: AuthorityAnswer, limit: number): EncodedVariant {
+    const encoded = encodeResponse({
       id: this.q.id,
       opcode: this.q.opcode,
       aa: answer.aa,
       requestFlags: this.q.flags,
       rcode: answer.rcode,
       question: msg.subarray(HEADER_SIZE, this.q.questionEnd),
-      answer: rotated,
+      answer: answer.answer,
       authority: answer.authority,
       additional: answer.additional,
       opt: this.q.hasOpt ? { do: this.q.optDo } : undefined,
       limit,
-    }).bytes;
+      rotatable: answer.rotation > 1,
+    });
+    return { bytes: encoded.bytes, answerOffsets: encoded.answerOffsets };
   }
 
   /** A reply with no records: FORMERR, NOTIMP, REFUSED, BADVERS. The question is echoed when it was readable. */

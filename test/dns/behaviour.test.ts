@@ -55,6 +55,32 @@ describe('rotation', () => {
   });
 });
 
+describe('rotation from cached bytes', () => {
+  it('moves whole answer records: every rotated reply decodes, with the same additional data', async () => {
+    const port = await start(threeWebInstances());
+    const replies = [];
+    for (let i = 0; i < 4; i++) replies.push(await ask(port, '_web._tcp.local.', 'PTR', i));
+    const sorted = (l: readonly string[]): string[] => [...l].sort();
+    for (const r of replies) {
+      expect(sorted(r.answer)).toEqual(sorted(replies[0]!.answer));
+      expect(sorted(r.additional)).toEqual(sorted(replies[0]!.additional));
+      expect(r.additional).toHaveLength(9); // SRV + TXT + A per instance
+    }
+    expect(replies.map((r) => r.answer[0])).toEqual([...replies[0]!.answer, replies[0]!.answer[0]]);
+  });
+
+  it('serves each EDNS shape its own encoding, and all of them follow a change', async () => {
+    const view = threeWebInstances();
+    const port = await start(view);
+    const shapes = [{}, { edns: 1232 }, { edns: 4096, dnssecOk: true }];
+    const targets = async (o: object): Promise<string[]> =>
+      decode(await udpQuery(port, buildQuery('_web._tcp.local.', 'SRV', o))).answer.map((l) => l.split(' ').pop()!).sort();
+    for (const o of shapes) expect(await targets(o)).toHaveLength(3);
+    view.setEligible('web', 'web-3', false);
+    for (const o of shapes) expect(await targets(o)).toEqual(['10-0-1-1.addr.local.', '10-0-1-2.addr.local.']);
+  });
+});
+
 describe('health filtering and change propagation (no stale cache)', () => {
   it('answers what view.eligible() says, and the very next answer follows a change', async () => {
     const view = threeWebInstances();
