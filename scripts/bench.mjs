@@ -4,6 +4,7 @@
 //
 //   node scripts/bench.mjs [--quick] [--large] [--profile] [--no-large-case] [--no-multicore]
 //        [--services N --instances M] [--seconds S] [--rounds R] [--lines L] [--out FILE]
+//        [--phases udp,latency,tcp,churn,handler,multicore,large] [--workers-max N]
 //
 // Default (~6 min): 50 x 3 registry (UDP rounds, 25k qps latency, TCP, churn, cluster workers), then the
 // 10,000 x 10 registry (UDP rounds and RSS). --quick: ~1 min, one short round of each small-registry phase.
@@ -47,13 +48,17 @@ function parseArgs(argv) {
     rounds: val('--rounds', quick ? 1 : 3),
     lines: val('--lines', undefined),
     churnRate: val('--churn-rate', 1000),
+    workersMax: val('--workers-max', 2),
     latencyQps: val('--latency-qps', 25_000),
     clients: val('--clients', 10),
     out: (() => { const i = argv.indexOf('--out'); return i >= 0 ? argv[i + 1] : undefined; })(),
+    phases: (() => { const i = argv.indexOf('--phases'); return i >= 0 ? argv[i + 1].split(',') : undefined; })(),
   };
 }
 
 const opts = parseArgs(process.argv.slice(2));
+/** Whether a phase (udp, latency, tcp, churn, handler, multicore, large) is selected by --phases (all by default). */
+const wants = (phase) => !opts.phases || opts.phases.includes(phase);
 const log = (...a) => console.error('[bench]', ...a);
 const results = {
   startedAt: new Date().toISOString(),
@@ -107,12 +112,12 @@ async function ceilingServer(workers = 1) {
   return startNodeServer(join(here, 'bench/ceiling-server.mjs'), ['--port', String(port), '--workers', String(workers)], { label: `ceiling x${workers}` });
 }
 
-async function nsdServer(ds, name) {
+async function nsdServer(ds, name, serverCount = 1) {
   const dir = join(work, name);
   const port = await freePort();
   const t0 = Date.now();
   const { child, pid } = await startNsd({
-    dir, port, zone: ds.domain, zoneText: buildZoneFile(ds, { deriveTarget }), isReady: (p) => answers(p),
+    dir, port, zone: ds.domain, zoneText: buildZoneFile(ds, { deriveTarget }), isReady: (p) => answers(p), serverCount,
   });
   const exited = new Promise((r) => child.once('exit', r));
   const handle = {
@@ -279,25 +284,31 @@ async function main() {
   if (!dnsperf) return;
 
   const label = `UDP ${opts.services}x${opts.instances}`;
-  await alternate(label, { beacon, nsd: nsdHandle, ceiling }, queryFile, { seconds: opts.seconds });
-  await alternate(`UDP @${opts.latencyQps / 1000}k qps`, { beacon, nsd: nsdHandle }, queryFile, { seconds: opts.shortSeconds, maxQps: opts.latencyQps });
-  await alternate('TCP', { beacon, nsd: nsdHandle }, queryFile, { seconds: opts.shortSeconds, mode: 'tcp' });
-  await churnPhase(beacon, queryFile);
-  results.handler = await beacon.request({ op: 'handler-bench', queryFile, msPerKind: opts.quick ? 100 : 300 }, 'handler-bench');
-  console.log(`\n${formatHandlerBench(results.handler, `${opts.services}x${opts.instances}`)}`);
+  if (wants('udp')) await alternate(label, { beacon, nsd: nsdHandle, ceiling }, queryFile, { seconds: opts.seconds });
+  if (wants('latency')) await alternate(`UDP @${opts.latencyQps / 1000}k qps`, { beacon, nsd: nsdHandle }, queryFile, { seconds: opts.shortSeconds, maxQps: opts.latencyQps });
+  if (wants('tcp')) await alternate('TCP', { beacon, nsd: nsdHandle }, queryFile, { seconds: opts.shortSeconds, mode: 'tcp' });
+  if (wants('churn')) await churnPhase(beacon, queryFile);
+  if (wants('handler')) {
+    results.handler = await beacon.request({ op: 'handler-bench', queryFile, msPerKind: opts.quick ? 100 : 300 }, 'handler-bench');
+    console.log(`\n${formatHandlerBench(results.handler, `${opts.services}x${opts.instances}`)}`);
+  }
   results.beacon.afterLoad = await beacon.request({ op: 'stats' }, 'stats');
 
-  if (opts.multicore) {
+  if (opts.multicore && wants('multicore')) {
     // Does node:cluster (workers sharing one UDP socket) beat one process on this machine?
-    const c2 = await track(ceilingServer(2));
-    const b2 = await track(beaconServer(ds, { workers: 2, port: await freePort(), label: 'beacon x2' }));
-    await alternate('UDP cluster workers', { 'ceiling': ceiling, 'ceiling x2': c2, 'beacon': beacon, 'beacon x2': b2 }, queryFile, { seconds: opts.shortSeconds });
-    await stopServer(c2);
-    await stopServer(b2);
+    // NSD gets the same number of server processes (server-count), so the comparison stays like for like.
+    const servers = { 'ceiling': ceiling, 'beacon': beacon, 'nsd': nsdHandle };
+    for (let w = 2; w <= opts.workersMax; w += 1) {
+      servers[`ceiling x${w}`] = await track(ceilingServer(w));
+      servers[`beacon x${w}`] = await track(beaconServer(ds, { workers: w, port: await freePort(), label: `beacon x${w}` }));
+      if (nsd) servers[`nsd x${w}`] = await track(nsdServer(ds, `nsd-x${w}`, w));
+    }
+    await alternate('UDP cluster workers', servers, queryFile, { seconds: opts.shortSeconds });
+    for (const [n, s] of Object.entries(servers)) if (n.includes(' x')) await stopServer(s);
   }
   if (opts.profile) results.profiles = [await profileBeacon(beacon, queryFile), await profileBeacon(beacon, queryFile, opts.churnRate)];
 
-  if (opts.largeCase) {
+  if (opts.largeCase && wants('large')) {
     await stopServer(beacon);
     if (nsdHandle) await stopServer(nsdHandle);
     const big = buildDataset({ services: 10_000, instances: 10 });
@@ -349,7 +360,7 @@ function formatHandlerBench(hb, label) {
 function summaryLines() {
   const out = [];
   const phase = (t) => results.phases.find((p) => p.title.startsWith(t));
-  const udp = results.phases[0];
+  const udp = results.phases.find((p) => p.title === `UDP ${results.dataset.services}x${results.dataset.instances}`);
   if (udp?.medians.beacon) {
     const m = udp.medians;
     if (m.nsd) out.push(`UDP ${results.dataset.services}x${results.dataset.instances}: Beacon ${(m.beacon.qps / m.nsd.qps).toFixed(2)}x NSD (target >= 0.75), ${(m.beacon.qps / m.ceiling.qps).toFixed(2)}x the Node ceiling (target >= 0.9)`);

@@ -37,13 +37,16 @@ export function formatTable(phases) {
   const head = [pad('phase', 22, true), pad('server', 18, true), pad('qps', 9), pad('/NSD', 6), pad('/ceil', 6), pad('avg ms', 7), pad('max ms', 7), pad('lost', 7), pad('CPU us/q', 9), pad('resp B', 7), pad('noise', 6)];
   const lines = [head.join(' '), '-'.repeat(head.join(' ').length)];
   for (const phase of phases) {
-    const nsd = phase.medians.nsd?.qps;
-    const ceil = phase.medians.ceiling?.qps;
     for (const [name, m] of Object.entries(phase.medians)) {
+      // Ratios against NSD and the ceiling with the same process count (`beacon x2` vs `nsd x2`).
+      const suffix = / x\d+$/.exec(name)?.[0] ?? '';
+      const nsd = phase.medians[`nsd${suffix}`]?.qps;
+      const ceil = phase.medians[`ceiling${suffix}`]?.qps;
+      const isRef = name.startsWith('nsd') || name.startsWith('ceiling');
       lines.push([
         pad(phase.title, 22, true), pad(name, 18, true), pad(fmt(m.qps), 9),
-        pad(nsd && name !== 'nsd' ? (m.qps / nsd).toFixed(2) : '', 6),
-        pad(ceil && name !== 'ceiling' ? (m.qps / ceil).toFixed(2) : '', 6),
+        pad(nsd && !name.startsWith('nsd') ? (m.qps / nsd).toFixed(2) : '', 6),
+        pad(ceil && !isRef ? (m.qps / ceil).toFixed(2) : '', 6),
         pad(fmt(m.avgLatencyMs, 3), 7), pad(fmt(m.maxLatencyMs, 1), 7), pad(fmt(m.lost), 7),
         pad(fmt(m.cpuUsPerQuery, 1), 9), pad(fmt(m.responseBytes), 7), pad(fmt(m.otherCpuShare, 2), 6),
       ].join(' '));
