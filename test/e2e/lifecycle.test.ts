@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ControlClient } from '../../src/control/client.js';
 import { CLI, runCli, srvPorts, startDaemon, until, type Daemon } from './daemon.js';
-import { checkTarget } from './scenarios.js';
+import { api, checkTarget } from './scenarios.js';
 
 /** Spawn the CLI as a long-running child; collects its stdout lines. */
 function spawnCli(args: readonly string[]) {
@@ -76,14 +76,16 @@ describe('client commands around a running daemon', () => {
   });
 
   it('heartbeat --every keeps a short-TTL instance healthy for many TTLs, until interrupted', async () => {
-    await daemon.ok('register', 'kept', 'k1', '--port', '4001', '--ttl', '1s');
-    const beats = spawnCli(['heartbeat', 'kept', 'k1', '--every', '200ms', '--data-dir', daemon.dataDir]);
-    children.push(beats);
+    await daemon.ok('register', 'kept', 'k1', '--port', '4001', '--ttl', '2s');
     const changes = spawnCli(['watch', '--json', '--data-dir', daemon.dataDir]);
     children.push(changes);
-    // 12 beats at 200 ms span more than two 1 s TTLs.
-    await until(async () => beats.lines.length, (n) => n >= 12, 15_000);
+    await until(async () => (await api(daemon).stats()).watchers as number, (n) => n >= 1);
+    const beats = spawnCli(['heartbeat', 'kept', 'k1', '--every', '200ms', '--data-dir', daemon.dataDir]);
+    children.push(beats);
+    // 25 beats at 200 ms span more than two 2 s TTLs; not once did the instance change (no watch event).
+    await until(async () => beats.lines.length, (n) => n >= 25, 15_000);
     expect(new Set(beats.lines)).toEqual(new Set(['kept/k1: healthy']));
+    expect(changes.lines).toEqual([]);
     expect(await srvPorts(daemon.dnsPort, '_kept._tcp.local')).toEqual([4001]);
     beats.child.kill('SIGINT');
     expect((await beats.exit).code).toBe(0);
