@@ -49,6 +49,8 @@ export class Reaper {
   private readonly logger: Logger;
   private readonly maxSleepMs: number;
   private readonly retryMs: number;
+  /** Consecutive failed runs: the retry delay doubles with each, up to maxSleepMs (a down store is not hammered). */
+  private failures = 0;
 
   constructor(private readonly options: ReaperOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -139,13 +141,16 @@ export class Reaper {
       })
       .catch((error: unknown) => {
         failed = true;
-        this.logger.warn({ err: error }, 'expiry run failed');
+        this.failures++;
+        if (this.failures === 1 || Number.isInteger(Math.log2(this.failures))) this.logger.warn({ err: error, failures: this.failures }, 'expiry run failed');
       })
       .finally(() => {
         this.running = undefined;
+        if (!failed) this.failures = 0;
         const next = this.options.registry.nextDeadline();
         const stillPast = next !== undefined && next < this.options.registry.clock.now();
-        this.arm(failed || stillPast ? this.retryMs : 0);
+        const retry = Math.min(this.maxSleepMs, this.retryMs * 2 ** Math.max(0, this.failures - 1));
+        this.arm(failed || stillPast ? retry : 0);
       });
   }
 }

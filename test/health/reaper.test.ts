@@ -90,4 +90,30 @@ describe('Reaper', () => {
     expect(attempts).toBe(2);
     expect(registry.get('api', 'a')?.health).toBe('unhealthy');
   });
+
+  it('backs off while the store keeps failing, and recovers', async () => {
+    const registry = new ServiceRegistry({ defaultTtlMs: 1000, deregisterCriticalAfterMs: 60_000 });
+    let attempts = 0;
+    let down = true;
+    const writer = {
+      cleanupExpired: async () => {
+        attempts++;
+        if (down) throw new Error('store down');
+        return registry.cleanupExpired();
+      },
+    };
+    reaper = new Reaper({ registry, writer, retryMs: 100, maxSleepMs: 1000 });
+    reaper.start();
+    registry.register('api', { id: 'a', address: '127.0.0.1', port: 80 });
+    await vi.advanceTimersByTimeAsync(1001);
+    expect(attempts).toBe(1);
+    // Retries after 100, 200, 400, 800, then every 1000 ms (the cap).
+    await vi.advanceTimersByTimeAsync(100 + 200 + 400 + 800);
+    expect(attempts).toBe(5);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(attempts).toBe(6);
+    down = false;
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(registry.get('api', 'a')?.health).toBe('unhealthy');
+  });
 });
