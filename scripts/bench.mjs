@@ -49,6 +49,7 @@ function parseArgs(argv) {
     lines: val('--lines', undefined),
     churnRate: val('--churn-rate', 1000),
     workersMax: val('--workers-max', 2),
+    churnPacedQps: val('--churn-paced-qps', 10_000),
     latencyQps: val('--latency-qps', 25_000),
     clients: val('--clients', 10),
     out: (() => { const i = argv.indexOf('--out'); return i >= 0 ? argv[i + 1] : undefined; })(),
@@ -206,23 +207,10 @@ async function crossCheck(beacon, nsdHandle, queryText, sample = 300) {
   return { checked: lines.length, same, mismatches };
 }
 
-/** Run the churn phase: per round, Beacon without churn, then with `churnRate` changes/s during dnsperf. */
-async function churnPhase(beacon, queryFile) {
-  const runs = { 'beacon': [], 'beacon+churn': [] };
-  const churns = [];
-  for (let round = 0; round < opts.rounds; round += 1) {
-    runs.beacon.push(await measure(beacon, queryFile, { seconds: opts.shortSeconds }));
-    const churnReply = beacon.request({ op: 'churn', rate: opts.churnRate, durationMs: opts.shortSeconds * 1000, seed: 100 + round }, 'churn-done', (opts.shortSeconds + 60) * 1000);
-    const r = await measure(beacon, queryFile, { seconds: opts.shortSeconds });
-    const c = await churnReply;
-    runs['beacon+churn'].push(r);
-    churns.push(c);
-    log(`churn round ${round + 1}: ${Math.round(runs.beacon.at(-1).qps)} -> ${Math.round(r.qps)} qps with ${Math.round(c.ratePerSecond)} changes/s; staleness p50 ${c.stalenessMs.p50?.toFixed(2)} ms, max ${c.stalenessMs.max?.toFixed(2)} ms`);
-  }
-  const medians = { 'beacon': medianRun(runs.beacon), 'beacon+churn': medianRun(runs['beacon+churn']) };
-  const churn = {
+/** Staleness and probe figures of a list of churn results. */
+function churnFigures(churns) {
+  return {
     changesPerSecond: median(churns.map((c) => c.ratePerSecond)),
-    throughputRatio: medians['beacon+churn'].qps / medians.beacon.qps,
     stalenessP50Ms: median(churns.map((c) => c.stalenessMs.p50)),
     stalenessP95Ms: median(churns.map((c) => c.stalenessMs.p95)),
     stalenessMaxMs: Math.max(...churns.map((c) => c.stalenessMs.max ?? 0)),
@@ -232,7 +220,45 @@ async function churnPhase(beacon, queryFile) {
     staleFirstAnswers: churns.reduce((a, c) => a + c.staleFirstAnswers, 0),
     probeFailures: churns.reduce((a, c) => a + c.probeFailures, 0),
     mutationUsPerChange: median(churns.map((c) => c.mutationUsPerChange)),
-    rounds: churns,
+  };
+}
+
+/**
+ * The churn phase. Per round: Beacon saturated by dnsperf without churn, then with `churnRate` changes/s
+ * (throughput ratio), then with the same churn under a fixed `churnPacedQps` load, where the staleness probe
+ * is not swamped by the queueing delay that saturation itself causes.
+ */
+async function churnPhase(beacon, queryFile) {
+  const pacedName = `beacon+churn @${opts.churnPacedQps / 1000}k`;
+  const runs = { 'beacon': [], 'beacon+churn': [], [pacedName]: [] };
+  const saturated = [];
+  const paced = [];
+  const idle = [];
+  const withChurn = async (seed, maxQps) => {
+    const reply = beacon.request({ op: 'churn', rate: opts.churnRate, durationMs: opts.shortSeconds * 1000, seed }, 'churn-done', (opts.shortSeconds + 60) * 1000);
+    const r = await measure(beacon, queryFile, { seconds: opts.shortSeconds, maxQps });
+    return [r, await reply];
+  };
+  for (let round = 0; round < opts.rounds; round += 1) {
+    runs.beacon.push(await measure(beacon, queryFile, { seconds: opts.shortSeconds }));
+    const [r, c] = await withChurn(100 + round);
+    runs['beacon+churn'].push(r);
+    saturated.push(c);
+    const [rp, cp] = await withChurn(200 + round, opts.churnPacedQps);
+    runs[pacedName].push(rp);
+    paced.push(cp);
+    // No query load at all: the staleness is then the cache's own, plus one loopback round trip.
+    idle.push(await beacon.request({ op: 'churn', rate: opts.churnRate, durationMs: 1000, seed: 300 + round }, 'churn-done', 60_000));
+    log(`churn round ${round + 1}: ${Math.round(runs.beacon.at(-1).qps)} -> ${Math.round(r.qps)} qps with ${Math.round(c.ratePerSecond)} changes/s; staleness p50 ${c.stalenessMs.p50?.toFixed(2)} ms saturated, ${cp.stalenessMs.p50?.toFixed(2)} ms at ${opts.churnPacedQps} qps`);
+  }
+  const medians = Object.fromEntries(Object.entries(runs).map(([n, list]) => [n, medianRun(list)]));
+  const churn = {
+    ...churnFigures(saturated),
+    throughputRatio: medians['beacon+churn'].qps / medians.beacon.qps,
+    paced: { qps: opts.churnPacedQps, ...churnFigures(paced) },
+    idle: churnFigures(idle),
+    rounds: saturated,
+    pacedRounds: paced,
   };
   const phase = { title: `churn ${opts.churnRate}/s`, runs, medians, churn };
   results.phases.push(phase);
@@ -371,7 +397,13 @@ function summaryLines() {
   const tcp = phase('TCP');
   if (tcp?.medians.nsd) out.push(`TCP: Beacon ${(tcp.medians.beacon.qps / tcp.medians.nsd.qps).toFixed(2)}x NSD`);
   const ch = phase('churn')?.churn;
-  if (ch) out.push(`Churn ${Math.round(ch.changesPerSecond)}/s: throughput ${ch.throughputRatio.toFixed(2)}x no-churn (target >= 0.8); staleness p50 ${ch.stalenessP50Ms?.toFixed(2)} ms, p95 ${ch.stalenessP95Ms?.toFixed(2)} ms, max ${ch.stalenessMaxMs.toFixed(2)} ms over ${ch.probes} probes (target <= 10 ms), vs ${ch.controlRttP50Ms?.toFixed(2)} / ${ch.controlRttP95Ms?.toFixed(2)} ms p50/p95 round trip of an untouched name under the same load; ${ch.staleFirstAnswers} stale first answers (the first reply after a change showed the old data), ${ch.probeFailures} probe failures`);
+  if (ch) {
+    const st = (f, where) => `staleness ${where}: p50 ${f.stalenessP50Ms?.toFixed(2)} ms, p95 ${f.stalenessP95Ms?.toFixed(2)} ms, max ${f.stalenessMaxMs.toFixed(2)} ms over ${f.probes} probes (target <= 10 ms), vs ${f.controlRttP50Ms?.toFixed(2)} / ${f.controlRttP95Ms?.toFixed(2)} ms p50/p95 round trip of an untouched name; ${f.staleFirstAnswers} stale first answers, ${f.probeFailures} probe failures`;
+    out.push(`Churn ${Math.round(ch.changesPerSecond)}/s: throughput ${ch.throughputRatio.toFixed(2)}x no-churn (target >= 0.8); ${ch.mutationUsPerChange.toFixed(1)} us per change in the registry call (listeners included)`);
+    out.push(`  ${st(ch, 'saturated')}`);
+    out.push(`  ${st(ch.paced, `at ${ch.paced.qps} qps`)}`);
+    out.push(`  ${st(ch.idle, 'with no query load')}`);
+  }
   const lg = results.phases.find((p) => p.title === 'UDP 10000x10');
   if (lg?.medians.nsd) out.push(`UDP 10000x10 (warm): Beacon ${(lg.medians.beacon.qps / lg.medians.nsd.qps).toFixed(2)}x NSD (target >= 0.7)`);
   const lgc = results.phases.find((p) => p.title === 'UDP 10000x10 cold');
