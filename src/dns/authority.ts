@@ -145,9 +145,8 @@ export class Authority {
   private readonly ttl: number;
   /** Memo of eligible instances by folded id, keyed by the array the view returned (unobservable). */
   private readonly byId = new WeakMap<readonly DnsInstance[], Map<string, DnsInstance>>();
-  /** Memos of built names (bounded; cleared when full). Names are immutable, so sharing them is safe. */
+  /** Memo of service names (bounded; cleared when full). Names are immutable, so sharing them is safe. */
   private readonly serviceNames = new Map<string, Name>();
-  private readonly instanceNames = new Map<string, Name>();
 
   constructor(private readonly config: AuthorityConfig) {
     this.domain = config.domain;
@@ -315,16 +314,10 @@ export class Authority {
 
   /** `I._S._P.D`, or undefined for an id that is no DNS label (over 63 octets; the registry prevents it). */
   private instanceName(inst: DnsInstance): Name | undefined {
-    const key = `${inst.service}\0${inst.protocol}\0${inst.id}`;
-    let name = this.instanceNames.get(key);
-    if (!name) {
-      const label = Buffer.from(inst.id, 'utf8');
-      if (label.length === 0 || label.length > 63) return undefined;
-      name = [label, ...this.serviceName(inst.service, inst.protocol)];
-      if (this.instanceNames.size >= NAME_MEMO_LIMIT) this.instanceNames.clear();
-      this.instanceNames.set(key, name);
-    }
-    return name;
+    // Not memoised: built on a cache miss only, dropped once encoded (a memo would hold every instance).
+    const label = Buffer.from(inst.id, 'utf8');
+    if (label.length === 0 || label.length > 63) return undefined;
+    return [label, ...this.serviceName(inst.service, inst.protocol)];
   }
 
   /** Names under `_S._P.D`: the service, its instances, `_sub` and subtypes. */

@@ -10,7 +10,7 @@ import { type AuthorityAnswer } from './authority.js';
 export interface EncodedVariant {
   readonly bytes: Buffer;
   /** Answer record offsets (and the section end) when the answer rotates by moving bytes; else undefined. */
-  readonly answerOffsets: Uint16Array | undefined;
+  readonly answerOffsets: readonly number[] | undefined;
 }
 
 /**
@@ -28,8 +28,26 @@ export interface CacheEntry {
   next: number;
   /** The authority's answer, until the first variant is encoded. */
   answer: AuthorityAnswer | undefined;
-  /** shape → encoded reply. */
-  readonly variants: Map<number, EncodedVariant>;
+  /** The first shape asked and its reply, inline: most questions only ever see one shape. */
+  shape: number;
+  variant: EncodedVariant | undefined;
+  /** Further shapes, created on demand. */
+  others: Map<number, EncodedVariant> | undefined;
+}
+
+/** The encoded reply of `entry` for `shape`, if there is one. */
+export function variantFor(entry: CacheEntry, shape: number): EncodedVariant | undefined {
+  return entry.shape === shape ? entry.variant : entry.others?.get(shape);
+}
+
+/** Store the encoded reply of `entry` for `shape`. */
+export function storeVariant(entry: CacheEntry, shape: number, variant: EncodedVariant): void {
+  if (entry.variant === undefined) {
+    entry.shape = shape;
+    entry.variant = variant;
+  } else {
+    (entry.others ??= new Map()).set(shape, variant);
+  }
 }
 
 /** Default bound on cached questions. */
@@ -55,7 +73,7 @@ export class ResponseCache {
       const oldest = this.entries.keys().next();
       if (!oldest.done) this.delete(oldest.value);
     }
-    const entry: CacheEntry = { key, tags: answer.tags, rcode: answer.rcode, rotation: answer.rotation, next: 0, answer, variants: new Map() };
+    const entry: CacheEntry = { key, tags: answer.tags, rcode: answer.rcode, rotation: answer.rotation, next: 0, answer, shape: -1, variant: undefined, others: undefined };
     this.entries.set(key, entry);
     for (const tag of answer.tags) {
       let keys = this.byTag.get(tag);

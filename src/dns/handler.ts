@@ -10,7 +10,7 @@ import { Packet } from 'dns2';
 import { type Logger, silentLogger, moduleLogger } from '../log.js';
 import { type DnsView, type DnsChange } from './view.js';
 import { Authority, ENUM_TAG, nameTag, serviceTag, type AuthorityAnswer } from './authority.js';
-import { ResponseCache, DEFAULT_CACHE_ENTRIES, type EncodedVariant } from './cache.js';
+import { ResponseCache, DEFAULT_CACHE_ENTRIES, storeVariant, variantFor, type EncodedVariant } from './cache.js';
 import { HostIndex } from './hosts.js';
 import { type Name } from './name.js';
 import { RRType, CLASS_IN } from './records.js';
@@ -187,7 +187,7 @@ export class DnsRequestHandler {
       if (answer.rcode === Rcode.REFUSED) return this.errorReply(msg, Rcode.REFUSED, transport); // unbounded names: not cached
       entry = this.cache.set(key, answer);
     }
-    let variant = entry.variants.get(shape);
+    let variant = variantFor(entry, shape);
     if (!variant) {
       let answer = entry.answer;
       if (!answer) {
@@ -197,7 +197,7 @@ export class DnsRequestHandler {
         if (answer.rcode !== entry.rcode || answer.rotation !== entry.rotation) entry = this.cache.set(key, answer);
       }
       variant = this.encode(msg, answer, limit);
-      entry.variants.set(shape, variant);
+      storeVariant(entry, shape, variant);
       entry.answer = undefined;
     }
     const step = entry.next;
@@ -251,7 +251,7 @@ export class DnsRequestHandler {
       limit,
       rotatable: answer.rotation > 1,
     });
-    return { bytes: encoded.bytes, answerOffsets: encoded.answerOffsets };
+    return { bytes: encoded.bytes, answerOffsets: encoded.answerOffsets ? Array.from(encoded.answerOffsets) : undefined };
   }
 
   /** A reply with no records: FORMERR, NOTIMP, REFUSED, BADVERS. The question is echoed when it was readable. */
