@@ -384,12 +384,14 @@ export function buildProgram(): Command {
     .requiredOption('--service <name>', 'service name')
     .requiredOption('--port <port>', 'port the command serves on')
     .option('--id <id>', 'instance name (default: <service>-<pid>)')
-    .option('--heartbeat <duration>', 'heartbeat period (default: a third of --ttl, or 10s)')
+    .option('--heartbeat <duration>', 'heartbeat period (default: a third of --ttl; --ttl defaults to 30s here)')
     .argument('<command...>', 'the command and its arguments, after --')
     .addHelpText('after', '\nExample: beacon run --service web --port 8080 --ttl 15s -- node server.js')
     .action(async (command: string[], flags: CommonFlags & InstanceFlags & { service: string; id?: string; heartbeat?: string }) => {
       const body = registerBody(flags);
       const ttlMs = body.ttlMs ?? 30_000;
+      // Heartbeats must match the TTL the daemon applies: state it rather than rely on the daemon's default.
+      if (body.ttlMs === undefined && (body.check === undefined || body.check.type === 'ttl')) body.ttlMs = ttlMs;
       const heartbeatMs = flags.heartbeat === undefined ? Math.max(100, Math.min(10_000, Math.floor(ttlMs / 3))) : parseDuration(flags.heartbeat, '--heartbeat');
       const code = await runRegistered({
         client: client(flags),
