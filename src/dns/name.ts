@@ -66,10 +66,20 @@ export function foldLabel(label: Label): Label {
   return out;
 }
 
+// Labels and names are immutable and the authority shares them (the domain, service names), so their keys
+// are computed once. WeakMaps: nothing is kept alive by the memo.
+const labelKeys = new WeakMap<Label, string>();
+const suffixKeyMemo = new WeakMap<Name, string[]>();
+
 /** The key of one label: its length char and its octets as latin1, A-Z folded (RFC 4343). */
 function labelKey(label: Label): string {
-  const s = String.fromCharCode(label.length) + label.toString('latin1');
-  return /[A-Z]/.test(s) ? s.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : s;
+  let key = labelKeys.get(label);
+  if (key === undefined) {
+    const s = String.fromCharCode(label.length) + label.toString('latin1');
+    key = /[A-Z]/.test(s) ? s.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : s;
+    labelKeys.set(label, key);
+  }
+  return key;
 }
 
 /** The lookup key of a name: its case-folded uncompressed wire form, as a latin1 string (one char per octet). */
@@ -81,12 +91,15 @@ export function nameKey(name: Name): string {
 
 /** The keys of every suffix of a name (`[i]` = key of `name.slice(i)`), built in one pass from the root. */
 export function suffixKeys(name: Name): string[] {
+  const known = suffixKeyMemo.get(name);
+  if (known) return known;
   const out = new Array<string>(name.length);
   let key = '\0';
   for (let i = name.length - 1; i >= 0; i--) {
     key = labelKey(name[i] as Label) + key;
     out[i] = key;
   }
+  suffixKeyMemo.set(name, out);
   return out;
 }
 
