@@ -90,7 +90,8 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
     if (config.store === 'sqlite') await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
     const registry = new ServiceRegistry(
       { defaultTtlMs: config.defaultTtlMs, healthCheckIntervalMs: config.healthCheckIntervalMs, deregisterCriticalAfterMs: config.deregisterCriticalAfterMs },
-      { logger: moduleLogger(logger, 'registry') },
+      // On etcd, leases enforce heartbeat TTLs: a node never sees the heartbeats other nodes receive.
+      { logger: moduleLogger(logger, 'registry'), externalTtl: config.store === 'etcd' },
     );
     const store = await openStore(config, moduleLogger(logger, 'store'));
     undo.push(() => store.close());
