@@ -46,6 +46,26 @@ export function hostName(host: string): Name | undefined {
   }
 }
 
+// Address-derived target names per domain, memoised (bounded) so cache misses share names and their keys.
+const targetMemo = new WeakMap<Name, Map<string, Name>>();
+const TARGET_MEMO_LIMIT = 65536;
+
+/** `<label>.addr.<domain>` for an address-derived label, shared between calls. */
+function addressTarget(label: string, domain: Name): Name {
+  let memo = targetMemo.get(domain);
+  if (!memo) {
+    memo = new Map();
+    targetMemo.set(domain, memo);
+  }
+  let name = memo.get(label);
+  if (!name) {
+    name = joinNames(nameFromLabels([label, ADDR_LABEL]), domain);
+    if (memo.size >= TARGET_MEMO_LIMIT) memo.clear();
+    memo.set(label, name);
+  }
+  return name;
+}
+
 /** The SRV target of an instance under DNS-SD domain `domain` (see the module comment). */
 export function srvTarget(instance: DnsInstance, domain: Name): Name | undefined {
   if (instance.host !== undefined && instance.host !== '') {
@@ -53,7 +73,7 @@ export function srvTarget(instance: DnsInstance, domain: Name): Name | undefined
     if (named) return named;
   }
   const label = addressLabel(instance.address);
-  if (label !== undefined) return joinNames(nameFromLabels([label, ADDR_LABEL]), domain);
+  if (label !== undefined) return addressTarget(label, domain);
   return hostName(instance.address);
 }
 
