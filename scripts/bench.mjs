@@ -344,7 +344,8 @@ async function main() {
     writeFileSync(bigFile, bq.text);
     log('large case: 10,000 x 10 = 100,000 instances');
     const bb = await track(beaconServer(big, { label: 'beacon large' }));
-    log(`beacon large ready (built in ${Math.round(bb.info.startMs)} ms, RSS ${Math.round(bb.info.rss / 1e6)} MB)`);
+    const idleStats = await bb.request({ op: 'stats' }, 'stats');
+    log(`beacon large ready (built in ${Math.round(bb.info.startMs)} ms, RSS ${Math.round(bb.info.rss / 1e6)} MB; after GC ${Math.round(idleStats.rss / 1e6)} MB, heap ${Math.round(idleStats.heapUsed / 1e6)} MB)`);
     const bn = nsd ? await track(nsdServer(big, 'nsd-large')) : undefined;
     if (bn) log(`nsd large ready (${bn.info.startMs} ms)`);
     // Cold pass: one trip through the file, every name new to Beacon's cache (NSD has no such state).
@@ -363,7 +364,7 @@ async function main() {
     results.handlerLarge = await bb.request({ op: 'handler-bench', queryFile: bigFile, msPerKind: 300 }, 'handler-bench');
     console.log(`\n${formatHandlerBench(results.handlerLarge, '10000x10')}`);
     results.large = {
-      startMs: bb.info.startMs, buildMs: bb.info.buildMs, rssAtReady: bb.info.rss, rssAfterLoad: stats.rss,
+      startMs: bb.info.startMs, buildMs: bb.info.buildMs, rssAtReady: bb.info.rss, rssAtReadyAfterGc: idleStats.rss, heapUsedAtReady: idleStats.heapUsed, rssAfterLoad: stats.rss,
       peakRss, heapUsedAfterGc: stats.heapUsed, server: stats.server,
     };
     log(`large: RSS ${Math.round(stats.rss / 1e6)} MB after load (peak ${Math.round(results.large.peakRss / 1e6)} MB)`);
@@ -399,7 +400,12 @@ function summaryLines() {
   const ch = phase('churn')?.churn;
   if (ch) {
     const st = (f, where) => `staleness ${where}: p50 ${f.stalenessP50Ms?.toFixed(2)} ms, p95 ${f.stalenessP95Ms?.toFixed(2)} ms, max ${f.stalenessMaxMs.toFixed(2)} ms over ${f.probes} probes (target <= 10 ms), vs ${f.controlRttP50Ms?.toFixed(2)} / ${f.controlRttP95Ms?.toFixed(2)} ms p50/p95 round trip of an untouched name; ${f.staleFirstAnswers} stale first answers, ${f.probeFailures} probe failures`;
-    out.push(`Churn ${Math.round(ch.changesPerSecond)}/s: throughput ${ch.throughputRatio.toFixed(2)}x no-churn (target >= 0.8); ${ch.mutationUsPerChange.toFixed(1)} us per change in the registry call (listeners included)`);
+    // Server CPU per change, everything included (the registry call, invalidation, re-answering the misses
+    // it causes): the extra CPU per second at the paced rate over what those queries cost without churn.
+    const pacedRun = phase('churn').medians[`beacon+churn @${opts.churnPacedQps / 1000}k`];
+    const base = phase('churn').medians.beacon;
+    const perChangeUs = pacedRun && base ? ((pacedRun.cpuUsPerQuery - base.cpuUsPerQuery) * pacedRun.qps) / ch.paced.changesPerSecond : undefined;
+    out.push(`Churn ${Math.round(ch.changesPerSecond)}/s: throughput ${ch.throughputRatio.toFixed(2)}x no-churn (target >= 0.8); ${ch.mutationUsPerChange.toFixed(1)} us per change in the registry call (listeners included), ~${perChangeUs?.toFixed(0)} us of server CPU per change all included (misses it causes)`);
     out.push(`  ${st(ch, 'saturated')}`);
     out.push(`  ${st(ch.paced, `at ${ch.paced.qps} qps`)}`);
     out.push(`  ${st(ch.idle, 'with no query load')}`);
@@ -410,7 +416,9 @@ function summaryLines() {
   if (lgc?.medians.nsd) out.push(`UDP 10000x10 cold pass (every name new to the cache): Beacon ${(lgc.medians.beacon.qps / lgc.medians.nsd.qps).toFixed(2)}x NSD`);
   if (results.large) {
     const cache = results.large.server?.cacheEntries;
-    out.push(`RSS with 100,000 instances: ${Math.round(results.large.rssAtReady / 1e6)} MB at ready (registry, empty cache), ${Math.round(results.large.rssAfterLoad / 1e6)} MB after load${cache !== undefined ? ` (${cache} cached questions)` : ''}, peak ${Math.round(results.large.peakRss / 1e6)} MB (target <= 300 MB)`);
+    const mb = (x) => (x === undefined ? '?' : Math.round(x / 1e6));
+    const L = results.large;
+    out.push(`RSS with 100,000 instances: ${mb(L.rssAtReady)} MB at ready (registry, empty cache; ${mb(L.rssAtReadyAfterGc)} MB after a GC, heap ${mb(L.heapUsedAtReady)} MB), ${mb(L.rssAfterLoad)} MB after load${cache !== undefined ? ` (${cache} cached questions, heap ${mb(L.heapUsedAfterGc)} MB)` : ''}, peak ${mb(L.peakRss)} MB (target <= 300 MB)`);
   }
   if (results.crossCheck) out.push(`Answer cross-check Beacon vs NSD: ${results.crossCheck.same}/${results.crossCheck.checked} identical answer sets and rcodes`);
   return out;
