@@ -307,7 +307,10 @@ async function main() {
     log(`answer cross-check Beacon vs NSD: ${results.crossCheck.same}/${results.crossCheck.checked} identical`);
     if (results.crossCheck.mismatches.length) log('first mismatch:', JSON.stringify(results.crossCheck.mismatches[0]));
   }
-  if (!dnsperf) return;
+  if (!dnsperf) {
+    process.exitCode = 1;
+    return;
+  }
 
   const label = `UDP ${opts.services}x${opts.instances}`;
   if (wants('udp')) await alternate(label, { beacon, nsd: nsdHandle, ceiling }, queryFile, { seconds: opts.seconds });
@@ -419,6 +422,10 @@ function summaryLines() {
     const mb = (x) => (x === undefined ? '?' : Math.round(x / 1e6));
     const L = results.large;
     out.push(`RSS with 100,000 instances: ${mb(L.rssAtReady)} MB at ready (registry, empty cache; ${mb(L.rssAtReadyAfterGc)} MB after a GC, heap ${mb(L.heapUsedAtReady)} MB), ${mb(L.rssAfterLoad)} MB after load${cache !== undefined ? ` (${cache} cached questions, heap ${mb(L.heapUsedAfterGc)} MB)` : ''}, peak ${mb(L.peakRss)} MB (target <= 300 MB)`);
+  }
+  const noise = median(results.phases.flatMap((p) => Object.values(p.runs).flat().map((r) => r.otherCpuShare)));
+  if (noise !== undefined && noise > 0.25) {
+    out.push(`WARNING: other processes used a median ${noise.toFixed(2)} cores during the runs (column 'noise'); on this ${results.machine.cpus}-core machine the figures are noisy: compare servers within a phase, not across runs`);
   }
   if (results.crossCheck) out.push(`Answer cross-check Beacon vs NSD: ${results.crossCheck.same}/${results.crossCheck.checked} identical answer sets and rcodes`);
   return out;
