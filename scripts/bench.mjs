@@ -108,9 +108,9 @@ function beaconServer(ds, { workers = 1, execArgv = [], port = 0, label = 'beaco
     { execArgv: ['--expose-gc', ...execArgv], label });
 }
 
-async function ceilingServer(workers = 1) {
+async function ceilingServer(workers = 1, size = 12) {
   const port = workers > 1 ? await freePort() : 0;
-  return startNodeServer(join(here, 'bench/ceiling-server.mjs'), ['--port', String(port), '--workers', String(workers)], { label: `ceiling x${workers}` });
+  return startNodeServer(join(here, 'bench/ceiling-server.mjs'), ['--port', String(port), '--workers', String(workers), '--size', String(size)], { label: `ceiling x${workers}` });
 }
 
 async function nsdServer(ds, name, serverCount = 1) {
@@ -313,7 +313,12 @@ async function main() {
   }
 
   const label = `UDP ${opts.services}x${opts.instances}`;
-  if (wants('udp')) await alternate(label, { beacon, nsd: nsdHandle, ceiling }, queryFile, { seconds: opts.seconds });
+  if (wants('udp')) {
+    // The ceiling again with 180-byte replies (about Beacon's average here): what the reply bytes alone cost.
+    const ceiling180 = await track(ceilingServer(1, 180));
+    await alternate(label, { beacon, nsd: nsdHandle, ceiling, 'ceiling 180B': ceiling180 }, queryFile, { seconds: opts.seconds });
+    await stopServer(ceiling180);
+  }
   if (wants('latency')) await alternate(`UDP @${opts.latencyQps / 1000}k qps`, { beacon, nsd: nsdHandle }, queryFile, { seconds: opts.shortSeconds, maxQps: opts.latencyQps });
   if (wants('tcp')) await alternate('TCP', { beacon, nsd: nsdHandle }, queryFile, { seconds: opts.shortSeconds, mode: 'tcp' });
   if (wants('churn')) await churnPhase(beacon, queryFile);
@@ -393,7 +398,7 @@ function summaryLines() {
   const udp = results.phases.find((p) => p.title === `UDP ${results.dataset.services}x${results.dataset.instances}`);
   if (udp?.medians.beacon) {
     const m = udp.medians;
-    if (m.nsd) out.push(`UDP ${results.dataset.services}x${results.dataset.instances}: Beacon ${(m.beacon.qps / m.nsd.qps).toFixed(2)}x NSD (target >= 0.75), ${(m.beacon.qps / m.ceiling.qps).toFixed(2)}x the Node ceiling (target >= 0.9)`);
+    if (m.nsd) out.push(`UDP ${results.dataset.services}x${results.dataset.instances}: Beacon ${(m.beacon.qps / m.nsd.qps).toFixed(2)}x NSD (target >= 0.75), ${(m.beacon.qps / m.ceiling.qps).toFixed(2)}x the Node ceiling (target >= 0.9); CPU per query ${m.beacon.cpuUsPerQuery.toFixed(1)} us vs NSD ${m.nsd.cpuUsPerQuery.toFixed(1)} us and ceiling ${m.ceiling.cpuUsPerQuery.toFixed(1)} us`);
     else out.push(`UDP: Beacon ${(m.beacon.qps / m.ceiling.qps).toFixed(2)}x the Node ceiling (NSD not measured)`);
   }
   const lat = phase('UDP @');

@@ -1,6 +1,6 @@
 // The Node ceiling: a bare node:dgram loop that answers every packet with a fixed 12-byte reply (the query's
 // header with QR set and every count zeroed). No parsing, no lookup: what node itself costs per packet.
-// Usage: node ceiling-server.mjs --port P [--workers N]. With N > 1, node:cluster workers share one UDP
+// Usage: node ceiling-server.mjs --port P [--workers N] [--size BYTES]. With N > 1, node:cluster workers share one UDP
 // socket (Node 20's dgram has no working reusePort, so the kernel hands each datagram to one waiting worker).
 // Reports `{ event: 'ready', port, pids }` over IPC (or stdout when run by hand).
 import cluster from 'node:cluster';
@@ -13,6 +13,9 @@ function arg(name, fallback) {
 
 const port = Number(arg('--port', '0'));
 const workers = Number(arg('--workers', '1'));
+// Reply size: 12 (the bare header) by default; `--size 180` pads with zeros to a typical Beacon answer's
+// size, to show what the bytes alone cost in the kernel and copies.
+const size = Math.max(12, Number(arg('--size', '12')));
 
 function report(message) {
   if (process.send) process.send(message);
@@ -21,7 +24,7 @@ function report(message) {
 
 /** Bind the answering socket; resolves with its port. */
 function serve(bindPort) {
-  const reply = Buffer.alloc(12);
+  const reply = Buffer.alloc(size);
   const socket = dgram.createSocket({ type: 'udp4' });
   socket.on('message', (msg, rinfo) => {
     if (msg.length < 12 || rinfo.port === 0) return;

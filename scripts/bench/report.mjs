@@ -31,16 +31,19 @@ function pad(s, n, right = false) {
 
 /**
  * Text table: one row per (phase, server) with qps, ratio to NSD and to the Node ceiling of the same phase,
- * average and max latency, lost queries, server CPU per query, and response size.
+ * average and max latency, lost queries, server CPU per query and its ratio to NSD's, response size, and
+ * the CPU (in cores) that other processes used meanwhile ('noise').
  */
 export function formatTable(phases) {
-  const head = [pad('phase', 22, true), pad('server', 18, true), pad('qps', 9), pad('/NSD', 6), pad('/ceil', 6), pad('avg ms', 7), pad('max ms', 7), pad('lost', 7), pad('CPU us/q', 9), pad('resp B', 7), pad('noise', 6)];
+  const head = [pad('phase', 22, true), pad('server', 18, true), pad('qps', 9), pad('/NSD', 6), pad('/ceil', 6), pad('avg ms', 7), pad('max ms', 7), pad('lost', 7), pad('CPU us/q', 9), pad('cpu/NSD', 7), pad('resp B', 7), pad('noise', 6)];
   const lines = [head.join(' '), '-'.repeat(head.join(' ').length)];
   for (const phase of phases) {
     for (const [name, m] of Object.entries(phase.medians)) {
       // Ratios against NSD and the ceiling with the same process count (`beacon x2` vs `nsd x2`).
       const suffix = / x\d+$/.exec(name)?.[0] ?? '';
+      // 'ceiling 180B' is a variant of the ceiling, compared to NSD only.
       const nsd = phase.medians[`nsd${suffix}`]?.qps;
+      const nsdCpu = phase.medians[`nsd${suffix}`]?.cpuUsPerQuery;
       const ceil = phase.medians[`ceiling${suffix}`]?.qps;
       const isRef = name.startsWith('nsd') || name.startsWith('ceiling');
       lines.push([
@@ -48,7 +51,10 @@ export function formatTable(phases) {
         pad(nsd && !name.startsWith('nsd') ? (m.qps / nsd).toFixed(2) : '', 6),
         pad(ceil && !isRef ? (m.qps / ceil).toFixed(2) : '', 6),
         pad(fmt(m.avgLatencyMs, 3), 7), pad(fmt(m.maxLatencyMs, 1), 7), pad(fmt(m.lost), 7),
-        pad(fmt(m.cpuUsPerQuery, 1), 9), pad(fmt(m.responseBytes), 7), pad(fmt(m.otherCpuShare, 2), 6),
+        pad(fmt(m.cpuUsPerQuery, 1), 9),
+        // Efficiency: NSD's CPU per query over this server's (1.00 = as frugal as NSD). Robust to machine noise.
+        pad(nsdCpu && !name.startsWith('nsd') ? (nsdCpu / m.cpuUsPerQuery).toFixed(2) : '', 7),
+        pad(fmt(m.responseBytes), 7), pad(fmt(m.otherCpuShare, 2), 6),
       ].join(' '));
     }
   }
