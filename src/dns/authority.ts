@@ -56,6 +56,10 @@ export interface AuthorityAnswer {
 export const serviceTag = (service: string): string => `svc:${service}`;
 /** Dependency tag of a host name (or an empty non-terminal above one). */
 export const nameTag = (key: string): string => `name:${key}`;
+/** Dependency tag of an eligible instance's own answers (`I._S._P.D` SRV/TXT); `foldedId` is ASCII-lower-cased. */
+export const instanceTag = (service: string, protocol: 'tcp' | 'udp', foldedId: string): string => `inst:${service}/${protocol}/${foldedId}`;
+/** The dependency tag of this instance's own answers. */
+export const instanceTagOf = (inst: DnsInstance): string => instanceTag(inst.service, inst.protocol, fold(inst.id));
 /** Dependency tag of the enumeration names (`_services._dns-sd._udp`, `_tcp`, `_udp`). */
 export const ENUM_TAG = 'enum';
 
@@ -359,6 +363,9 @@ export class Authority {
       const wanted = rel[0] ?? '';
       const inst = this.findInstance(eligible, wanted);
       if (inst) {
+        // An eligible instance's own answers depend on that instance only (the handler diffs each service on
+        // change), so a change to one instance leaves its siblings cached. Negative answers keep the service tag.
+        result.tags = [instanceTag(service, protocol, wanted)];
         result.exists = true;
         if (qtype === RRType.SRV || any) this.addSrv(name, inst, hosts, result);
         if (qtype === RRType.TXT || any) {

@@ -8,8 +8,8 @@
  */
 import { Packet } from 'dns2';
 import { type Logger, silentLogger, moduleLogger } from '../log.js';
-import { type DnsView, type DnsChange } from './view.js';
-import { Authority, ENUM_TAG, nameTag, serviceTag, type AuthorityAnswer } from './authority.js';
+import { type DnsView, type DnsChange, type DnsInstance } from './view.js';
+import { Authority, ENUM_TAG, instanceTagOf, nameTag, serviceTag, type AuthorityAnswer } from './authority.js';
 import { ResponseCache, DEFAULT_CACHE_ENTRIES, storeVariant, variantFor, type EncodedVariant } from './cache.js';
 import { HostIndex } from './hosts.js';
 import { type Name } from './name.js';
@@ -78,6 +78,8 @@ export class DnsRequestHandler {
   private readonly log: Logger;
   private readonly q = new ParsedQuery();
   private readonly unsubscribe: () => void;
+  /** service → its eligible instances by instance tag, as last read (to see which instances a change touched). */
+  private readonly snapshots = new Map<string, Map<string, DnsInstance>>();
 
   private queries = 0;
   private readonly byType = new Map<number, number>();
@@ -101,7 +103,7 @@ export class DnsRequestHandler {
     this.log = moduleLogger(options.logger ?? silentLogger, 'dns');
     this.unsubscribe = this.view.onChange((change) => this.onChange(change));
     const services = new Set(this.view.services().map((s) => s.service));
-    for (const service of services) this.refreshHosts(service);
+    for (const service of services) this.refresh(service);
   }
 
   /** Stop following the view. */
@@ -145,15 +147,28 @@ export class DnsRequestHandler {
   private onChange(change: DnsChange): void {
     for (const service of change.services) {
       this.cache.invalidate(serviceTag(service));
-      this.refreshHosts(service);
+      this.refresh(service);
     }
     this.cache.invalidate(ENUM_TAG);
   }
 
-  /** Recompute one service's host names; drop cached answers for every name whose data may have moved. */
-  private refreshHosts(service: string): void {
+  /**
+   * Re-read one service: drop the cached answers of instances that appeared, went or changed (their siblings'
+   * stay), and of every host name whose addresses may have moved. Cost: the size of that service.
+   */
+  private refresh(service: string): void {
     const instances = [...this.view.eligible(service, 'tcp'), ...this.view.eligible(service, 'udp')];
     for (const key of this.hosts.update(service, instances)) this.cache.invalidate(nameTag(key));
+    const before = this.snapshots.get(service);
+    const after = new Map<string, DnsInstance>();
+    for (const inst of instances) after.set(instanceTagOf(inst), inst);
+    for (const [tag, inst] of after) {
+      const old = before?.get(tag);
+      if (!old || !sameInstanceData(old, inst)) this.cache.invalidate(tag);
+    }
+    if (before) for (const tag of before.keys()) if (!after.has(tag)) this.cache.invalidate(tag);
+    if (after.size > 0) this.snapshots.set(service, after);
+    else this.snapshots.delete(service);
   }
 
   private count(rcode: number): void {
@@ -295,4 +310,24 @@ export class DnsRequestHandler {
       return undefined;
     }
   }
+}
+
+/** Whether an instance's own answers (SRV, TXT) would be the same: every field they are built from. */
+function sameInstanceData(a: DnsInstance, b: DnsInstance): boolean {
+  return (
+    a.id === b.id &&
+    a.address === b.address &&
+    a.port === b.port &&
+    a.priority === b.priority &&
+    a.weight === b.weight &&
+    a.host === b.host &&
+    sameMetadata(a.metadata, b.metadata)
+  );
+}
+
+function sameMetadata(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  if (a === b) return true;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => Object.prototype.hasOwnProperty.call(b, k) && a[k] === b[k]);
 }

@@ -161,6 +161,28 @@ describe('response cache', () => {
     expect(after.cacheMisses - warm.cacheMisses).toBe(1);
   });
 
+  it('a change to one instance keeps its siblings\' own answers cached, and updates its own at once', async () => {
+    const view = threeWebInstances();
+    const port = await start(view);
+    const txt = async (id: string): Promise<string[]> => (await ask(port, `${id}._web._tcp.local.`, 'TXT')).answer;
+    for (const id of ['web-1', 'web-2', 'web-3']) await txt(id);
+    const before = server!.stats();
+    view.set({ service: 'web', id: 'web-2', address: '10.0.1.2', port: 82, metadata: { color: 'blue' } });
+    expect(await txt('web-2')).toEqual(['web-2._web._tcp.local. 5 IN TXT "color=blue"']);
+    expect(await txt('web-1')).toEqual(['web-1._web._tcp.local. 5 IN TXT ""']);
+    expect(await txt('web-3')).toEqual(['web-3._web._tcp.local. 5 IN TXT ""']);
+    const after = server!.stats();
+    expect([after.cacheMisses - before.cacheMisses, after.cacheHits - before.cacheHits]).toEqual([1, 2]);
+
+    view.setEligible('web', 'web-3', false);
+    const gone = await ask(port, 'web-3._web._tcp.local.', 'TXT');
+    expect([gone.rcode, gone.answer.length]).toEqual(['NOERROR', 0]);
+    view.setEligible('web', 'web-3', true);
+    expect(await txt('web-3')).toEqual(['web-3._web._tcp.local. 5 IN TXT ""']);
+    view.remove('web', 'web-1');
+    expect((await ask(port, 'web-1._web._tcp.local.', 'TXT')).rcode).toBe('NXDOMAIN');
+  });
+
   it('patches the ID and RD bit per asker on a cache hit', async () => {
     const port = await start(threeWebInstances());
     const a = decode(await udpQuery(port, buildQuery('_web._tcp.local.', 'A', { id: 111, rd: true })));
