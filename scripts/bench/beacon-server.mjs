@@ -55,7 +55,8 @@ async function startBeacon() {
   }
   const buildMs = performance.now() - t0;
   const view = createRegistryView(registry);
-  const server = await startDnsServer({ view, domain, listen: [{ host: '127.0.0.1', port }], zones: [], answerTtl, negativeTtl: answerTtl });
+  // In worker mode, `exclusive: false` lets node:cluster workers share the primary's socket and listener.
+  const server = await startDnsServer({ view, domain, listen: [{ host: '127.0.0.1', port }], zones: [], answerTtl, negativeTtl: answerTtl, exclusive: !cluster.isWorker });
   return { dataset, registry, server, buildMs, startMs: performance.now() - t0 };
 }
 
@@ -249,21 +250,6 @@ async function profileStop(file) {
 function memory() {
   const m = process.memoryUsage();
   return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
-}
-
-if (workers > 1 && cluster.isWorker) {
-  // Bench-only experiment: src/dns binds with `exclusive: true`, which keeps cluster workers from sharing
-  // the primary's sockets. Drop that flag here (workers mode only) to measure what sharing would give.
-  const { default: dgram } = await import('node:dgram');
-  const { default: net } = await import('node:net');
-  const bind = dgram.Socket.prototype.bind;
-  dgram.Socket.prototype.bind = function patchedBind(opts, ...rest) {
-    return bind.call(this, typeof opts === 'object' && opts ? { ...opts, exclusive: false } : opts, ...rest);
-  };
-  const listen = net.Server.prototype.listen;
-  net.Server.prototype.listen = function patchedListen(opts, ...rest) {
-    return listen.call(this, typeof opts === 'object' && opts ? { ...opts, exclusive: false } : opts, ...rest);
-  };
 }
 
 if (workers > 1 && cluster.isPrimary) {
