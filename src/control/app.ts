@@ -168,7 +168,8 @@ function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply,
       fe.statusCode === 413 ? `request body too large (limit ${BODY_LIMIT_BYTES} bytes)`
       : fe.statusCode === 415 ? 'request bodies must be JSON (content-type: application/json)'
       : fe.message;
-    return reply.status(fe.statusCode).send({ error: { code: 'INVALID_ARGUMENT', message } });
+    const code = fe.statusCode === 413 ? 'PAYLOAD_TOO_LARGE' : fe.statusCode === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'INVALID_ARGUMENT';
+    return reply.status(fe.statusCode).send({ error: { code, message } });
   }
   logger.error({ err: error, url: request.url }, 'request failed');
   return reply.status(500).send({ error: { code: 'INTERNAL', message: 'internal error' } });
@@ -195,7 +196,7 @@ export function buildControlApp(deps: ControlDeps, options: AppOptions = {}): Co
 
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply, logger));
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: { code: 'INVALID_ARGUMENT', message: `no such endpoint: ${request.method} ${request.url.split('?')[0]}` } }),
+    reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no such endpoint: ${request.method} ${request.url.split('?')[0]}` } }),
   );
   app.addHook('onResponse', async (request, reply) => {
     logger.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');

@@ -134,6 +134,7 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
     const checker = new HealthChecker({
       registry,
       writer: durable,
+      owns: (service, id) => durable.owns(service, id),
       logger: moduleLogger(logger, 'health'),
       onResult: (result) => metrics.onCheckResult(result.type, result.healthy),
     });

@@ -52,6 +52,11 @@ export interface HealthCheckerOptions {
   readonly defaultTimeoutMs?: number;
   /** Randomness for spreading the first probes of restored instances; defaults to Math.random. */
   readonly random?: () => number;
+  /**
+   * Whether this node probes an instance. On a shared store (etcd) only the owner does, so N nodes do not
+   * multiply probes and health writes (see src/store/etcd.ts, "ownership"). Default: every instance.
+   */
+  readonly owns?: (service: string, id: string) => boolean;
 }
 
 /** Is this check one the daemon runs (HTTP or TCP)? */
@@ -103,7 +108,7 @@ export class HealthChecker {
     this.stopped = false;
     this.unsubscribe = this.options.registry.onChange((event) => this.onChange(event));
     for (const record of this.options.registry.records()) {
-      if (!isActiveCheck(record.spec.check)) continue;
+      if (!isActiveCheck(record.spec.check) || !this.owns(record.service, record.spec.id)) continue;
       // Instances restored with a known health keep it until their next probe; spreading those first probes
       // over one interval avoids a burst of thousands of connections at startup. Unknown ones go at once.
       const delay = record.health === 'unknown' ? 0 : Math.floor(this.random() * this.intervalOf(record.spec.check));
@@ -142,7 +147,7 @@ export class HealthChecker {
     const existing = this.entries.get(key);
     const after = event.after;
     const check = after?.spec.check;
-    if (!after || !isActiveCheck(check)) {
+    if (!after || !isActiveCheck(check) || !this.owns(after.service, after.spec.id)) {
       if (existing) {
         void this.cancel(existing);
         this.entries.delete(key);
@@ -181,6 +186,10 @@ export class HealthChecker {
     entry.timer = undefined;
     entry.inFlight?.controller.abort();
     return entry.inFlight?.done;
+  }
+
+  private owns(service: string, id: string): boolean {
+    return this.options.owns?.(service, id) ?? true;
   }
 
   private intervalOf(check: ActiveCheck): number {

@@ -7,15 +7,6 @@ import type { HealthStatus, InstanceRecord, ServiceInstance } from '../registry/
 import type { InstanceInput } from '../registry/validate.js';
 import type { Store, StoreEvent, StoreWrite } from './store.js';
 
-/** A store that can make several writes durable at once, all or nothing (SQLite, memory). */
-export interface BatchStore extends Store {
-  writeBatch(changes: readonly StoreWrite[]): Promise<void>;
-}
-
-/** Whether `store` offers `writeBatch`. */
-export function isBatchStore(store: Store): store is BatchStore {
-  return typeof (store as Partial<BatchStore>).writeBatch === 'function';
-}
 
 /** Options of the durable façade. */
 export interface DurableRegistryOptions {
@@ -160,7 +151,7 @@ export class DurableRegistry {
         if (current === undefined || !sameRecord({ ...current, lastHeartbeat: now }, record)) mutations.push(syncMutation(record.service, record.spec.id, record, now));
       }
       const store = this.store;
-      if (!this.shared && isBatchStore(store) && mutations.length > 0) {
+      if (!this.shared && store.writeBatch !== undefined && mutations.length > 0) {
         const writes = mutations.map((m, i) => this.writeFor(m, this.registry.preview(m).after, this.registry.index + 1 + i));
         await store.writeBatch(writes);
         for (const m of mutations) this.registry.apply(m);
@@ -184,9 +175,9 @@ export class DurableRegistry {
 
   // ---- internals ----
 
-  private owns(service: string, id: string): boolean {
-    const store = this.store as Store & { isOwner?: (service: string, id: string) => boolean };
-    return typeof store.isOwner === 'function' ? store.isOwner(service, id) : true;
+  /** Whether this node owns an instance: always on local stores; on shared ones, the store says (etcd leases). */
+  owns(service: string, id: string): boolean {
+    return this.store.isOwner?.(service, id) ?? true;
   }
 
   private enqueue<T>(task: () => Promise<T>): Promise<T> {

@@ -35,6 +35,13 @@ export interface Store {
   subscribe?(listener: (event: StoreEvent) => void): () => void;
   /** Shared stores only: renew an instance's liveness (an etcd lease keep-alive). */
   keepAlive?(service: string, id: string): Promise<void>;
+  /** Several writes made durable at once, all or nothing (local stores that can: SQLite, memory). */
+  writeBatch?(changes: readonly StoreWrite[]): Promise<void>;
+  /**
+   * Shared stores only: whether this node owns an instance (holds its lease) and so runs its checks and
+   * writes its expiry. Stores without it: this node owns everything.
+   */
+  isOwner?(service: string, id: string): boolean;
   /** Flush and release resources. Idempotent. */
   close(): Promise<void>;
 }

@@ -48,6 +48,17 @@ describe('HealthChecker', () => {
     expect(registry.get('api', 'a')?.health).toBe('healthy');
   });
 
+  it('probes only the instances this node owns (shared stores: the lease holder probes)', async () => {
+    const registry = new ServiceRegistry();
+    const { probe, calls } = controlledProbe();
+    checker = new HealthChecker({ registry, writer: writerFor(registry), probe, owns: (_service, id) => id !== 'theirs' });
+    checker.start();
+    registry.register('api', { id: 'theirs', address: '127.0.0.1', port: 8080, check: httpCheck() });
+    registry.register('api', { id: 'mine', address: '127.0.0.1', port: 8081, check: httpCheck() });
+    expect(calls.map((c) => c.id)).toEqual(['mine']);
+    expect(checker.size).toBe(1);
+  });
+
   it('probes again every interval and records a failure', async () => {
     const registry = new ServiceRegistry();
     const { probe, calls } = controlledProbe();
