@@ -99,7 +99,8 @@ const cleanup = async () => {
   for (const s of started.splice(0)) await s.stop().catch(() => {});
   rmSync(work, { recursive: true, force: true });
 };
-process.on('SIGINT', () => { cleanup().finally(() => process.exit(130)); });
+// Interrupted: stop every server (NSD would otherwise outlive us) and remove the temp dir.
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => { cleanup().finally(() => process.exit(130)); });
 
 // --- servers ---------------------------------------------------------------------------------------------
 function beaconServer(ds, { workers = 1, execArgv = [], port = 0, label = 'beacon' } = {}) {
