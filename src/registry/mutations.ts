@@ -32,3 +32,8 @@ export interface ChangeEvent {
 
 /** A listener for change events. Listeners must not throw; a throwing listener is isolated and logged. */
 export type ChangeListener = (event: ChangeEvent) => void;
+
+/** The instance id a mutation is about. */
+export function mutationId(m: Mutation): string {
+  return m.type === 'register' ? m.spec.id : m.id;
+}

@@ -2,7 +2,7 @@ import { InstanceNotFoundError, NameConflictError, ServiceNotFoundError } from '
 import { systemClock, type Clock } from '../clock.js';
 import { silentLogger, type Logger } from '../log.js';
 import { ConnectionTracker, RoundRobin, pickLeastConnections, pickRandom, pickWeighted, type RandomSource } from '../balancer/strategies.js';
-import type { ChangeEvent, ChangeListener, Mutation } from './mutations.js';
+import { mutationId, type ChangeEvent, type ChangeListener, type Mutation } from './mutations.js';
 import { ServiceInstance, type HealthStatus, type InstanceRecord, type InstanceSpec, type RegistryConfig, type RegistryStats, type ResolveOptions } from './types.js';
 import { validateHealth, validateInstance, validateInstanceId, validateRegistryConfig, validateServiceName, type InstanceInput } from './validate.js';
 import { foldCase, isTtlBased, ttlOf } from './record.js';
@@ -406,10 +406,6 @@ export class ServiceRegistry {
       }
     }
   }
-}
-
-function mutationId(m: Mutation): string {
-  return m.type === 'register' ? m.spec.id : m.id;
 }
 
 function withNote<T extends object>(m: T, note: string | undefined): T & { note?: string } {

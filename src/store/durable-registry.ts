@@ -1,10 +1,11 @@
 import { isDeepStrictEqual } from 'node:util';
 import { StoreUnavailableError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { ChangeEvent, Mutation } from '../registry/mutations.js';
+import { mutationId, type ChangeEvent, type Mutation } from '../registry/mutations.js';
 import type { ServiceRegistry } from '../registry/registry.js';
 import type { HealthStatus, InstanceRecord, ServiceInstance } from '../registry/types.js';
 import type { InstanceInput } from '../registry/validate.js';
+import { foldCase } from '../registry/record.js';
 import type { Store, StoreEvent, StoreWrite } from './store.js';
 
 
@@ -17,6 +18,18 @@ export interface DurableRegistryOptions {
   readonly echoTimeoutMs?: number;
   /** Where shared-store events that cannot be applied are logged. */
   readonly logger?: Logger;
+}
+
+/** Most mutations made durable in one store transaction (group commit). */
+const MAX_GROUP = 256;
+
+/** A mutation waiting for the next group commit. `prepare` runs when its group forms, against the state then. */
+interface PendingMutation {
+  /** Which instance it is about (service, ASCII-folded id): decides group membership before preparing. */
+  readonly key: string;
+  readonly prepare: () => Mutation;
+  readonly resolve: (event: ChangeEvent | undefined) => void;
+  readonly reject: (error: unknown) => void;
 }
 
 interface EchoWaiter {
@@ -47,6 +60,7 @@ interface EchoWaiter {
 export class DurableRegistry {
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private pending: PendingMutation[] = [];
   private readonly unsubscribe: (() => void) | undefined;
   private readonly echoes = new Map<string, EchoWaiter[]>();
   private readonly echoTimeoutMs: number;
@@ -89,27 +103,27 @@ export class DurableRegistry {
 
   /** Register (or replace) an instance, durably. */
   register(service: string, instance: ServiceInstance | InstanceInput): Promise<ChangeEvent | undefined> {
-    return this.enqueue(() => this.commit(this.registry.prepareRegister(service, instance)));
+    return this.submit(service, instanceIdOf(instance), () => this.registry.prepareRegister(service, instance));
   }
 
   /** Remove an instance, durably. */
   deregister(service: string, id: string): Promise<ChangeEvent | undefined> {
-    return this.enqueue(() => this.commit(this.registry.prepareDeregister(service, id)));
+    return this.submit(service, id, () => this.registry.prepareDeregister(service, id));
   }
 
   /** Record a heartbeat; written only when it changes more than the heartbeat time. */
   heartbeat(service: string, id: string, status?: 'pass' | 'fail', note?: string): Promise<ChangeEvent | undefined> {
-    return this.enqueue(() => this.commit(this.registry.prepareHeartbeat(service, id, status, note)));
+    return this.submit(service, id, () => this.registry.prepareHeartbeat(service, id, status, note));
   }
 
   /** Set an instance's health (check results, operators), durably. */
   updateHealth(service: string, id: string, health: HealthStatus, note?: string): Promise<ChangeEvent | undefined> {
-    return this.enqueue(() => this.commit(this.registry.prepareHealth(service, id, health, note)));
+    return this.submit(service, id, () => this.registry.prepareHealth(service, id, health, note));
   }
 
   /** Put an instance in or out of maintenance, durably. */
   setMaintenance(service: string, id: string, enabled: boolean, reason?: string): Promise<ChangeEvent | undefined> {
-    return this.enqueue(() => this.commit(this.registry.prepareMaintenance(service, id, enabled, reason)));
+    return this.submit(service, id, () => this.registry.prepareMaintenance(service, id, enabled, reason));
   }
 
   /**
@@ -123,7 +137,7 @@ export class DurableRegistry {
       for (const mutation of this.registry.expiredMutations()) {
         // On a shared store only an instance's owner may expire it from its own clock (others do not see
         // its heartbeats; its lease is the truth). Stores that do not say who owns what: every node may.
-        if (this.shared && !this.owns(mutation.service, mutation.type === 'register' ? mutation.spec.id : mutation.id)) continue;
+        if (this.shared && !this.owns(mutation.service, mutationId(mutation))) continue;
         await this.commit(mutation);
         if (mutation.type === 'deregister') removed += 1;
       }
@@ -180,6 +194,61 @@ export class DurableRegistry {
     return this.store.isOwner?.(service, id) ?? true;
   }
 
+  /**
+   * Queue one mutation. On a local store that can write batches, mutations that arrive while a write is in
+   * flight are made durable together in one transaction (group commit: one fsync for many callers), still
+   * prepared, previewed and applied strictly in arrival order. Otherwise: one commit per mutation.
+   */
+  private submit(service: string, id: unknown, prepare: () => Mutation): Promise<ChangeEvent | undefined> {
+    if (this.shared || this.store.writeBatch === undefined) return this.enqueue(() => this.commit(prepare()));
+    if (this.closed) return Promise.reject(new StoreUnavailableError('the durable registry is closed'));
+    const key = keyOf(String(service).toLowerCase(), foldCase(String(id)));
+    return new Promise((resolve, reject) => {
+      this.pending.push({ key, prepare, resolve, reject });
+      if (this.pending.length === 1) void this.enqueue(() => this.commitPending());
+    });
+  }
+
+  /** Group commit: drain `pending` in groups of mutations on distinct instances. Runs inside the queue. */
+  private async commitPending(): Promise<void> {
+    while (this.pending.length > 0) {
+      const group: { item: PendingMutation; mutation: Mutation; write: StoreWrite | undefined }[] = [];
+      const touched = new Set<string>();
+      let nextIndex = this.registry.index + 1;
+      while (this.pending.length > 0 && group.length < MAX_GROUP) {
+        const item = this.pending[0]!;
+        // Two mutations of one instance (or of names DNS cannot tell apart) never share a group: the second
+        // must be prepared against the state the first leaves, so it waits for the next group.
+        if (touched.has(item.key)) break;
+        touched.add(item.key);
+        this.pending.shift();
+        let mutation: Mutation;
+        try {
+          mutation = item.prepare();
+        } catch (error) {
+          item.reject(error); // invalid: rejected alone, nothing written for it
+          continue;
+        }
+        const preview = this.registry.preview(mutation);
+        group.push({ item, mutation, write: preview.visible ? this.writeFor(mutation, preview.after, nextIndex++) : undefined });
+      }
+      const writes = group.flatMap((entry) => (entry.write === undefined ? [] : [entry.write]));
+      try {
+        if (writes.length > 0) await this.store.writeBatch!(writes);
+      } catch (error) {
+        for (const entry of group) entry.item.reject(error); // nothing was applied: the registry is unchanged
+        continue;
+      }
+      for (const entry of group) {
+        try {
+          entry.item.resolve(this.registry.apply(entry.mutation));
+        } catch (error) {
+          entry.item.reject(error);
+        }
+      }
+    }
+  }
+
   private enqueue<T>(task: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new StoreUnavailableError('the durable registry is closed'));
     const result = this.tail.then(task);
@@ -210,7 +279,7 @@ export class DurableRegistry {
 
   private writeFor(m: Mutation, after: InstanceRecord | undefined, index: number): StoreWrite {
     if (after !== undefined) return { kind: 'put', index, record: after };
-    return { kind: 'delete', index, service: m.service, id: m.type === 'register' ? m.spec.id : m.id };
+    return { kind: 'delete', index, service: m.service, id: mutationId(m) };
   }
 
   /** Shared stores: apply every change (ours and other nodes') as a `sync` mutation; wake our writer. */
@@ -269,6 +338,10 @@ export class DurableRegistry {
     waiters!.splice(at, 1);
     if (waiters!.length === 0) this.echoes.delete(keyOf(service, id));
   }
+}
+
+function instanceIdOf(instance: ServiceInstance | InstanceInput): unknown {
+  return instance !== null && typeof instance === 'object' ? instance.id : undefined;
 }
 
 function syncMutation(service: string, id: string, record: InstanceRecord | undefined, at: number): Mutation {

@@ -325,3 +325,94 @@ describe('DurableRegistry on a shared store', () => {
     expect(durable.registry.get('api', 'a')).toBeDefined();
   });
 });
+
+/** A local store with writeBatch that records each batch; `gate` holds the first batch until released. */
+class BatchingStore implements Store {
+  readonly kind = 'batching';
+  readonly batches: StoreWrite[][] = [];
+  failNext: Error | undefined;
+  private release: (() => void) | undefined;
+  private gate: Promise<void> | undefined;
+  readonly inner = new MemoryStore();
+  hold(): void {
+    this.gate = new Promise((resolve) => (this.release = resolve));
+  }
+  open(): void {
+    this.release?.();
+    this.gate = undefined;
+  }
+  load(): Promise<StoreSnapshot> {
+    return this.inner.load();
+  }
+  write(change: StoreWrite): Promise<void> {
+    return this.writeBatch([change]);
+  }
+  async writeBatch(changes: readonly StoreWrite[]): Promise<void> {
+    if (this.gate) await this.gate;
+    if (this.failNext !== undefined) {
+      const error = this.failNext;
+      this.failNext = undefined;
+      throw error;
+    }
+    await this.inner.writeBatch(changes);
+    this.batches.push([...changes]);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+describe('DurableRegistry group commit (local stores with writeBatch)', () => {
+  const instance = (id: string) => new ServiceInstance(id, '10.0.0.1', 80);
+
+  it('makes mutations that queue behind a write durable together, in arrival order, with consecutive indexes', async () => {
+    const store = new BatchingStore();
+    const durable = await DurableRegistry.open(new ServiceRegistry(), store);
+    store.hold();
+    const first = durable.register('api', instance('first'));
+    const rest = Array.from({ length: 50 }, (_, i) => durable.register('api', instance(`i-${i}`)));
+    store.open();
+    const events = await Promise.all([first, ...rest]);
+    expect(events.map((e) => e?.index)).toEqual(Array.from({ length: 51 }, (_, i) => i + 1));
+    expect(store.batches.map((b) => b.length)).toEqual([51]); // one transaction for all that queued together
+    expect(store.batches.flat().map((w) => w.index)).toEqual(Array.from({ length: 51 }, (_, i) => i + 1));
+    expect(sorted((await store.inner.load()).records)).toEqual(sorted(durable.records()));
+  });
+
+  it('puts two mutations of one instance in different groups, so the second sees the first', async () => {
+    const store = new BatchingStore();
+    const durable = await DurableRegistry.open(new ServiceRegistry(), store);
+    store.hold();
+    const blocker = durable.register('api', instance('blocker'));
+    const registered = durable.register('api', instance('a'));
+    const unhealthy = durable.updateHealth('api', 'a', 'unhealthy', 'probe failed');
+    const conflicting = durable.register('api', instance('A')); // same DNS name as 'a'
+    store.open();
+    await blocker;
+    expect((await registered)?.after?.health).toBe('healthy');
+    expect((await unhealthy)?.after?.health).toBe('unhealthy');
+    await expect(conflicting).rejects.toMatchObject({ code: 'NAME_CONFLICT' });
+    expect(store.batches.map((b) => b.length)).toEqual([2, 1]);
+  });
+
+  it('rejects an invalid mutation alone; a failed batch rejects its group and changes nothing', async () => {
+    const store = new BatchingStore();
+    const durable = await DurableRegistry.open(new ServiceRegistry(), store);
+    store.hold();
+    const blocker = durable.register('api', instance('blocker'));
+    const good = durable.register('api', instance('good'));
+    const bad = durable.register('api', { id: 'bad', address: '10.0.0.1', port: 0 });
+    store.open();
+    await blocker;
+    await expect(bad).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect((await good)?.index).toBe(2);
+    store.failNext = new StoreUnavailableError('disk gone');
+    const group = [durable.deregister('api', 'blocker'), durable.register('api', instance('x')), durable.register('api', instance('y'))];
+    const results = await Promise.allSettled(group);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(durable.records().map((r) => r.spec.id).sort()).toEqual(['blocker', 'good']);
+    expect(durable.index).toBe(2);
+    expect((await durable.register('api', instance('x')))?.index).toBe(3); // the next group commits
+    expect(sorted((await store.inner.load()).records)).toEqual(sorted(durable.records()));
+  });
+});
