@@ -251,6 +251,19 @@ class Writer {
     }
   }
 
+  /**
+   * Offer the question's name (raw bytes at HEADER_SIZE) as compression target. Its suffix keys are slices of
+   * one folded latin1 string of the wire name: no label objects, no per-label key work.
+   */
+  rememberQuestion(question: Buffer, nameEnd: number): void {
+    let folded = question.toString('latin1', 0, nameEnd);
+    if (/[A-Z]/.test(folded)) folded = folded.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+    for (let o = 0; o < nameEnd - 1 && HEADER_SIZE + o < 0x4000; o += (question[o] ?? 0) + 1) {
+      const key = folded.slice(o);
+      if (!this.pointers.has(key)) this.pointers.set(key, HEADER_SIZE + o);
+    }
+  }
+
   /** Write a name, compressing against earlier names when `compress` (never inside SRV RDATA). */
   name(name: Name, compress: boolean): void {
     const start = this.offset;
@@ -373,7 +386,7 @@ export function encodeResponse(p: ResponseParts): EncodedResponse {
   if (qd) {
     const nameEnd = p.question.length - 4;
     w.bytes(p.question);
-    w.remember(questionName(p.question, nameEnd), HEADER_SIZE);
+    w.rememberQuestion(p.question, nameEnd);
   }
   const offsets = p.rotatable ? new Uint16Array(p.answer.length + 1) : undefined;
   try {
