@@ -1,6 +1,6 @@
 /**
- * Beacon's public library API: the registry (seed API), selection and circuit breaking, and the DNS view.
- * The DNS server, stores, health checks and the daemon are exported from their own modules as they land.
+ * Beacon's public library API: the registry (seed API), selection and circuit breaking, the DNS view and server,
+ * stores, health checks, the control client and the daemon. The etcd store is the subpath export `beacon/etcd`.
  */
 export * from './errors.js';
 export { systemClock, ManualClock, type Clock } from './clock.js';
@@ -14,3 +14,16 @@ export { DEFAULT_CIRCUIT_BREAKER_CONFIG, type CircuitBreakerConfig, type Circuit
 export { SmartLoadBalancer, type CircuitChange, type LoadBalancerOptions } from './balancer/smart-load-balancer.js';
 export type { DnsView, DnsInstance, DnsChange } from './dns/view.js';
 export { createRegistryView } from './dns/registry-view.js';
+export { startDnsServer, DEFAULT_ANSWER_TTL, DEFAULT_NEGATIVE_TTL, type DnsServer, type DnsServerOptions, type DnsStats } from './dns/server.js';
+export { parseZoneFile, loadZoneDirectory, type Zone, type ZoneData } from './dns/zonefile.js';
+export type { Store, StoreSnapshot, StoreWrite, StoreEvent } from './store/store.js';
+export { MemoryStore } from './store/memory.js';
+export { SqliteStore, type SqliteStoreOptions } from './store/sqlite.js';
+export { DurableRegistry, type DurableRegistryOptions } from './store/durable-registry.js';
+export { saveSnapshot, restoreSnapshot, type SnapshotDocument } from './store/snapshot.js';
+export { HealthChecker, type HealthCheckerOptions } from './health/checker.js';
+export { Reaper, type ReaperOptions } from './health/reaper.js';
+export { ControlClient, type ClientOptions } from './control/client.js';
+export { loadConfig, type BeaconConfig, type ConfigSources } from './config.js';
+export { startBeacon, type Beacon } from './daemon/beacon.js';
+// The etcd backend is a subpath export ('beacon/etcd') so library users do not load gRPC unless they need it.
