@@ -226,12 +226,14 @@ function churnFigures(churns) {
 
 /**
  * The churn phase. Per round: Beacon saturated by dnsperf without churn, then with `churnRate` changes/s
- * (throughput ratio), then with the same churn under a fixed `churnPacedQps` load, where the staleness probe
- * is not swamped by the queueing delay that saturation itself causes.
+ * (throughput ratio), then a fixed `churnPacedQps` load without and with the same churn (the staleness probe
+ * is not swamped by the queueing delay that saturation itself causes, and the CPU difference prices a change),
+ * then churn with no query load at all.
  */
 async function churnPhase(beacon, queryFile) {
   const pacedName = `beacon+churn @${opts.churnPacedQps / 1000}k`;
-  const runs = { 'beacon': [], 'beacon+churn': [], [pacedName]: [] };
+  const pacedBase = `beacon @${opts.churnPacedQps / 1000}k`;
+  const runs = { 'beacon': [], 'beacon+churn': [], [pacedBase]: [], [pacedName]: [] };
   const saturated = [];
   const paced = [];
   const idle = [];
@@ -245,6 +247,7 @@ async function churnPhase(beacon, queryFile) {
     const [r, c] = await withChurn(100 + round);
     runs['beacon+churn'].push(r);
     saturated.push(c);
+    runs[pacedBase].push(await measure(beacon, queryFile, { seconds: opts.shortSeconds, maxQps: opts.churnPacedQps }));
     const [rp, cp] = await withChurn(200 + round, opts.churnPacedQps);
     runs[pacedName].push(rp);
     paced.push(cp);
@@ -410,9 +413,9 @@ function summaryLines() {
   if (ch) {
     const st = (f, where) => `staleness ${where}: p50 ${f.stalenessP50Ms?.toFixed(2)} ms, p95 ${f.stalenessP95Ms?.toFixed(2)} ms, max ${f.stalenessMaxMs.toFixed(2)} ms over ${f.probes} probes (target <= 10 ms), vs ${f.controlRttP50Ms?.toFixed(2)} / ${f.controlRttP95Ms?.toFixed(2)} ms p50/p95 round trip of an untouched name; ${f.staleFirstAnswers} stale first answers, ${f.probeFailures} probe failures`;
     // Server CPU per change, everything included (the registry call, invalidation, re-answering the misses
-    // it causes): the extra CPU per second at the paced rate over what those queries cost without churn.
+    // it causes): the extra CPU per second at the paced rate over the same paced load without churn.
     const pacedRun = phase('churn').medians[`beacon+churn @${opts.churnPacedQps / 1000}k`];
-    const base = phase('churn').medians.beacon;
+    const base = phase('churn').medians[`beacon @${opts.churnPacedQps / 1000}k`];
     const perChangeUs = pacedRun && base ? ((pacedRun.cpuUsPerQuery - base.cpuUsPerQuery) * pacedRun.qps) / ch.paced.changesPerSecond : undefined;
     out.push(`Churn ${Math.round(ch.changesPerSecond)}/s: throughput ${ch.throughputRatio.toFixed(2)}x no-churn (target >= 0.8); ${ch.mutationUsPerChange.toFixed(1)} us per change in the registry call (listeners included), ~${perChangeUs?.toFixed(0)} us of server CPU per change all included (misses it causes)`);
     out.push(`  ${st(ch, 'saturated')}`);
