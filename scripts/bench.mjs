@@ -6,7 +6,7 @@
 //        [--services N --instances M] [--seconds S] [--rounds R] [--lines L] [--out FILE]
 //        [--phases udp,latency,tcp,churn,handler,multicore,large] [--workers-max N]
 //
-// Default (~6 min): 50 x 3 registry (UDP rounds, 25k qps latency, TCP, churn, cluster workers), then the
+// Default (~7 min): 50 x 3 registry (UDP rounds, 25k qps latency, TCP, churn, cluster workers), then the
 // 10,000 x 10 registry (UDP rounds and RSS). --quick: ~1 min, one short round of each small-registry phase.
 // --large: use 10,000 x 10 as the main registry. --profile: also run Beacon under --cpu-prof once and
 // summarise where its time goes. Results: a table on stdout and JSON in bench-results/.
@@ -43,7 +43,7 @@ function parseArgs(argv) {
     multicore: !has('--no-multicore'),
     services: val('--services', large ? 10_000 : 50),
     instances: val('--instances', large ? 10 : 3),
-    seconds: val('--seconds', quick ? 3 : 10),
+    seconds: val('--seconds', quick ? 3 : 8),
     shortSeconds: val('--short-seconds', quick ? 2 : 5),
     rounds: val('--rounds', quick ? 1 : 3),
     lines: val('--lines', undefined),
