@@ -77,5 +77,5 @@ describe('npm run bench (tiny)', () => {
     expect(churn.probes).toBeGreaterThan(0);
     expect(churn.probeFailures).toBe(0);
     expect(results.phases.map((p: { title: string }) => p.title)).toEqual(expect.arrayContaining(['TCP']));
-  });
+  }, 150_000);
 });
