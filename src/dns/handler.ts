@@ -222,24 +222,22 @@ export class DnsRequestHandler {
     if ((bytes[2] ?? 0) & (Flags.TC >> 8)) this.truncatedCount++;
     // Copy, then patch what differs between askers: ID, RD and CD bits, the question as asked.
     const out = Buffer.allocUnsafe(bytes.length);
+    out.set(bytes); // a whole-buffer set copies natively, without the view Buffer.copy makes for a range
     const offsets = variant.answerOffsets;
-    if (step === 0 || offsets === undefined) {
-      bytes.copy(out);
-    } else {
+    if (step !== 0 && offsets !== undefined) {
       // Rotate by moving whole answer records: [step..n) then [0..step). Nothing points into them.
       const first = offsets[0] ?? 0;
       const cut = offsets[step] ?? first;
       const end = offsets[offsets.length - 1] ?? first;
-      bytes.copy(out, 0, 0, first);
       bytes.copy(out, first, cut, end);
       bytes.copy(out, first + end - cut, first, cut);
-      bytes.copy(out, end, end);
     }
     out[0] = msg[0] ?? 0;
     out[1] = msg[1] ?? 0;
     out[2] = ((bytes[2] ?? 0) & ~(Flags.RD >> 8)) | ((msg[2] ?? 0) & (Flags.RD >> 8));
     out[3] = ((bytes[3] ?? 0) & ~Flags.CD) | ((msg[3] ?? 0) & Flags.CD);
-    msg.copy(out, HEADER_SIZE, HEADER_SIZE, q.qnameEnd);
+    // The question as asked (its case may differ from the cached asker's); a short loop beats a ranged copy.
+    for (let i = HEADER_SIZE; i < q.qnameEnd; i++) out[i] = msg[i] ?? 0;
     return out;
   }
 
