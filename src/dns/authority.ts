@@ -58,8 +58,6 @@ export const serviceTag = (service: string): string => `svc:${service}`;
 export const nameTag = (key: string): string => `name:${key}`;
 /** Dependency tag of an eligible instance's own answers (`I._S._P.D` SRV/TXT); `foldedId` is ASCII-lower-cased. */
 export const instanceTag = (service: string, protocol: 'tcp' | 'udp', foldedId: string): string => `inst:${service}/${protocol}/${foldedId}`;
-/** The dependency tag of this instance's own answers. */
-export const instanceTagOf = (inst: DnsInstance): string => instanceTag(inst.service, inst.protocol, fold(inst.id));
 /** Dependency tag of the enumeration names (`_services._dns-sd._udp`, `_tcp`, `_udp`). */
 export const ENUM_TAG = 'enum';
 
@@ -89,10 +87,11 @@ const PROTOCOLS = new Set(['_tcp', '_udp']);
 const NAME_MEMO_LIMIT = 200_000;
 const ADDRESS_TYPES = new Set<number>([RRType.A, RRType.AAAA]);
 
-/** ASCII-only lower-casing (RFC 4343), for comparing instance names and tags. */
-function fold(s: string): string {
-  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+/** ASCII-only lower-casing (RFC 4343), for comparing instance names and tags; returns `s` itself if unchanged. */
+export function foldAscii(s: string): string {
+  return /[A-Z]/.test(s) ? s.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : s;
 }
+const fold = foldAscii;
 
 /** The static data for a zone, with SOA and NS generated when the zone file gives none. */
 function buildZone(zone: Zone, config: AuthorityConfig): StaticZone {

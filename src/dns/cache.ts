@@ -56,7 +56,8 @@ export const DEFAULT_CACHE_ENTRIES = 100_000;
 /** The response cache with tag-based invalidation. */
 export class ResponseCache {
   private readonly entries = new Map<string, CacheEntry>();
-  private readonly byTag = new Map<string, Set<string>>();
+  /** tag → the keys depending on it: one key as a plain string (most instance tags), more as a Set. */
+  private readonly byTag = new Map<string, string | Set<string>>();
   private invalidatedCount = 0;
 
   constructor(private readonly maxEntries = DEFAULT_CACHE_ENTRIES) {}
@@ -76,12 +77,10 @@ export class ResponseCache {
     const entry: CacheEntry = { key, tags: answer.tags, rcode: answer.rcode, rotation: answer.rotation, next: 0, answer, shape: -1, variant: undefined, others: undefined };
     this.entries.set(key, entry);
     for (const tag of answer.tags) {
-      let keys = this.byTag.get(tag);
-      if (!keys) {
-        keys = new Set();
-        this.byTag.set(tag, keys);
-      }
-      keys.add(key);
+      const keys = this.byTag.get(tag);
+      if (keys === undefined || keys === key) this.byTag.set(tag, key);
+      else if (typeof keys === 'string') this.byTag.set(tag, new Set([keys, key]));
+      else keys.add(key);
     }
     return entry;
   }
@@ -89,9 +88,9 @@ export class ResponseCache {
   /** Drop every entry that depends on `tag`; returns how many went. Cost: the entries dropped. */
   invalidate(tag: string): number {
     const keys = this.byTag.get(tag);
-    if (!keys) return 0;
+    if (keys === undefined) return 0;
     let n = 0;
-    for (const key of [...keys]) if (this.delete(key)) n++;
+    for (const key of typeof keys === 'string' ? [keys] : [...keys]) if (this.delete(key)) n++;
     this.byTag.delete(tag);
     this.invalidatedCount += n;
     return n;
@@ -119,7 +118,11 @@ export class ResponseCache {
     this.entries.delete(key);
     for (const tag of entry.tags) {
       const keys = this.byTag.get(tag);
-      if (!keys) continue;
+      if (keys === undefined) continue;
+      if (typeof keys === 'string') {
+        if (keys === key) this.byTag.delete(tag);
+        continue;
+      }
       keys.delete(key);
       if (keys.size === 0) this.byTag.delete(tag);
     }

@@ -9,7 +9,7 @@
 import { Packet } from 'dns2';
 import { type Logger, silentLogger, moduleLogger } from '../log.js';
 import { type DnsView, type DnsChange, type DnsInstance } from './view.js';
-import { Authority, ENUM_TAG, instanceTagOf, nameTag, serviceTag, type AuthorityAnswer } from './authority.js';
+import { Authority, ENUM_TAG, foldAscii, instanceTag, nameTag, serviceTag, type AuthorityAnswer } from './authority.js';
 import { ResponseCache, DEFAULT_CACHE_ENTRIES, storeVariant, variantFor, type EncodedVariant } from './cache.js';
 import { HostIndex } from './hosts.js';
 import { type Name } from './name.js';
@@ -78,8 +78,8 @@ export class DnsRequestHandler {
   private readonly log: Logger;
   private readonly q = new ParsedQuery();
   private readonly unsubscribe: () => void;
-  /** service → its eligible instances by instance tag, as last read (to see which instances a change touched). */
-  private readonly snapshots = new Map<string, Map<string, DnsInstance>>();
+  /** service → its eligible instances by folded id, as last read (to see which instances a change touched). */
+  private readonly snapshots = new Map<string, { tcp: Map<string, DnsInstance>; udp: Map<string, DnsInstance> }>();
 
   private queries = 0;
   private readonly byType = new Map<number, number>();
@@ -157,18 +157,27 @@ export class DnsRequestHandler {
    * stay), and of every host name whose addresses may have moved. Cost: the size of that service.
    */
   private refresh(service: string): void {
-    const instances = [...this.view.eligible(service, 'tcp'), ...this.view.eligible(service, 'udp')];
+    const tcp = this.view.eligible(service, 'tcp');
+    const udp = this.view.eligible(service, 'udp');
+    const instances = udp.length === 0 ? tcp : [...tcp, ...udp];
     for (const key of this.hosts.update(service, instances)) this.cache.invalidate(nameTag(key));
     const before = this.snapshots.get(service);
-    const after = new Map<string, DnsInstance>();
-    for (const inst of instances) after.set(instanceTagOf(inst), inst);
-    for (const [tag, inst] of after) {
-      const old = before?.get(tag);
-      if (!old || !sameInstanceData(old, inst)) this.cache.invalidate(tag);
-    }
-    if (before) for (const tag of before.keys()) if (!after.has(tag)) this.cache.invalidate(tag);
-    if (after.size > 0) this.snapshots.set(service, after);
+    const after = { tcp: this.diff(service, 'tcp', before?.tcp, tcp), udp: this.diff(service, 'udp', before?.udp, udp) };
+    if (after.tcp.size + after.udp.size > 0) this.snapshots.set(service, after);
     else this.snapshots.delete(service);
+  }
+
+  /** Invalidate the own answers of instances that appeared, went or changed; returns the new snapshot. */
+  private diff(service: string, protocol: 'tcp' | 'udp', before: Map<string, DnsInstance> | undefined, now: readonly DnsInstance[]): Map<string, DnsInstance> {
+    const after = new Map<string, DnsInstance>();
+    for (const inst of now) {
+      const id = foldAscii(inst.id);
+      after.set(id, inst);
+      const old = before?.get(id);
+      if (!old || !sameInstanceData(old, inst)) this.cache.invalidate(instanceTag(service, protocol, id));
+    }
+    if (before) for (const id of before.keys()) if (!after.has(id)) this.cache.invalidate(instanceTag(service, protocol, id));
+    return after;
   }
 
   private count(rcode: number): void {

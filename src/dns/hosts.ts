@@ -48,7 +48,7 @@ export function hostName(host: string): Name | undefined {
 
 // Address-derived target names per domain, memoised (bounded) so cache misses share names and their keys.
 const targetMemo = new WeakMap<Name, Map<string, Name>>();
-const TARGET_MEMO_LIMIT = 65536;
+const TARGET_MEMO_LIMIT = 16384;
 
 /** `<label>.addr.<domain>` for an address-derived label, shared between calls. */
 function addressTarget(label: string, domain: Name): Name {

@@ -120,7 +120,7 @@ export interface ParsedAddress {
 
 // Registry addresses repeat on every cache miss; parsing them once keeps misses cheap. Bounded: cleared when full.
 const addressMemo = new Map<string, ParsedAddress | null>();
-const ADDRESS_MEMO_LIMIT = 65536;
+const ADDRESS_MEMO_LIMIT = 16384;
 
 /** Parse an IPv4 or IPv6 literal (memoised); undefined for anything else (a host name). */
 export function parseAddress(text: string): ParsedAddress | undefined {
@@ -167,22 +167,16 @@ export function splitTxt(text: Buffer): Buffer[] {
   return out;
 }
 
-// Metadata objects are immutable in the registry (a change makes a new object): memoise their TXT strings.
-const txtMemo = new WeakMap<Readonly<Record<string, string>>, readonly Buffer[]>();
-
 /**
  * TXT strings for DNS-SD metadata (RFC 6763 §6): one `key=value` per string, keys sorted for stable bytes,
  * an over-long pair split into 255-octet strings, and no metadata = one empty string (RFC 6763 §6.1).
  */
 export function metadataToTxt(metadata: Readonly<Record<string, string>>): readonly Buffer[] {
-  // Records are immutable (a change makes a new metadata object), so the strings are built once per object.
-  const known = txtMemo.get(metadata);
-  if (known) return known;
+  // Not memoised: a memo would hold strings for every instance of a large registry; building them is cheap.
   const keys = Object.keys(metadata).sort();
   const out: Buffer[] = [];
   for (const key of keys) out.push(...splitTxt(Buffer.from(`${key}=${metadata[key] ?? ''}`, 'utf8')));
   if (out.length === 0) out.push(Buffer.alloc(0));
-  txtMemo.set(metadata, out);
   return out;
 }
 
