@@ -27,35 +27,17 @@ export interface ProbeOptions {
  * unhealthy. The body is drained and discarded; redirects are not followed (a 3xx is unhealthy, as in Consul).
  */
 export function httpProbe(url: string, options: ProbeOptions): Promise<ProbeResult> {
-  return new Promise((resolve) => {
-    let target: URL;
-    try {
-      target = new URL(url);
-    } catch {
-      resolve({ healthy: false, note: `bad check URL ${url}` });
-      return;
-    }
-    if (target.protocol !== 'http:' && target.protocol !== 'https:') {
-      resolve({ healthy: false, note: `unsupported check URL scheme ${target.protocol}` });
-      return;
-    }
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    return Promise.resolve({ healthy: false, note: `bad check URL ${url}` });
+  }
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') {
+    return Promise.resolve({ healthy: false, note: `unsupported check URL scheme ${target.protocol}` });
+  }
+  return boundedProbe(options, (finish) => {
     const controller = new AbortController();
-    let settled = false;
-    const finish = (result: ProbeResult): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onOuterAbort);
-      controller.abort();
-      resolve(result);
-    };
-    const timer = setTimeout(() => finish({ healthy: false, note: `timeout after ${options.timeoutMs} ms` }), options.timeoutMs);
-    const onOuterAbort = (): void => finish({ healthy: false, note: 'probe cancelled' });
-    if (options.signal?.aborted) {
-      finish({ healthy: false, note: 'probe cancelled' });
-      return;
-    }
-    options.signal?.addEventListener('abort', onOuterAbort, { once: true });
     const client = target.protocol === 'https:' ? https : http;
     const request = client.get(target, { signal: controller.signal, agent: false, headers: { 'user-agent': 'beacon-health-check', connection: 'close' } }, (response) => {
       const status = response.statusCode ?? 0;
@@ -63,20 +45,34 @@ export function httpProbe(url: string, options: ProbeOptions): Promise<ProbeResu
       finish({ healthy: status >= 200 && status < 300, note: `HTTP ${status}` });
     });
     request.on('error', (error: NodeJS.ErrnoException) => finish({ healthy: false, note: `HTTP error ${error.code ?? error.message}` }));
+    return () => controller.abort();
   });
 }
 
 /** TCP connect to `host:port`: an accepted connection is healthy; refusal, error or timeout is not. */
 export function tcpProbe(host: string, port: number, options: ProbeOptions): Promise<ProbeResult> {
+  return boundedProbe(options, (finish) => {
+    const socket = net.connect({ host, port });
+    socket.once('connect', () => finish({ healthy: true, note: `TCP connect ${host}:${port} ok` }));
+    socket.once('error', (error: NodeJS.ErrnoException) => finish({ healthy: false, note: `TCP connect ${error.code ?? error.message}` }));
+    return () => socket.destroy();
+  });
+}
+
+/**
+ * The lifecycle every probe shares: exactly one result, cut off at the timeout or when the caller's signal
+ * aborts, and the probe's resources (socket, request) released by the function `start` returns.
+ */
+function boundedProbe(options: ProbeOptions, start: (finish: (result: ProbeResult) => void) => () => void): Promise<ProbeResult> {
   return new Promise((resolve) => {
     let settled = false;
-    const socket = net.connect({ host, port });
+    let release: (() => void) | undefined;
     const finish = (result: ProbeResult): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onOuterAbort);
-      socket.destroy();
+      release?.();
       resolve(result);
     };
     const timer = setTimeout(() => finish({ healthy: false, note: `timeout after ${options.timeoutMs} ms` }), options.timeoutMs);
@@ -86,7 +82,7 @@ export function tcpProbe(host: string, port: number, options: ProbeOptions): Pro
       return;
     }
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
-    socket.once('connect', () => finish({ healthy: true, note: `TCP connect ${host}:${port} ok` }));
-    socket.once('error', (error: NodeJS.ErrnoException) => finish({ healthy: false, note: `TCP connect ${error.code ?? error.message}` }));
+    release = start(finish);
+    if (settled) release(); // the probe finished while starting: release what it opened
   });
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../../src/balancer/strategies.js';
 import { ControlClient } from '../../src/control/client.js';
 import type { InstanceRecord } from '../../src/registry/types.js';
 import { SQLITE_FILE_NAME, SqliteStore } from '../../src/store/sqlite.js';
@@ -20,17 +21,6 @@ const CLIENTS = 8;
 const PER_CLIENT = 12;
 const SEED = Number(process.env['BEACON_CRASH_SEED'] ?? 0x5eed);
 const START_TIMEOUT_MS = 20_000;
-
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Sent {
   readonly service: string;

@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../../src/balancer/strategies.js';
 import type { InstanceRecord } from '../../src/registry/types.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 
@@ -18,18 +19,6 @@ const ROUNDS = 24;
 const OPS_PER_ROUND = 40;
 const SEED = Number(process.env['BEACON_CRASH_SEED'] ?? 0xbeac0);
 const EXIT_TIMEOUT_MS = 15_000;
-
-/** mulberry32: a small seeded PRNG, so a failing round can be replayed with BEACON_CRASH_SEED. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Expected {
   readonly service: string;
