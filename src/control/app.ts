@@ -13,7 +13,7 @@ import { parseDuration } from '../config.js';
 import { BeaconError, InstanceNotFoundError, InvalidArgumentError, isBeaconError, ServiceNotFoundError, UnauthorizedError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import type { ServiceRegistry } from '../registry/registry.js';
-import type { HealthStatus, InstanceRecord, SelectionStrategy } from '../registry/types.js';
+import type { HealthStatus, InstanceRecord, InstanceSpec, SelectionStrategy } from '../registry/types.js';
 import type { InstanceInput } from '../registry/validate.js';
 import type { DnsMetrics, Metrics } from './metrics.js';
 import * as schema from './schemas.js';
@@ -66,55 +66,13 @@ export interface AppOptions {
   readonly token?: string;
 }
 
-/** An instance as the API returns it. */
-export interface InstanceView {
-  readonly service: string;
-  readonly id: string;
-  readonly address: string;
-  readonly port: number;
-  readonly tags: readonly string[];
-  readonly metadata: Readonly<Record<string, string>>;
-  readonly weight: number;
-  readonly priority: number;
-  readonly protocol: 'tcp' | 'udp';
-  readonly host?: string;
-  readonly ttlMs?: number;
-  readonly check?: unknown;
-  readonly health: HealthStatus;
-  readonly note?: string;
-  readonly maintenance: boolean;
-  readonly maintenanceReason?: string;
-  readonly circuit: CircuitState;
-  readonly registeredAt: number;
-  readonly lastHeartbeat: number;
-  readonly healthSince: number;
-}
+/** An instance as the API returns it: its spec flattened, with its service, health, maintenance and circuit. */
+export type InstanceView = InstanceSpec & Omit<InstanceRecord, 'spec'> & { readonly circuit: CircuitState };
 
 /** The API's JSON form of a record. */
 export function instanceView(record: InstanceRecord, circuit: CircuitState): InstanceView {
-  const { spec } = record;
-  return {
-    service: record.service,
-    id: spec.id,
-    address: spec.address,
-    port: spec.port,
-    tags: spec.tags,
-    metadata: spec.metadata,
-    weight: spec.weight,
-    priority: spec.priority,
-    protocol: spec.protocol,
-    ...(spec.host === undefined ? {} : { host: spec.host }),
-    ...(spec.ttlMs === undefined ? {} : { ttlMs: spec.ttlMs }),
-    ...(spec.check === undefined ? {} : { check: spec.check }),
-    health: record.health,
-    ...(record.note === undefined ? {} : { note: record.note }),
-    maintenance: record.maintenance,
-    ...(record.maintenanceReason === undefined ? {} : { maintenanceReason: record.maintenanceReason }),
-    circuit,
-    registeredAt: record.registeredAt,
-    lastHeartbeat: record.lastHeartbeat,
-    healthSince: record.healthSince,
-  };
+  const { spec, ...state } = record;
+  return { ...spec, ...state, circuit };
 }
 
 type InstanceParams = { service: string; id: string };

@@ -66,6 +66,7 @@ export function tcpProbe(host: string, port: number, options: ProbeOptions): Pro
 function boundedProbe(options: ProbeOptions, start: (finish: (result: ProbeResult) => void) => () => void): Promise<ProbeResult> {
   return new Promise((resolve) => {
     let settled = false;
+    // eslint-disable-next-line prefer-const -- assigned after `finish` exists, which may run before that
     let release: (() => void) | undefined;
     const finish = (result: ProbeResult): void => {
       if (settled) return;
