@@ -26,3 +26,21 @@ it('the README library example runs and prints what its comments say', async () 
   await import(file);
   expect(lines).toEqual(['api-1', '8080', 'api-2', 'open undefined']);
 });
+
+it('the README session is exactly the replayed test/e2e/readme-session.txt', () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const block = /```console\n([\s\S]*?)```/.exec(readme);
+  expect(block).not.toBeNull();
+  const replayed = readFileSync(join(root, 'test/e2e/readme-session.txt'), 'utf8')
+    .split('\n')
+    .filter((line) => !line.startsWith('#'))
+    .join('\n')
+    .trim();
+  expect(block![1]!.trim()).toBe(replayed);
+});
+
+it('the README names the two commands a newcomer needs', () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  expect(readme).toContain('npm install && npm start');
+  expect(readme).toContain('npm test');
+});
