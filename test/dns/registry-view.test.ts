@@ -1,0 +1,118 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ServiceInstance, ServiceRegistry, createRegistryView } from '../../src/index.js';
+
+// Fake timers drive Date.now() (the registry clock) and the view's lapse timer: nothing sleeps.
+beforeEach(() => {
+  vi.useFakeTimers({ now: 0 });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('registry view: a missed TTL reaches DNS without waiting for the reaper', () => {
+  it('announces the service when an answered instance lapses, and re-reads without it', () => {
+    const registry = new ServiceRegistry({ defaultTtlMs: 1_000 });
+    registry.register('api', new ServiceInstance('a', '10.0.0.1', 80));
+    registry.register('api', new ServiceInstance('b', '10.0.0.2', 80).withTtl(5_000));
+    const view = createRegistryView(registry);
+    const announced: string[] = [];
+    view.onChange((change) => announced.push(...change.services));
+    expect(view.eligible('api', 'tcp').map((i) => i.id)).toEqual(['a', 'b']);
+    vi.advanceTimersByTime(999);
+    expect(announced).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(announced).toEqual(['api']);
+    expect(view.eligible('api', 'tcp').map((i) => i.id)).toEqual(['b']);
+    vi.advanceTimersByTime(4_000);
+    expect(announced).toEqual(['api', 'api']);
+    expect(view.eligible('api', 'tcp')).toEqual([]);
+    view.dispose();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('does not announce a service whose instances were renewed by heartbeats in time', () => {
+    const registry = new ServiceRegistry({ defaultTtlMs: 1_000 });
+    registry.register('api', new ServiceInstance('a', '10.0.0.1', 80));
+    const view = createRegistryView(registry);
+    const announced: string[] = [];
+    view.onChange((change) => announced.push(...change.services));
+    view.eligible('api', 'tcp');
+    for (let t = 0; t < 5; t++) {
+      vi.advanceTimersByTime(800);
+      registry.heartbeat('api', 'a'); // silent: no change event
+    }
+    expect(announced).toEqual([]);
+    vi.advanceTimersByTime(1_000);
+    expect(announced).toEqual(['api']);
+    view.dispose();
+  });
+
+  it('leaves actively checked and etcd-leased instances to their own mechanisms (no timer)', () => {
+    const registry = new ServiceRegistry({ defaultTtlMs: 1_000 }, { externalTtl: true });
+    registry.register('api', new ServiceInstance('a', '10.0.0.1', 80));
+    const checked = new ServiceRegistry({ defaultTtlMs: 1_000 });
+    checked.register('api', new ServiceInstance('b', '10.0.0.1', 80).withCheck({ type: 'tcp' }));
+    checked.updateHealth('api', 'b', 'healthy');
+    const views = [createRegistryView(registry), createRegistryView(checked)];
+    for (const view of views) expect(view.eligible('api', 'tcp')).toHaveLength(1);
+    expect(vi.getTimerCount()).toBe(0);
+    for (const view of views) view.dispose();
+  });
+});
+
+describe('DNS server over the view', () => {
+  it('stops answering an instance the moment its TTL lapses, with no reaper running', async () => {
+    const { startDnsServer } = await import('../../src/dns/server.js');
+    const { buildQuery, decode, udpQuery } = await import('./helpers.js');
+    const registry = new ServiceRegistry({ defaultTtlMs: 30_000 });
+    registry.register('api', new ServiceInstance('short', '10.0.0.1', 8080).withTtl(2_000));
+    registry.register('api', new ServiceInstance('long', '10.0.0.2', 8081).withTtl(60_000));
+    const view = createRegistryView(registry);
+    const server = await startDnsServer({ view, listen: [{ host: '127.0.0.1', port: 0 }], zones: [] });
+    try {
+      const port = server.addresses.udp[0]!.port;
+      const targets = async () => decode(await udpQuery(port, buildQuery('_api._tcp.local.', 'SRV'))).answer.map((l) => l.split(' ').pop()).sort();
+      expect(await targets()).toEqual(['10-0-0-1.addr.local.', '10-0-0-2.addr.local.']);
+      expect(await targets()).toHaveLength(2); // served from the cache
+      vi.advanceTimersByTime(2_000);
+      expect(await targets()).toEqual(['10-0-0-2.addr.local.']);
+      expect(registry.get('api', 'short')?.health).toBe('healthy'); // nothing was written: the view alone did it
+    } finally {
+      await server.close();
+      view.dispose();
+    }
+  });
+});
+
+describe('registry view: memoised reads and the service index', () => {
+  it('returns the same eligible array until the service changes, then a fresh one', () => {
+    const registry = new ServiceRegistry();
+    registry.register('api', new ServiceInstance('a', '10.0.0.1', 80));
+    registry.register('db', new ServiceInstance('d', '10.0.0.9', 5432));
+    const view = createRegistryView(registry);
+    const first = view.eligible('api', 'tcp');
+    expect(view.eligible('api', 'tcp')).toBe(first);
+    registry.register('db', new ServiceInstance('d2', '10.0.0.8', 5432)); // another service: api's read stays
+    expect(view.eligible('api', 'tcp')).toBe(first);
+    registry.updateHealth('api', 'a', 'unhealthy');
+    expect(view.eligible('api', 'tcp')).toEqual([]);
+    expect(view.eligible('ghost', 'tcp')).toEqual([]);
+    view.dispose();
+  });
+
+  it('keeps services(), hasService() and hasInstance() in step with registrations of both protocols', () => {
+    const registry = new ServiceRegistry();
+    const view = createRegistryView(registry);
+    expect(view.services()).toEqual([]);
+    registry.register('api', new ServiceInstance('a', '10.0.0.1', 80));
+    registry.register('dns', new ServiceInstance('Resolver One', '10.0.0.2', 53).withProtocol('udp'));
+    expect(view.services()).toEqual([{ service: 'api', protocol: 'tcp' }, { service: 'dns', protocol: 'udp' }]);
+    expect([view.hasService('dns', 'udp'), view.hasService('dns', 'tcp'), view.hasService('api', 'tcp')]).toEqual([true, false, true]);
+    expect([view.hasInstance('dns', 'udp', 'resolver one'), view.hasInstance('dns', 'tcp', 'Resolver One')]).toEqual([true, false]);
+    registry.updateHealth('api', 'a', 'unhealthy'); // still registered: the service exists (NODATA, not NXDOMAIN)
+    expect(view.hasService('api', 'tcp')).toBe(true);
+    registry.deregister('dns', 'Resolver One');
+    expect(view.services()).toEqual([{ service: 'api', protocol: 'tcp' }]);
+    view.dispose();
+  });
+});
