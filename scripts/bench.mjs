@@ -378,6 +378,9 @@ async function main() {
     results.large = {
       startMs: bb.info.startMs, buildMs: bb.info.buildMs, rssAtReady: bb.info.rss, rssAtReadyAfterGc: idleStats.rss, heapUsedAtReady: idleStats.heapUsed, rssAfterLoad: stats.rss,
       peakRss, heapUsedAfterGc: stats.heapUsed, server: stats.server,
+      // Where the memory is: V8 heap (used vs reserved), Buffers (cached reply bytes) and the rest.
+      memoryAtReady: { rss: idleStats.rss, heapUsed: idleStats.heapUsed, heapTotal: idleStats.heapTotal, external: idleStats.external, arrayBuffers: idleStats.arrayBuffers },
+      memoryAfterLoad: { rss: stats.rss, heapUsed: stats.heapUsed, heapTotal: stats.heapTotal, external: stats.external, arrayBuffers: stats.arrayBuffers },
     };
     log(`large: RSS ${Math.round(stats.rss / 1e6)} MB after load (peak ${Math.round(results.large.peakRss / 1e6)} MB)`);
   } else if (opts.large) {
@@ -430,7 +433,7 @@ function summaryLines() {
     const cache = results.large.server?.cacheEntries;
     const mb = (x) => (x === undefined ? '?' : Math.round(x / 1e6));
     const L = results.large;
-    out.push(`RSS with 100,000 instances: ${mb(L.rssAtReady)} MB at ready (registry, empty cache; ${mb(L.rssAtReadyAfterGc)} MB after a GC, heap ${mb(L.heapUsedAtReady)} MB), ${mb(L.rssAfterLoad)} MB after load${cache !== undefined ? ` (${cache} cached questions, heap ${mb(L.heapUsedAfterGc)} MB)` : ''}, peak ${mb(L.peakRss)} MB (target <= 300 MB)`);
+    out.push(`RSS with 100,000 instances: ${mb(L.rssAtReady)} MB at ready (registry, empty cache; ${mb(L.rssAtReadyAfterGc)} MB after a GC, heap ${mb(L.heapUsedAtReady)} MB), ${mb(L.rssAfterLoad)} MB after load${cache !== undefined ? ` (${cache} cached questions, heap ${mb(L.heapUsedAfterGc)} MB used of ${mb(L.memoryAfterLoad?.heapTotal)} MB, Buffers ${mb(L.memoryAfterLoad?.arrayBuffers)} MB)` : ''}, peak ${mb(L.peakRss)} MB (target <= 300 MB)`);
   }
   const noise = median(results.phases.flatMap((p) => Object.values(p.runs).flat().map((r) => r.otherCpuShare)));
   if (noise !== undefined && noise > 0.25) {
