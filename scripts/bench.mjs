@@ -43,7 +43,10 @@ function parseArgs(argv) {
     multicore: !has('--no-multicore'),
     services: val('--services', large ? 10_000 : 50),
     instances: val('--instances', large ? 10 : 3),
-    seconds: val('--seconds', quick ? 3 : 8),
+    // Throughput phases: more, shorter rounds, so that bursts of other load on a shared machine hit every
+    // server alike (finer alternation for the same total time).
+    seconds: val('--seconds', quick ? 3 : 5),
+    mainRounds: val('--main-rounds', val('--rounds', quick ? 1 : 5)),
     shortSeconds: val('--short-seconds', quick ? 2 : 5),
     rounds: val('--rounds', quick ? 1 : 3),
     lines: val('--lines', undefined),
@@ -173,15 +176,15 @@ async function measure(server, queryFile, { seconds, mode = 'udp', maxQps, port,
  * `rounds` rounds over `servers` ({ name: handle }), the order rotated each round so that no server always
  * runs first; returns the phase record with every run and the per-server medians.
  */
-async function alternate(title, servers, queryFile, runOpts) {
+async function alternate(title, servers, queryFile, runOpts, rounds = opts.rounds) {
   const names = Object.keys(servers).filter((n) => servers[n]);
   const runs = Object.fromEntries(names.map((n) => [n, []]));
-  for (let round = 0; round < opts.rounds; round += 1) {
+  for (let round = 0; round < rounds; round += 1) {
     const order = names.map((_, i) => names[(i + round) % names.length]);
     for (const n of order) {
       const r = await measure(servers[n], queryFile, { ...runOpts, port: runOpts.mode === 'tcp' ? servers[n].info.tcpPort : undefined });
       runs[n].push(r);
-      log(`${title} round ${round + 1}/${opts.rounds} ${n}: ${Math.round(r.qps)} qps, avg ${r.avgLatencyMs?.toFixed(3)} ms, lost ${r.lost}`);
+      log(`${title} round ${round + 1}/${rounds} ${n}: ${Math.round(r.qps)} qps, avg ${r.avgLatencyMs?.toFixed(3)} ms, lost ${r.lost}`);
     }
   }
   const medians = Object.fromEntries(names.map((n) => [n, medianRun(runs[n])]));
@@ -330,7 +333,7 @@ async function main() {
   if (wants('udp')) {
     // The ceiling again with 180-byte replies (about Beacon's average here): what the reply bytes alone cost.
     const ceiling180 = await track(ceilingServer(1, 180));
-    await alternate(label, { beacon, nsd: nsdHandle, ceiling, 'ceiling 180B': ceiling180 }, queryFile, { seconds: opts.seconds });
+    await alternate(label, { beacon, nsd: nsdHandle, ceiling, 'ceiling 180B': ceiling180 }, queryFile, { seconds: opts.seconds }, opts.mainRounds);
     await stopServer(ceiling180);
   }
   if (wants('latency')) await alternate(`UDP @${opts.latencyQps / 1000}k qps`, { beacon, nsd: nsdHandle }, queryFile, { seconds: opts.shortSeconds, maxQps: opts.latencyQps });
@@ -379,7 +382,7 @@ async function main() {
       log(`large cold pass ${n}: ${Math.round(cold[n].qps)} qps over ${cold[n].completed} queries`);
     }
     results.phases.push({ title: 'UDP 10000x10 cold', options: { maxRuns: 1 }, runs: Object.fromEntries(Object.entries(cold).map(([n, r]) => [n, [r]])), medians: Object.fromEntries(Object.entries(cold).map(([n, r]) => [n, medianRun([r])])) });
-    await alternate('UDP 10000x10', { beacon: bb, nsd: bn, ceiling }, bigFile, { seconds: opts.seconds });
+    await alternate('UDP 10000x10', { beacon: bb, nsd: bn, ceiling }, bigFile, { seconds: opts.seconds }, opts.mainRounds);
     const stats = await bb.request({ op: 'stats' }, 'stats');
     const peakRss = peakRssBytes(bb.child.pid);
     if (opts.profile) results.profiles.push(await profileBeacon(bb, bigFile));
@@ -468,7 +471,7 @@ try {
   await cleanup();
 }
 results.summary = summaryLines();
-console.log(`\nBeacon DNS benchmark (${results.startedAt}, node ${process.version}, ${results.machine.cpus} CPUs, dnsperf ${dnsperf ?? 'MISSING'}, NSD ${nsd ?? 'MISSING'}; ${opts.rounds} round(s), medians)`);
+console.log(`\nBeacon DNS benchmark (${results.startedAt}, node ${process.version}, ${results.machine.cpus} CPUs, dnsperf ${dnsperf ?? 'MISSING'}, NSD ${nsd ?? 'MISSING'}; medians of ${opts.mainRounds} rounds (UDP throughput) or ${opts.rounds} (other phases))`);
 console.log(`registry ${opts.services} x ${opts.instances}; dnsperf -c ${opts.clients}; ${opts.seconds} s throughput runs, ${opts.shortSeconds} s others\n`);
 if (results.phases.length) console.log(formatTable(results.phases));
 console.log('');
