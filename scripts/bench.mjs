@@ -18,7 +18,7 @@ import { buildDataset, buildQueryFile, buildZoneFile } from './bench/dataset.mjs
 import { dnsperfVersion, runDnsperf } from './bench/dnsperf.mjs';
 import { nsdVersion, startNsd } from './bench/nsd.mjs';
 import { freePort, startNodeServer } from './bench/children.mjs';
-import { cpuSeconds, peakRssBytes, processTree, rssBytes, systemBusySeconds } from './bench/proc.mjs';
+import { cpuSeconds, peakRssBytes, pinToCpu, processTree, rssBytes, systemBusySeconds } from './bench/proc.mjs';
 import { answers, canonicalAnswers, createProbeClient } from './bench/probe.mjs';
 import { formatTable, median, medianRun } from './bench/report.mjs';
 import { formatProfile, summarizeProfile } from './bench/profile-summary.mjs';
@@ -39,6 +39,7 @@ function parseArgs(argv) {
     quick,
     large,
     profile: has('--profile'),
+    pin: has('--pin'),
     largeCase: !quick && !large && !has('--no-large-case'),
     multicore: !has('--no-multicore'),
     services: val('--services', large ? 10_000 : 50),
@@ -157,7 +158,11 @@ async function measure(server, queryFile, { seconds, mode = 'udp', maxQps, port,
   const cpu0 = cpuSeconds(pids);
   const busy0 = systemBusySeconds();
   const t0 = process.hrtime.bigint();
-  const r = await runDnsperf({ port: port ?? server.info.port, queryFile, seconds, mode, maxQps, maxRuns, clients: opts.clients });
+  // --pin: a single-process server runs on CPU 1 and dnsperf on CPU 0, so that the scheduler's placement
+  // (both on one core, or not) stops being a source of variance. Multi-process servers stay unpinned.
+  const pin = opts.pin && pids.length > 0 && !server.multi;
+  if (pin) pinToCpu(pids, 1);
+  const r = await runDnsperf({ port: port ?? server.info.port, queryFile, seconds, mode, maxQps, maxRuns, clients: opts.clients, cpu: pin ? 0 : undefined });
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = cpuSeconds(pids) - cpu0;
   // CPU used by everything else on the machine meanwhile (other jobs make a run noisy: see otherCpuShare).
@@ -350,9 +355,9 @@ async function main() {
     // NSD gets the same number of server processes (server-count), so the comparison stays like for like.
     const servers = { 'ceiling': ceiling, 'beacon': beacon, 'nsd': nsdHandle };
     for (let w = 2; w <= opts.workersMax; w += 1) {
-      servers[`ceiling x${w}`] = await track(ceilingServer(w));
-      servers[`beacon x${w}`] = await track(beaconServer(ds, { workers: w, port: await freePort(), label: `beacon x${w}` }));
-      if (nsd) servers[`nsd x${w}`] = await track(nsdServer(ds, `nsd-x${w}`, w));
+      servers[`ceiling x${w}`] = Object.assign(await track(ceilingServer(w)), { multi: true });
+      servers[`beacon x${w}`] = Object.assign(await track(beaconServer(ds, { workers: w, port: await freePort(), label: `beacon x${w}` })), { multi: true });
+      if (nsd) servers[`nsd x${w}`] = Object.assign(await track(nsdServer(ds, `nsd-x${w}`, w)), { multi: true });
     }
     await alternate('UDP cluster workers', servers, queryFile, { seconds: opts.shortSeconds });
     for (const [n, s] of Object.entries(servers)) if (n.includes(' x')) await stopServer(s);

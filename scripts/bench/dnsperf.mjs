@@ -49,17 +49,21 @@ export function parseDnsperf(text) {
 
 /**
  * Run dnsperf for `seconds` against 127.0.0.1:port. Options: `mode` ('udp'|'tcp'), `clients` (-c),
- * `maxQps` (-Q), `outstanding` (-q), `timeoutSeconds` (-t), `maxRuns` (-n: passes through the file). Resolves with the parsed summary plus
+ * `maxQps` (-Q), `outstanding` (-q), `timeoutSeconds` (-t), `maxRuns` (-n: passes through the file), `cpu`
+ * (run dnsperf pinned to that CPU). Resolves with the parsed summary plus
  * `dnsperfCpuSeconds` and the raw output; rejects if dnsperf fails or prints no summary.
  */
-export function runDnsperf({ port, queryFile, seconds, mode = 'udp', clients = 10, maxQps, outstanding, timeoutSeconds = 2, maxRuns }) {
+export function runDnsperf({ port, queryFile, seconds, mode = 'udp', clients = 10, maxQps, outstanding, timeoutSeconds = 2, maxRuns, cpu }) {
   const args = ['-s', '127.0.0.1', '-p', String(port), '-d', queryFile, '-c', String(clients), '-l', String(seconds), '-t', String(timeoutSeconds)];
   if (mode !== 'udp') args.push('-m', mode);
   if (maxQps) args.push('-Q', String(maxQps));
   if (outstanding) args.push('-q', String(outstanding));
   if (maxRuns) args.push('-n', String(maxRuns));
   return new Promise((resolve, reject) => {
-    const child = spawn('dnsperf', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // `cpu`: pin dnsperf to that CPU (taskset), so that it never shares a core with a pinned server.
+    const child = cpu === undefined
+      ? spawn('dnsperf', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('taskset', ['-c', String(cpu), 'dnsperf', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     let lastCpu = 0;

@@ -88,3 +88,16 @@ export function systemBusySeconds() {
   const [, user, nice, system, , , irq, softirq, steal] = first.trim().split(/\s+/).map(Number);
   return (user + nice + system + irq + softirq + (steal || 0)) / ticksPerSecond();
 }
+
+/** Pin every thread of these processes to one CPU (taskset -a); returns false if taskset failed. */
+export function pinToCpu(pids, cpu) {
+  let ok = true;
+  for (const pid of pids) {
+    try {
+      execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
+    } catch {
+      ok = false;
+    }
+  }
+  return ok;
+}
