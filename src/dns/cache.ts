@@ -2,7 +2,8 @@
  * Pre-encoded responses (issue 4). One entry per (case-folded qname, qtype) holds the rotation step and the
  * encoded bytes per EDNS shape, filled lazily. Entries are
  * indexed by their dependency tags so a registry change drops exactly the entries that read what changed.
- * Bounded: past `maxEntries` the oldest entry goes (a flood of random names cannot grow memory).
+ * Bounded twice: past `maxEntries` questions or `maxBytes` of encoded replies the oldest entries go, so
+ * neither a flood of random names nor a large registry with big answers can grow memory without limit.
  */
 import { type AuthorityAnswer } from './authority.js';
 
@@ -40,18 +41,22 @@ export function variantFor(entry: CacheEntry, shape: number): EncodedVariant | u
   return entry.shape === shape ? entry.variant : entry.others?.get(shape);
 }
 
-/** Store the encoded reply of `entry` for `shape`. */
-export function storeVariant(entry: CacheEntry, shape: number, variant: EncodedVariant): void {
-  if (entry.variant === undefined) {
-    entry.shape = shape;
-    entry.variant = variant;
-  } else {
-    (entry.others ??= new Map()).set(shape, variant);
-  }
-}
-
 /** Default bound on cached questions. */
 export const DEFAULT_CACHE_ENTRIES = 100_000;
+
+/**
+ * Default bound on cached reply bytes (32 MiB). Each byte of reply costs about twice that in RSS once
+ * Buffer headers and the entry are counted; 32 MiB holds every question of a 50 x 3 registry many times
+ * over, and keeps a 100,000-instance registry with a warm cache inside 300 MB.
+ */
+export const DEFAULT_CACHE_BYTES = 32 * 1024 * 1024;
+
+/** Bytes an entry's replies hold. */
+function entryBytes(entry: CacheEntry): number {
+  let bytes = entry.variant?.bytes.length ?? 0;
+  if (entry.others) for (const variant of entry.others.values()) bytes += variant.bytes.length;
+  return bytes;
+}
 
 /** The response cache with tag-based invalidation. */
 export class ResponseCache {
@@ -59,8 +64,33 @@ export class ResponseCache {
   /** tag → the keys depending on it: one key as a plain string (most instance tags), more as a Set. */
   private readonly byTag = new Map<string, string | Set<string>>();
   private invalidatedCount = 0;
+  private bytesHeld = 0;
 
-  constructor(private readonly maxEntries = DEFAULT_CACHE_ENTRIES) {}
+  constructor(
+    private readonly maxEntries = DEFAULT_CACHE_ENTRIES,
+    private readonly maxBytes = DEFAULT_CACHE_BYTES,
+  ) {}
+
+  /** Store the encoded reply of `entry` for `shape`, then evict the oldest entries while over the byte budget. */
+  storeVariant(entry: CacheEntry, shape: number, variant: EncodedVariant): void {
+    if (entry.variant === undefined) {
+      entry.shape = shape;
+      entry.variant = variant;
+    } else {
+      (entry.others ??= new Map()).set(shape, variant);
+    }
+    if (this.entries.get(entry.key) !== entry) return; // evicted meanwhile: not counted, not kept
+    this.bytesHeld += variant.bytes.length;
+    for (const oldest of this.entries.keys()) {
+      if (this.bytesHeld <= this.maxBytes || oldest === entry.key) break;
+      this.delete(oldest);
+    }
+  }
+
+  /** Reply bytes held. */
+  get bytes(): number {
+    return this.bytesHeld;
+  }
 
   /** The entry for a key, if cached. */
   get(key: string): CacheEntry | undefined {
@@ -100,6 +130,7 @@ export class ResponseCache {
   clear(): void {
     this.entries.clear();
     this.byTag.clear();
+    this.bytesHeld = 0;
   }
 
   /** Number of cached questions. */
@@ -116,6 +147,7 @@ export class ResponseCache {
     const entry = this.entries.get(key);
     if (!entry) return false;
     this.entries.delete(key);
+    this.bytesHeld -= entryBytes(entry);
     for (const tag of entry.tags) {
       const keys = this.byTag.get(tag);
       if (keys === undefined) continue;

@@ -10,7 +10,7 @@ import { Packet } from 'dns2';
 import { type Logger, silentLogger, moduleLogger } from '../log.js';
 import { type DnsView, type DnsChange, type DnsInstance } from './view.js';
 import { Authority, ENUM_TAG, foldAscii, instanceTag, nameTag, serviceTag, type AuthorityAnswer } from './authority.js';
-import { ResponseCache, DEFAULT_CACHE_ENTRIES, storeVariant, variantFor, type EncodedVariant } from './cache.js';
+import { ResponseCache, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES, variantFor, type EncodedVariant } from './cache.js';
 import { HostIndex } from './hosts.js';
 import { type Name } from './name.js';
 import { RRType, CLASS_IN } from './records.js';
@@ -42,6 +42,8 @@ export interface DnsStats {
   readonly cacheHits: number;
   readonly cacheMisses: number;
   readonly cacheEntries: number;
+  /** Encoded reply bytes held by the cache. */
+  readonly cacheBytes: number;
   /** Cache entries dropped because something they depend on changed. */
   readonly cacheInvalidations: number;
   /** Messages not answered: too short for a header, responses (QR set), source port 0, TCP over the cap. */
@@ -62,6 +64,8 @@ export interface RequestHandlerOptions {
   readonly view: DnsView;
   readonly domain: Name;
   readonly cacheEntries?: number;
+  /** Encoded reply bytes kept at most. */
+  readonly cacheBytes?: number;
   readonly logger?: Logger;
 }
 
@@ -98,7 +102,7 @@ export class DnsRequestHandler {
   constructor(options: RequestHandlerOptions) {
     this.authority = options.authority;
     this.view = options.view;
-    this.cache = new ResponseCache(options.cacheEntries ?? DEFAULT_CACHE_ENTRIES);
+    this.cache = new ResponseCache(options.cacheEntries ?? DEFAULT_CACHE_ENTRIES, options.cacheBytes ?? DEFAULT_CACHE_BYTES);
     this.hosts = new HostIndex(options.domain);
     this.log = moduleLogger(options.logger ?? silentLogger, 'dns');
     this.unsubscribe = this.view.onChange((change) => this.onChange(change));
@@ -134,6 +138,7 @@ export class DnsRequestHandler {
       cacheHits: this.hits,
       cacheMisses: this.misses,
       cacheEntries: this.cache.size,
+      cacheBytes: this.cache.bytes,
       cacheInvalidations: this.cache.invalidated,
       dropped: this.droppedCount,
       truncated: this.truncatedCount,
@@ -221,7 +226,7 @@ export class DnsRequestHandler {
         if (answer.rcode !== entry.rcode || answer.rotation !== entry.rotation) entry = this.cache.set(key, answer);
       }
       variant = this.encode(msg, answer, limit);
-      storeVariant(entry, shape, variant);
+      this.cache.storeVariant(entry, shape, variant);
       entry.answer = undefined;
     }
     const step = entry.next;

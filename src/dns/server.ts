@@ -60,6 +60,8 @@ export interface DnsServerOptions {
   maxTcpConnections?: number;
   /** Cached questions kept at most (default 100,000). */
   cacheEntries?: number;
+  /** Encoded reply bytes the cache keeps at most (default 32 MiB). */
+  cacheBytes?: number;
   /**
    * Bind exclusively (default true). `false` lets node:cluster workers share the primary's UDP socket and TCP
    * listener (the kernel spreads packets over the workers); outside a cluster worker it changes nothing.
@@ -115,7 +117,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     // transfers this zone (AXFR is refused), and a per-change serial would invalidate every negative answer.
     serial: Math.floor(Date.now() / 1000) >>> 0,
   });
-  const handler = new DnsRequestHandler({ authority, view: options.view, domain, cacheEntries: options.cacheEntries, logger: options.logger });
+  const handler = new DnsRequestHandler({ authority, view: options.view, domain, cacheEntries: options.cacheEntries, cacheBytes: options.cacheBytes, logger: options.logger });
 
   const udpSockets: dgram.Socket[] = [];
   const tcpServers: net.Server[] = [];
