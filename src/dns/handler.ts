@@ -154,7 +154,8 @@ export class DnsRequestHandler {
       this.cache.invalidate(serviceTag(service));
       this.refresh(service);
     }
-    this.cache.invalidate(ENUM_TAG);
+    // A health flip does not change which services exist: keep the enumeration answers then.
+    if (change.enumeration !== false) this.cache.invalidate(ENUM_TAG);
   }
 
   /**

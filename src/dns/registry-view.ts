@@ -18,8 +18,10 @@ export function createRegistryView(registry: ServiceRegistry, balancer?: SmartLo
   const presence = new Map<string, ServiceKey>();
   let serviceList: ServiceKey[] | undefined;
 
-  const refreshPresence = (service: string): void => {
+  /** Re-read which protocols `service` has; true when the enumeration list changed. */
+  const refreshPresence = (service: string): boolean => {
     const records = registry.serviceRecords(service);
+    let changed = false;
     for (const protocol of PROTOCOLS) {
       const key = memoKey(service, protocol);
       let present = false;
@@ -28,14 +30,16 @@ export function createRegistryView(registry: ServiceRegistry, balancer?: SmartLo
       if (present) presence.set(key, { service, protocol });
       else presence.delete(key);
       serviceList = undefined;
+      changed = true;
     }
+    return changed;
   };
   for (const service of registry.listServices()) refreshPresence(service);
 
   const announce = (service: string): void => {
     for (const protocol of PROTOCOLS) memo.delete(memoKey(service, protocol));
-    refreshPresence(service);
-    const change: DnsChange = { services: [service] };
+    const enumeration = refreshPresence(service);
+    const change: DnsChange = { services: [service], enumeration };
     for (const listener of listeners) listener(change);
   };
   const lapses = new LapseTimer(registry, announce);

@@ -26,6 +26,11 @@ export interface DnsInstance {
 export interface DnsChange {
   /** Lower-case service names whose instance set or data changed. */
   readonly services: readonly string[];
+  /**
+   * Whether the list `services()` returns may have changed (a service or protocol appeared or went).
+   * `false` lets DNS keep its service-enumeration answers; absent means it may have.
+   */
+  readonly enumeration?: boolean;
 }
 
 /** Read side of the registry for DNS. All methods are synchronous and cheap. */

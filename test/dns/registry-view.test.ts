@@ -116,3 +116,33 @@ describe('registry view: memoised reads and the service index', () => {
     view.dispose();
   });
 });
+
+describe('service enumeration under churn', () => {
+  it('keeps the cached enumeration through health flips and refreshes it when a service appears', async () => {
+    const { startDnsServer } = await import('../../src/dns/server.js');
+    const { buildQuery, decode, udpQuery } = await import('./helpers.js');
+    const registry = new ServiceRegistry();
+    registry.register('api', new ServiceInstance('a', '10.0.0.1', 80));
+    const view = createRegistryView(registry);
+    const changes: boolean[] = [];
+    view.onChange((c) => changes.push(c.enumeration ?? true));
+    const server = await startDnsServer({ view, listen: [{ host: '127.0.0.1', port: 0 }], zones: [] });
+    try {
+      const port = server.addresses.udp[0]!.port;
+      const enumerate = async () => decode(await udpQuery(port, buildQuery('_services._dns-sd._udp.local.', 'PTR'))).answer.map((l) => l.split(' ').pop());
+      expect(await enumerate()).toEqual(['_api._tcp.local.']);
+      const hits = server.stats().cacheHits;
+      registry.updateHealth('api', 'a', 'unhealthy');
+      expect(await enumerate()).toEqual(['_api._tcp.local.']); // still registered, still listed
+      expect(server.stats().cacheHits).toBe(hits + 1);
+      registry.register('db', new ServiceInstance('d', '10.0.0.2', 5432));
+      expect(await enumerate()).toEqual(['_api._tcp.local.', '_db._tcp.local.']);
+      registry.deregister('api', 'a');
+      expect(await enumerate()).toEqual(['_db._tcp.local.']);
+      expect(changes).toEqual([false, true, true]);
+    } finally {
+      await server.close();
+      view.dispose();
+    }
+  });
+});
