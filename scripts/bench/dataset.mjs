@@ -3,17 +3,10 @@
 // Both the bench driver and the Beacon child rebuild the same data from (services, instances, seed),
 // so 100,000 instances never cross a pipe.
 
-/** Small seeded PRNG (mulberry32): the same seed gives the same data set and query file. */
-export function seededRandom(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded PRNG (mulberry32): the same seed gives the same data set and query file. */
+import { seededRandom } from '../../dist/balancer/strategies.js';
+
+export { seededRandom };
 
 /** Service name for index i (RFC 6335 style: letters, digits, hyphens, <= 15 chars). */
 export function serviceName(i) {
