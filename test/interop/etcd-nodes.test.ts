@@ -11,7 +11,7 @@ import { ServiceInstance } from '../../src/registry/types.js';
 import { DurableRegistry } from '../../src/store/durable-registry.js';
 import { EtcdStore } from '../../src/store/etcd.js';
 import { buildQuery, decode, tcpQuery, udpQuery } from '../dns/helpers.js';
-import { EtcdCluster, waitFor } from './support/etcd.js';
+import { EtcdCluster, eventually, waitFor } from './support/etcd.js';
 
 /** One Beacon node: registry, durable façade on etcd, DNS on a free UDP/TCP port. */
 interface Node {
@@ -80,19 +80,6 @@ async function srv(node: Node, name: string, transport: 'udp' | 'tcp' = 'udp'): 
 async function answeredPorts(node: Node, service: string): Promise<number[]> {
   const lines = await srv(node, `_${service}._tcp.local.`, 'tcp');
   return lines.map((line) => Number(line.split(' ').at(-2))).sort((a, b) => a - b);
-}
-
-/** Retry `action` until it resolves (a write during a leader election or just after etcd came back). */
-async function eventually<T>(action: () => Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await action();
-    } catch (error) {
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}`, { cause: error });
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
 }
 
 function percentile(sorted: readonly number[], p: number): number {

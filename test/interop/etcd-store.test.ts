@@ -7,7 +7,7 @@ import { instanceKey } from '../../src/store/etcd-codec.js';
 import { EtcdStore, type EtcdStoreOptions } from '../../src/store/etcd.js';
 import type { StoreEvent } from '../../src/store/store.js';
 import { makeRecord } from '../store/fixtures.js';
-import { EtcdCluster, waitFor } from './support/etcd.js';
+import { EtcdCluster, eventually, waitFor } from './support/etcd.js';
 
 /** Stores opened by a test; closed after it. */
 let opened: EtcdStore[] = [];
@@ -40,19 +40,6 @@ async function failureOf(promise: Promise<unknown>): Promise<unknown> {
     () => undefined,
     (error: unknown) => error,
   );
-}
-
-/** Retry `action` until it resolves (etcd coming back: circuit breakers close, leaders get elected). */
-async function eventually<T>(action: () => Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await action();
-    } catch (error) {
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}`, { cause: error });
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
 }
 
 describe('EtcdStore on one member', () => {

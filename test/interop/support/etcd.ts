@@ -192,3 +192,16 @@ export class EtcdCluster {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** Retry `action` until it resolves or `timeoutMs` passes (a write during a leader election, or just after etcd came back). */
+export async function eventually<T>(action: () => Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await action();
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}`, { cause: error });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
