@@ -58,6 +58,8 @@ export interface BeaconConfig {
   readonly breakerHalfOpenMaxCalls: number;
   /** pino log level. */
   readonly logLevel: string;
+  /** DNS worker processes (node:cluster) sharing the DNS sockets; 1 = answer in the main process. */
+  readonly dnsWorkers: number;
   /** Human-readable logs. */
   readonly pretty: boolean;
 }
@@ -68,7 +70,7 @@ export type RawSettings = Partial<Record<SettingName, unknown>>;
 type SettingName =
   | 'dataDir' | 'ephemeral' | 'store' | 'etcdEndpoints' | 'domain' | 'dnsListen' | 'zones' | 'answerTtl'
   | 'negativeTtl' | 'socket' | 'http' | 'token' | 'ttl' | 'checkInterval' | 'deregisterCriticalAfter'
-  | 'breakerFailures' | 'breakerSuccesses' | 'breakerOpenTimeout' | 'breakerHalfOpenCalls' | 'logLevel' | 'pretty';
+  | 'breakerFailures' | 'breakerSuccesses' | 'breakerOpenTimeout' | 'breakerHalfOpenCalls' | 'logLevel' | 'pretty' | 'workers';
 
 /** Every setting name, with its environment variable. The config file uses the same (camelCase) names. */
 export const SETTINGS: Readonly<Record<SettingName, string>> = Object.freeze({
@@ -93,6 +95,7 @@ export const SETTINGS: Readonly<Record<SettingName, string>> = Object.freeze({
   breakerHalfOpenCalls: 'BEACON_BREAKER_HALF_OPEN_CALLS',
   logLevel: 'BEACON_LOG_LEVEL',
   pretty: 'BEACON_PRETTY',
+  workers: 'BEACON_WORKERS',
 });
 
 const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[];
@@ -114,6 +117,7 @@ export const DEFAULT_SETTINGS: Readonly<RawSettings> = Object.freeze({
   breakerHalfOpenCalls: 1,
   logLevel: 'info',
   pretty: false,
+  workers: 1,
 });
 
 const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -311,6 +315,7 @@ export function validateSettings(raw: RawSettings, cwd: string): BeaconConfig {
     breakerHalfOpenMaxCalls: parsePositiveInt(raw.breakerHalfOpenCalls, 'breakerHalfOpenCalls'),
     logLevel,
     pretty: parseBoolean(raw.pretty, 'pretty'),
+    dnsWorkers: parsePositiveInt(raw.workers, 'workers', 64),
   };
   return config;
 }

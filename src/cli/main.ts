@@ -105,6 +105,7 @@ async function serve(flags: Record<string, unknown>): Promise<void> {
     breakerSuccesses: flags.breakerSuccesses,
     breakerOpenTimeout: flags.breakerOpenTimeout,
     breakerHalfOpenCalls: flags.breakerHalfOpenCalls,
+    workers: flags.workers,
     logLevel: flags.logLevel,
     pretty: flags.pretty,
   };
@@ -185,6 +186,7 @@ export function buildProgram(): Command {
     .option('--breaker-successes <n>', 'half-open successes that close it (default 2)')
     .option('--breaker-open-timeout <duration>', 'how long a circuit stays open (default 30s)')
     .option('--breaker-half-open-calls <n>', 'trial calls admitted while half-open (default 1)')
+    .option('--workers <n>', 'DNS worker processes sharing the DNS sockets (default 1: answer in the main process)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info)')
     .option('--pretty', 'human-readable logs (default when stdout is a terminal)')
     .addHelpText('after', '\nEvery flag also reads from BEACON_<FLAG> (e.g. BEACON_DNS_LISTEN) and from the --config file (camelCase keys).\nPrecedence: flags > environment > config file > defaults.')

@@ -11,8 +11,10 @@ import type { BeaconConfig } from '../config.js';
 import { ChangeFeed } from '../control/watch.js';
 import { Metrics, type DnsMetrics } from '../control/metrics.js';
 import { startControlServer, type ControlServer } from '../control/server.js';
+import type { RegistryWriter } from '../control/app.js';
 import { createRegistryView } from '../dns/registry-view.js';
 import { startDnsServer, type DnsServer, type DnsStats } from '../dns/server.js';
+import { startDnsWorkers } from './dns-workers.js';
 import { HealthChecker } from '../health/checker.js';
 import { Reaper } from '../health/reaper.js';
 import { moduleLogger, silentLogger, type Logger } from '../log.js';
@@ -31,7 +33,8 @@ export interface Beacon {
   readonly registry: ServiceRegistry;
   readonly durable: DurableRegistry;
   readonly balancer: SmartLoadBalancer;
-  readonly dns: DnsServer;
+  /** The DNS server, or the pool of DNS worker processes with `--workers N`. */
+  readonly dns: Pick<DnsServer, 'addresses' | 'stats' | 'close'>;
   readonly control: ControlServer;
   readonly checker: HealthChecker;
   readonly reaper: Reaper;
@@ -69,6 +72,22 @@ export function dnsMetricsFrom(stats: DnsStats): DnsMetrics {
       tcpConnections: stats.tcpConnections,
       tcpRejected: stats.tcpRejected,
     },
+  };
+}
+
+/** A writer whose calls resolve only once `synced()` does (the DNS workers applied the change). */
+function writerSyncedWith(writer: RegistryWriter, synced: () => Promise<void>): RegistryWriter {
+  const after = async <T>(result: Promise<T>): Promise<T> => {
+    const value = await result;
+    await synced();
+    return value;
+  };
+  return {
+    register: (service, instance) => after(writer.register(service, instance)),
+    deregister: (service, id) => after(writer.deregister(service, id)),
+    heartbeat: (service, id, status, note) => after(writer.heartbeat(service, id, status, note)),
+    updateHealth: (service, id, health, note) => after(writer.updateHealth(service, id, health, note)),
+    setMaintenance: (service, id, enabled, reason) => after(writer.setMaintenance(service, id, enabled, reason)),
   };
 }
 
@@ -114,15 +133,18 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
     const view = createRegistryView(registry, balancer);
     undo.push(() => view.dispose());
 
-    const dns = await startDnsServer({
-      view,
+    const dnsOptions = {
       domain: config.domain,
       listen: config.dnsListen.map((l) => ({ host: l.host, port: l.port })),
       ...(config.zonesDir === undefined ? {} : { zones: config.zonesDir }),
       ...(config.answerTtlSeconds === undefined ? {} : { answerTtl: config.answerTtlSeconds }),
       ...(config.negativeTtlSeconds === undefined ? {} : { negativeTtl: config.negativeTtlSeconds }),
-      logger,
-    });
+    };
+    // With --workers N, N processes answer DNS from replicas of the registry; writes wait until they applied.
+    const workers = config.dnsWorkers > 1
+      ? await startDnsWorkers({ count: config.dnsWorkers, registry, balancer, dns: dnsOptions, logger: moduleLogger(logger, 'dns-workers') })
+      : undefined;
+    const dns = workers ?? (await startDnsServer({ view, ...dnsOptions, logger }));
     undo.push(() => dns.close());
 
     const metrics = new Metrics();
@@ -158,7 +180,7 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
     const controlServer = await startControlServer(
       {
         registry,
-        writer: durable,
+        writer: workers ? writerSyncedWith(durable, () => workers.synced(registry.index)) : durable,
         balancer,
         feed,
         metrics,

@@ -1,15 +1,22 @@
-import type { SmartLoadBalancer } from '../balancer/smart-load-balancer.js';
 import { foldCase } from '../registry/record.js';
 import type { ServiceRegistry } from '../registry/registry.js';
 import type { InstanceRecord, Protocol } from '../registry/types.js';
 import type { DnsChange, DnsInstance, DnsView } from './view.js';
+
+/** What the view needs to know of circuits: the SmartLoadBalancer, or a mirror of it in a DNS worker. */
+export interface CircuitView {
+  /** Whether DNS may hand out this instance now (circuit closed, or half-open with a free trial slot). */
+  admits(record: InstanceRecord): boolean;
+  /** Subscribe to circuit changes; returns the unsubscribe function. */
+  onCircuitChange(listener: (change: { readonly service: string }) => void): () => void;
+}
 
 /**
  * Adapt the registry (and, when given, the load balancer's circuits) to the DnsView the DNS layer reads.
  * Eligible = healthy, TTL not passed, not in maintenance, circuit closed or half-open with a free trial slot.
  * A half-open instance is answered in DNS so that clients can send it the trial calls that may close it.
  */
-export function createRegistryView(registry: ServiceRegistry, balancer?: SmartLoadBalancer): DnsView & { dispose(): void } {
+export function createRegistryView(registry: ServiceRegistry, balancer?: CircuitView): DnsView & { dispose(): void } {
   const listeners = new Set<(change: DnsChange) => void>();
   // Eligible sets are memoised per (service, protocol) until that service changes, so repeated cache misses
   // and the DNS layer's own diffing read the same array; the enumeration list is kept incrementally, so a

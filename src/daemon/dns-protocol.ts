@@ -1,0 +1,32 @@
+/**
+ * Messages between the daemon and its DNS worker processes (`--workers N`). The daemon owns the registry;
+ * each worker holds a read-only replica fed by these messages, in order, over the cluster IPC channel.
+ */
+import type { AddressInfo } from 'node:net';
+import type { DnsStats } from '../dns/server.js';
+import type { InstanceRecord, RegistryConfig } from '../registry/types.js';
+
+/** DNS settings a worker starts its server with. */
+export interface WorkerDnsOptions {
+  readonly domain: string;
+  readonly listen: readonly { host: string; port: number }[];
+  readonly zones?: string;
+  readonly answerTtl?: number;
+  readonly negativeTtl?: number;
+}
+
+/** Daemon -> worker. */
+export type ToWorker =
+  | { readonly t: 'init'; readonly config: RegistryConfig; readonly dns: WorkerDnsOptions; readonly index: number; readonly records: readonly InstanceRecord[]; readonly refused: readonly (readonly [string, string])[] }
+  | { readonly t: 'put'; readonly index: number; readonly service: string; readonly id: string; readonly record: InstanceRecord | null }
+  | { readonly t: 'circuit'; readonly service: string; readonly id: string; readonly admits: boolean }
+  | { readonly t: 'stop' };
+
+/** Worker -> daemon. */
+export type FromWorker =
+  /** The worker listens for messages now (messages sent before that would be lost): send it `init`. */
+  | { readonly t: 'hello' }
+  | { readonly t: 'ready'; readonly udp: AddressInfo[]; readonly tcp: AddressInfo[] }
+  | { readonly t: 'applied'; readonly index: number }
+  | { readonly t: 'stats'; readonly stats: DnsStats }
+  | { readonly t: 'failed'; readonly message: string };

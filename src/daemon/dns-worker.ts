@@ -1,0 +1,93 @@
+/**
+ * A DNS worker process (`beacon serve --workers N`): a read-only replica of the daemon's registry, fed in
+ * order over the cluster IPC channel, answering DNS on sockets shared with the other workers (node:cluster
+ * hands every worker the same UDP socket and TCP listener; the kernel spreads the packets).
+ */
+import cluster from 'node:cluster';
+import { createRegistryView, type CircuitView } from '../dns/registry-view.js';
+import { startDnsServer, type DnsServer } from '../dns/server.js';
+import { ServiceRegistry } from '../registry/registry.js';
+import type { InstanceRecord } from '../registry/types.js';
+import type { FromWorker, ToWorker } from './dns-protocol.js';
+
+/** How often a worker reports its DNS counters to the daemon (ms). */
+const STATS_INTERVAL_MS = 1_000;
+
+/** Circuits as the daemon last described them: only the instances DNS must not hand out are listed. */
+class CircuitMirror implements CircuitView {
+  private readonly refused = new Set<string>();
+  private readonly listeners = new Set<(change: { readonly service: string }) => void>();
+
+  constructor(initial: readonly (readonly [string, string])[]) {
+    for (const [service, id] of initial) this.refused.add(key(service, id));
+  }
+
+  admits(record: InstanceRecord): boolean {
+    return !this.refused.has(key(record.service, record.spec.id));
+  }
+
+  onCircuitChange(listener: (change: { readonly service: string }) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  set(service: string, id: string, admits: boolean): void {
+    if (admits) this.refused.delete(key(service, id));
+    else this.refused.add(key(service, id));
+    for (const listener of this.listeners) listener({ service });
+  }
+}
+
+function key(service: string, id: string): string {
+  return `${service}\u0000${id}`;
+}
+
+function send(message: FromWorker): void {
+  process.send?.(message);
+}
+
+async function main(): Promise<void> {
+  let registry: ServiceRegistry | undefined;
+  let circuits: CircuitMirror | undefined;
+  let server: DnsServer | undefined;
+  let statsTimer: ReturnType<typeof setInterval> | undefined;
+  process.on('message', (raw: ToWorker) => {
+    void (async () => {
+      try {
+        switch (raw.t) {
+          case 'init': {
+            // TTLs are enforced by the daemon (its reaper writes the expiry, which arrives here as a `put`):
+            // the replica never sees heartbeats, so it must not expire anything on its own.
+            registry = new ServiceRegistry(raw.config, { externalTtl: true });
+            registry.load(raw.records, raw.index);
+            circuits = new CircuitMirror(raw.refused);
+            const view = createRegistryView(registry, circuits);
+            server = await startDnsServer({ view, ...raw.dns, listen: [...raw.dns.listen], exclusive: false });
+            statsTimer = setInterval(() => server && send({ t: 'stats', stats: server.stats() }), STATS_INTERVAL_MS);
+            send({ t: 'ready', udp: server.addresses.udp, tcp: server.addresses.tcp });
+            send({ t: 'applied', index: raw.index });
+            break;
+          }
+          case 'put':
+            registry?.apply({ type: 'sync', service: raw.service, id: raw.id, record: raw.record ?? undefined, at: Date.now() });
+            send({ t: 'applied', index: raw.index });
+            break;
+          case 'circuit':
+            circuits?.set(raw.service, raw.id, raw.admits);
+            break;
+          case 'stop':
+            if (statsTimer) clearInterval(statsTimer);
+            if (server) send({ t: 'stats', stats: server.stats() });
+            await server?.close();
+            process.disconnect?.();
+            break;
+        }
+      } catch (error) {
+        send({ t: 'failed', message: error instanceof Error ? error.message : String(error) });
+      }
+    })();
+  });
+  send({ t: 'hello' });
+}
+
+if (cluster.isWorker) void main();

@@ -1,0 +1,51 @@
+/**
+ * `beacon serve --workers 2`: two DNS worker processes share the DNS sockets and answer from replicas of the
+ * daemon's registry. Every answer after an acknowledged write must reflect it, whichever worker reads it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { srvPorts, startDaemon, until, type Daemon } from './daemon.js';
+import * as scenario from './scenarios.js';
+
+describe('beacon serve --workers 2', () => {
+  let daemon: Daemon;
+  const ports: scenario.PortsOf = (service) => srvPorts(daemon.dnsPort, `_${service}._tcp.local`);
+
+  beforeAll(async () => {
+    daemon = await startDaemon([...scenario.SCENARIO_FLAGS, '--workers', '2']);
+  });
+  afterAll(async () => {
+    expect(await daemon?.stop()).toBe(0);
+  });
+
+  it('runs two DNS worker processes', () => {
+    expect(daemon.logs.some((line) => line['msg'] === 'DNS workers serving' && line['workers'] === 2)).toBe(true);
+  });
+
+  it('every answer after an acknowledged write reflects it, whichever worker reads the query', async () => {
+    for (let round = 0; round < 5; round++) {
+      await daemon.ok('register', 'rw', `rw-${round}`, '--port', String(30_000 + round));
+      const seen = await Promise.all(Array.from({ length: 20 }, () => ports('rw')));
+      for (const answer of seen) expect(answer).toContain(30_000 + round);
+      await daemon.ok('deregister', 'rw', `rw-${round}`);
+      const after = await Promise.all(Array.from({ length: 20 }, () => ports('rw')));
+      for (const answer of after) expect(answer).not.toContain(30_000 + round);
+    }
+  });
+
+  it('registered -> in DNS, deregistered -> out', () => scenario.registeredThenDeregistered(daemon, ports));
+
+  it('heartbeats stop -> out of DNS after the TTL (the daemon reaps, the workers follow)', () => scenario.heartbeatsStop(daemon, ports));
+
+  it('3 reported failures -> circuit open -> out of DNS -> half-open -> back, in every worker', () => scenario.circuitOpensAndHalfOpens(daemon, ports));
+
+  it('reports the workers\' DNS counters summed in /v1/stats', async () => {
+    await daemon.ok('register', 'counted', 'c-1', '--port', '31000');
+    const before = JSON.parse(await daemon.ok('stats', '--json')) as { dns: { queries: number } };
+    await Promise.all(Array.from({ length: 30 }, () => ports('counted')));
+    const stats = await until(
+      async () => JSON.parse(await daemon.ok('stats', '--json')) as { dns: { queries: number } },
+      (s) => s.dns.queries >= before.dns.queries + 30,
+    );
+    expect(stats.dns.queries).toBeGreaterThanOrEqual(before.dns.queries + 30);
+  });
+});
