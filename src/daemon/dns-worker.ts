@@ -69,6 +69,7 @@ async function main(): Promise<void> {
             break;
           }
           case 'put':
+            // Before `init` there is no replica: the snapshot it brings already includes this change.
             registry?.apply({ type: 'sync', service: raw.service, id: raw.id, record: raw.record ?? undefined, at: Date.now() });
             send({ t: 'applied', index: raw.index });
             break;

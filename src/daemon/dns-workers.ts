@@ -63,9 +63,16 @@ export async function startDnsWorkers(options: DnsWorkerOptions): Promise<DnsWor
     for (const state of states) if (state.worker.isConnected()) state.worker.send(message);
   };
 
-  // Snapshot and subscription in one synchronous step: no change can fall between them.
-  const refused = registry.records().filter((r) => !balancer.admits(r)).map((r) => [r.service, r.spec.id] as const);
-  const init: ToWorker = { t: 'init', config: registry.config, dns: options.dns, index: registry.index, records: registry.records(), refused };
+  // A worker gets the registry as it is when it says hello; changes broadcast before that reach it too but are
+  // ignored there (it has no replica yet) and are already in the snapshot; later ones follow it in order.
+  const snapshot = (): ToWorker => ({
+    t: 'init',
+    config: registry.config,
+    dns: options.dns,
+    index: registry.index,
+    records: registry.records(),
+    refused: registry.records().filter((r) => !balancer.admits(r)).map((r) => [r.service, r.spec.id] as const),
+  });
   const stopChanges = registry.onChange((event) => broadcast({ t: 'put', index: event.index, service: event.service, id: event.id, record: event.after ?? null }));
   const stopCircuits = balancer.onCircuitChange((change) => {
     const record = registry.get(change.service, change.id);
@@ -80,7 +87,7 @@ export async function startDnsWorkers(options: DnsWorkerOptions): Promise<DnsWor
       const timer = setTimeout(() => reject(new Error(`DNS worker ${worker.id} did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
       worker.on('message', (message: FromWorker) => {
         if (message.t === 'hello') {
-          worker.send(init);
+          worker.send(snapshot());
         } else if (message.t === 'ready') {
           clearTimeout(timer);
           resolve(message);
