@@ -204,24 +204,31 @@ export class DurableRegistry {
     if (this.closed) return Promise.reject(new StoreUnavailableError('the durable registry is closed'));
     const key = keyOf(String(service).toLowerCase(), foldCase(String(id)));
     return new Promise((resolve, reject) => {
+      // Join the list of the commit task queued last; if something else was queued since, start a new one,
+      // so a mutation never overtakes a sweep or a restore that arrived before it.
+      if (this.pending.length === 0) {
+        const batch = this.pending;
+        void this.queue(() => this.commitPending(batch));
+      }
       this.pending.push({ key, prepare, resolve, reject });
-      if (this.pending.length === 1) void this.enqueue(() => this.commitPending());
     });
   }
 
   /** Group commit: drain `pending` in groups of mutations on distinct instances. Runs inside the queue. */
-  private async commitPending(): Promise<void> {
-    while (this.pending.length > 0) {
+  private async commitPending(pending: PendingMutation[]): Promise<void> {
+    // Later submits go to a new list behind this task: this one is being drained.
+    if (this.pending === pending) this.pending = [];
+    while (pending.length > 0) {
       const group: { item: PendingMutation; mutation: Mutation; write: StoreWrite | undefined }[] = [];
       const touched = new Set<string>();
       let nextIndex = this.registry.index + 1;
-      while (this.pending.length > 0 && group.length < MAX_GROUP) {
-        const item = this.pending[0]!;
+      while (pending.length > 0 && group.length < MAX_GROUP) {
+        const item = pending[0]!;
         // Two mutations of one instance (or of names DNS cannot tell apart) never share a group: the second
         // must be prepared against the state the first leaves, so it waits for the next group.
         if (touched.has(item.key)) break;
         touched.add(item.key);
-        this.pending.shift();
+        pending.shift();
         let mutation: Mutation;
         try {
           mutation = item.prepare();
@@ -249,7 +256,13 @@ export class DurableRegistry {
     }
   }
 
+  /** Queue a task behind everything queued so far; mutations submitted after it wait for it (arrival order). */
   private enqueue<T>(task: () => Promise<T>): Promise<T> {
+    this.pending = [];
+    return this.queue(task);
+  }
+
+  private queue<T>(task: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new StoreUnavailableError('the durable registry is closed'));
     const result = this.tail.then(task);
     this.tail = result.catch(() => undefined);

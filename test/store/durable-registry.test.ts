@@ -416,3 +416,21 @@ describe('DurableRegistry group commit (local stores with writeBatch)', () => {
     expect(sorted((await store.inner.load()).records)).toEqual(sorted(durable.records()));
   });
 });
+
+describe('DurableRegistry keeps arrival order across group commits and other queued work', () => {
+  it('a registration submitted after a restore is not overtaken by it (and so not wiped)', async () => {
+    const store = new BatchingStore();
+    const durable = await DurableRegistry.open(new ServiceRegistry(), store);
+    await durable.register('api', new ServiceInstance('x', '10.0.0.1', 80));
+    const saved = durable.records();
+    const done: string[] = [];
+    await Promise.all([
+      durable.register('api', new ServiceInstance('a', '10.0.0.2', 80)).then(() => done.push('a')),
+      durable.replaceAll(saved).then(() => done.push('restore')),
+      durable.register('api', new ServiceInstance('b', '10.0.0.3', 80)).then(() => done.push('b')),
+    ]);
+    expect(done).toEqual(['a', 'restore', 'b']);
+    expect(durable.records().map((r) => r.spec.id).sort()).toEqual(['b', 'x']);
+    expect(sorted((await store.inner.load()).records)).toEqual(sorted(durable.records()));
+  });
+});
