@@ -276,7 +276,7 @@ export class ServiceRegistry {
   preview(m: Mutation): Preview {
     const before = this.services.get(m.service)?.get(mutationId(m));
     const after = reduce(before, m, this.config);
-    return { before, after, changed: before !== after, visible: before !== after && !onlyHeartbeatMoved(before, after) };
+    return { before, after, changed: before !== after, visible: before !== after && !this.silentRenewal(before, after) };
   }
 
   /**
@@ -294,7 +294,7 @@ export class ServiceRegistry {
     const after = reduce(before, m, this.config);
     if (after === before) return undefined;
     this.store(m.service, id, after);
-    if (onlyHeartbeatMoved(before, after)) return undefined;
+    if (this.silentRenewal(before, after)) return undefined;
     this.currentIndex += 1;
     const event: ChangeEvent = { index: this.currentIndex, mutation: m, service: m.service, id, before, after };
     this.emit(event);
@@ -359,6 +359,20 @@ export class ServiceRegistry {
   }
 
   // ---- internals ----
+
+  /**
+   * A heartbeat that only renewed a live TTL: nothing readers see changed. One that arrives after the TTL
+   * had lapsed (before the reaper wrote it down) brings the instance back into DNS, so it is visible.
+   */
+  private silentRenewal(before: InstanceRecord | undefined, after: InstanceRecord | undefined): boolean {
+    if (!onlyHeartbeatMoved(before, after) || before === undefined) return false;
+    return !this.wasLapsed(before, after?.lastHeartbeat ?? before.lastHeartbeat);
+  }
+
+  private wasLapsed(record: InstanceRecord, at: number): boolean {
+    if (this.externalTtl || !isTtlBased(record.spec) || record.health !== 'healthy' || record.maintenance) return false;
+    return record.lastHeartbeat + ttlOf(record.spec, this.config) <= at;
+  }
 
   private mustApply(m: Mutation): ChangeEvent {
     const event = this.apply(m);

@@ -146,3 +146,20 @@ describe('service enumeration under churn', () => {
     }
   });
 });
+
+describe('a heartbeat that revives a lapsed instance', () => {
+  it('is a visible change: the instance comes back into DNS before any reaper runs', () => {
+    const registry = new ServiceRegistry({ defaultTtlMs: 1_000 });
+    registry.register('api', new ServiceInstance('a', '10.0.0.1', 80));
+    const view = createRegistryView(registry);
+    expect(view.eligible('api', 'tcp').map((i) => i.id)).toEqual(['a']);
+    vi.advanceTimersByTime(1_500);
+    expect(view.eligible('api', 'tcp')).toEqual([]);
+    const event = registry.heartbeat('api', 'a');
+    expect(event?.mutation.type).toBe('heartbeat');
+    expect(view.eligible('api', 'tcp').map((i) => i.id)).toEqual(['a']);
+    vi.advanceTimersByTime(500);
+    expect(registry.heartbeat('api', 'a')).toBeUndefined(); // renewing a live TTL stays silent
+    view.dispose();
+  });
+});
