@@ -75,11 +75,15 @@ export function dnsMetricsFrom(stats: DnsStats): DnsMetrics {
   };
 }
 
-/** A writer whose calls resolve only once `synced()` does (the DNS workers applied the change). */
-function writerSyncedWith(writer: RegistryWriter, synced: () => Promise<void>): RegistryWriter {
+/**
+ * A writer whose calls resolve only once every DNS worker has applied the change they made (`synced(index)`
+ * of the call's own event); calls that changed nothing visible (a TTL renewal) do not wait.
+ */
+function writerSyncedWith(writer: RegistryWriter, synced: (index: number) => Promise<void>): RegistryWriter {
   const after = async <T>(result: Promise<T>): Promise<T> => {
     const value = await result;
-    await synced();
+    const index = (value as { index?: unknown } | undefined)?.index;
+    if (typeof index === 'number') await synced(index);
     return value;
   };
   return {
@@ -180,7 +184,7 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
     const controlServer = await startControlServer(
       {
         registry,
-        writer: workers ? writerSyncedWith(durable, () => workers.synced(registry.index)) : durable,
+        writer: workers ? writerSyncedWith(durable, (index) => workers.synced(index)) : durable,
         balancer,
         feed,
         metrics,
