@@ -134,8 +134,6 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
       { logger: moduleLogger(logger, 'balancer') },
     );
     undo.push(() => balancer.dispose());
-    const view = createRegistryView(registry, balancer);
-    undo.push(() => view.dispose());
 
     const dnsOptions = {
       domain: config.domain,
@@ -148,7 +146,13 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
     const workers = config.dnsWorkers > 1
       ? await startDnsWorkers({ count: config.dnsWorkers, registry, balancer, dns: dnsOptions, logger: moduleLogger(logger, 'dns-workers') })
       : undefined;
-    const dns = workers ?? (await startDnsServer({ view, ...dnsOptions, logger }));
+    // The in-process view exists only when this process answers DNS itself (workers build their own).
+    const startLocalDns = async () => {
+      const view = createRegistryView(registry, balancer);
+      undo.push(() => view.dispose());
+      return startDnsServer({ view, ...dnsOptions, logger });
+    };
+    const dns = workers ?? (await startLocalDns());
     undo.push(() => dns.close());
 
     const metrics = new Metrics();
