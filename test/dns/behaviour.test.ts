@@ -2,10 +2,10 @@
  * Rotation, health filtering, change propagation and the response cache, over real UDP.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { startDnsServer, type DnsServer } from '../../src/dns/server.js';
+import type { DnsServer } from '../../src/dns/server.js';
 import type { DnsView } from '../../src/dns/view.js';
 import { FakeView } from './fake-view.js';
-import { buildQuery, decode, udpQuery, type Decoded } from './helpers.js';
+import { buildQuery, decode, udpQuery, type Decoded, serveOnLoopback } from './helpers.js';
 
 let server: DnsServer | undefined;
 afterEach(async () => {
@@ -14,7 +14,7 @@ afterEach(async () => {
 });
 
 async function start(view: DnsView): Promise<number> {
-  server = await startDnsServer({ view, listen: [{ host: '127.0.0.1', port: 0 }], zones: [] });
+  server = await serveOnLoopback(view);
   return server.addresses.udp[0]!.port;
 }
 

@@ -5,6 +5,8 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import dnsPacket from 'dns-packet';
+import { startDnsServer, type DnsServer, type DnsServerOptions } from '../../src/dns/server.js';
+import type { DnsView } from '../../src/dns/view.js';
 
 /** Wait bound for any single exchange (never a sleep: the promise settles on the reply). */
 export const EXCHANGE_TIMEOUT_MS = 3000;
@@ -276,4 +278,9 @@ export function decode(reply: Buffer): Decoded {
       : undefined,
     packet: p,
   };
+}
+
+/** A DNS server for `view` on 127.0.0.1, port 0, without static zones (options override). */
+export function serveOnLoopback(view: DnsView, options: Partial<DnsServerOptions> = {}): Promise<DnsServer> {
+  return startDnsServer({ view, listen: [{ host: '127.0.0.1', port: 0 }], zones: [], ...options });
 }

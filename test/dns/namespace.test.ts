@@ -4,9 +4,8 @@
  * test's business.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDnsServer, type DnsServer } from '../../src/dns/server.js';
-import { parseZoneFile } from '../../src/dns/zonefile.js';
-import { LOCAL_ZONE, TEST_ZONE, namespaceCases, worldView, type NamespaceCase } from './world.js';
+import type { DnsServer } from '../../src/dns/server.js';
+import { namespaceCases, serveWorld, type NamespaceCase } from './world.js';
 import { buildQuery, decode, udpQuery, type Decoded } from './helpers.js';
 
 let server: DnsServer;
@@ -18,11 +17,7 @@ async function ask(qname: string | string[], qtype: string): Promise<Decoded> {
 }
 
 beforeAll(async () => {
-  server = await startDnsServer({
-    view: worldView(),
-    listen: [{ host: '127.0.0.1', port: 0 }],
-    zones: [parseZoneFile(LOCAL_ZONE), parseZoneFile(TEST_ZONE)],
-  });
+  server = await serveWorld();
   port = server.addresses.udp[0]!.port;
   const soa = await ask('local.', 'SOA');
   serial = (soa.packet.answers![0] as { data: { serial: number } }).data.serial;

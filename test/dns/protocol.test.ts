@@ -6,7 +6,7 @@ import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDnsServer, type DnsServer, type DnsServerOptions } from '../../src/dns/server.js';
 import { FakeView } from './fake-view.js';
-import { TcpClient, buildQuery, decode, tcpQuery, udpQuery, EXCHANGE_TIMEOUT_MS } from './helpers.js';
+import { TcpClient, buildQuery, decode, tcpQuery, udpQuery, EXCHANGE_TIMEOUT_MS, serveOnLoopback } from './helpers.js';
 
 let server: DnsServer | undefined;
 afterEach(async () => {
@@ -22,7 +22,7 @@ function bigView(n = 60): FakeView {
 }
 
 async function start(view: FakeView = bigView(), extra: Partial<DnsServerOptions> = {}): Promise<number> {
-  server = await startDnsServer({ view, listen: [{ host: '127.0.0.1', port: 0 }], zones: [], ...extra });
+  server = await serveOnLoopback(view, extra);
   return server.addresses.udp[0]!.port;
 }
 

@@ -7,8 +7,8 @@ import { ManualClock } from '../../src/clock.js';
 import { ServiceRegistry } from '../../src/registry/registry.js';
 import { ServiceInstance } from '../../src/registry/types.js';
 import { createRegistryView } from '../../src/dns/registry-view.js';
-import { startDnsServer, type DnsServer } from '../../src/dns/server.js';
-import { buildQuery, decode, udpQuery } from './helpers.js';
+import type { DnsServer } from '../../src/dns/server.js';
+import { buildQuery, decode, udpQuery, serveOnLoopback } from './helpers.js';
 
 let clock: ManualClock;
 let registry: ServiceRegistry;
@@ -20,7 +20,7 @@ beforeEach(async () => {
   clock = new ManualClock(1_000_000);
   registry = new ServiceRegistry({ defaultTtlMs: 30_000 }, { clock });
   view = createRegistryView(registry);
-  server = await startDnsServer({ view, listen: [{ host: '127.0.0.1', port: 0 }], zones: [] });
+  server = await serveOnLoopback(view);
   port = server.addresses.udp[0]!.port;
 });
 afterEach(async () => {

@@ -4,8 +4,9 @@
  */
 import { Resolver } from 'node:dns/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDnsServer, type DnsServer } from '../../src/dns/server.js';
+import type { DnsServer } from '../../src/dns/server.js';
 import { FakeView } from './fake-view.js';
+import { serveOnLoopback } from './helpers.js';
 
 let server: DnsServer;
 let resolver: Resolver;
@@ -15,7 +16,7 @@ beforeAll(async () => {
   view.set({ service: 'api', id: 'api-1', address: '10.0.0.1', port: 8080, weight: 10, metadata: { version: '1.2', zone: 'eu' } });
   view.set({ service: 'api', id: 'api-2', address: '10.0.0.2', port: 8081, priority: 1, weight: 5 });
   view.setMany(Array.from({ length: 60 }, (_, i) => ({ service: 'big', id: `b${i}`, address: `10.1.0.${i + 1}`, port: 7000 + i })));
-  server = await startDnsServer({ view, listen: [{ host: '127.0.0.1', port: 0 }], zones: [] });
+  server = await serveOnLoopback(view);
   resolver = new Resolver({ timeout: 2000, tries: 2 });
   resolver.setServers([`127.0.0.1:${server.addresses.udp[0]!.port}`]);
 });

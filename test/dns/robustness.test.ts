@@ -10,11 +10,11 @@ import { fileURLToPath } from 'node:url';
 import dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/balancer/strategies.js';
-import { startDnsServer, type DnsServer } from '../../src/dns/server.js';
+import type { DnsServer } from '../../src/dns/server.js';
 import { Authority, parseDomain } from '../../src/dns/authority.js';
 import { DnsRequestHandler } from '../../src/dns/handler.js';
 import { FakeView } from './fake-view.js';
-import { TcpClient, buildQuery, decode, EXCHANGE_TIMEOUT_MS } from './helpers.js';
+import { TcpClient, buildQuery, decode, EXCHANGE_TIMEOUT_MS, serveOnLoopback } from './helpers.js';
 
 const CORPUS = fileURLToPath(new URL('../../../shared/corpus/bind-dns-message-parse/', import.meta.url));
 
@@ -46,7 +46,7 @@ describe('BIND dns_message_parse corpus', () => {
   let server: DnsServer;
   let port: number;
   beforeAll(async () => {
-    server = await startDnsServer({ view: view(), listen: [{ host: '127.0.0.1', port: 0 }], zones: [] });
+    server = await serveOnLoopback(view());
     port = server.addresses.udp[0]!.port;
   });
   afterAll(async () => {

@@ -1,5 +1,8 @@
 /** The world the namespace suites (unit and interop) query: a fake registry, static zones, expectations. */
 import { FakeView } from './fake-view.js';
+import type { DnsServer } from '../../src/dns/server.js';
+import { parseZoneFile } from '../../src/dns/zonefile.js';
+import { serveOnLoopback } from './helpers.js';
 
 /** Static data merged under local. */
 export const LOCAL_ZONE = `
@@ -145,3 +148,8 @@ export const namespaceCases = (serial: number): [string, NamespaceCase][] => {
   ['parent of our zone: REFUSED', { qname: 'test.', qtype: 'SOA', rcode: 'REFUSED', answer: [], authority: [], aa: false }],
 ];
 };
+
+/** The world served on 127.0.0.1 port 0: the fake registry merged with both static zones. */
+export function serveWorld(): Promise<DnsServer> {
+  return serveOnLoopback(worldView(), { zones: [parseZoneFile(LOCAL_ZONE), parseZoneFile(TEST_ZONE)] });
+}

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { HealthChecker, type ActiveCheck, type ProbeRunner } from '../../src/health/checker.js';
+import { HealthChecker, type ActiveCheck, type HealthCheckerOptions, type ProbeRunner } from '../../src/health/checker.js';
 import { ServiceRegistry } from '../../src/registry/registry.js';
 import type { ProbeResult } from '../../src/health/probes.js';
 import type { HealthStatus } from '../../src/registry/types.js';
@@ -23,6 +23,15 @@ function writerFor(registry: ServiceRegistry) {
   };
 }
 
+/** A registry, a controlled probe and a started checker over them (extra options merged in). */
+function startChecker(options: Partial<HealthCheckerOptions> = {}) {
+  const registry = new ServiceRegistry();
+  const { probe, calls } = controlledProbe();
+  const started = new HealthChecker({ registry, writer: writerFor(registry), probe, ...options });
+  started.start();
+  return { registry, calls, checker: started };
+}
+
 const httpCheck = (intervalMs = 1000, timeoutMs = 500): ActiveCheck => ({ type: 'http', url: 'http://127.0.0.1:1/health', intervalMs, timeoutMs });
 
 describe('HealthChecker', () => {
@@ -36,10 +45,9 @@ describe('HealthChecker', () => {
   });
 
   it('probes a newly registered instance at once; it starts unknown and enters healthy on a pass', async () => {
-    const registry = new ServiceRegistry();
-    const { probe, calls } = controlledProbe();
-    checker = new HealthChecker({ registry, writer: writerFor(registry), probe });
-    checker.start();
+    const setup = startChecker();
+    const { registry, calls } = setup;
+    checker = setup.checker;
     registry.register('api', { id: 'a', address: '127.0.0.1', port: 8080, check: httpCheck() });
     expect(registry.get('api', 'a')?.health).toBe('unknown');
     expect(calls).toHaveLength(1);
@@ -49,10 +57,9 @@ describe('HealthChecker', () => {
   });
 
   it('probes only the instances this node owns (shared stores: the lease holder probes)', async () => {
-    const registry = new ServiceRegistry();
-    const { probe, calls } = controlledProbe();
-    checker = new HealthChecker({ registry, writer: writerFor(registry), probe, owns: (_service, id) => id !== 'theirs' });
-    checker.start();
+    const setup = startChecker({ owns: (_service, id) => id !== 'theirs' });
+    const { registry, calls } = setup;
+    checker = setup.checker;
     registry.register('api', { id: 'theirs', address: '127.0.0.1', port: 8080, check: httpCheck() });
     registry.register('api', { id: 'mine', address: '127.0.0.1', port: 8081, check: httpCheck() });
     expect(calls.map((c) => c.id)).toEqual(['mine']);
@@ -60,10 +67,9 @@ describe('HealthChecker', () => {
   });
 
   it('probes again every interval and records a failure', async () => {
-    const registry = new ServiceRegistry();
-    const { probe, calls } = controlledProbe();
-    checker = new HealthChecker({ registry, writer: writerFor(registry), probe });
-    checker.start();
+    const setup = startChecker();
+    const { registry, calls } = setup;
+    checker = setup.checker;
     registry.register('api', { id: 'a', address: '127.0.0.1', port: 8080, check: httpCheck(1000) });
     calls[0]!.resolve({ healthy: true, note: 'ok' });
     await vi.advanceTimersByTimeAsync(999);
@@ -92,10 +98,9 @@ describe('HealthChecker', () => {
   });
 
   it('cuts a hung probe off at its timeout (unhealthy) while other instances keep being probed', async () => {
-    const registry = new ServiceRegistry();
-    const { probe, calls } = controlledProbe();
-    checker = new HealthChecker({ registry, writer: writerFor(registry), probe });
-    checker.start();
+    const setup = startChecker();
+    const { registry, calls } = setup;
+    checker = setup.checker;
     registry.register('api', { id: 'hung', address: '127.0.0.1', port: 8080, check: httpCheck(1000, 300) });
     registry.register('api', { id: 'fine', address: '127.0.0.1', port: 8081, check: httpCheck(100, 50) });
     const fine = () => calls.filter((c) => c.id === 'fine');
@@ -119,10 +124,9 @@ describe('HealthChecker', () => {
   });
 
   it('stops probing a deregistered instance and aborts its probe', async () => {
-    const registry = new ServiceRegistry();
-    const { probe, calls } = controlledProbe();
-    checker = new HealthChecker({ registry, writer: writerFor(registry), probe });
-    checker.start();
+    const setup = startChecker();
+    const { registry, calls } = setup;
+    checker = setup.checker;
     registry.register('api', { id: 'a', address: '127.0.0.1', port: 8080, check: httpCheck(1000) });
     expect(checker.size).toBe(1);
     registry.deregister('api', 'a');
@@ -135,10 +139,9 @@ describe('HealthChecker', () => {
   });
 
   it('reschedules when the check is replaced, and drops the schedule when the check is removed', async () => {
-    const registry = new ServiceRegistry();
-    const { probe, calls } = controlledProbe();
-    checker = new HealthChecker({ registry, writer: writerFor(registry), probe });
-    checker.start();
+    const setup = startChecker();
+    const { registry, calls } = setup;
+    checker = setup.checker;
     registry.register('api', { id: 'a', address: '127.0.0.1', port: 8080, check: httpCheck(1000) });
     calls[0]!.resolve({ healthy: true, note: 'ok' });
     await vi.advanceTimersByTimeAsync(0);

@@ -5,10 +5,10 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDnsServer, type DnsServer } from '../../src/dns/server.js';
-import { parseZoneFile } from '../../src/dns/zonefile.js';
+import type { DnsServer } from '../../src/dns/server.js';
 import { FakeView } from '../dns/fake-view.js';
-import { LOCAL_ZONE, TEST_ZONE, namespaceCases, worldView } from '../dns/world.js';
+import { namespaceCases, serveWorld } from '../dns/world.js';
+import { serveOnLoopback } from '../dns/helpers.js';
 
 const run = promisify(execFile);
 
@@ -68,11 +68,7 @@ let port: number;
 let serial: number;
 
 beforeAll(async () => {
-  server = await startDnsServer({
-    view: worldView(),
-    listen: [{ host: '127.0.0.1', port: 0 }],
-    zones: [parseZoneFile(LOCAL_ZONE), parseZoneFile(TEST_ZONE)],
-  });
+  server = await serveWorld();
   port = server.addresses.udp[0]!.port;
   const soa = await query('dig', port, 'local.', 'SOA');
   serial = Number(soa.answer[0]!.split(' ')[6]);
@@ -125,7 +121,7 @@ describe('rotation and truncation through dig', () => {
     const view = new FakeView();
     view.setMany(Array.from({ length: 60 }, (_, i) => ({ service: 'big', id: `big-${i}`, address: `10.1.0.${i + 1}`, port: 7000 + i })));
     for (const n of [1, 2, 3]) view.set({ service: 'web', id: `web-${n}`, address: `10.0.1.${n}`, port: 80 });
-    big = await startDnsServer({ view, listen: [{ host: '127.0.0.1', port: 0 }], zones: [] });
+    big = await serveOnLoopback(view);
     bigPort = big.addresses.udp[0]!.port;
   });
   afterAll(async () => {

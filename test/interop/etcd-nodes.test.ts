@@ -3,14 +3,14 @@
 // members dying, and etcd coming back.
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startDnsServer, type DnsServer } from '../../src/dns/server.js';
+import type { DnsServer } from '../../src/dns/server.js';
 import { createRegistryView } from '../../src/dns/registry-view.js';
 import { hasErrorCode } from '../../src/errors.js';
 import { ServiceRegistry } from '../../src/registry/registry.js';
 import { ServiceInstance } from '../../src/registry/types.js';
 import { DurableRegistry } from '../../src/store/durable-registry.js';
 import { EtcdStore } from '../../src/store/etcd.js';
-import { buildQuery, decode, tcpQuery, udpQuery } from '../dns/helpers.js';
+import { buildQuery, decode, tcpQuery, udpQuery, serveOnLoopback } from '../dns/helpers.js';
 import { EtcdCluster, eventually, waitFor } from './support/etcd.js';
 
 /** One Beacon node: registry, durable façade on etcd, DNS on a free UDP/TCP port. */
@@ -41,7 +41,7 @@ async function startNode(name: string, endpoints: readonly string[], root: strin
   const store = new EtcdStore({ endpoints, root, checkLeaseTtlMs: 2000 });
   const durable = await DurableRegistry.open(registry, store);
   const view = createRegistryView(registry);
-  const dns = await startDnsServer({ view, listen: [{ host: '127.0.0.1', port: 0 }], zones: [] });
+  const dns = await serveOnLoopback(view);
   let down = false;
   const stop = async (): Promise<void> => {
     if (down) return;
