@@ -1,16 +1,17 @@
 /**
  * The authority: a pure function from (static zones, the registry view, the host index, a question) to the
- * RRsets of a response, following DESIGN.md "The DNS namespace". It never touches sockets or caches; every
+ * RRsets of a response, following docs/ARCHITECTURE.md, "DNS namespace". The question name is classified
+ * first (query-kind.ts); the DNS-SD part switches over that kind. It never touches sockets or caches; every
  * answer also says which registry facts it depends on (`tags`), so the cache can invalidate exactly.
  *
  * Outcomes map to rcodes in exactly one place (`toAnswer`): data → NOERROR, no data → NOERROR + SOA,
  * no such name → NXDOMAIN + SOA (RFC 2308), outside our zones → REFUSED. Anything thrown becomes
  * SERVFAIL in the request handler.
  */
+import { foldAscii } from '../ascii.js';
 import { type DnsInstance, type DnsView } from './view.js';
 import {
   type Name,
-  type Label,
   nameKey,
   isSubdomain,
   namesEqual,
@@ -21,7 +22,8 @@ import {
 import { type ResourceRecord, RRType, addressRecord, nameRecord, metadataToTxt } from './records.js';
 import { type Zone, type ZoneData } from './zonefile.js';
 import { Rcode } from './wire.js';
-import { ADDR_LABEL, HostIndex, addressFromLabel, srvTarget } from './hosts.js';
+import { ADDR_LABEL, HostIndex, srvTarget } from './hosts.js';
+import { type Protocol, type QueryKind, SUBTYPE_LABEL, classifyQuery } from './query-kind.js';
 
 /** What the authority needs to know besides the view. */
 export interface AuthorityConfig {
@@ -57,7 +59,7 @@ export const serviceTag = (service: string): string => `svc:${service}`;
 /** Dependency tag of a host name (or an empty non-terminal above one). */
 export const nameTag = (key: string): string => `name:${key}`;
 /** Dependency tag of an eligible instance's own answers (`I._S._P.D` SRV/TXT); `foldedId` is ASCII-lower-cased. */
-export const instanceTag = (service: string, protocol: 'tcp' | 'udp', foldedId: string): string => `inst:${service}/${protocol}/${foldedId}`;
+export const instanceTag = (service: string, protocol: Protocol, foldedId: string): string => `inst:${service}/${protocol}/${foldedId}`;
 /** Dependency tag of the enumeration names (`_services._dns-sd._udp`, `_tcp`, `_udp`). */
 export const ENUM_TAG = 'enum';
 
@@ -83,15 +85,8 @@ interface DynamicResult {
   tags: string[];
 }
 
-const PROTOCOLS = new Set(['_tcp', '_udp']);
 const NAME_MEMO_LIMIT = 200_000;
 const ADDRESS_TYPES = new Set<number>([RRType.A, RRType.AAAA]);
-
-/** ASCII-only lower-casing (RFC 4343), for comparing instance names and tags; returns `s` itself if unchanged. */
-export function foldAscii(s: string): string {
-  return /[A-Z]/.test(s) ? s.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : s;
-}
-const fold = foldAscii;
 
 /** The static data for a zone, with SOA and NS generated when the zone file gives none. */
 function buildZone(zone: Zone, config: AuthorityConfig): StaticZone {
@@ -163,14 +158,9 @@ export class Authority {
     this.domainZone = domainZone;
   }
 
-  /** The SOA of the DNS-SD domain (for logs and tests). */
-  get soa(): ResourceRecord {
-    return this.domainZone.soa;
-  }
-
   /** Answer `qtype` at `qname` (labels as asked; matching is case-insensitive). */
   answer(qname: Name, qtype: number, view: DnsView, hosts: HostIndex): AuthorityAnswer {
-    const zone = this.zones.find((z) => isSubdomain(qname, z.apex));
+    const zone = this.zoneOf(qname);
     if (!zone) return toAnswer({ kind: 'refused' }, undefined, []);
     const tags: string[] = [];
     const chain: ResourceRecord[] = [];
@@ -187,11 +177,16 @@ export class Authority {
       }
       chain.push(cname);
       name = cname.data.target;
-      const next = this.zones.find((z) => isSubdomain(name, z.apex));
+      const next = this.zoneOf(name);
       if (!next) return toAnswer({ kind: 'data', answer: chain, additional: [] }, current, tags);
       current = next;
     }
     return toAnswer({ kind: 'data', answer: chain, additional: [] }, current, tags);
+  }
+
+  /** The closest enclosing zone we serve (zones are sorted deepest apex first). */
+  private zoneOf(name: Name): StaticZone | undefined {
+    return this.zones.find((z) => isSubdomain(name, z.apex));
   }
 
   private staticRecords(zone: StaticZone, name: Name, qtype: number): readonly ResourceRecord[] {
@@ -208,7 +203,7 @@ export class Authority {
     const answer: ResourceRecord[] = [...fixed];
     const additional: ResourceRecord[] = [];
     if (zone === this.domainZone) {
-      const dyn = this.dynamic(name, qtype, view, hosts);
+      const dyn = this.dynamic(classifyQuery(name, this.domain, zone.apex), name, qtype, view, hosts);
       tags.push(...dyn.tags);
       exists ||= dyn.exists;
       answer.push(...dyn.answer);
@@ -228,7 +223,7 @@ export class Authority {
       const d = rr.data;
       const target = d.kind === 'SRV' ? d.target : d.kind === 'MX' ? d.exchange : rr.type === RRType.NS && d.kind === 'NAME' ? d.target : undefined;
       if (!target) continue;
-      const zone = this.zones.find((z) => isSubdomain(target, z.apex));
+      const zone = this.zoneOf(target);
       if (zone) for (const t of [RRType.A, RRType.AAAA]) out.push(...this.staticRecords(zone, target, t));
     }
     return out;
@@ -236,75 +231,165 @@ export class Authority {
 
   // ---- the DNS-SD domain -------------------------------------------------------------------------
 
-  private dynamic(name: Name, qtype: number, view: DnsView, hosts: HostIndex): DynamicResult {
-    const depth = name.length - this.domain.length;
-    const rel = name.slice(0, depth).map((l) => fold(l.toString('utf8')));
+  /** Registry-derived data and existence for one classified name of the DNS-SD domain. */
+  private dynamic(kind: QueryKind, name: Name, qtype: number, view: DnsView, hosts: HostIndex): DynamicResult {
     const result: DynamicResult = { exists: false, answer: [], additional: [], tags: [] };
-    const last = rel[depth - 1];
-    if (depth >= 1 && last !== undefined && PROTOCOLS.has(last)) {
-      const protocol = last === '_tcp' ? 'tcp' : 'udp';
-      if (depth === 1) {
-        // `_tcp.D` / `_udp.D`: empty non-terminals while something lives below them.
+    const any = qtype === RRType.ANY;
+    switch (kind.kind) {
+      case 'outside':
+      case 'static':
+      case 'nonexistent':
+        return result;
+      case 'empty-non-terminal':
+        return this.emptyNonTerminal(kind, name, qtype, view, hosts, result);
+      case 'browse-domain':
         result.tags.push(ENUM_TAG);
-        result.exists = protocol === 'udp' || view.services().some((s) => s.protocol === 'tcp');
+        result.exists = true;
+        if (qtype === RRType.PTR || any) result.answer.push(nameRecord(name, RRType.PTR, this.ttl, this.domain));
+        return result;
+      case 'enumerate':
+        result.tags.push(ENUM_TAG);
+        result.exists = true;
+        if (qtype === RRType.PTR || any) {
+          const services = [...view.services()].sort((a, b) =>
+            a.service === b.service ? a.protocol.localeCompare(b.protocol) : a.service < b.service ? -1 : 1,
+          );
+          for (const s of services) result.answer.push(nameRecord(name, RRType.PTR, this.ttl, this.serviceName(s.service, s.protocol)));
+        }
+        return result;
+      case 'service':
+        result.tags.push(serviceTag(kind.service));
+        if (!view.hasService(kind.service, kind.protocol)) return result;
+        // A registered service exists even with no eligible instance: NODATA, not NXDOMAIN.
+        result.exists = true;
+        this.serviceData(name, view.eligible(kind.service, kind.protocol), qtype, hosts, result);
+        return result;
+      case 'instance':
+        result.tags.push(serviceTag(kind.service));
+        if (!view.hasService(kind.service, kind.protocol)) return result;
+        if (this.instanceData(name, kind, view, qtype, hosts, result)) return result;
+        // A registered but ineligible instance: the name exists, without data.
+        result.exists = view.hasInstance(kind.service, kind.protocol, kind.id);
+        return result;
+      case 'subtype': {
+        result.tags.push(serviceTag(kind.service));
+        if (!view.hasService(kind.service, kind.protocol)) return result;
+        // Subtypes (RFC 6763 §7.1): the name is treated as existing for any tag of a registered service, so a
+        // tag whose instances are all ineligible answers NODATA, like the service.
+        result.exists = true;
+        if (qtype === RRType.PTR || any) {
+          const tagged = view.eligible(kind.service, kind.protocol).filter((i) => i.tags.some((t) => foldAscii(t) === kind.tag));
+          this.browse(name, tagged, hosts, result);
+        }
         return result;
       }
-      const second = rel[depth - 2] ?? '';
-      if (protocol === 'udp' && second === '_dns-sd') return this.serviceDiscovery(rel, qtype, view, result);
-      if (second.startsWith('_') && second.length > 1) {
-        return this.serviceTree(name, rel, second.slice(1), protocol, qtype, view, hosts, result);
+      case 'address-name': {
+        result.exists = true;
+        const rr = addressRecord(name, this.ttl, kind.address);
+        if (rr && (qtype === rr.type || any)) result.answer.push(rr);
+        return result;
       }
-    }
-    if (depth === 1 && rel[0] === ADDR_LABEL) {
-      result.exists = true;
-      return result;
-    }
-    if (depth === 2 && rel[1] === ADDR_LABEL) {
-      const address = addressFromLabel(rel[0] ?? '');
-      if (address === undefined) return result;
-      result.exists = true;
-      const rr = addressRecord(name, this.ttl, address);
-      if (rr && (qtype === rr.type || qtype === RRType.ANY)) result.answer.push(rr);
-      return result;
-    }
-    // Anything else may be a host name an instance claims, or an empty non-terminal above one.
-    const key = nameKey(name);
-    result.tags.push(nameTag(key));
-    result.exists = hosts.exists(key);
-    if (ADDRESS_TYPES.has(qtype) || qtype === RRType.ANY) {
-      for (const a of hosts.addresses(key) ?? []) {
-        const rr = addressRecord(name, this.ttl, a);
-        if (rr && (qtype === rr.type || qtype === RRType.ANY)) result.answer.push(rr);
+      case 'host': {
+        // A host name an instance claims, or an empty non-terminal above one (or static data only).
+        const key = nameKey(name);
+        result.tags.push(nameTag(key));
+        result.exists = hosts.exists(key);
+        if (ADDRESS_TYPES.has(qtype) || any) {
+          for (const a of hosts.addresses(key) ?? []) {
+            const rr = addressRecord(name, this.ttl, a);
+            if (rr && (qtype === rr.type || any)) result.answer.push(rr);
+          }
+        }
+        return result;
       }
+      default:
+        return unreachable(kind);
     }
-    return result;
   }
 
-  /** `_dns-sd._udp.D` and below: browse domains (RFC 6763 §11) and service enumeration (§9). */
-  private serviceDiscovery(rel: string[], qtype: number, view: DnsView, result: DynamicResult): DynamicResult {
-    result.tags.push(ENUM_TAG);
-    const wantPtr = qtype === RRType.PTR || qtype === RRType.ANY;
-    const owner = (): Name => joinNames(nameFromLabels(rel.slice(0, -2).concat('_dns-sd', '_udp')), this.domain);
-    if (rel.length === 2) {
-      result.exists = true;
-    } else if (rel.length === 3 && (rel[0] === 'b' || rel[0] === 'lb')) {
-      result.exists = true;
-      if (wantPtr) result.answer.push(nameRecord(owner(), RRType.PTR, this.ttl, this.domain));
-    } else if (rel.length === 3 && rel[0] === '_services') {
-      result.exists = true;
-      if (wantPtr) {
-        const services = [...view.services()].sort((a, b) =>
-          a.service === b.service ? a.protocol.localeCompare(b.protocol) : a.service < b.service ? -1 : 1,
-        );
-        for (const s of services) {
-          result.answer.push(nameRecord(owner(), RRType.PTR, this.ttl, this.serviceName(s.service, s.protocol)));
+  /** Names that exist only because names below them do (RFC 8020 §2 keeps them NOERROR). */
+  private emptyNonTerminal(
+    kind: Extract<QueryKind, { kind: 'empty-non-terminal' }>,
+    name: Name,
+    qtype: number,
+    view: DnsView,
+    hosts: HostIndex,
+    result: DynamicResult,
+  ): DynamicResult {
+    switch (kind.node) {
+      case 'protocol':
+        // `_udp.D` always has `_dns-sd._udp.D` below it; `_tcp.D` only while a TCP service is registered.
+        result.tags.push(ENUM_TAG);
+        result.exists = kind.protocol === 'udp' || view.services().some((s) => s.protocol === 'tcp');
+        return result;
+      case 'dns-sd':
+        result.tags.push(ENUM_TAG);
+        result.exists = true;
+        return result;
+      case 'addr':
+        result.exists = true;
+        return result;
+      case 'sub': {
+        result.tags.push(serviceTag(kind.service));
+        if (!view.hasService(kind.service, kind.protocol)) return result;
+        // Instance ids are free UTF-8, so an instance may be called `_sub`: its own records are served here.
+        const asInstance = { service: kind.service, protocol: kind.protocol, id: SUBTYPE_LABEL, foldedId: SUBTYPE_LABEL };
+        this.instanceData(name, asInstance, view, qtype, hosts, result);
+        result.exists = true;
+        return result;
+      }
+      default:
+        return unreachable(kind);
+    }
+  }
+
+  /** `_S._P.D`: PTR to each eligible instance, SRV per instance, A/AAAA of their addresses (each once). */
+  private serviceData(name: Name, eligible: readonly DnsInstance[], qtype: number, hosts: HostIndex, result: DynamicResult): void {
+    const any = qtype === RRType.ANY;
+    if (qtype === RRType.PTR || any) this.browse(name, eligible, hosts, result);
+    if (qtype === RRType.SRV || any) {
+      for (const inst of eligible) this.addSrv(name, inst, hosts, result);
+    }
+    if (ADDRESS_TYPES.has(qtype) || any) {
+      const seen = new Set<string>();
+      for (const inst of eligible) {
+        const rr = addressRecord(name, this.ttl, inst.address);
+        if (rr && (qtype === rr.type || any) && !seen.has(inst.address)) {
+          seen.add(inst.address);
+          result.answer.push(rr);
         }
       }
     }
-    return result;
   }
 
-  private serviceName(service: string, protocol: 'tcp' | 'udp'): Name {
+  /**
+   * `I._S._P.D` of an eligible instance: its SRV and TXT. Returns false (and adds nothing) when no eligible
+   * instance has that name.
+   */
+  private instanceData(
+    name: Name,
+    wanted: { readonly service: string; readonly protocol: Protocol; readonly foldedId: string },
+    view: DnsView,
+    qtype: number,
+    hosts: HostIndex,
+    result: DynamicResult,
+  ): boolean {
+    const inst = this.findInstance(view.eligible(wanted.service, wanted.protocol), wanted.foldedId);
+    if (!inst) return false;
+    // An eligible instance's own answers depend on that instance only (the cache invalidation diffs each
+    // service on change), so a change to one instance leaves its siblings cached. Negative answers keep the
+    // service tag.
+    result.tags = [instanceTag(wanted.service, wanted.protocol, wanted.foldedId)];
+    result.exists = true;
+    const any = qtype === RRType.ANY;
+    if (qtype === RRType.SRV || any) this.addSrv(name, inst, hosts, result);
+    if (qtype === RRType.TXT || any) {
+      result.answer.push({ name, type: RRType.TXT, ttl: this.ttl, data: { kind: 'TXT', strings: metadataToTxt(inst.metadata) } });
+    }
+    return true;
+  }
+
+  private serviceName(service: string, protocol: Protocol): Name {
     const key = `${service}\0${protocol}`;
     let name = this.serviceNames.get(key);
     if (!name) {
@@ -323,77 +408,10 @@ export class Authority {
     return [label, ...this.serviceName(inst.service, inst.protocol)];
   }
 
-  /** Names under `_S._P.D`: the service, its instances, `_sub` and subtypes. */
-  private serviceTree(
-    name: Name,
-    rel: string[],
-    service: string,
-    protocol: 'tcp' | 'udp',
-    qtype: number,
-    view: DnsView,
-    hosts: HostIndex,
-    result: DynamicResult,
-  ): DynamicResult {
-    result.tags.push(serviceTag(service));
-    if (!view.hasService(service, protocol)) return result;
-    const depth = rel.length;
-    const eligible = view.eligible(service, protocol);
-    const any = qtype === RRType.ANY;
-    if (depth === 2) {
-      // A registered service exists even with no eligible instance: NODATA, not NXDOMAIN.
-      result.exists = true;
-      if (qtype === RRType.PTR || any) this.browse(name, eligible, hosts, result);
-      if (qtype === RRType.SRV || any) {
-        for (const inst of eligible) this.addSrv(name, inst, hosts, result);
-      }
-      if (ADDRESS_TYPES.has(qtype) || any) {
-        const seen = new Set<string>();
-        for (const inst of eligible) {
-          const rr = addressRecord(name, this.ttl, inst.address);
-          if (rr && (qtype === rr.type || any) && !seen.has(inst.address)) {
-            seen.add(inst.address);
-            result.answer.push(rr);
-          }
-        }
-      }
-      return result;
-    }
-    if (depth === 3) {
-      const wanted = rel[0] ?? '';
-      const inst = this.findInstance(eligible, wanted);
-      if (inst) {
-        // An eligible instance's own answers depend on that instance only (the handler diffs each service on
-        // change), so a change to one instance leaves its siblings cached. Negative answers keep the service tag.
-        result.tags = [instanceTag(service, protocol, wanted)];
-        result.exists = true;
-        if (qtype === RRType.SRV || any) this.addSrv(name, inst, hosts, result);
-        if (qtype === RRType.TXT || any) {
-          result.answer.push({ name, type: RRType.TXT, ttl: this.ttl, data: { kind: 'TXT', strings: metadataToTxt(inst.metadata) } });
-        }
-        return result;
-      }
-      // A registered but ineligible instance, or the `_sub` non-terminal: the name exists, without data.
-      result.exists = wanted === '_sub' || view.hasInstance(service, protocol, (name[0] as Label).toString('utf8'));
-      return result;
-    }
-    if (depth === 4 && rel[1] === '_sub') {
-      // Subtypes (RFC 6763 §7.1): `_tag._sub._S._P.D`. The name is treated as existing for any tag of a
-      // registered service, so a tag whose instances are all ineligible answers NODATA, like the service.
-      result.exists = true;
-      const label = rel[0] ?? '';
-      const tag = label.startsWith('_') ? label.slice(1) : label;
-      if (qtype === RRType.PTR || any) {
-        this.browse(name, eligible.filter((i) => i.tags.some((t) => fold(t) === tag)), hosts, result);
-      }
-      return result;
-    }
-    return result;
-  }
-
   private findInstance(eligible: readonly DnsInstance[], foldedId: string): DnsInstance | undefined {
     let index = this.byId.get(eligible);
     if (!index) {
-      index = new Map(eligible.map((i) => [fold(i.id), i]));
+      index = new Map(eligible.map((i) => [foldAscii(i.id), i]));
       this.byId.set(eligible, index);
     }
     return index.get(foldedId);
@@ -445,7 +463,7 @@ export class Authority {
         if (rr) additions.push(rr);
         continue;
       }
-      const zone = this.zones.find((z) => isSubdomain(target, z.apex));
+      const zone = this.zoneOf(target);
       if (!zone) continue;
       for (const t of [RRType.A, RRType.AAAA]) additions.push(...this.staticRecords(zone, target, t));
       if (zone === this.domainZone) {
@@ -465,6 +483,11 @@ export class Authority {
     }
     for (const group of byKey.values()) result.additional.push(...group);
   }
+}
+
+/** Compile-time exhaustiveness: a kind added to the union without a case here does not compile. */
+function unreachable(kind: never): never {
+  throw new Error(`unhandled query kind ${JSON.stringify(kind)}`);
 }
 
 /** The one place outcomes become rcodes and sections. */

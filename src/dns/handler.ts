@@ -9,7 +9,8 @@
 import { Packet } from 'dns2';
 import { type Logger, silentLogger, moduleLogger } from '../log.js';
 import { type DnsView, type DnsChange, type DnsInstance } from './view.js';
-import { Authority, ENUM_TAG, foldAscii, instanceTag, nameTag, serviceTag, type AuthorityAnswer } from './authority.js';
+import { foldAscii } from '../ascii.js';
+import { Authority, ENUM_TAG, instanceTag, nameTag, serviceTag, type AuthorityAnswer } from './authority.js';
 import { ResponseCache, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES, variantFor, type EncodedVariant } from './cache.js';
 import { HostIndex } from './hosts.js';
 import { type Name } from './name.js';

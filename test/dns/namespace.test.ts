@@ -1,7 +1,7 @@
 /**
- * Every row of DESIGN.md's namespace table, as zone-file lines, over real UDP on 127.0.0.1, decoded by
- * dns-packet (an independent decoder). Sets (answer, additional) are compared sorted: order is the rotation
- * test's business.
+ * Every row of the namespace table (docs/ARCHITECTURE.md, "DNS namespace"), as zone-file lines, over real
+ * UDP on 127.0.0.1, decoded by dns-packet (an independent decoder). Sets (answer, additional) are compared
+ * sorted: order is the rotation test's business. namespace-table.test.ts runs the same rows in process.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DnsServer } from '../../src/dns/server.js';
@@ -26,7 +26,7 @@ afterAll(async () => {
   await server.close();
 });
 
-describe('DNS namespace (DESIGN.md table), over UDP, decoded by dns-packet', () => {
+describe('DNS namespace table, over UDP, decoded by dns-packet', () => {
   it.each(namespaceCases(0).map(([title]) => title))('%s', async (title) => {
     const c: NamespaceCase = namespaceCases(serial).find(([t]) => t === title)![1];
     const r = await ask(c.qname, c.qtype);
