@@ -115,7 +115,7 @@ function buildZone(zone: Zone, config: AuthorityConfig): StaticZone {
     records.push(soa);
   }
   if (!at(RRType.NS)) {
-    records.push(nameRecord(apex, RRType.NS, config.answerTtl, ns));
+    records.push(nameRecord(apex, 'NS', config.answerTtl, ns));
     if (!records.some((r) => namesEqual(r.name, ns))) {
       for (const a of config.nameServerAddresses ?? []) {
         const rr = addressRecord(ns, config.answerTtl, a);
@@ -170,7 +170,7 @@ export class Authority {
     for (let hop = 0; hop < 8; hop++) {
       const outcome = this.lookup(current, name, qtype, view, hosts, tags);
       const cname = outcome.kind === 'data' ? undefined : this.staticRecords(current, name, RRType.CNAME)[0];
-      if (!cname || qtype === RRType.CNAME || qtype === RRType.ANY || cname.data.kind !== 'NAME') {
+      if (!cname || qtype === RRType.CNAME || qtype === RRType.ANY || cname.data.kind !== 'CNAME') {
         if (chain.length === 0) return toAnswer(outcome, current, tags);
         if (outcome.kind === 'data') return toAnswer({ ...outcome, answer: [...chain, ...outcome.answer] }, current, tags);
         return { ...toAnswer(outcome, current, tags), answer: chain, rotation: 1 };
@@ -221,7 +221,7 @@ export class Authority {
     const out: ResourceRecord[] = [];
     for (const rr of records) {
       const d = rr.data;
-      const target = d.kind === 'SRV' ? d.target : d.kind === 'MX' ? d.exchange : rr.type === RRType.NS && d.kind === 'NAME' ? d.target : undefined;
+      const target = d.kind === 'SRV' ? d.target : d.kind === 'MX' ? d.exchange : d.kind === 'NS' ? d.target : undefined;
       if (!target) continue;
       const zone = this.zoneOf(target);
       if (zone) for (const t of [RRType.A, RRType.AAAA]) out.push(...this.staticRecords(zone, target, t));
@@ -245,7 +245,7 @@ export class Authority {
       case 'browse-domain':
         result.tags.push(ENUM_TAG);
         result.exists = true;
-        if (qtype === RRType.PTR || any) result.answer.push(nameRecord(name, RRType.PTR, this.ttl, this.domain));
+        if (qtype === RRType.PTR || any) result.answer.push(nameRecord(name, 'PTR', this.ttl, this.domain));
         return result;
       case 'enumerate':
         result.tags.push(ENUM_TAG);
@@ -254,7 +254,7 @@ export class Authority {
           const services = [...view.services()].sort((a, b) =>
             a.service === b.service ? a.protocol.localeCompare(b.protocol) : a.service < b.service ? -1 : 1,
           );
-          for (const s of services) result.answer.push(nameRecord(name, RRType.PTR, this.ttl, this.serviceName(s.service, s.protocol)));
+          for (const s of services) result.answer.push(nameRecord(name, 'PTR', this.ttl, this.serviceName(s.service, s.protocol)));
         }
         return result;
       case 'service':
@@ -423,7 +423,7 @@ export class Authority {
     for (const inst of instances) {
       const instanceName = this.instanceName(inst);
       if (!instanceName) continue;
-      result.answer.push(nameRecord(owner, RRType.PTR, this.ttl, instanceName));
+      result.answer.push(nameRecord(owner, 'PTR', this.ttl, instanceName));
       const target = srvTarget(inst, this.domain);
       if (target) {
         result.additional.push(this.srvRecord(instanceName, inst, target));

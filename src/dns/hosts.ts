@@ -10,7 +10,7 @@
  */
 import { type DnsInstance } from './view.js';
 import { type Name, type Label, parseName, nameKey, isSubdomain, namesEqual, nameFromLabels, joinNames } from './name.js';
-import { RRType, parseAddress, parseIPv4, parseIPv6, formatIPv6 } from './records.js';
+import { parseAddress, parseIPv4, parseIPv6, formatIPv6 } from './ip.js';
 
 /** The label under which address-derived target names live. */
 export const ADDR_LABEL = 'addr';
@@ -19,7 +19,7 @@ export const ADDR_LABEL = 'addr';
 export function addressLabel(address: string): string | undefined {
   const parsed = parseAddress(address);
   if (!parsed) return undefined;
-  if (parsed.type === RRType.A) return [...parsed.octets].join('-');
+  if (parsed.family === 4) return [...parsed.octets].join('-');
   return formatIPv6(parsed.octets).replace(/:/g, '-');
 }
 

@@ -7,6 +7,8 @@
  */
 import { type Name, type Label, foldOctet, namesEqual, suffixKeys, MAX_NAME_OCTETS } from './name.js';
 import { type ResourceRecord, RRType, CLASS_IN } from './records.js';
+import type { RdataWriter } from './rr/codec.js';
+import { encodeRdata } from './rr/index.js';
 
 /** Size of the fixed header (RFC 1035 §4.1.1). */
 export const HEADER_SIZE = 12;
@@ -208,8 +210,11 @@ export interface EncodedResponse {
 // One scratch for all encodes: responses are built synchronously, then copied out.
 const scratch = Buffer.alloc(MAX_MESSAGE + 1024);
 
-/** Writes records into `scratch` with RFC 1035 §4.1.4 compression for owner names and RFC 1035 RDATA names. */
-class Writer {
+/**
+ * Writes records into `scratch` with RFC 1035 §4.1.4 compression for owner names and RFC 1035 RDATA names;
+ * each type's RDATA is written by its module (rr/).
+ */
+class Writer implements RdataWriter {
   offset = 0;
   private readonly pointers = new Map<string, number>();
   /** While set, names written are not offered as compression targets (see `rotatable`). */
@@ -285,6 +290,7 @@ class Writer {
     if (keys) this.remember(name, start, name.length, keys);
   }
 
+  /** One resource record: owner, type, class, TTL, then RDATA and its length. */
   record(rr: ResourceRecord): void {
     this.name(rr.name, true);
     this.u16(rr.type);
@@ -292,44 +298,7 @@ class Writer {
     this.u32(rr.ttl);
     const lengthAt = this.offset;
     this.u16(0);
-    const d = rr.data;
-    switch (d.kind) {
-      case 'A':
-      case 'AAAA':
-        this.bytes(d.address);
-        break;
-      case 'NAME':
-        this.name(d.target, true);
-        break;
-      case 'SOA':
-        this.name(d.mname, true);
-        this.name(d.rname, true);
-        this.u32(d.serial);
-        this.u32(d.refresh);
-        this.u32(d.retry);
-        this.u32(d.expire);
-        this.u32(d.minimum);
-        break;
-      case 'SRV':
-        this.u16(d.priority);
-        this.u16(d.weight);
-        this.u16(d.port);
-        this.name(d.target, false); // RFC 2782: "name compression is not to be used for this field"
-        break;
-      case 'MX':
-        this.u16(d.preference);
-        this.name(d.exchange, true);
-        break;
-      case 'TXT':
-        for (const s of d.strings) {
-          this.u8(s.length);
-          this.bytes(s);
-        }
-        break;
-      case 'RAW':
-        this.bytes(d.bytes);
-        break;
-    }
+    encodeRdata(rr.data, this);
     scratch.writeUInt16BE(this.offset - lengthAt - 2, lengthAt);
   }
 }

@@ -1,7 +1,8 @@
 /**
  * RFC 1035 §5 master files: $ORIGIN, $TTL (RFC 2308 §4), parentheses, comments, quoted strings, escapes
  * (`\.`, `\\`, `\032`), relative names and `@`, owner inheritance from the previous line, TTL units
- * (`1h30m`, BIND style) and RFC 3597 `TYPEnnn \# len hex`. Types: SOA NS A AAAA PTR SRV TXT CNAME MX.
+ * (`1h30m`, BIND style) and RFC 3597 `TYPEnnn \# len hex`. This module reads the file's structure; each
+ * type's RDATA syntax is its module's (rr/: SOA NS A AAAA PTR SRV TXT CNAME MX).
  * Errors are InvalidConfigurationError naming the file and line.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -9,7 +10,10 @@ import { join } from 'node:path';
 import { Packet } from 'dns2';
 import { InvalidConfigurationError } from '../errors.js';
 import { type Name, parseName, nameToPresentation, isSubdomain, namesEqual } from './name.js';
-import { type ResourceRecord, type Rdata, RRType, parseIPv4, parseIPv6, MAX_TXT_STRING } from './records.js';
+import { type ResourceRecord, type Rdata, RRType } from './records.js';
+import type { RdataFields } from './rr/codec.js';
+import { codecForType } from './rr/index.js';
+import { UNKNOWN } from './rr/unknown.js';
 
 /** One static zone: its apex and its records (all at or below the apex). */
 export interface Zone {
@@ -214,72 +218,32 @@ function nameField(text: string | undefined, origin: Name | undefined, what: str
   }
 }
 
-function parseRdata(type: number, typeText: string, f: string[], quoted: boolean[], origin: Name | undefined, line: number): Rdata {
-  const expect = (n: number): void => {
-    if (f.length !== n) throw new ZoneSyntaxError(line, `${typeText} takes ${n} field(s), got ${f.length}`);
+/** The RDATA fields of one record, read by the type's module; errors carry the line. */
+function rdataFields(typeText: string, texts: readonly string[], origin: Name | undefined, line: number): RdataFields {
+  return {
+    typeText,
+    texts,
+    expect(n) {
+      if (texts.length !== n) throw new ZoneSyntaxError(line, `${typeText} takes ${n} field(s), got ${texts.length}`);
+    },
+    uint: (i, max, what) => uint(texts[i], max, what, line),
+    ttl: (i, what) => ttlField(texts[i], what, line),
+    name: (i, what) => nameField(texts[i], origin, what, line),
+    characterString: (i) => decodeCharacterString(texts[i] ?? '', line),
+    fail(message) {
+      throw new ZoneSyntaxError(line, message);
+    },
   };
-  if (f[0] === '\\#' && !quoted[0]) {
-    // RFC 3597 §5: generic RDATA, `\# <length> <hex...>`.
-    const length = uint(f[1], 0xffff, 'generic RDATA length', line);
-    const hex = f.slice(2).join('');
-    if (!/^[0-9a-fA-F]*$/.test(hex) || hex.length !== length * 2) {
-      throw new ZoneSyntaxError(line, `generic RDATA: ${length} octet(s) announced, hex gives ${hex.length / 2}`);
-    }
-    return { kind: 'RAW', bytes: Buffer.from(hex, 'hex') };
-  }
-  switch (type) {
-    case RRType.A: {
-      expect(1);
-      const address = parseIPv4(f[0] ?? '');
-      if (!address) throw new ZoneSyntaxError(line, `A: "${f[0]}" is not an IPv4 address`);
-      return { kind: 'A', address };
-    }
-    case RRType.AAAA: {
-      expect(1);
-      const address = parseIPv6(f[0] ?? '');
-      if (!address) throw new ZoneSyntaxError(line, `AAAA: "${f[0]}" is not an IPv6 address`);
-      return { kind: 'AAAA', address };
-    }
-    case RRType.NS:
-    case RRType.CNAME:
-    case RRType.PTR:
-      expect(1);
-      return { kind: 'NAME', target: nameField(f[0], origin, typeText, line) };
-    case RRType.MX:
-      expect(2);
-      return { kind: 'MX', preference: uint(f[0], 0xffff, 'MX preference', line), exchange: nameField(f[1], origin, 'MX', line) };
-    case RRType.SRV:
-      expect(4);
-      return {
-        kind: 'SRV',
-        priority: uint(f[0], 0xffff, 'SRV priority', line),
-        weight: uint(f[1], 0xffff, 'SRV weight', line),
-        port: uint(f[2], 0xffff, 'SRV port', line),
-        target: nameField(f[3], origin, 'SRV target', line),
-      };
-    case RRType.SOA:
-      expect(7);
-      return {
-        kind: 'SOA',
-        mname: nameField(f[0], origin, 'SOA mname', line),
-        rname: nameField(f[1], origin, 'SOA rname', line),
-        serial: uint(f[2], 0xffffffff, 'SOA serial', line),
-        refresh: ttlField(f[3], 'SOA refresh', line),
-        retry: ttlField(f[4], 'SOA retry', line),
-        expire: ttlField(f[5], 'SOA expire', line),
-        minimum: ttlField(f[6], 'SOA minimum', line),
-      };
-    case RRType.TXT: {
-      if (f.length === 0) throw new ZoneSyntaxError(line, 'TXT needs at least one string');
-      const strings = f.map((s) => decodeCharacterString(s, line));
-      for (const s of strings) {
-        if (s.length > MAX_TXT_STRING) throw new ZoneSyntaxError(line, `TXT string of ${s.length} octets (max 255 per string)`);
-      }
-      return { kind: 'TXT', strings };
-    }
-    default:
-      throw new ZoneSyntaxError(line, `type ${typeText} needs RFC 3597 generic RDATA (\\# length hex)`);
-  }
+}
+
+/** RDATA by the type's module, or in RFC 3597 generic form (`\# length hex`) for any type. */
+function parseRdata(type: number, typeText: string, tokens: readonly Token[], origin: Name | undefined, line: number): Rdata {
+  const fields = rdataFields(typeText, tokens.map((t) => t.text), origin, line);
+  const first = tokens[0];
+  if (first !== undefined && first.text === '\\#' && !first.quoted) return UNKNOWN.parse(fields);
+  const codec = codecForType(type);
+  if (!codec) throw new ZoneSyntaxError(line, `type ${typeText} needs RFC 3597 generic RDATA (\\# length hex)`);
+  return codec.parse(fields);
 }
 
 /** Parse one master file. Throws InvalidConfigurationError("file:line: reason") on bad input. */
@@ -345,15 +309,7 @@ function parseLines(lines: LogicalLine[], options: ZoneFileOptions): Zone {
     if (typeText === undefined) throw new ZoneSyntaxError(line, 'missing record type');
     const type = typeNumber(typeText);
     if (type === undefined) throw new ZoneSyntaxError(line, `unknown record type "${typeText}"`);
-    const rdataTokens = tokens.slice(i + 1);
-    const data = parseRdata(
-      type,
-      typeText.toUpperCase(),
-      rdataTokens.map((t) => t.text),
-      rdataTokens.map((t) => t.quoted),
-      origin,
-      line,
-    );
+    const data = parseRdata(type, typeText.toUpperCase(), tokens.slice(i + 1), origin, line);
     const effectiveTtl = ttl ?? defaultTtl ?? lastTtl ?? (data.kind === 'SOA' ? data.minimum : undefined);
     if (effectiveTtl === undefined) throw new ZoneSyntaxError(line, 'no TTL on the record and no $TTL before it');
     if (ttl !== undefined) lastTtl = ttl;

@@ -44,7 +44,7 @@ describe('response encoder', () => {
 
   it('compresses owner names and PTR targets against the question', () => {
     const q = buildQuery('_api._tcp.local.', 'PTR').subarray(12);
-    const bytes = respond([{ name: name('_api._tcp.local.'), type: RRType.PTR, ttl: 5, data: { kind: 'NAME', target: name('i1._api._tcp.local.') } }], q);
+    const bytes = respond([{ name: name('_api._tcp.local.'), type: RRType.PTR, ttl: 5, data: { kind: 'PTR', target: name('i1._api._tcp.local.') } }], q);
     // header 12 + question 21 + owner pointer 2 + fixed 10 + rdata (label "i1" + pointer = 5)
     expect(bytes.length).toBe(12 + q.length + 2 + 10 + 5);
     expect((dnsPacket.decode(bytes).answers![0] as { data: string }).data).toBe('i1._api._tcp.local');
@@ -66,7 +66,7 @@ describe('response encoder', () => {
 
   it('keeps UTF-8 and dots inside one label', () => {
     const target = nameFromLabels(['Café.2', '_ipp', '_tcp', 'local']);
-    const bytes = respond([{ name: name('_ipp._tcp.local.'), type: RRType.PTR, ttl: 5, data: { kind: 'NAME', target } }]);
+    const bytes = respond([{ name: name('_ipp._tcp.local.'), type: RRType.PTR, ttl: 5, data: { kind: 'PTR', target } }]);
     const label = Buffer.from('Café.2', 'utf8');
     expect(bytes.includes(Buffer.concat([Buffer.from([label.length]), label]))).toBe(true);
   });

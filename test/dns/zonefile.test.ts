@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseZoneFile, loadZoneDirectory } from '../../src/dns/zonefile.js';
-import { recordToText } from '../../src/dns/records.js';
+import { recordToText } from '../../src/dns/rr/index.js';
 import { nameToPresentation } from '../../src/dns/name.js';
 import { DEFAULT_ZONES_DIR } from '../../src/dns/server.js';
 import { InvalidConfigurationError } from '../../src/errors.js';
