@@ -24,6 +24,7 @@ import { type Zone, type ZoneData } from './zonefile.js';
 import { Rcode } from './wire.js';
 import { ADDR_LABEL, HostIndex, srvTarget } from './hosts.js';
 import { type Protocol, type QueryKind, SUBTYPE_LABEL, classifyQuery } from './query-kind.js';
+import { ENUM_TAG, instanceTag, nameTag, serviceTag } from './cache-tags.js';
 
 /** What the authority needs to know besides the view. */
 export interface AuthorityConfig {
@@ -50,18 +51,9 @@ export interface AuthorityAnswer {
   readonly additional: readonly ResourceRecord[];
   /** How many distinct orders successive answers cycle through (the answer RRset's size, or 1). */
   readonly rotation: number;
-  /** Cache dependencies: `svc:<service>`, `name:<key>`, `enum`. Empty = static data only. */
+  /** Cache dependencies (cache-tags.ts): service, instance, host name, enumeration. Empty = static data only. */
   readonly tags: readonly string[];
 }
-
-/** Dependency tag of everything under `_service._proto.<domain>`. */
-export const serviceTag = (service: string): string => `svc:${service}`;
-/** Dependency tag of a host name (or an empty non-terminal above one). */
-export const nameTag = (key: string): string => `name:${key}`;
-/** Dependency tag of an eligible instance's own answers (`I._S._P.D` SRV/TXT); `foldedId` is ASCII-lower-cased. */
-export const instanceTag = (service: string, protocol: Protocol, foldedId: string): string => `inst:${service}/${protocol}/${foldedId}`;
-/** Dependency tag of the enumeration names (`_services._dns-sd._udp`, `_tcp`, `_udp`). */
-export const ENUM_TAG = 'enum';
 
 type Outcome =
   | { readonly kind: 'data'; readonly answer: ResourceRecord[]; readonly additional: ResourceRecord[] }

@@ -8,11 +8,11 @@
  */
 import { Packet } from 'dns2';
 import { type Logger, silentLogger, moduleLogger } from '../log.js';
-import { type DnsView, type DnsChange, type DnsInstance } from './view.js';
-import { foldAscii } from '../ascii.js';
-import { Authority, ENUM_TAG, instanceTag, nameTag, serviceTag, type AuthorityAnswer } from './authority.js';
+import { type DnsView } from './view.js';
+import { Authority, type AuthorityAnswer } from './authority.js';
 import { ResponseCache, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES, variantFor, type EncodedVariant } from './cache.js';
 import { HostIndex } from './hosts.js';
+import { CacheInvalidation } from './cache-invalidation.js';
 import { type Name } from './name.js';
 import { RRType, CLASS_IN } from './records.js';
 import {
@@ -82,9 +82,7 @@ export class DnsRequestHandler {
   private readonly hosts: HostIndex;
   private readonly log: Logger;
   private readonly q = new ParsedQuery();
-  private readonly unsubscribe: () => void;
-  /** service → its eligible instances by folded id, as last read (to see which instances a change touched). */
-  private readonly snapshots = new Map<string, { tcp: Map<string, DnsInstance>; udp: Map<string, DnsInstance> }>();
+  private readonly invalidation: CacheInvalidation;
 
   private queries = 0;
   private readonly byType = new Map<number, number>();
@@ -106,14 +104,12 @@ export class DnsRequestHandler {
     this.cache = new ResponseCache(options.cacheEntries ?? DEFAULT_CACHE_ENTRIES, options.cacheBytes ?? DEFAULT_CACHE_BYTES);
     this.hosts = new HostIndex(options.domain);
     this.log = moduleLogger(options.logger ?? silentLogger, 'dns');
-    this.unsubscribe = this.view.onChange((change) => this.onChange(change));
-    const services = new Set(this.view.services().map((s) => s.service));
-    for (const service of services) this.refresh(service);
+    this.invalidation = new CacheInvalidation(this.view, this.cache, this.hosts);
   }
 
   /** Stop following the view. */
   close(): void {
-    this.unsubscribe();
+    this.invalidation.close();
     this.cache.clear();
   }
 
@@ -148,43 +144,6 @@ export class DnsRequestHandler {
       tcpOpen: this.tcpOpen,
       tcpRejected: this.tcpRejected,
     };
-  }
-
-  private onChange(change: DnsChange): void {
-    for (const service of change.services) {
-      this.cache.invalidate(serviceTag(service));
-      this.refresh(service);
-    }
-    // A health flip does not change which services exist: keep the enumeration answers then.
-    if (change.enumeration !== false) this.cache.invalidate(ENUM_TAG);
-  }
-
-  /**
-   * Re-read one service: drop the cached answers of instances that appeared, went or changed (their siblings'
-   * stay), and of every host name whose addresses may have moved. Cost: the size of that service.
-   */
-  private refresh(service: string): void {
-    const tcp = this.view.eligible(service, 'tcp');
-    const udp = this.view.eligible(service, 'udp');
-    const instances = udp.length === 0 ? tcp : [...tcp, ...udp];
-    for (const key of this.hosts.update(service, instances)) this.cache.invalidate(nameTag(key));
-    const before = this.snapshots.get(service);
-    const after = { tcp: this.diff(service, 'tcp', before?.tcp, tcp), udp: this.diff(service, 'udp', before?.udp, udp) };
-    if (after.tcp.size + after.udp.size > 0) this.snapshots.set(service, after);
-    else this.snapshots.delete(service);
-  }
-
-  /** Invalidate the own answers of instances that appeared, went or changed; returns the new snapshot. */
-  private diff(service: string, protocol: 'tcp' | 'udp', before: Map<string, DnsInstance> | undefined, now: readonly DnsInstance[]): Map<string, DnsInstance> {
-    const after = new Map<string, DnsInstance>();
-    for (const inst of now) {
-      const id = foldAscii(inst.id);
-      after.set(id, inst);
-      const old = before?.get(id);
-      if (!old || !sameInstanceData(old, inst)) this.cache.invalidate(instanceTag(service, protocol, id));
-    }
-    if (before) for (const id of before.keys()) if (!after.has(id)) this.cache.invalidate(instanceTag(service, protocol, id));
-    return after;
   }
 
   private count(rcode: number): void {
@@ -324,24 +283,4 @@ export class DnsRequestHandler {
       return undefined;
     }
   }
-}
-
-/** Whether an instance's own answers (SRV, TXT) would be the same: every field they are built from. */
-function sameInstanceData(a: DnsInstance, b: DnsInstance): boolean {
-  return (
-    a.id === b.id &&
-    a.address === b.address &&
-    a.port === b.port &&
-    a.priority === b.priority &&
-    a.weight === b.weight &&
-    a.host === b.host &&
-    sameMetadata(a.metadata, b.metadata)
-  );
-}
-
-function sameMetadata(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
-  if (a === b) return true;
-  const keys = Object.keys(a);
-  if (keys.length !== Object.keys(b).length) return false;
-  return keys.every((k) => Object.prototype.hasOwnProperty.call(b, k) && a[k] === b[k]);
 }

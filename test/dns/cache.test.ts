@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { AuthorityAnswer } from '../../src/dns/authority.js';
 import { ResponseCache, variantFor } from '../../src/dns/cache.js';
+import { CacheInvalidation } from '../../src/dns/cache-invalidation.js';
+import { ENUM_TAG, instanceTag, nameTag, serviceTag } from '../../src/dns/cache-tags.js';
+import { HostIndex } from '../../src/dns/hosts.js';
+import { nameKey, parseName } from '../../src/dns/name.js';
+import type { DnsChange, DnsView } from '../../src/dns/view.js';
+import { parseDomain } from '../../src/dns/authority.js';
+import { FakeView } from './fake-view.js';
 
 const answer = (tags: string[]): AuthorityAnswer => ({ rcode: 0, aa: true, answer: [], authority: [], additional: [], rotation: 1, tags });
 const variant = (size: number) => ({ bytes: Buffer.alloc(size), answerOffsets: undefined });
@@ -40,5 +47,53 @@ describe('ResponseCache bounds', () => {
     const cache = new ResponseCache(3, 1_000_000);
     for (const key of ['a', 'b', 'c', 'd']) cache.set(key, answer([]));
     expect([cache.size, cache.get('a'), cache.get('d')?.key]).toEqual([3, undefined, 'd']);
+  });
+});
+
+describe('CacheInvalidation: drops exactly the answers that read what changed', () => {
+  const cached = (cache: ResponseCache, tags: string[]): string => {
+    const key = tags.join(',');
+    cache.set(key, answer(tags));
+    return key;
+  };
+
+  it('a changed instance drops its own answers and the service-wide ones, not its siblings', () => {
+    const view = new FakeView()
+      .set({ service: 'api', id: 'API-1', address: '10.0.0.1', port: 80 })
+      .set({ service: 'api', id: 'api-2', address: '10.0.0.2', port: 80 })
+      .set({ service: 'web', id: 'web-1', address: '10.0.0.3', port: 80, host: 'www.local' });
+    const cache = new ResponseCache();
+    const invalidation = new CacheInvalidation(view, cache, new HostIndex(parseDomain('local.')));
+    const one = cached(cache, [instanceTag('api', 'tcp', 'api-1')]);
+    const two = cached(cache, [instanceTag('api', 'tcp', 'api-2')]);
+    const service = cached(cache, [serviceTag('api')]);
+    const other = cached(cache, [serviceTag('web')]);
+    const enumeration = cached(cache, [ENUM_TAG]);
+    const host = cached(cache, [nameTag(nameKey(parseName('www.local.')))]);
+
+    view.set({ service: 'api', id: 'API-1', address: '10.0.0.1', port: 81 });
+    expect([one, two, service, other, enumeration, host].map((k) => cache.get(k) !== undefined)).toEqual([false, true, false, true, false, true]);
+
+    view.setEligible('web', 'web-1', false); // its host name loses its address
+    expect(cache.get(other)).toBeUndefined();
+    expect(cache.get(host)).toBeUndefined();
+    expect(cache.get(two)).toBeDefined();
+
+    invalidation.close();
+    view.remove('api', 'api-2');
+    expect(cache.get(two)).toBeDefined(); // no longer following
+  });
+
+  it('keeps the enumeration answers when the change says the service list did not change', () => {
+    const view = new FakeView().set({ service: 'api', id: 'a', address: '10.0.0.1', port: 80 });
+    let notify: (c: DnsChange) => void = () => undefined;
+    const follower: DnsView = { eligible: (s, p) => view.eligible(s, p), services: () => view.services(), hasService: () => true, hasInstance: () => true, onChange: (l) => ((notify = l), () => undefined) };
+    const cache = new ResponseCache();
+    new CacheInvalidation(follower, cache, new HostIndex(parseDomain('local.')));
+    const enumeration = cached(cache, [ENUM_TAG]);
+    notify({ services: ['api'], enumeration: false });
+    expect(cache.get(enumeration)).toBeDefined();
+    notify({ services: ['api'] });
+    expect(cache.get(enumeration)).toBeUndefined();
   });
 });

@@ -1,0 +1,13 @@
+/**
+ * Cache dependency tags: the vocabulary shared by the authority, which tags each answer with the registry
+ * facts it read, and the cache invalidation, which drops the answers tagged with what changed.
+ */
+
+/** Dependency tag of everything under `_service._proto.<domain>`. */
+export const serviceTag = (service: string): string => `svc:${service}`;
+/** Dependency tag of a host name (or an empty non-terminal above one). */
+export const nameTag = (key: string): string => `name:${key}`;
+/** Dependency tag of an eligible instance's own answers (`I._S._P.D` SRV/TXT); `foldedId` is ASCII-lower-cased. */
+export const instanceTag = (service: string, protocol: 'tcp' | 'udp', foldedId: string): string => `inst:${service}/${protocol}/${foldedId}`;
+/** Dependency tag of the enumeration names (`_services._dns-sd._udp`, `_tcp`, `_udp`). */
+export const ENUM_TAG = 'enum';
