@@ -1,18 +1,20 @@
 /**
- * The one entry point per request (DESIGN habit 1): bytes in, bytes (or nothing) out, never a throw.
+ * The request pipeline, the one entry point per request: bytes in, bytes (or nothing) out, never a throw
+ * (docs/ARCHITECTURE.md, "Habits").
  *
- * Hot path (issue 4): parse the header and question straight from the Buffer, look the folded question up
- * in the response cache, copy the pre-encoded bytes and patch the ID, the RD/CD bits and the question's
- * original case. Misses ask the authority once and encode once per (EDNS shape, rotation step).
- * A registry change invalidates only the cache entries that read what changed, before the next request.
+ * Hot path (docs/ARCHITECTURE.md, "Request path"): parse the header and question straight from the Buffer,
+ * look the folded question up in the response cache, copy the pre-encoded bytes and patch the ID, the RD/CD
+ * bits and the question's original case. Misses ask the authority once and encode once per (EDNS shape,
+ * rotation step). Keeping the cache true to the registry is cache-invalidation.ts's job; counting is
+ * stats.ts's.
  */
-import { Packet } from 'dns2';
 import { type Logger, silentLogger, moduleLogger } from '../log.js';
 import { type DnsView } from './view.js';
 import { Authority, type AuthorityAnswer } from './authority.js';
 import { ResponseCache, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES, variantFor, type EncodedVariant } from './cache.js';
 import { HostIndex } from './hosts.js';
 import { CacheInvalidation } from './cache-invalidation.js';
+import { DnsCounters, type DnsStats } from './stats.js';
 import { type Name } from './name.js';
 import { RRType, CLASS_IN } from './records.js';
 import {
@@ -29,35 +31,10 @@ import {
   parseQuery,
 } from './wire.js';
 
+export type { DnsStats } from './stats.js';
+
 /** The transport a request came over: it sets the size limit (RFC 1035 §4.2, RFC 6891 §6.2.5, RFC 7766). */
 export type Transport = 'udp' | 'tcp';
-
-/** Counters the server exposes. */
-export interface DnsStats {
-  /** Requests answered or refused (not counting dropped ones). */
-  readonly queries: number;
-  /** By question type name (A, SRV, TYPE65280...). */
-  readonly queriesByType: Readonly<Record<string, number>>;
-  /** By response code name (NOERROR, NXDOMAIN, ...). */
-  readonly responsesByRcode: Readonly<Record<string, number>>;
-  readonly cacheHits: number;
-  readonly cacheMisses: number;
-  readonly cacheEntries: number;
-  /** Encoded reply bytes held by the cache. */
-  readonly cacheBytes: number;
-  /** Cache entries dropped because something they depend on changed. */
-  readonly cacheInvalidations: number;
-  /** Messages not answered: too short for a header, responses (QR set), source port 0, TCP over the cap. */
-  readonly dropped: number;
-  /** Replies sent with TC set. */
-  readonly truncated: number;
-  /** Requests whose handling threw (answered SERVFAIL). */
-  readonly internalErrors: number;
-  /** TCP connections accepted since start, open now, and refused by the cap. */
-  readonly tcpConnections: number;
-  readonly tcpOpen: number;
-  readonly tcpRejected: number;
-}
 
 /** What the handler needs. */
 export interface RequestHandlerOptions {
@@ -68,11 +45,9 @@ export interface RequestHandlerOptions {
   /** Encoded reply bytes kept at most. */
   readonly cacheBytes?: number;
   readonly logger?: Logger;
+  /** Where the pipeline reports what it did; the transports report to the same object. Default: its own. */
+  readonly counters?: DnsCounters;
 }
-
-const RCODE_NAMES: Record<number, string> = Object.fromEntries(
-  Object.entries(Packet.RCODE).filter(([name]) => name !== 'BADSIG').map(([name, code]) => [code, name]),
-);
 
 /** Turns request bytes into reply bytes; owns the response cache and the host index. */
 export class DnsRequestHandler {
@@ -83,20 +58,8 @@ export class DnsRequestHandler {
   private readonly log: Logger;
   private readonly q = new ParsedQuery();
   private readonly invalidation: CacheInvalidation;
-
-  private queries = 0;
-  private readonly byType = new Map<number, number>();
-  private readonly byRcode = new Map<number, number>();
-  private hits = 0;
-  private misses = 0;
-  private truncatedCount = 0;
-  private internalErrors = 0;
-  /** Drops counted here and by the transports. */
-  droppedCount = 0;
-  /** TCP counters, kept by the server. */
-  tcpAccepted = 0;
-  tcpOpen = 0;
-  tcpRejected = 0;
+  /** The counters this handler reports to (and the transports in front of it). */
+  readonly counters: DnsCounters;
 
   constructor(options: RequestHandlerOptions) {
     this.authority = options.authority;
@@ -104,6 +67,7 @@ export class DnsRequestHandler {
     this.cache = new ResponseCache(options.cacheEntries ?? DEFAULT_CACHE_ENTRIES, options.cacheBytes ?? DEFAULT_CACHE_BYTES);
     this.hosts = new HostIndex(options.domain);
     this.log = moduleLogger(options.logger ?? silentLogger, 'dns');
+    this.counters = options.counters ?? new DnsCounters();
     this.invalidation = new CacheInvalidation(this.view, this.cache, this.hosts);
   }
 
@@ -118,7 +82,7 @@ export class DnsRequestHandler {
     try {
       return this.process(msg, transport);
     } catch (err) {
-      this.internalErrors++;
+      this.counters.internalError();
       this.log.error({ err }, 'request handler failed; answering SERVFAIL');
       return this.servfail(msg);
     }
@@ -126,40 +90,20 @@ export class DnsRequestHandler {
 
   /** A snapshot of the counters. */
   stats(): DnsStats {
-    const named = (m: Map<number, number>, name: (n: number) => string): Record<string, number> =>
-      Object.fromEntries([...m].map(([k, v]) => [name(k), v]));
-    return {
-      queries: this.queries,
-      queriesByType: named(this.byType, (t) => Packet.typeName(t)),
-      responsesByRcode: named(this.byRcode, (r) => RCODE_NAMES[r] ?? `RCODE${r}`),
-      cacheHits: this.hits,
-      cacheMisses: this.misses,
-      cacheEntries: this.cache.size,
-      cacheBytes: this.cache.bytes,
-      cacheInvalidations: this.cache.invalidated,
-      dropped: this.droppedCount,
-      truncated: this.truncatedCount,
-      internalErrors: this.internalErrors,
-      tcpConnections: this.tcpAccepted,
-      tcpOpen: this.tcpOpen,
-      tcpRejected: this.tcpRejected,
-    };
-  }
-
-  private count(rcode: number): void {
-    this.byRcode.set(rcode, (this.byRcode.get(rcode) ?? 0) + 1);
+    return this.counters.snapshot(this.cache);
   }
 
   private process(msg: Buffer, transport: Transport): Buffer | undefined {
     const q = this.q;
     const status = parseQuery(msg, q);
+    const counters = this.counters;
     if (status === ParseStatus.Drop) {
-      this.droppedCount++;
+      counters.dropped();
       return undefined;
     }
-    this.queries++;
+    counters.query();
     if (status !== ParseStatus.Ok) return this.errorReply(msg, status === ParseStatus.NotImp ? Rcode.NOTIMP : Rcode.FORMERR, transport);
-    this.byType.set(q.qtype, (this.byType.get(q.qtype) ?? 0) + 1);
+    counters.questionType(q.qtype);
     if (q.hasOpt && q.optVersion > 0) return this.errorReply(msg, Rcode.BADVERS, transport); // RFC 6891 §6.1.3
     // Only class IN is served; zone transfers are not offered.
     if (q.qclass !== CLASS_IN || q.qtype === RRType.AXFR || q.qtype === RRType.IXFR) {
@@ -170,9 +114,9 @@ export class DnsRequestHandler {
     const key = q.key.toString('latin1', 0, q.keyLength);
     let entry = this.cache.get(key);
     if (entry) {
-      this.hits++;
+      counters.cacheHit();
     } else {
-      this.misses++;
+      counters.cacheMiss();
       const answer = this.authority.answer(foldedQuestionName(q), q.qtype, this.view, this.hosts);
       if (answer.rcode === Rcode.REFUSED) return this.errorReply(msg, Rcode.REFUSED, transport); // unbounded names: not cached
       entry = this.cache.set(key, answer);
@@ -193,8 +137,8 @@ export class DnsRequestHandler {
     const step = entry.next;
     entry.next = step + 1 >= entry.rotation ? 0 : step + 1;
     const bytes = variant.bytes;
-    this.count(entry.rcode);
-    if ((bytes[2] ?? 0) & (Flags.TC >> 8)) this.truncatedCount++;
+    counters.response(entry.rcode);
+    if ((bytes[2] ?? 0) & (Flags.TC >> 8)) counters.truncated();
     // Copy, then patch what differs between askers: ID, RD and CD bits, the question as asked.
     const out = Buffer.allocUnsafe(bytes.length);
     out.set(bytes); // a whole-buffer set copies natively, without the view Buffer.copy makes for a range
@@ -245,7 +189,7 @@ export class DnsRequestHandler {
   /** A reply with no records: FORMERR, NOTIMP, REFUSED, BADVERS. The question is echoed when it was readable. */
   private errorReply(msg: Buffer, rcode: number, transport: Transport): Buffer {
     const q = this.q;
-    this.count(rcode);
+    this.counters.response(rcode);
     return encodeResponse({
       id: q.id,
       opcode: q.opcode,
@@ -264,7 +208,7 @@ export class DnsRequestHandler {
   private servfail(msg: Buffer): Buffer | undefined {
     try {
       if (msg.length < HEADER_SIZE || (msg.readUInt16BE(2) & Flags.QR) !== 0) return undefined;
-      this.count(Rcode.SERVFAIL);
+      this.counters.response(Rcode.SERVFAIL);
       const q = this.q;
       const questionOk = q.questionEnd > 0 && q.questionEnd <= msg.length && q.id === msg.readUInt16BE(0);
       return encodeResponse({

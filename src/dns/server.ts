@@ -14,11 +14,12 @@ import { type Logger, silentLogger, moduleLogger } from '../log.js';
 import { InvalidConfigurationError } from '../errors.js';
 import { type DnsView } from './view.js';
 import { Authority, parseDomain } from './authority.js';
-import { DnsRequestHandler, type DnsStats } from './handler.js';
+import { DnsRequestHandler } from './handler.js';
+import { DnsCounters, type DnsStats } from './stats.js';
 import { type ZoneData, loadZoneDirectory } from './zonefile.js';
 import { MAX_MESSAGE } from './wire.js';
 
-export type { DnsStats } from './handler.js';
+export type { DnsStats } from './stats.js';
 export type { ZoneData } from './zonefile.js';
 
 /**
@@ -117,7 +118,16 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     // transfers this zone (AXFR is refused), and a per-change serial would invalidate every negative answer.
     serial: Math.floor(Date.now() / 1000) >>> 0,
   });
-  const handler = new DnsRequestHandler({ authority, view: options.view, domain, cacheEntries: options.cacheEntries, cacheBytes: options.cacheBytes, logger: options.logger });
+  const counters = new DnsCounters();
+  const handler = new DnsRequestHandler({
+    authority,
+    view: options.view,
+    domain,
+    cacheEntries: options.cacheEntries,
+    cacheBytes: options.cacheBytes,
+    logger: options.logger,
+    counters,
+  });
 
   const udpSockets: dgram.Socket[] = [];
   const tcpServers: net.Server[] = [];
@@ -126,23 +136,22 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
 
   const onTcpConnection = (socket: net.Socket): void => {
     if (connections.size >= maxTcp) {
-      handler.tcpRejected++;
+      counters.tcpRejected();
       socket.destroy();
       return;
     }
-    handler.tcpAccepted++;
-    handler.tcpOpen++;
+    counters.tcpAccepted();
     connections.add(socket);
     serveTcp(socket, handler, idleMs, log);
     socket.once('close', () => {
       connections.delete(socket);
-      handler.tcpOpen--;
+      counters.tcpClosed();
     });
   };
 
   try {
     for (const { host, port } of listen) {
-      const bound = await bindPair(host, port, options.exclusive ?? true, handler, onTcpConnection, log);
+      const bound = await bindPair(host, port, options.exclusive ?? true, handler, counters, onTcpConnection, log);
       udpSockets.push(bound.udp);
       tcpServers.push(bound.tcp);
       addresses.udp.push(bound.udp.address());
@@ -181,13 +190,14 @@ async function bindPair(
   port: number,
   exclusive: boolean,
   handler: DnsRequestHandler,
+  counters: DnsCounters,
   onTcp: (s: net.Socket) => void,
   log: Logger,
 ): Promise<{ udp: dgram.Socket; tcp: net.Server }> {
   const attempts = port === 0 ? 20 : 1;
   let lastError: unknown;
   for (let i = 0; i < attempts; i++) {
-    const udp = await bindUdp(host, port, exclusive, handler, log);
+    const udp = await bindUdp(host, port, exclusive, handler, counters, log);
     const chosen = udp.address().port;
     try {
       const tcp = await bindTcp(host, chosen, exclusive, onTcp, log);
@@ -201,7 +211,7 @@ async function bindPair(
   throw lastError;
 }
 
-function bindUdp(host: string, port: number, exclusive: boolean, handler: DnsRequestHandler, log: Logger): Promise<dgram.Socket> {
+function bindUdp(host: string, port: number, exclusive: boolean, handler: DnsRequestHandler, counters: DnsCounters, log: Logger): Promise<dgram.Socket> {
   const type = net.isIPv6(host) ? 'udp6' : 'udp4';
   // Reply to IP literals without a resolver call and its extra tick per packet (measured: ~1.4x the
   // throughput of the default lookup); host names (only ever the bind address) still go through dns.lookup.
@@ -213,7 +223,7 @@ function bindUdp(host: string, port: number, exclusive: boolean, handler: DnsReq
   const socket = dgram.createSocket({ type, lookup } as dgram.SocketOptions);
   socket.on('message', (msg, rinfo) => {
     if (rinfo.port === 0) {
-      handler.droppedCount++; // replying to port 0 throws in node and is never legitimate
+      counters.dropped(); // replying to port 0 throws in node and is never legitimate
       return;
     }
     const reply = handler.handle(msg, 'udp');

@@ -1,0 +1,124 @@
+/**
+ * The DNS counters: the request pipeline and the transports (UDP, TCP) report what happened through
+ * methods, and `snapshot` reads them out in the DnsStats shape the daemon and /metrics expose.
+ */
+import { Packet } from 'dns2';
+
+/** Counters the server exposes. */
+export interface DnsStats {
+  /** Requests answered or refused (not counting dropped ones). */
+  readonly queries: number;
+  /** By question type name (A, SRV, TYPE65280...). */
+  readonly queriesByType: Readonly<Record<string, number>>;
+  /** By response code name (NOERROR, NXDOMAIN, ...). */
+  readonly responsesByRcode: Readonly<Record<string, number>>;
+  readonly cacheHits: number;
+  readonly cacheMisses: number;
+  readonly cacheEntries: number;
+  /** Encoded reply bytes held by the cache. */
+  readonly cacheBytes: number;
+  /** Cache entries dropped because something they depend on changed. */
+  readonly cacheInvalidations: number;
+  /** Messages not answered: too short for a header, responses (QR set), source port 0, TCP over the cap. */
+  readonly dropped: number;
+  /** Replies sent with TC set. */
+  readonly truncated: number;
+  /** Requests whose handling threw (answered SERVFAIL). */
+  readonly internalErrors: number;
+  /** TCP connections accepted since start, open now, and refused by the cap. */
+  readonly tcpConnections: number;
+  readonly tcpOpen: number;
+  readonly tcpRejected: number;
+}
+
+/** What the response cache contributes to a snapshot. */
+export interface CacheFigures {
+  readonly size: number;
+  readonly bytes: number;
+  readonly invalidated: number;
+}
+
+const RCODE_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(Packet.RCODE).filter(([name]) => name !== 'BADSIG').map(([name, code]) => [code, name]),
+);
+
+/** Mutable DNS counters; only their methods change them. */
+export class DnsCounters {
+  private queries = 0;
+  private readonly byType = new Map<number, number>();
+  private readonly byRcode = new Map<number, number>();
+  private hits = 0;
+  private misses = 0;
+  private droppedCount = 0;
+  private truncatedCount = 0;
+  private internalErrors = 0;
+  private tcpAcceptedCount = 0;
+  private tcpOpenCount = 0;
+  private tcpRejectedCount = 0;
+
+  /** A request was parsed far enough to be answered (FORMERR and NOTIMP included). */
+  query(): void {
+    this.queries++;
+  }
+  /** A well-formed question of this type. */
+  questionType(qtype: number): void {
+    this.byType.set(qtype, (this.byType.get(qtype) ?? 0) + 1);
+  }
+  /** A reply with this rcode is sent. */
+  response(rcode: number): void {
+    this.byRcode.set(rcode, (this.byRcode.get(rcode) ?? 0) + 1);
+  }
+  cacheHit(): void {
+    this.hits++;
+  }
+  cacheMiss(): void {
+    this.misses++;
+  }
+  /** A message left unanswered (see DnsStats.dropped). */
+  dropped(): void {
+    this.droppedCount++;
+  }
+  /** A reply sent with TC set. */
+  truncated(): void {
+    this.truncatedCount++;
+  }
+  /** Handling a request threw (the reply is SERVFAIL). */
+  internalError(): void {
+    this.internalErrors++;
+  }
+  /** A TCP connection was accepted (and is open until `tcpClosed`). */
+  tcpAccepted(): void {
+    this.tcpAcceptedCount++;
+    this.tcpOpenCount++;
+  }
+  /** An accepted TCP connection closed. */
+  tcpClosed(): void {
+    this.tcpOpenCount--;
+  }
+  /** A TCP connection was refused at accept (over the cap). */
+  tcpRejected(): void {
+    this.tcpRejectedCount++;
+  }
+
+  /** The counters now, with the cache's figures. */
+  snapshot(cache: CacheFigures): DnsStats {
+    const named = (m: Map<number, number>, name: (n: number) => string): Record<string, number> =>
+      Object.fromEntries([...m].map(([k, v]) => [name(k), v]));
+    return {
+      queries: this.queries,
+      queriesByType: named(this.byType, (t) => Packet.typeName(t)),
+      responsesByRcode: named(this.byRcode, (r) => RCODE_NAMES[r] ?? `RCODE${r}`),
+      cacheHits: this.hits,
+      cacheMisses: this.misses,
+      cacheEntries: cache.size,
+      cacheBytes: cache.bytes,
+      cacheInvalidations: cache.invalidated,
+      dropped: this.droppedCount,
+      truncated: this.truncatedCount,
+      internalErrors: this.internalErrors,
+      tcpConnections: this.tcpAcceptedCount,
+      tcpOpen: this.tcpOpenCount,
+      tcpRejected: this.tcpRejectedCount,
+    };
+  }
+}
