@@ -1,7 +1,8 @@
 /**
- * Pre-encoded responses (issue 4). One entry per (case-folded qname, qtype) holds the rotation step and the
- * encoded bytes per EDNS shape, filled lazily. Entries are
- * indexed by their dependency tags so a registry change drops exactly the entries that read what changed.
+ * Pre-encoded responses (docs/ARCHITECTURE.md, "Request path"). One entry per (case-folded qname, qtype)
+ * holds the rotation step and the encoded bytes per EDNS shape, filled lazily. Entries are indexed by their
+ * dependency tags (cache-tags.ts) so a registry change drops exactly the entries that read what changed
+ * (cache-invalidation.ts decides which).
  * Bounded twice: past `maxEntries` questions or `maxBytes` of encoded replies the oldest entries go, so
  * neither a flood of random names nor a large registry with big answers can grow memory without limit.
  */

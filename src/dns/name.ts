@@ -5,6 +5,7 @@
  * A label is raw octets (a Buffer), so a DNS-SD instance name such as `Kitchen Printer.2` or `Café`
  * (RFC 6763 §4.3: any UTF-8, dots included) is one label and never splits at its dot.
  */
+import { foldAscii, foldOctet } from '../ascii.js';
 import { InvalidArgumentError } from '../errors.js';
 
 /** One label: 0..63 raw octets. */
@@ -44,28 +45,6 @@ export function joinNames(child: Name, parent: Name): Name {
   return [...child, ...parent];
 }
 
-/** Length of the uncompressed wire form (length octets + labels + root octet). */
-export function wireLength(name: Name): number {
-  let n = 1;
-  for (const label of name) n += label.length + 1;
-  return n;
-}
-
-/** ASCII-only case folding of one octet (RFC 4343 §3: only A-Z compare case-insensitively). */
-export function foldOctet(octet: number): number {
-  return octet >= 0x41 && octet <= 0x5a ? octet + 0x20 : octet;
-}
-
-/** A label folded to lower case (ASCII only, RFC 4343). */
-export function foldLabel(label: Label): Label {
-  let upper = false;
-  for (const o of label) if (o >= 0x41 && o <= 0x5a) upper = true;
-  if (!upper) return label;
-  const out = Buffer.from(label);
-  for (let i = 0; i < out.length; i++) out[i] = foldOctet(out[i] ?? 0);
-  return out;
-}
-
 // Labels and names are immutable and the authority shares them (the domain, service names), so their keys
 // are computed once. WeakMaps: nothing is kept alive by the memo.
 const labelKeys = new WeakMap<Label, string>();
@@ -75,8 +54,8 @@ const suffixKeyMemo = new WeakMap<Name, string[]>();
 function labelKey(label: Label): string {
   let key = labelKeys.get(label);
   if (key === undefined) {
-    const s = String.fromCharCode(label.length) + label.toString('latin1');
-    key = /[A-Z]/.test(s) ? s.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : s;
+    // latin1: one char per octet, so folding the string folds exactly the octets A-Z.
+    key = foldAscii(String.fromCharCode(label.length) + label.toString('latin1'));
     labelKeys.set(label, key);
   }
   return key;

@@ -4,7 +4,6 @@
  * Type and class numbers come from dns2's Packet tables, which are right.
  */
 import { Packet } from 'dns2';
-import { InvalidArgumentError } from '../errors.js';
 import { type Name } from './name.js';
 import { parseAddress } from './ip.js';
 import type { AData } from './rr/a.js';
@@ -95,7 +94,3 @@ export function metadataToTxt(metadata: Readonly<Record<string, string>>): reado
   return out;
 }
 
-/** Throw unless `n` is an integer in [0, max]. */
-export function assertUint(n: number, max: number, what: string): void {
-  if (!Number.isInteger(n) || n < 0 || n > max) throw new InvalidArgumentError(`${what} ${n} is out of range 0..${max}`, what);
-}

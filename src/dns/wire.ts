@@ -5,7 +5,8 @@
  * in one octet per ≤255-octet string (RFC 1035 §3.3.14), labels as raw octets (UTF-8 and dots intact),
  * EDNS(0) OPT (RFC 6891) and truncation that never leaves a partial answer section (RFC 2181 §9).
  */
-import { type Name, type Label, foldOctet, namesEqual, suffixKeys, MAX_NAME_OCTETS } from './name.js';
+import { foldAscii, foldOctet } from '../ascii.js';
+import { type Name, type Label, namesEqual, suffixKeys, MAX_NAME_OCTETS } from './name.js';
 import { type ResourceRecord, RRType, CLASS_IN } from './records.js';
 import type { RdataWriter } from './rr/codec.js';
 import { encodeRdata } from './rr/index.js';
@@ -261,8 +262,7 @@ class Writer implements RdataWriter {
    * one folded latin1 string of the wire name: no label objects, no per-label key work.
    */
   rememberQuestion(question: Buffer, nameEnd: number): void {
-    let folded = question.toString('latin1', 0, nameEnd);
-    if (/[A-Z]/.test(folded)) folded = folded.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+    const folded = foldAscii(question.toString('latin1', 0, nameEnd));
     for (let o = 0; o < nameEnd - 1 && HEADER_SIZE + o < 0x4000; o += (question[o] ?? 0) + 1) {
       const key = folded.slice(o);
       if (!this.pointers.has(key)) this.pointers.set(key, HEADER_SIZE + o);

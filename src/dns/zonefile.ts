@@ -8,6 +8,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Packet } from 'dns2';
+import { foldAscii } from '../ascii.js';
 import { InvalidConfigurationError } from '../errors.js';
 import { type Name, parseName, nameToPresentation, isSubdomain, namesEqual } from './name.js';
 import { type ResourceRecord, type Rdata, RRType } from './records.js';
@@ -151,7 +152,7 @@ function parseTtl(text: string): number | undefined {
   let total = 0;
   let consumed = 0;
   for (let m = re.exec(text); m; m = re.exec(text)) {
-    total += Number(m[1]) * (unit[(m[2] ?? 's').toLowerCase()] ?? 1);
+    total += Number(m[1]) * (unit[foldAscii(m[2] ?? 's')] ?? 1);
     consumed = re.lastIndex;
   }
   if (consumed !== text.length || text.length === 0 || total > MAX_TTL) return undefined;

@@ -1,6 +1,6 @@
 /**
- * DESIGN.md "Protocol duties": EDNS(0), truncation, TCP framing/pipelining/idle timeout/cap/back-pressure,
- * NOTIMP, FORMERR, dropped responses, IPv6, over real sockets.
+ * docs/ARCHITECTURE.md, "Protocol duties": EDNS(0), truncation, TCP framing/pipelining/idle timeout/cap/
+ * back-pressure, NOTIMP, FORMERR, dropped responses, IPv6, over real sockets.
  */
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
