@@ -242,12 +242,7 @@ export class Authority {
       case 'enumerate':
         result.tags.push(ENUM_TAG);
         result.exists = true;
-        if (qtype === RRType.PTR || any) {
-          const services = [...view.services()].sort((a, b) =>
-            a.service === b.service ? a.protocol.localeCompare(b.protocol) : a.service < b.service ? -1 : 1,
-          );
-          for (const s of services) result.answer.push(nameRecord(name, 'PTR', this.ttl, this.serviceName(s.service, s.protocol)));
-        }
+        if (qtype === RRType.PTR || any) this.enumerate(name, view, result);
         return result;
       case 'service':
         result.tags.push(serviceTag(kind.service));
@@ -281,21 +276,31 @@ export class Authority {
         if (rr && (qtype === rr.type || any)) result.answer.push(rr);
         return result;
       }
-      case 'host': {
-        // A host name an instance claims, or an empty non-terminal above one (or static data only).
-        const key = nameKey(name);
-        result.tags.push(nameTag(key));
-        result.exists = hosts.exists(key);
-        if (ADDRESS_TYPES.has(qtype) || any) {
-          for (const a of hosts.addresses(key) ?? []) {
-            const rr = addressRecord(name, this.ttl, a);
-            if (rr && (qtype === rr.type || any)) result.answer.push(rr);
-          }
-        }
+      case 'host':
+        this.hostData(name, qtype, hosts, result);
         return result;
-      }
       default:
         return unreachable(kind);
+    }
+  }
+
+  /** `_services._dns-sd._udp.D` PTR: every registered `_S._P.D`, sorted so the bytes are stable (RFC 6763 §9). */
+  private enumerate(name: Name, view: DnsView, result: DynamicResult): void {
+    const services = [...view.services()].sort((a, b) =>
+      a.service === b.service ? a.protocol.localeCompare(b.protocol) : a.service < b.service ? -1 : 1,
+    );
+    for (const s of services) result.answer.push(nameRecord(name, 'PTR', this.ttl, this.serviceName(s.service, s.protocol)));
+  }
+
+  /** A host name an instance claims, or an empty non-terminal above one (or a name with static data only). */
+  private hostData(name: Name, qtype: number, hosts: HostIndex, result: DynamicResult): void {
+    const key = nameKey(name);
+    result.tags.push(nameTag(key));
+    result.exists = hosts.exists(key);
+    if (!ADDRESS_TYPES.has(qtype) && qtype !== RRType.ANY) return;
+    for (const a of hosts.addresses(key) ?? []) {
+      const rr = addressRecord(name, this.ttl, a);
+      if (rr && (qtype === rr.type || qtype === RRType.ANY)) result.answer.push(rr);
     }
   }
 

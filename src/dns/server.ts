@@ -120,15 +120,8 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     serial: Math.floor(Date.now() / 1000) >>> 0,
   });
   const counters = new DnsCounters();
-  const handler = new DnsRequestHandler({
-    authority,
-    view: options.view,
-    domain,
-    cacheEntries: options.cacheEntries,
-    cacheBytes: options.cacheBytes,
-    logger: options.logger,
-    counters,
-  });
+  const { view, cacheEntries, cacheBytes, logger } = options;
+  const handler = new DnsRequestHandler({ authority, view, domain, cacheEntries, cacheBytes, logger, counters });
 
   const udpSockets: dgram.Socket[] = [];
   const tcpServers: net.Server[] = [];
