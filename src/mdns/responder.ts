@@ -153,6 +153,8 @@ export class MdnsResponder {
   private unsubscribeView: (() => void) | undefined;
   private unsubscribeTransport: (() => void) | undefined;
   private closed = false;
+  /** Goodbyes collected while one view change is applied; undefined outside `sync`. */
+  private farewells: OwnedRecord[] | undefined;
   private counters = { queriesAnswered: 0, legacyQueriesAnswered: 0, knownAnswersSuppressed: 0, conflicts: 0, goodbyes: 0 };
   private readonly renames: MdnsRename[] = [];
 
@@ -226,8 +228,16 @@ export class MdnsResponder {
 
   private sync(services: readonly string[]): void {
     if (this.closed) return;
-    for (const service of services) this.syncService(service);
-    this.syncHosts();
+    // Goodbyes of one change (an instance and its host name, say) go out together, in as few packets as fit.
+    this.farewells = [];
+    try {
+      for (const service of services) this.syncService(service);
+      this.syncHosts();
+    } finally {
+      const farewells = this.farewells;
+      this.farewells = undefined;
+      this.goodbye(farewells);
+    }
   }
 
   private syncService(service: string): void {
@@ -398,6 +408,10 @@ export class MdnsResponder {
 
   private goodbye(records: readonly OwnedRecord[]): void {
     if (records.length === 0) return;
+    if (this.farewells !== undefined) {
+      this.farewells.push(...records);
+      return;
+    }
     this.counters.goodbyes += records.length;
     // TTL 0 (§10.1); no cache-flush bit, so a goodbye never flushes another host's records of the same RRset.
     this.sendChunked({ type: 'response', id: 0, flags: AUTHORITATIVE_ANSWER }, records.map((r) => toWire(r, 0, false)), []);
