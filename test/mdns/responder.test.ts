@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Answer, Packet } from 'dns-packet';
+import type { Answer, Packet, RecordType } from 'dns-packet';
 import { MdnsResponder, type MdnsRename } from '../../src/mdns/responder.js';
 import { FakeView } from '../dns/fake-view.js';
 import { FakeTransport, PEER, type Sent } from './fake-transport.js';
@@ -9,6 +9,7 @@ const WEB2 = { service: 'web', id: 'web-2', address: '10.0.0.2', port: 8081 };
 const NAME1 = 'web-1._web._tcp.local';
 const HOST1 = '10-0-0-1.addr.local';
 const FLUSH = 0x8000;
+const ANY = 'ANY' as RecordType; // QTYPE 255: dns-packet encodes it, its types leave it out
 
 let view: FakeView;
 let transport: FakeTransport;
@@ -152,7 +153,7 @@ describe('conflicts (RFC 6762 §8.1, §8.2, §9)', () => {
     // Same TXT; their SRV has weight 0 where ours has 1, so theirs sorts earlier: we win and carry on.
     const ourTxt = (probes(NAME1)[0]?.packet.authorities ?? []).filter((a) => a.type === 'TXT');
     expect(ourTxt).toHaveLength(1);
-    transport.deliver(query([{ name: NAME1, type: 'ANY' }], { authorities: [...ourTxt, { ...theirSrv, data: { priority: 0, weight: 0, port: 1, target: 'a.local' } }] }));
+    transport.deliver(query([{ name: NAME1, type: ANY }], { authorities: [...ourTxt, { ...theirSrv, data: { priority: 0, weight: 0, port: 1, target: 'a.local' } }] }));
     vi.advanceTimersByTime(749);
     expect(responder.instanceNames().get('web/tcp/web-1')?.state).toBe('announced');
 
@@ -162,7 +163,7 @@ describe('conflicts (RFC 6762 §8.1, §8.2, §9)', () => {
     start();
     vi.advanceTimersByTime(1);
     // priority 65535 sorts after our priority 0: we lose, wait one second, probe again from the start.
-    transport.deliver(query([{ name: NAME1, type: 'ANY' }], { authorities: [...ourTxt, { ...theirSrv, data: { priority: 65535, weight: 0, port: 1, target: 'a.local' } }] }));
+    transport.deliver(query([{ name: NAME1, type: ANY }], { authorities: [...ourTxt, { ...theirSrv, data: { priority: 65535, weight: 0, port: 1, target: 'a.local' } }] }));
     vi.advanceTimersByTime(999);
     expect(probes(NAME1)).toHaveLength(1);
     vi.advanceTimersByTime(1);
@@ -197,7 +198,7 @@ describe('conflicts (RFC 6762 §8.1, §8.2, §9)', () => {
     probeThrough();
     vi.advanceTimersByTime(2000);
     transport.clear();
-    transport.deliver(query([{ name: NAME1, type: 'ANY' }], { authorities: [theirSrv] }));
+    transport.deliver(query([{ name: NAME1, type: ANY }], { authorities: [theirSrv] }));
     const sent = responses();
     expect(sent).toHaveLength(1);
     expect(sent[0]?.to).toBeUndefined();
