@@ -7,7 +7,7 @@
 import type { Answer } from 'dns-packet';
 import { foldAscii } from '../ascii.js';
 import { metadataToTxt, parseAddress, RRType, formatIPv6 } from '../dns/records.js';
-import { srvTarget } from '../dns/hosts.js';
+import { addressLabel, srvTarget } from '../dns/hosts.js';
 import { nameToPresentation, parseName, isSubdomain, namesEqual } from '../dns/name.js';
 import type { DnsInstance } from '../dns/view.js';
 import { type OwnedRecord } from './wire.js';
@@ -34,12 +34,15 @@ export type TargetRef =
   | { readonly kind: 'external'; readonly name: string };
 
 /**
- * The SRV target of an instance under `local.`: its `host`, or the address-derived name
- * (`10-0-0-1.addr.local`, see src/dns/hosts.ts). Beacon publishes the address for a target under `local.`
- * when the instance's address is an IP literal; any other target is left to whoever owns it.
+ * The SRV target of an instance under `local.`: its `host`, or a one-label name derived from its address
+ * (`10-0-0-1.local`, the label of src/dns/hosts.ts). mDNS host names are one label under `local.` because
+ * that is what resolvers ask the link for: nss-mdns's `mdns4_minimal` will not resolve `a.b.local`, so the
+ * unicast server's `10-0-0-1.addr.<domain>` form is not used here. Beacon publishes the address for a target
+ * under `local.` when the instance's address is an IP literal; any other target is left to whoever owns it.
  */
 export function targetOf(instance: DnsInstance): TargetRef | undefined {
-  const name = srvTarget(instance, LOCAL);
+  const label = instance.host === undefined || instance.host === '' ? addressLabel(instance.address) : undefined;
+  const name = label !== undefined ? parseName(`${label}.${MDNS_DOMAIN}.`) : srvTarget(instance, LOCAL);
   if (name === undefined) return undefined;
   const text = nameToPresentation(name).replace(/\.$/, '');
   if (/\\/.test(text)) return undefined; // a label with an escaped octet cannot be carried by dns-packet's dotted names

@@ -7,7 +7,7 @@ import { FakeTransport, PEER, type Sent } from './fake-transport.js';
 const WEB1 = { service: 'web', id: 'web-1', address: '10.0.0.1', port: 8080, metadata: { version: '2' }, tags: ['canary'] };
 const WEB2 = { service: 'web', id: 'web-2', address: '10.0.0.2', port: 8081 };
 const NAME1 = 'web-1._web._tcp.local';
-const HOST1 = '10-0-0-1.addr.local';
+const HOST1 = '10-0-0-1.local';
 const FLUSH = 0x8000;
 const ANY = 'ANY' as RecordType; // QTYPE 255: dns-packet encodes it, its types leave it out
 
