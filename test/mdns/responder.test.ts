@@ -135,6 +135,19 @@ describe('conflicts (RFC 6762 §8.1, §8.2, §9)', () => {
     expect(responder.stats().renames).toHaveLength(1);
   });
 
+  it('renames a host name another host answers for, and points the SRV record at the new name', () => {
+    view.set(WEB1);
+    start();
+    vi.advanceTimersByTime(1);
+    transport.deliver({ type: 'response', id: 0, flags: 1 << 10, answers: [{ name: HOST1, type: 'A', ttl: 120, data: '10.9.9.9' }] });
+    expect(renames).toEqual([{ kind: 'host', from: HOST1, to: '10-0-0-1-2.local' }]);
+    vi.advanceTimersByTime(1000);
+    const answers = answersOf(responses());
+    expect(find(answers, '10-0-0-1-2.local', 'A').map(dataOf)).toEqual(['10.0.0.1']);
+    expect(find(answers, HOST1, 'A')).toEqual([]);
+    expect(find(answers, NAME1, 'SRV').map(dataOf).at(-1)).toEqual({ priority: 0, weight: 1, port: 8080, target: '10-0-0-1-2.local' });
+  });
+
   it('ignores a response that repeats its own records (its own multicast loopback is no conflict)', () => {
     view.set(WEB1);
     start();
