@@ -89,8 +89,9 @@ export interface MdnsResponderOptions {
   readonly random?: () => number;
 }
 
-/** RFC 6762 §8.1: three probes, 250 ms apart, after a random 0-250 ms delay. */
+/** RFC 6762 §8.1: three probes... */
 export const PROBE_COUNT = 3;
+/** ...250 ms apart, the first after a random 0-250 ms delay. */
 export const PROBE_INTERVAL_MS = 250;
 /** RFC 6762 §8.2.1: the loser of a simultaneous probe waits one second and probes again. */
 export const PROBE_DEFER_MS = 1000;

@@ -7,8 +7,9 @@ import type { Answer, Question } from 'dns-packet';
 import { foldAscii } from '../ascii.js';
 import { parseIPv4, parseIPv6 } from '../dns/records.js';
 
-/** The mDNS port and IPv4 group (RFC 6762 §3). */
+/** The mDNS port (RFC 6762 §3). */
 export const MDNS_PORT = 5353;
+/** The mDNS IPv4 group (RFC 6762 §3). */
 export const MDNS_GROUP_V4 = '224.0.0.251';
 
 /** Record types Beacon publishes over mDNS. */
