@@ -1,4 +1,3 @@
-import { foldCase } from '../registry/record.js';
 import type { ServiceRegistry } from '../registry/registry.js';
 import type { InstanceRecord, Protocol } from '../registry/types.js';
 import type { DnsChange, DnsInstance, DnsView } from './view.js';
@@ -63,7 +62,7 @@ export function createRegistryView(registry: ServiceRegistry, balancer?: Circuit
       if (record.spec.protocol !== protocol || !registry.isServable(record, now)) continue;
       if (balancer !== undefined && !balancer.admits(record)) continue;
       out.push(toDnsInstance(record));
-      earliestLapse = Math.min(earliestLapse, registry.deadlineOf(record) ?? Infinity);
+      earliestLapse = Math.min(earliestLapse, registry.lapseAt(record) ?? Infinity);
     }
     // What is read here stays true only until the first answered instance's TTL lapses.
     if (earliestLapse !== Infinity) lapses.watch(service, earliestLapse);
@@ -88,13 +87,8 @@ export function createRegistryView(registry: ServiceRegistry, balancer?: Circuit
       return presence.has(memoKey(service, protocol));
     },
     hasInstance(service, protocol, id) {
-      const records = registry.serviceRecords(service);
-      if (records === undefined) return false;
-      const exact = records.get(id);
-      if (exact !== undefined) return exact.spec.protocol === protocol;
-      const folded = foldCase(id);
-      for (const record of records.values()) if (record.spec.protocol === protocol && foldCase(record.spec.id) === folded) return true;
-      return false;
+      // Instance names compare ignoring ASCII case (RFC 4343 §3): one lookup in the registry's folded-id index.
+      return registry.getFolded(service, id)?.spec.protocol === protocol;
     },
     onChange(listener) {
       listeners.add(listener);
@@ -136,7 +130,7 @@ function toDnsInstance(record: InstanceRecord): DnsInstance {
 
 /**
  * Announces a service when an instance DNS answered with misses its TTL. A missed TTL takes an instance out
- * of DNS at once (DESIGN), but nothing in the registry changes at that moment (the reaper writes it down
+ * of DNS at once (docs/ARCHITECTURE.md, "Registry semantics"), but nothing in the registry changes at that moment (the reaper writes it down
  * later, and not at all while the store refuses writes), so the view keeps one timer at the earliest lapse
  * of anything it handed out. Heartbeats move deadlines silently: when the timer fires, a service whose
  * instances were all renewed is re-armed instead of announced.
@@ -190,7 +184,7 @@ class LapseTimer {
     let earliest: number | undefined;
     for (const record of this.registry.serviceRecords(service)?.values() ?? []) {
       if (record.health !== 'healthy' || record.maintenance) continue;
-      const deadline = this.registry.deadlineOf(record);
+      const deadline = this.registry.lapseAt(record);
       if (deadline === undefined) continue;
       if (deadline <= now) return 'lapsed';
       earliest = Math.min(earliest ?? Infinity, deadline);

@@ -5,7 +5,7 @@ import { mutationId, type ChangeEvent, type Mutation } from '../registry/mutatio
 import type { ServiceRegistry } from '../registry/registry.js';
 import type { HealthStatus, InstanceRecord, ServiceInstance } from '../registry/types.js';
 import type { InstanceInput } from '../registry/validate.js';
-import { foldCase } from '../registry/record.js';
+import { foldAscii } from '../ascii.js';
 import type { Store, StoreEvent, StoreWrite } from './store.js';
 
 
@@ -202,7 +202,7 @@ export class DurableRegistry {
   private submit(service: string, id: unknown, prepare: () => Mutation): Promise<ChangeEvent | undefined> {
     if (this.shared || this.store.writeBatch === undefined) return this.enqueue(() => this.commit(prepare()));
     if (this.closed) return Promise.reject(new StoreUnavailableError('the durable registry is closed'));
-    const key = keyOf(String(service).toLowerCase(), foldCase(String(id)));
+    const key = keyOf(foldAscii(String(service)), foldAscii(String(id)));
     return new Promise((resolve, reject) => {
       // Join the list of the commit task queued last; if something else was queued since, start a new one,
       // so a mutation never overtakes a sweep or a restore that arrived before it.

@@ -3,6 +3,7 @@
  * serialised, and how long its lease lives. No I/O here, so every rule is unit-tested without etcd.
  */
 import { StoreCorruptError } from '../errors.js';
+import { isActiveCheck, ttlOf } from '../registry/liveness.js';
 import { HEALTH_STATUSES, type InstanceRecord } from '../registry/types.js';
 
 /** Default root of Beacon's keys; the `v1` segment lets a future layout live beside this one. */
@@ -83,12 +84,6 @@ export function decodeRecord(key: string, value: string, expected: { service: st
   return parsed as unknown as InstanceRecord;
 }
 
-/** Does this instance have an active (HTTP/TCP) check, i.e. is its liveness its owner's job, not heartbeats'? */
-export function hasActiveCheck(record: InstanceRecord): boolean {
-  const type = record.spec.check?.type;
-  return type === 'http' || type === 'tcp';
-}
-
 /**
  * Lease TTL in whole seconds for an instance.
  * - Heartbeat (TTL) instances: their own TTL (`spec.ttlMs`, else a `ttl` check's `ttlMs`, else the default),
@@ -97,12 +92,6 @@ export function hasActiveCheck(record: InstanceRecord): boolean {
  *   vanish that long after their owner dies.
  */
 export function leaseTtlSeconds(record: InstanceRecord, defaultTtlMs: number, checkLeaseTtlMs: number): number {
-  const check = record.spec.check;
-  let ttlMs: number;
-  // Same precedence as the registry's ttlOf: the instance's own TTL, then its TTL check's, then the default.
-  if (hasActiveCheck(record)) ttlMs = checkLeaseTtlMs;
-  else if (record.spec.ttlMs !== undefined) ttlMs = record.spec.ttlMs;
-  else if (check?.type === 'ttl' && check.ttlMs !== undefined) ttlMs = check.ttlMs;
-  else ttlMs = defaultTtlMs;
+  const ttlMs = isActiveCheck(record.spec.check) ? checkLeaseTtlMs : ttlOf(record.spec, defaultTtlMs);
   return Math.max(MIN_LEASE_TTL_SECONDS, Math.ceil(ttlMs / 1000));
 }

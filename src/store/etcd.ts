@@ -37,13 +37,13 @@
 import { Etcd3, Range, type IKeyValue, type IOptions, type IRequestOp as RequestOp, type IWatchResponse, type Watcher } from 'etcd3';
 import { InstanceNotFoundError, StoreCorruptError, StoreUnavailableError, isBeaconError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
+import { isActiveCheck } from '../registry/liveness.js';
 import type { InstanceRecord } from '../registry/types.js';
 import {
   DEFAULT_ETCD_ROOT,
   decodeRecord,
   encodeRecord,
   etcdLayout,
-  hasActiveCheck,
   instanceKey,
   leaseTtlSeconds,
   parseInstanceKey,
@@ -299,7 +299,7 @@ export class EtcdStore implements Store {
     const keyBytes = Buffer.from(key);
     const value = Buffer.from(encodeRecord(record));
     const ttlSeconds = leaseTtlSeconds(record, this.defaultTtlMs, this.checkLeaseTtlMs);
-    const renewedByOwner = hasActiveCheck(record);
+    const renewedByOwner = isActiveCheck(record.spec.check);
     const known = this.known.get(key);
     const ownedLease = known === undefined ? undefined : this.owned.get(known.lease);
     // Keep the key's lease (and owner) unless we own it and the instance now wants another TTL.
