@@ -48,7 +48,7 @@ import {
   leaseTtlSeconds,
   parseInstanceKey,
 } from './etcd-codec.js';
-import type { Store, StoreEvent, StoreSnapshot, StoreWrite } from './store.js';
+import type { SharedStore, StoreEvent, StoreSnapshot, StoreWrite } from './store.js';
 
 /** Options of the etcd store. */
 export interface EtcdStoreOptions {
@@ -100,9 +100,11 @@ function cappedBackoff(initialMs: number, maxMs: number): WatchBackoff {
 const RANGE_PAGE_SIZE = 1000;
 
 /** A Store on etcd (v3 API, npm `etcd3`): shared by every Beacon node pointed at the same cluster and prefix. */
-export class EtcdStore implements Store {
+export class EtcdStore implements SharedStore {
   /** Backend name. */
   readonly kind = 'etcd';
+  /** Every node pointed at the same cluster and root writes it. */
+  readonly shared = true;
   /** Key prefix of the instances (`<root>instances/`). */
   readonly prefix: string;
   /** Key of the change index (`<root>index`). */

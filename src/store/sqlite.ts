@@ -6,7 +6,7 @@ import { StoreCorruptError, StoreUnavailableError } from '../errors.js';
 import type { InstanceRecord } from '../registry/types.js';
 import { decodeRecord, describeKey, encodeRecord } from './record-codec.js';
 import { migrate, schemaProblem } from './sqlite-schema.js';
-import type { Store, StoreSnapshot, StoreWrite } from './store.js';
+import type { LocalStore, StoreSnapshot, StoreWrite } from './store.js';
 
 /** The database file's name inside the data directory. */
 export const SQLITE_FILE_NAME = 'beacon.db';
@@ -42,9 +42,11 @@ type Row = [service: string, id: string, record: string];
  * left byte-for-byte untouched. The connection holds an exclusive lock, so a second Beacon on the same
  * data directory fails with StoreUnavailableError instead of silently diverging.
  */
-export class SqliteStore implements Store {
+export class SqliteStore implements LocalStore {
   /** Backend name. */
   readonly kind = 'sqlite';
+  /** Only this process writes it (the file is locked exclusively). */
+  readonly shared = false;
   private readonly upsert: Database.Statement<[string, string, string]>;
   private readonly remove: Database.Statement<[string, string]>;
   private readonly setIndex: Database.Statement<[number]>;

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { InvalidArgumentError, isBeaconError } from '../errors.js';
 import { foldAscii } from '../ascii.js';
-import type { InstanceRecord } from '../registry/types.js';
-import { validateHealth, validateInstance, validateServiceName } from '../registry/validate.js';
-import type { DurableRegistry } from './durable-registry.js';
-import { RecordShapeError, decodeRecord, describeKey } from './record-codec.js';
+import { InvalidArgumentError, isBeaconError } from '../errors.js';
+import { RecordShapeError, decodeRecord, describeKey } from '../store/record-codec.js';
+import type { InstanceRecord } from './types.js';
+import { validateHealth, validateInstance, validateServiceName } from './validate.js';
+import type { DurableRegistry } from './write-path.js';
 
 /**
  * Snapshots: the whole registry as one JSON document, for backups and moves between machines
