@@ -41,13 +41,13 @@ import { isActiveCheck } from '../registry/liveness.js';
 import type { InstanceRecord } from '../registry/types.js';
 import {
   DEFAULT_ETCD_ROOT,
-  decodeRecord,
-  encodeRecord,
+  decodeInstanceValue,
   etcdLayout,
   instanceKey,
   leaseTtlSeconds,
   parseInstanceKey,
 } from './etcd-codec.js';
+import { encodeRecord } from './record-codec.js';
 import type { SharedStore, StoreEvent, StoreSnapshot, StoreWrite } from './store.js';
 
 /** Options of the etcd store. */
@@ -212,7 +212,7 @@ export class EtcdStore implements SharedStore {
         this.log.warn({ key }, 'ignoring a key under the prefix that is not an instance key');
         continue;
       }
-      const record = decodeRecord(key, kv.value.toString(), where); // corrupt data rejects the whole load
+      const record = decodeInstanceValue(key, kv.value.toString(), where); // corrupt data rejects the whole load
       records.push(record);
       entries.push({ key, kv, lastHeartbeat: record.lastHeartbeat });
     }
@@ -508,7 +508,7 @@ export class EtcdStore implements SharedStore {
       if (event.type === 'Put') {
         let record: InstanceRecord;
         try {
-          record = decodeRecord(key, event.kv.value.toString(), where);
+          record = decodeInstanceValue(key, event.kv.value.toString(), where);
         } catch (error) {
           this.log.error({ err: error, key }, 'corrupt instance in etcd; treating it as absent');
           this.forget(key, revision, where, revision);
@@ -569,7 +569,7 @@ export class EtcdStore implements SharedStore {
       const modRevision = Number(kv.mod_revision);
       let record: InstanceRecord;
       try {
-        record = decodeRecord(key, kv.value.toString(), where);
+        record = decodeInstanceValue(key, kv.value.toString(), where);
       } catch (error) {
         this.log.error({ err: error, key }, 'corrupt instance in etcd; treating it as absent');
         continue;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreCorruptError, StoreUnavailableError } from '../errors.js';
 import type { InstanceRecord } from '../registry/types.js';
-import { decodeRecord, describeKey, encodeRecord } from './record-codec.js';
+import { decodeRecord, decodeStoredRecord, describeKey, encodeRecord } from './record-codec.js';
 import { migrate, schemaProblem } from './sqlite-schema.js';
 import type { LocalStore, StoreSnapshot, StoreWrite } from './store.js';
 
@@ -149,16 +149,11 @@ export class SqliteStore implements LocalStore {
   }
 
   private decodeRow([service, id, text]: Row): InstanceRecord {
-    let record: InstanceRecord;
     try {
-      record = decodeRecord(JSON.parse(text));
+      return decodeStoredRecord(text, { service, id });
     } catch (error) {
-      throw this.corrupt(`row ${describeKey(service, id)} does not hold an instance record (${messageOf(error)})`, error);
+      throw this.corrupt(`row ${describeKey(service, id)} does not hold its instance record (${messageOf(error)})`, error);
     }
-    if (record.service !== service || record.spec.id !== id) {
-      throw this.corrupt(`row ${describeKey(service, id)} holds the record of ${describeKey(record.service, record.spec.id)}`);
-    }
-    return record;
   }
 
   private corrupt(problem: string, cause?: unknown): StoreCorruptError {
