@@ -18,39 +18,45 @@ export interface CircuitView {
 export function createRegistryView(registry: ServiceRegistry, balancer?: CircuitView): DnsView & { dispose(): void } {
   const listeners = new Set<(change: DnsChange) => void>();
   // Eligible sets are memoised per (service, protocol) until that service changes, so repeated cache misses
-  // and the DNS layer's own diffing read the same array; the enumeration list is kept incrementally, so a
-  // change costs the size of its service, not of the registry.
+  // and the DNS layer's own diffing read the same array. The enumeration list is kept from per-protocol
+  // instance counts that change events update, so a change costs what it changes, not its service's size.
   const memo = new Map<string, readonly DnsInstance[]>();
+  const counts = new Map<string, number>();
   const presence = new Map<string, ServiceKey>();
   let serviceList: ServiceKey[] | undefined;
 
-  /** Re-read which protocols `service` has; true when the enumeration list changed. */
-  const refreshPresence = (service: string): boolean => {
-    const records = registry.serviceRecords(service);
-    let changed = false;
-    for (const protocol of PROTOCOLS) {
-      const key = memoKey(service, protocol);
-      let present = false;
-      for (const record of records?.values() ?? []) if (record.spec.protocol === protocol) { present = true; break; }
-      if (present === presence.has(key)) continue;
-      if (present) presence.set(key, { service, protocol });
-      else presence.delete(key);
-      serviceList = undefined;
-      changed = true;
-    }
-    return changed;
+  /** Count one instance of `record`'s service and protocol in (+1) or out (-1); true when presence flipped. */
+  const count = (record: InstanceRecord, delta: 1 | -1): boolean => {
+    const key = memoKey(record.service, record.spec.protocol);
+    const next = (counts.get(key) ?? 0) + delta;
+    if (next > 0) counts.set(key, next);
+    else counts.delete(key);
+    if (next > 0 === presence.has(key)) return false;
+    if (next > 0) presence.set(key, { service: record.service, protocol: record.spec.protocol });
+    else presence.delete(key);
+    serviceList = undefined;
+    return true;
   };
-  for (const service of registry.listServices()) refreshPresence(service);
+  for (const record of registry.records()) count(record, 1);
 
-  const announce = (service: string): void => {
+  const announce = (service: string, enumeration: boolean): void => {
     for (const protocol of PROTOCOLS) memo.delete(memoKey(service, protocol));
-    const enumeration = refreshPresence(service);
     const change: DnsChange = { services: [service], enumeration };
     for (const listener of listeners) listener(change);
   };
-  const lapses = new LapseTimer(registry, announce);
-  const stopRegistry = registry.onChange((event) => announce(event.service));
-  const stopBalancer = balancer?.onCircuitChange((change) => announce(change.service));
+  const lapses = new LapseTimer(registry, (service) => announce(service, false));
+  const stopRegistry = registry.onChange((event) => {
+    const { before, after } = event;
+    if (before !== undefined && after !== undefined && before.spec.protocol === after.spec.protocol) {
+      announce(event.service, false); // the instance stays where it was counted
+      return;
+    }
+    // Both run: a record that moved protocol leaves one count and joins the other.
+    const left = before !== undefined && count(before, -1);
+    const joined = after !== undefined && count(after, 1);
+    announce(event.service, left || joined);
+  });
+  const stopBalancer = balancer?.onCircuitChange((change) => announce(change.service, false));
 
   const read = (service: string, protocol: Protocol): readonly DnsInstance[] => {
     const records = registry.serviceRecords(service);
