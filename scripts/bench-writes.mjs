@@ -7,23 +7,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ServiceRegistry } from '../dist/registry/registry.js';
-import { DurableRegistry } from '../dist/store/durable-registry.js';
+import { DurableRegistry } from '../dist/registry/write-path.js';
 import { SqliteStore } from '../dist/store/sqlite.js';
 
 const { values } = parseArgs({ options: { count: { type: 'string', default: '2000' }, rounds: { type: 'string', default: '3' } } });
 const count = Number(values.count);
 const rounds = Number(values.rounds);
 
-/** The same store with writeBatch hidden: DurableRegistry then commits one mutation per transaction. */
-function withoutBatches(store) {
-  return { kind: store.kind, load: () => store.load(), write: (w) => store.write(w), close: () => store.close() };
-}
-
 async function run(grouped) {
   const dir = mkdtempSync(join(tmpdir(), 'beacon-writes-'));
   try {
     const sqlite = await SqliteStore.open(join(dir, 'beacon.db'));
-    const durable = await DurableRegistry.open(new ServiceRegistry(), grouped ? sqlite : withoutBatches(sqlite));
+    // maxGroup 1: every mutation in its own transaction, for comparison.
+    const durable = await DurableRegistry.open(new ServiceRegistry(), sqlite, grouped ? {} : { maxGroup: 1 });
     const start = process.hrtime.bigint();
     await Promise.all(Array.from({ length: count }, (_, i) => durable.register(`svc-${i % 50}`, { id: `i-${i}`, address: '10.0.0.1', port: 8080 })));
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;

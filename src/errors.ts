@@ -4,22 +4,25 @@
  * used by the control API. Modules return or throw these; only the edges log them.
  */
 
-/** Stable error codes. Never rename one: scripts match on them. */
-export type ErrorCode =
-  | 'SERVICE_NOT_FOUND'
-  | 'INSTANCE_NOT_FOUND'
-  | 'INVALID_CONFIGURATION'
-  | 'INVALID_ARGUMENT'
-  | 'REGISTRATION_FAILED'
-  | 'HEALTH_CHECK_FAILED'
-  | 'NAME_CONFLICT'
-  | 'STORE_UNAVAILABLE'
-  | 'STORE_CORRUPT'
-  | 'UNAUTHORIZED'
-  | 'NOT_FOUND'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'UNSUPPORTED_MEDIA_TYPE'
-  | 'INTERNAL';
+/** Stable error codes. Never rename one: scripts match on them (test/errors.test.ts pins them). */
+export const ERROR_CODES = [
+  'SERVICE_NOT_FOUND',
+  'INSTANCE_NOT_FOUND',
+  'INVALID_CONFIGURATION',
+  'INVALID_ARGUMENT',
+  'NAME_CONFLICT',
+  'STORE_UNAVAILABLE',
+  'STORE_CORRUPT',
+  'UNAUTHORIZED',
+  /** The control API has no such endpoint. */
+  'NOT_FOUND',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'INTERNAL',
+] as const;
+
+/** One of the stable error codes. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** Base class: a message for humans, a `code` for programs, an optional `cause`. */
 export class BeaconError extends Error {
@@ -73,20 +76,6 @@ export class InvalidArgumentError extends BeaconError {
 export class NameConflictError extends BeaconError {
   constructor(message: string) {
     super('NAME_CONFLICT', message, { status: 409 });
-  }
-}
-
-/** A registration could not be completed (seed: `RegistrationFailed`). */
-export class RegistrationFailedError extends BeaconError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('REGISTRATION_FAILED', message, { status: 500, ...options });
-  }
-}
-
-/** A health probe failed or could not be run (seed: `HealthCheckFailed`). */
-export class HealthCheckFailedError extends BeaconError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('HEALTH_CHECK_FAILED', message, { status: 500, ...options });
   }
 }
 

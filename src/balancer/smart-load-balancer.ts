@@ -1,3 +1,4 @@
+import { foldAscii } from '../ascii.js';
 import { systemClock, type Clock } from '../clock.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { ServiceRegistry } from '../registry/registry.js';
@@ -22,7 +23,8 @@ export interface LoadBalancerOptions {
 /**
  * The seed bonus's SmartLoadBalancer: selection over the registry's healthy instances that never picks an
  * instance whose circuit is open, and admits at most `halfOpenMaxCalls` trial calls to a half-open one.
- * Failures and successes are reported by callers (the control API's `report`).
+ * Failures and successes are reported by callers (the control API's `report`). It reads the registry and
+ * chooses through the registry's Selector, so `resolve` and `select` share round-robin positions and counts.
  */
 export class SmartLoadBalancer {
   /** Validated breaker configuration. */
@@ -46,11 +48,11 @@ export class SmartLoadBalancer {
 
   /** Choose an instance: healthy (unless `healthyOnly: false`), tags matched, circuit not open. */
   select(service: string, options: ResolveOptions = {}): ServiceInstance | undefined {
-    const name = service.toLowerCase();
+    const name = foldAscii(service);
     const candidates = this.registry
       .candidates(name, { ...options, healthyOnly: options.healthyOnly ?? true })
       .filter((record) => this.admits(record));
-    const chosen = this.registry.selectRecord(name, candidates, options);
+    const chosen = this.registry.selector.pick(name, candidates, options.strategy);
     if (chosen === undefined) return undefined;
     this.update(name, chosen.spec.id, (state) => breaker.admit(state));
     return toServiceInstance(chosen);
@@ -63,22 +65,22 @@ export class SmartLoadBalancer {
 
   /** Report a successful call to an instance. */
   reportSuccess(service: string, id: string): void {
-    this.update(service.toLowerCase(), id, (state) => breaker.success(state, this.config));
+    this.update(foldAscii(service), id, (state) => breaker.success(state, this.config));
   }
 
   /** Report a failed call to an instance. */
   reportFailure(service: string, id: string): void {
-    this.update(service.toLowerCase(), id, (state) => breaker.failure(state, this.config, this.clock.now()));
+    this.update(foldAscii(service), id, (state) => breaker.failure(state, this.config, this.clock.now()));
   }
 
   /** The circuit state of an instance (closed when never reported). */
   circuitState(service: string, id: string): CircuitState {
-    return publicState(this.stateOf(service.toLowerCase(), id));
+    return publicState(this.stateOf(foldAscii(service), id));
   }
 
   /** Count an in-flight call (least-connections); call the returned function when it finishes. */
   acquire(service: string, id: string): () => void {
-    return this.registry.acquire(service, id);
+    return this.registry.selector.acquire(foldAscii(service), id);
   }
 
   /** Subscribe to circuit transitions; returns the unsubscribe function. */

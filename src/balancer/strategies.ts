@@ -1,6 +1,6 @@
 /**
- * Selection strategies over plain candidates (a key and a weight). This module is a leaf: it imports nothing,
- * so the registry (seed API `resolveWithOptions`) and the SmartLoadBalancer share one implementation.
+ * Selection strategies over plain candidates (a key and a weight). This module is a leaf: it imports nothing.
+ * The Selector (selector.ts) is their one user; the registry's seed API and the SmartLoadBalancer go through it.
  */
 
 /** What a strategy chooses among: a unique key (the instance id) and a weight (0..65535). */
@@ -125,5 +125,10 @@ export function pickLeastConnections<T extends Candidate>(
       tied.push(candidate);
     }
   }
-  return roundRobin.next(`${group}\u0000lc`, tied);
+  return roundRobin.next(tieBreakGroup(group), tied);
+}
+
+/** The round-robin group in which least-connections breaks ties for `group`. */
+export function tieBreakGroup(group: string): string {
+  return `${group}\u0000lc`;
 }

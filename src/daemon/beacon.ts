@@ -19,8 +19,8 @@ import { HealthChecker } from '../health/checker.js';
 import { Reaper } from '../health/reaper.js';
 import { moduleLogger, silentLogger, type Logger } from '../log.js';
 import { ServiceRegistry } from '../registry/registry.js';
-import { DurableRegistry } from '../store/durable-registry.js';
-import { restoreSnapshot, saveSnapshot } from '../store/snapshot.js';
+import { restoreSnapshot, saveSnapshot } from '../registry/snapshot.js';
+import { DurableRegistry } from '../registry/write-path.js';
 import { openStore } from './store.js';
 
 import { BEACON_VERSION } from './version.js';

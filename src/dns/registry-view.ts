@@ -1,4 +1,3 @@
-import { foldCase } from '../registry/record.js';
 import type { ServiceRegistry } from '../registry/registry.js';
 import type { InstanceRecord, Protocol } from '../registry/types.js';
 import type { DnsChange, DnsInstance, DnsView } from './view.js';
@@ -19,39 +18,45 @@ export interface CircuitView {
 export function createRegistryView(registry: ServiceRegistry, balancer?: CircuitView): DnsView & { dispose(): void } {
   const listeners = new Set<(change: DnsChange) => void>();
   // Eligible sets are memoised per (service, protocol) until that service changes, so repeated cache misses
-  // and the DNS layer's own diffing read the same array; the enumeration list is kept incrementally, so a
-  // change costs the size of its service, not of the registry.
+  // and the DNS layer's own diffing read the same array. The enumeration list is kept from per-protocol
+  // instance counts that change events update, so a change costs what it changes, not its service's size.
   const memo = new Map<string, readonly DnsInstance[]>();
+  const counts = new Map<string, number>();
   const presence = new Map<string, ServiceKey>();
   let serviceList: ServiceKey[] | undefined;
 
-  /** Re-read which protocols `service` has; true when the enumeration list changed. */
-  const refreshPresence = (service: string): boolean => {
-    const records = registry.serviceRecords(service);
-    let changed = false;
-    for (const protocol of PROTOCOLS) {
-      const key = memoKey(service, protocol);
-      let present = false;
-      for (const record of records?.values() ?? []) if (record.spec.protocol === protocol) { present = true; break; }
-      if (present === presence.has(key)) continue;
-      if (present) presence.set(key, { service, protocol });
-      else presence.delete(key);
-      serviceList = undefined;
-      changed = true;
-    }
-    return changed;
+  /** Count one instance of `record`'s service and protocol in (+1) or out (-1); true when presence flipped. */
+  const count = (record: InstanceRecord, delta: 1 | -1): boolean => {
+    const key = memoKey(record.service, record.spec.protocol);
+    const next = (counts.get(key) ?? 0) + delta;
+    if (next > 0) counts.set(key, next);
+    else counts.delete(key);
+    if (next > 0 === presence.has(key)) return false;
+    if (next > 0) presence.set(key, { service: record.service, protocol: record.spec.protocol });
+    else presence.delete(key);
+    serviceList = undefined;
+    return true;
   };
-  for (const service of registry.listServices()) refreshPresence(service);
+  for (const record of registry.records()) count(record, 1);
 
-  const announce = (service: string): void => {
+  const announce = (service: string, enumeration: boolean): void => {
     for (const protocol of PROTOCOLS) memo.delete(memoKey(service, protocol));
-    const enumeration = refreshPresence(service);
     const change: DnsChange = { services: [service], enumeration };
     for (const listener of listeners) listener(change);
   };
-  const lapses = new LapseTimer(registry, announce);
-  const stopRegistry = registry.onChange((event) => announce(event.service));
-  const stopBalancer = balancer?.onCircuitChange((change) => announce(change.service));
+  const lapses = new LapseTimer(registry, (service) => announce(service, false));
+  const stopRegistry = registry.onChange((event) => {
+    const { before, after } = event;
+    if (before !== undefined && after !== undefined && before.spec.protocol === after.spec.protocol) {
+      announce(event.service, false); // the instance stays where it was counted
+      return;
+    }
+    // Both run: a record that moved protocol leaves one count and joins the other.
+    const left = before !== undefined && count(before, -1);
+    const joined = after !== undefined && count(after, 1);
+    announce(event.service, left || joined);
+  });
+  const stopBalancer = balancer?.onCircuitChange((change) => announce(change.service, false));
 
   const read = (service: string, protocol: Protocol): readonly DnsInstance[] => {
     const records = registry.serviceRecords(service);
@@ -63,7 +68,7 @@ export function createRegistryView(registry: ServiceRegistry, balancer?: Circuit
       if (record.spec.protocol !== protocol || !registry.isServable(record, now)) continue;
       if (balancer !== undefined && !balancer.admits(record)) continue;
       out.push(toDnsInstance(record));
-      earliestLapse = Math.min(earliestLapse, registry.deadlineOf(record) ?? Infinity);
+      earliestLapse = Math.min(earliestLapse, registry.lapseAt(record) ?? Infinity);
     }
     // What is read here stays true only until the first answered instance's TTL lapses.
     if (earliestLapse !== Infinity) lapses.watch(service, earliestLapse);
@@ -88,13 +93,8 @@ export function createRegistryView(registry: ServiceRegistry, balancer?: Circuit
       return presence.has(memoKey(service, protocol));
     },
     hasInstance(service, protocol, id) {
-      const records = registry.serviceRecords(service);
-      if (records === undefined) return false;
-      const exact = records.get(id);
-      if (exact !== undefined) return exact.spec.protocol === protocol;
-      const folded = foldCase(id);
-      for (const record of records.values()) if (record.spec.protocol === protocol && foldCase(record.spec.id) === folded) return true;
-      return false;
+      // Instance names compare ignoring ASCII case (RFC 4343 §3): one lookup in the registry's folded-id index.
+      return registry.getFolded(service, id)?.spec.protocol === protocol;
     },
     onChange(listener) {
       listeners.add(listener);
@@ -136,7 +136,7 @@ function toDnsInstance(record: InstanceRecord): DnsInstance {
 
 /**
  * Announces a service when an instance DNS answered with misses its TTL. A missed TTL takes an instance out
- * of DNS at once (DESIGN), but nothing in the registry changes at that moment (the reaper writes it down
+ * of DNS at once (docs/ARCHITECTURE.md, "Registry semantics"), but nothing in the registry changes at that moment (the reaper writes it down
  * later, and not at all while the store refuses writes), so the view keeps one timer at the earliest lapse
  * of anything it handed out. Heartbeats move deadlines silently: when the timer fires, a service whose
  * instances were all renewed is re-armed instead of announced.
@@ -190,7 +190,7 @@ class LapseTimer {
     let earliest: number | undefined;
     for (const record of this.registry.serviceRecords(service)?.values() ?? []) {
       if (record.health !== 'healthy' || record.maintenance) continue;
-      const deadline = this.registry.deadlineOf(record);
+      const deadline = this.registry.lapseAt(record);
       if (deadline === undefined) continue;
       if (deadline <= now) return 'lapsed';
       earliest = Math.min(earliest ?? Infinity, deadline);

@@ -8,11 +8,9 @@
 import type { Logger } from 'pino';
 import { silentLogger } from '../log.js';
 import type { ChangeEvent, ChangeListener } from '../registry/mutations.js';
-import type { CheckDefinition, HealthStatus, InstanceRecord, RegistryConfig } from '../registry/types.js';
+import { isActiveCheck } from '../registry/liveness.js';
+import type { ActiveCheck, HealthStatus, InstanceRecord, RegistryConfig } from '../registry/types.js';
 import { httpProbe, tcpProbe, type ProbeOptions, type ProbeResult } from './probes.js';
-
-/** A check the daemon runs itself (TTL checks are heartbeats, handled by the registry and the reaper). */
-export type ActiveCheck = Extract<CheckDefinition, { type: 'http' } | { type: 'tcp' }>;
 
 /** Runs one probe for an instance's check. Injected in tests; the default does real HTTP/TCP. */
 export type ProbeRunner = (check: ActiveCheck, record: InstanceRecord, options: ProbeOptions) => Promise<ProbeResult>;
@@ -57,11 +55,6 @@ export interface HealthCheckerOptions {
    * multiply probes and health writes (see src/store/etcd.ts, "ownership"). Default: every instance.
    */
   readonly owns?: (service: string, id: string) => boolean;
-}
-
-/** Is this check one the daemon runs (HTTP or TCP)? */
-export function isActiveCheck(check: CheckDefinition | undefined): check is ActiveCheck {
-  return check !== undefined && (check.type === 'http' || check.type === 'tcp');
 }
 
 /** The default probe runner: HTTP GET or TCP connect (host/port default to the instance's address/port). */

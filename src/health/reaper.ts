@@ -17,7 +17,7 @@ export interface ReapedRegistry {
   /** Earliest deadline over all records (may be O(n): called after a run, and at most once per maxSleepMs). */
   nextDeadline(): number | undefined;
   /** The deadline of one record (cheap): used on change events. */
-  deadlineOf?(record: InstanceRecord): number | undefined;
+  deadlineOf(record: InstanceRecord): number | undefined;
   onChange(listener: ChangeListener): () => void;
 }
 
@@ -88,10 +88,6 @@ export class Reaper {
 
   private onChange(event: ChangeEvent): void {
     const { registry } = this.options;
-    if (!registry.deadlineOf) {
-      this.arm();
-      return;
-    }
     // Only a change can bring a deadline closer, and only the changed record's deadline can be the new earliest.
     const deadline = event.after === undefined ? undefined : registry.deadlineOf(event.after);
     if (deadline !== undefined) this.armAt(deadline);

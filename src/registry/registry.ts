@@ -1,11 +1,15 @@
 import { InstanceNotFoundError, NameConflictError, ServiceNotFoundError } from '../errors.js';
 import { systemClock, type Clock } from '../clock.js';
 import { silentLogger, type Logger } from '../log.js';
-import { ConnectionTracker, RoundRobin, pickLeastConnections, pickRandom, pickWeighted, type RandomSource } from '../balancer/strategies.js';
+import { foldAscii } from '../ascii.js';
+import { Selector } from '../balancer/selector.js';
+import type { RandomSource } from '../balancer/strategies.js';
+import { InstanceTable } from './instance-table.js';
+import { isActiveCheck, ttlLapseAt } from './liveness.js';
 import { mutationId, type ChangeEvent, type ChangeListener, type Mutation } from './mutations.js';
-import { ServiceInstance, type HealthStatus, type InstanceRecord, type InstanceSpec, type RegistryConfig, type RegistryStats, type ResolveOptions } from './types.js';
+import { onlyHeartbeatMoved, reduce } from './transitions.js';
+import { ServiceInstance, type HealthStatus, type InstanceRecord, type RegistryConfig, type RegistryStats, type ResolveOptions } from './types.js';
 import { validateHealth, validateInstance, validateInstanceId, validateRegistryConfig, validateServiceName, type InstanceInput } from './validate.js';
-import { foldCase, isTtlBased, ttlOf } from './record.js';
 
 /** Options for a registry beyond its configuration. */
 export interface RegistryOptions {
@@ -37,25 +41,26 @@ export interface Preview {
  * typed Mutation applied by `apply()`, which announces a ChangeEvent with a monotonically increasing index.
  * JavaScript runs one call at a time, so each mutation is atomic: there is no read-then-write window in which
  * a concurrent registration could be lost (seed mutant B). Invalid input throws a typed error and changes nothing.
+ * The registry holds data and its state machine; choosing among instances is its Selector's job (balancer/),
+ * and durability is the write path's (write-path.ts). See docs/ARCHITECTURE.md, "Registry semantics".
  */
 export class ServiceRegistry {
   /** Validated configuration. */
   readonly config: RegistryConfig;
   /** The time source. */
   readonly clock: Clock;
-  private readonly random: RandomSource;
+  /** Chooses among instances for `resolve*` and the SmartLoadBalancer (round-robin positions, in-flight counts). */
+  readonly selector: Selector;
   private readonly logger: Logger;
   private readonly externalTtl: boolean;
-  private readonly services = new Map<string, Map<string, InstanceRecord>>();
+  private readonly table = new InstanceTable();
   private readonly listeners = new Set<ChangeListener>();
-  private readonly roundRobin = new RoundRobin();
-  private readonly connections = new ConnectionTracker();
   private currentIndex = 0;
 
   constructor(config: Partial<RegistryConfig> = {}, options: RegistryOptions = {}) {
     this.config = validateRegistryConfig(config);
     this.clock = options.clock ?? systemClock;
-    this.random = options.random ?? Math.random;
+    this.selector = new Selector(options.random ?? Math.random);
     this.logger = options.logger ?? silentLogger;
     this.externalTtl = options.externalTtl ?? false;
   }
@@ -104,7 +109,7 @@ export class ServiceRegistry {
 
   /** One instance matching the options (all tags must match; healthyOnly; strategy, round-robin by default). */
   resolveWithOptions(service: string, options: ResolveOptions = {}): ServiceInstance | undefined {
-    const record = this.selectRecord(service, this.candidates(service, options), options);
+    const record = this.selector.pick(foldAscii(service), this.candidates(service, options), options.strategy);
     return record && toServiceInstance(record);
   }
 
@@ -128,7 +133,7 @@ export class ServiceRegistry {
 
   /** Names of the services that have at least one instance, sorted. */
   listServices(): string[] {
-    return [...this.services.keys()].sort();
+    return [...this.table.serviceNames()].sort();
   }
 
   /** Counts by health (seed: RegistryStats), plus maintenance and the change index. */
@@ -138,17 +143,15 @@ export class ServiceRegistry {
     let unhealthy = 0;
     let unknown = 0;
     let maintenance = 0;
-    for (const instances of this.services.values()) {
-      for (const record of instances.values()) {
-        total += 1;
-        if (record.health === 'healthy') healthy += 1;
-        else if (record.health === 'unhealthy') unhealthy += 1;
-        else unknown += 1;
-        if (record.maintenance) maintenance += 1;
-      }
+    for (const record of this.table.records()) {
+      total += 1;
+      if (record.health === 'healthy') healthy += 1;
+      else if (record.health === 'unhealthy') unhealthy += 1;
+      else unknown += 1;
+      if (record.maintenance) maintenance += 1;
     }
     return {
-      totalServices: this.services.size,
+      totalServices: this.table.serviceCount,
       totalInstances: total,
       healthyInstances: healthy,
       unhealthyInstances: unhealthy,
@@ -162,32 +165,46 @@ export class ServiceRegistry {
 
   /** The record of one instance (exact id), or undefined. */
   get(service: string, id: string): InstanceRecord | undefined {
-    return this.services.get(service.toLowerCase())?.get(id);
+    return this.table.get(foldAscii(service), id);
+  }
+
+  /** The record whose id equals `id` up to ASCII case (one DNS name), or undefined: a map lookup. */
+  getFolded(service: string, id: string): InstanceRecord | undefined {
+    const name = foldAscii(service);
+    const registered = this.table.idFolding(name, id);
+    return registered === undefined ? undefined : this.table.get(name, registered);
   }
 
   /** All records, or those of one service, in registration order. */
   records(service?: string): InstanceRecord[] {
-    if (service !== undefined) return [...(this.services.get(service.toLowerCase())?.values() ?? [])];
-    const all: InstanceRecord[] = [];
-    for (const instances of this.services.values()) all.push(...instances.values());
-    return all;
+    if (service !== undefined) return [...(this.table.service(foldAscii(service))?.values() ?? [])];
+    return [...this.table.records()];
   }
 
   /** Live view of one service's records (no copy): for hot read paths. Do not keep it across calls. */
   serviceRecords(service: string): ReadonlyMap<string, InstanceRecord> | undefined {
-    return this.services.get(service);
+    return this.table.service(service);
+  }
+
+  /**
+   * When this record's heartbeat TTL lapses, as this registry enforces it: undefined for actively checked
+   * instances, and for every instance when TTLs are enforced by the store (`externalTtl`).
+   */
+  lapseAt(record: InstanceRecord): number | undefined {
+    return this.externalTtl ? undefined : ttlLapseAt(record, this.config.defaultTtlMs);
   }
 
   /** Whether a record may be handed out by healthy-only resolution and DNS at time `now` (circuits aside). */
   isServable(record: InstanceRecord, now = this.clock.now()): boolean {
     if (record.health !== 'healthy' || record.maintenance) return false;
     // A TTL that has passed counts at once, even before the reaper has written it down.
-    return this.externalTtl || !isTtlBased(record.spec) || record.lastHeartbeat + ttlOf(record.spec, this.config) > now;
+    const lapse = this.lapseAt(record);
+    return lapse === undefined || lapse > now;
   }
 
   /** Candidates for a resolution: the service's records filtered by tags (all must match) and health. */
   candidates(service: string, options: ResolveOptions = {}): InstanceRecord[] {
-    const instances = this.services.get(service.toLowerCase());
+    const instances = this.table.service(foldAscii(service));
     if (instances === undefined) return [];
     const now = this.clock.now();
     const out: InstanceRecord[] = [];
@@ -199,31 +216,14 @@ export class ServiceRegistry {
     return out;
   }
 
-  /** Choose one of `candidates` with the options' strategy (round-robin by default). */
-  selectRecord(service: string, candidates: readonly InstanceRecord[], options: ResolveOptions = {}): InstanceRecord | undefined {
-    if (candidates.length === 0) return undefined;
-    const group = service.toLowerCase();
-    const keyed = candidates.map((record) => ({ key: record.spec.id, weight: record.spec.weight, record }));
-    switch (options.strategy ?? 'round-robin') {
-      case 'round-robin':
-        return this.roundRobin.next(group, keyed)?.record;
-      case 'random':
-        return pickRandom(keyed, this.random)?.record;
-      case 'weighted-random':
-        return pickWeighted(keyed, this.random)?.record;
-      case 'least-connections':
-        return pickLeastConnections(group, keyed, this.connections, this.roundRobin)?.record;
-    }
-  }
-
   /** Count an in-flight request against an instance (least-connections); call the returned function when done. */
   acquire(service: string, id: string): () => void {
-    return this.connections.acquire(service.toLowerCase(), id);
+    return this.selector.acquire(foldAscii(service), id);
   }
 
   /** In-flight requests currently counted against an instance. */
   inFlight(service: string, id: string): number {
-    return this.connections.count(service.toLowerCase(), id);
+    return this.selector.inFlight(foldAscii(service), id);
   }
 
   // ---- the state machine ----
@@ -232,19 +232,14 @@ export class ServiceRegistry {
   prepareRegister(service: string, instance: ServiceInstance | InstanceInput): Mutation {
     const name = validateServiceName(service);
     const spec = validateInstance(instance);
-    const existing = this.services.get(name);
-    if (existing && !existing.has(spec.id)) {
-      const folded = foldCase(spec.id);
-      for (const id of existing.keys()) {
-        if (foldCase(id) === folded) {
-          throw new NameConflictError(`instance ${JSON.stringify(spec.id)} differs only in letter case from ${JSON.stringify(id)}; DNS names cannot tell them apart`);
-        }
-      }
+    // One lookup in the folded-id index, however large the service (RFC 4343 §3: DNS folds ASCII case).
+    const holder = this.table.idFolding(name, spec.id);
+    if (holder !== undefined && holder !== spec.id) {
+      throw new NameConflictError(`instance ${JSON.stringify(spec.id)} differs only in letter case from ${JSON.stringify(holder)}; DNS names cannot tell them apart`);
     }
-    // An instance with an active check enters DNS only after its first passing probe (DESIGN: health states).
-    const active = spec.check !== undefined && spec.check.type !== 'ttl';
+    // An instance with an active check enters DNS only after its first passing probe (docs/ARCHITECTURE.md, "Registry semantics").
     const requested = instance.health === undefined ? 'healthy' : validateHealth(instance.health);
-    return { type: 'register', service: name, spec, health: active ? 'unknown' : requested, at: this.clock.now() };
+    return { type: 'register', service: name, spec, health: isActiveCheck(spec.check) ? 'unknown' : requested, at: this.clock.now() };
   }
 
   /** Validate a deregistration (the instance must exist). */
@@ -274,8 +269,8 @@ export class ServiceRegistry {
 
   /** What `apply(m)` would produce, without changing anything. Pure. */
   preview(m: Mutation): Preview {
-    const before = this.services.get(m.service)?.get(mutationId(m));
-    const after = reduce(before, m, this.config);
+    const before = this.table.get(m.service, mutationId(m));
+    const after = reduce(before, m);
     return { before, after, changed: before !== after, visible: before !== after && !this.silentRenewal(before, after) };
   }
 
@@ -286,12 +281,12 @@ export class ServiceRegistry {
    */
   apply(m: Mutation): ChangeEvent | undefined {
     const id = mutationId(m);
-    const before = this.services.get(m.service)?.get(id);
+    const before = this.table.get(m.service, id);
     if (before === undefined && m.type !== 'register' && m.type !== 'sync') {
-      if (!this.services.has(m.service)) throw new ServiceNotFoundError(m.service);
+      if (this.table.service(m.service) === undefined) throw new ServiceNotFoundError(m.service);
       throw new InstanceNotFoundError(m.service, id);
     }
-    const after = reduce(before, m, this.config);
+    const after = reduce(before, m);
     if (after === before) return undefined;
     this.store(m.service, id, after);
     if (this.silentRenewal(before, after)) return undefined;
@@ -305,15 +300,14 @@ export class ServiceRegistry {
   expiredMutations(now = this.clock.now()): Mutation[] {
     const out: Mutation[] = [];
     const critical = this.config.deregisterCriticalAfterMs;
-    for (const record of this.records()) {
+    for (const record of this.table.records()) {
       const id = record.spec.id;
       if (record.health === 'unhealthy') {
         if (record.healthSince + critical <= now) out.push({ type: 'deregister', service: record.service, id, reason: 'expired', at: now });
         continue;
       }
-      if (this.externalTtl || !isTtlBased(record.spec)) continue;
-      const deadline = record.lastHeartbeat + ttlOf(record.spec, this.config);
-      if (deadline > now) continue;
+      const deadline = this.lapseAt(record);
+      if (deadline === undefined || deadline > now) continue;
       // The instance has been critical since its deadline, not since we noticed: one late sweep still removes it.
       if (deadline + critical <= now) out.push({ type: 'deregister', service: record.service, id, reason: 'expired', at: now });
       else out.push({ type: 'set-health', service: record.service, id, health: 'unhealthy', note: 'TTL expired', at: deadline });
@@ -324,14 +318,13 @@ export class ServiceRegistry {
   /** When this record next needs the reaper (TTL deadline or deregistration deadline), or undefined if never. */
   deadlineOf(record: InstanceRecord): number | undefined {
     if (record.health === 'unhealthy') return record.healthSince + this.config.deregisterCriticalAfterMs;
-    if (this.externalTtl || !isTtlBased(record.spec)) return undefined;
-    return record.lastHeartbeat + ttlOf(record.spec, this.config);
+    return this.lapseAt(record);
   }
 
   /** The earliest deadline over all records (O(n): call it after a sweep, use `deadlineOf` on change events). */
   nextDeadline(): number | undefined {
     let earliest: number | undefined;
-    for (const record of this.records()) {
+    for (const record of this.table.records()) {
       const deadline = this.deadlineOf(record);
       if (deadline !== undefined && (earliest === undefined || deadline < earliest)) earliest = deadline;
     }
@@ -344,10 +337,9 @@ export class ServiceRegistry {
    */
   load(records: readonly InstanceRecord[], index: number): void {
     const now = this.clock.now();
-    this.services.clear();
+    this.table.clear();
     for (const record of records) {
-      const fresh: InstanceRecord = { ...record, lastHeartbeat: now, healthSince: record.health === 'unhealthy' ? now : record.healthSince };
-      this.store(record.service, record.spec.id, fresh);
+      this.table.set({ ...record, lastHeartbeat: now, healthSince: record.health === 'unhealthy' ? now : record.healthSince });
     }
     this.currentIndex = Math.max(this.currentIndex, index);
   }
@@ -370,8 +362,9 @@ export class ServiceRegistry {
   }
 
   private wasLapsed(record: InstanceRecord, at: number): boolean {
-    if (this.externalTtl || !isTtlBased(record.spec) || record.health !== 'healthy' || record.maintenance) return false;
-    return record.lastHeartbeat + ttlOf(record.spec, this.config) <= at;
+    if (record.health !== 'healthy' || record.maintenance) return false;
+    const lapse = this.lapseAt(record);
+    return lapse !== undefined && lapse <= at;
   }
 
   private mustApply(m: Mutation): ChangeEvent {
@@ -382,9 +375,9 @@ export class ServiceRegistry {
   }
 
   private requireInstance(service: string, id: string): InstanceRecord {
-    const name = typeof service === 'string' ? service.toLowerCase() : '';
+    const name = typeof service === 'string' ? foldAscii(service) : '';
     validateInstanceId(id);
-    const instances = this.services.get(name);
+    const instances = this.table.service(name);
     if (instances === undefined) throw new ServiceNotFoundError(String(service));
     const record = instances.get(id);
     if (record === undefined) throw new InstanceNotFoundError(name, id);
@@ -392,22 +385,12 @@ export class ServiceRegistry {
   }
 
   private store(service: string, id: string, record: InstanceRecord | undefined): void {
-    let instances = this.services.get(service);
-    if (record === undefined) {
-      if (instances === undefined) return;
-      instances.delete(id);
-      if (instances.size === 0) {
-        // Empty services disappear, and so does their round-robin position (bounded memory).
-        this.services.delete(service);
-        this.roundRobin.forget(service);
-      }
+    if (record !== undefined) {
+      this.table.set(record);
       return;
     }
-    if (instances === undefined) {
-      instances = new Map();
-      this.services.set(service, instances);
-    }
-    instances.set(id, record);
+    // Empty services disappear, and so does their selection state (bounded memory).
+    if (this.table.delete(service, id)) this.selector.forget(service);
   }
 
   private emit(event: ChangeEvent): void {
@@ -424,74 +407,6 @@ export class ServiceRegistry {
 
 function withNote<T extends object>(m: T, note: string | undefined): T & { note?: string } {
   return note === undefined ? m : { ...m, note };
-}
-
-function onlyHeartbeatMoved(before: InstanceRecord | undefined, after: InstanceRecord | undefined): boolean {
-  if (before === undefined || after === undefined) return false;
-  return before.spec === after.spec && before.health === after.health && before.note === after.note
-    && before.healthSince === after.healthSince && before.maintenance === after.maintenance
-    && before.maintenanceReason === after.maintenanceReason && before.registeredAt === after.registeredAt;
-}
-
-/**
- * The pure transition function: the record a mutation leaves behind. Returns `before` itself when nothing
- * changes, so callers can compare by identity.
- */
-export function reduce(before: InstanceRecord | undefined, m: Mutation, config: RegistryConfig): InstanceRecord | undefined {
-  switch (m.type) {
-    case 'register': {
-      const keepHealth = before !== undefined && sameActiveCheck(before.spec, m.spec);
-      // Re-registering with the same active check keeps the probed health, so periodic re-registration never flaps.
-      const health = keepHealth ? before.health : m.health;
-      return {
-        service: m.service,
-        spec: m.spec,
-        health,
-        healthSince: keepHealth || before?.health === health ? (before?.healthSince ?? m.at) : m.at,
-        lastHeartbeat: m.at,
-        maintenance: before?.maintenance ?? false,
-        ...(before?.maintenanceReason === undefined ? {} : { maintenanceReason: before.maintenanceReason }),
-        registeredAt: before?.registeredAt ?? m.at,
-      };
-    }
-    case 'deregister':
-      return undefined;
-    case 'heartbeat': {
-      if (before === undefined) return undefined;
-      if (m.status === 'fail') return withHealth({ ...before, lastHeartbeat: m.at }, before, 'unhealthy', m.note ?? 'heartbeat reported failure', m.at);
-      // A passing heartbeat revives a TTL-based instance; an actively checked one keeps what its probe said.
-      const health = isTtlBased(before.spec) ? 'healthy' : before.health;
-      const note = isTtlBased(before.spec) ? m.note : before.note;
-      return withHealth({ ...before, lastHeartbeat: m.at }, before, health, note, m.at);
-    }
-    case 'set-health':
-      if (before === undefined) return undefined;
-      if (before.health === m.health && before.note === m.note) return before;
-      return withHealth({ ...before }, before, m.health, m.note, m.at);
-    case 'set-maintenance': {
-      if (before === undefined) return undefined;
-      const reason = m.enabled ? m.reason : undefined;
-      if (before.maintenance === m.enabled && before.maintenanceReason === reason) return before;
-      const { maintenanceReason: _dropped, ...rest } = before;
-      return reason === undefined ? { ...rest, maintenance: m.enabled } : { ...rest, maintenance: m.enabled, maintenanceReason: reason };
-    }
-    case 'sync':
-      return m.record;
-  }
-  // Unreachable for well-typed input; `config` is part of the signature so TTL-dependent transitions can use it.
-  void config;
-  return before;
-}
-
-function withHealth(next: InstanceRecord, before: InstanceRecord, health: HealthStatus, note: string | undefined, at: number): InstanceRecord {
-  const { note: _old, ...rest } = next;
-  const healthSince = before.health === health ? before.healthSince : at;
-  return note === undefined ? { ...rest, health, healthSince } : { ...rest, health, healthSince, note };
-}
-
-function sameActiveCheck(a: InstanceSpec, b: InstanceSpec): boolean {
-  if (a.check === undefined || b.check === undefined || a.check.type === 'ttl') return false;
-  return JSON.stringify(a.check) === JSON.stringify(b.check);
 }
 
 /** A copy of a record in the seed's ServiceInstance shape, with its current health. */

@@ -22,6 +22,9 @@ export type CheckDefinition =
   | { readonly type: 'tcp'; readonly host?: string; readonly port?: number; readonly intervalMs?: number; readonly timeoutMs?: number }
   | { readonly type: 'ttl'; readonly ttlMs?: number };
 
+/** A check the daemon runs itself (HTTP or TCP); TTL checks are heartbeats. */
+export type ActiveCheck = Extract<CheckDefinition, { type: 'http' } | { type: 'tcp' }>;
+
 /**
  * A service instance as a caller describes it (seed: ServiceInstance), with fluent builders.
  * Fields are public and mutable like the seed's struct; the registry copies on the way in and out.

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { foldAscii } from '../ascii.js';
 import { InvalidArgumentError, InvalidConfigurationError } from '../errors.js';
 import {
   DEFAULT_REGISTRY_CONFIG,
@@ -58,7 +59,7 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
 /** Normalise and validate a service name: lower case, a DNS label usable as `_name._tcp`. */
 export function validateServiceName(value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) throw new InvalidArgumentError('service name must be a non-empty string', 'service');
-  const name = value.toLowerCase();
+  const name = foldAscii(value);
   if (!SERVICE_NAME.test(name)) {
     throw new InvalidArgumentError(
       `invalid service name ${JSON.stringify(value)}: use 1-63 letters, digits and single hyphens, starting and ending with a letter or digit`,
@@ -88,7 +89,7 @@ export function isHostName(value: string): boolean {
 export function validateAddress(value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) throw new InvalidArgumentError('address must be a non-empty string', 'address');
   if (isIP(value) !== 0) return value;
-  if (isHostName(value)) return value.toLowerCase();
+  if (isHostName(value)) return foldAscii(value);
   throw new InvalidArgumentError(`address ${JSON.stringify(value)} is neither an IP address nor a host name`, 'address');
 }
 
@@ -193,7 +194,7 @@ export function validateInstance(input: InstanceInput): InstanceSpec {
   let host: string | undefined;
   if (input.host !== undefined) {
     if (typeof input.host !== 'string' || !isHostName(input.host)) throw new InvalidArgumentError(`host ${JSON.stringify(input.host)} is not a valid host name`, 'host');
-    host = input.host.toLowerCase().replace(/\.$/, '');
+    host = foldAscii(input.host).replace(/\.$/, '');
   }
   let ttlMs: number | undefined;
   if (input.ttlMs !== undefined) {

@@ -1,9 +1,12 @@
 /**
- * Pure encoding rules of the etcd store: where an instance lives in the key space, how its record is
- * serialised, and how long its lease lives. No I/O here, so every rule is unit-tested without etcd.
+ * Pure encoding rules of the etcd store: where an instance lives in the key space, how its value is
+ * decoded (by the one strict record decoder, record-codec.ts, as for SQLite), and how long its lease
+ * lives. No I/O here, so every rule is unit-tested without etcd.
  */
 import { StoreCorruptError } from '../errors.js';
-import { HEALTH_STATUSES, type InstanceRecord } from '../registry/types.js';
+import { isActiveCheck, ttlOf } from '../registry/liveness.js';
+import type { InstanceRecord } from '../registry/types.js';
+import { decodeStoredRecord } from './record-codec.js';
 
 /** Default root of Beacon's keys; the `v1` segment lets a future layout live beside this one. */
 export const DEFAULT_ETCD_ROOT = '/beacon/v1/';
@@ -44,49 +47,16 @@ export function parseInstanceKey(prefix: string, key: string): { service: string
   }
 }
 
-/** The stored value of an instance: its record as JSON. */
-export function encodeRecord(record: InstanceRecord): string {
-  return JSON.stringify(record);
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /**
- * Parse and check a stored value. Throws StoreCorruptError when it is not a record, or when it does not
- * belong under `key` (service/id mismatch): a node must never serve data it cannot trust.
+ * Decode the value stored under an instance key. Throws StoreCorruptError when it is not a record, or when
+ * it does not belong under `key` (service/id mismatch): a node must never serve data it cannot trust.
  */
-export function decodeRecord(key: string, value: string, expected: { service: string; id: string }): InstanceRecord {
-  let parsed: unknown;
+export function decodeInstanceValue(key: string, value: string, expected: { service: string; id: string }): InstanceRecord {
   try {
-    parsed = JSON.parse(value);
+    return decodeStoredRecord(value, expected);
   } catch (cause) {
-    throw new StoreCorruptError(`etcd key ${key}: value is not JSON`, { cause });
+    throw new StoreCorruptError(`etcd key ${key}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
-  const fail = (why: string): never => {
-    throw new StoreCorruptError(`etcd key ${key}: ${why}`);
-  };
-  if (!isObject(parsed)) return fail('value is not an object');
-  const spec = parsed.spec;
-  if (!isObject(spec)) return fail('spec missing');
-  if (typeof parsed.service !== 'string' || parsed.service !== expected.service) fail('service does not match the key');
-  if (typeof spec.id !== 'string' || spec.id !== expected.id) fail('instance id does not match the key');
-  if (typeof spec.address !== 'string') fail('spec.address is not a string');
-  if (typeof spec.port !== 'number' || !Number.isInteger(spec.port)) fail('spec.port is not an integer');
-  if (!Array.isArray(spec.tags) || !isObject(spec.metadata)) fail('spec.tags/metadata malformed');
-  if (typeof parsed.health !== 'string' || !(HEALTH_STATUSES as readonly string[]).includes(parsed.health)) fail('health is not a health status');
-  for (const field of ['healthSince', 'lastHeartbeat', 'registeredAt'] as const) {
-    if (typeof parsed[field] !== 'number') fail(`${field} is not a number`);
-  }
-  if (typeof parsed.maintenance !== 'boolean') fail('maintenance is not a boolean');
-  return parsed as unknown as InstanceRecord;
-}
-
-/** Does this instance have an active (HTTP/TCP) check, i.e. is its liveness its owner's job, not heartbeats'? */
-export function hasActiveCheck(record: InstanceRecord): boolean {
-  const type = record.spec.check?.type;
-  return type === 'http' || type === 'tcp';
 }
 
 /**
@@ -97,12 +67,6 @@ export function hasActiveCheck(record: InstanceRecord): boolean {
  *   vanish that long after their owner dies.
  */
 export function leaseTtlSeconds(record: InstanceRecord, defaultTtlMs: number, checkLeaseTtlMs: number): number {
-  const check = record.spec.check;
-  let ttlMs: number;
-  // Same precedence as the registry's ttlOf: the instance's own TTL, then its TTL check's, then the default.
-  if (hasActiveCheck(record)) ttlMs = checkLeaseTtlMs;
-  else if (record.spec.ttlMs !== undefined) ttlMs = record.spec.ttlMs;
-  else if (check?.type === 'ttl' && check.ttlMs !== undefined) ttlMs = check.ttlMs;
-  else ttlMs = defaultTtlMs;
+  const ttlMs = isActiveCheck(record.spec.check) ? checkLeaseTtlMs : ttlOf(record.spec, defaultTtlMs);
   return Math.max(MIN_LEASE_TTL_SECONDS, Math.ceil(ttlMs / 1000));
 }

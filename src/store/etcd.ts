@@ -37,18 +37,18 @@
 import { Etcd3, Range, type IKeyValue, type IOptions, type IRequestOp as RequestOp, type IWatchResponse, type Watcher } from 'etcd3';
 import { InstanceNotFoundError, StoreCorruptError, StoreUnavailableError, isBeaconError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
+import { isActiveCheck } from '../registry/liveness.js';
 import type { InstanceRecord } from '../registry/types.js';
 import {
   DEFAULT_ETCD_ROOT,
-  decodeRecord,
-  encodeRecord,
+  decodeInstanceValue,
   etcdLayout,
-  hasActiveCheck,
   instanceKey,
   leaseTtlSeconds,
   parseInstanceKey,
 } from './etcd-codec.js';
-import type { Store, StoreEvent, StoreSnapshot, StoreWrite } from './store.js';
+import { encodeRecord } from './record-codec.js';
+import type { SharedStore, StoreEvent, StoreSnapshot, StoreWrite } from './store.js';
 
 /** Options of the etcd store. */
 export interface EtcdStoreOptions {
@@ -100,9 +100,11 @@ function cappedBackoff(initialMs: number, maxMs: number): WatchBackoff {
 const RANGE_PAGE_SIZE = 1000;
 
 /** A Store on etcd (v3 API, npm `etcd3`): shared by every Beacon node pointed at the same cluster and prefix. */
-export class EtcdStore implements Store {
+export class EtcdStore implements SharedStore {
   /** Backend name. */
   readonly kind = 'etcd';
+  /** Every node pointed at the same cluster and root writes it. */
+  readonly shared = true;
   /** Key prefix of the instances (`<root>instances/`). */
   readonly prefix: string;
   /** Key of the change index (`<root>index`). */
@@ -210,7 +212,7 @@ export class EtcdStore implements Store {
         this.log.warn({ key }, 'ignoring a key under the prefix that is not an instance key');
         continue;
       }
-      const record = decodeRecord(key, kv.value.toString(), where); // corrupt data rejects the whole load
+      const record = decodeInstanceValue(key, kv.value.toString(), where); // corrupt data rejects the whole load
       records.push(record);
       entries.push({ key, kv, lastHeartbeat: record.lastHeartbeat });
     }
@@ -299,7 +301,7 @@ export class EtcdStore implements Store {
     const keyBytes = Buffer.from(key);
     const value = Buffer.from(encodeRecord(record));
     const ttlSeconds = leaseTtlSeconds(record, this.defaultTtlMs, this.checkLeaseTtlMs);
-    const renewedByOwner = hasActiveCheck(record);
+    const renewedByOwner = isActiveCheck(record.spec.check);
     const known = this.known.get(key);
     const ownedLease = known === undefined ? undefined : this.owned.get(known.lease);
     // Keep the key's lease (and owner) unless we own it and the instance now wants another TTL.
@@ -506,7 +508,7 @@ export class EtcdStore implements Store {
       if (event.type === 'Put') {
         let record: InstanceRecord;
         try {
-          record = decodeRecord(key, event.kv.value.toString(), where);
+          record = decodeInstanceValue(key, event.kv.value.toString(), where);
         } catch (error) {
           this.log.error({ err: error, key }, 'corrupt instance in etcd; treating it as absent');
           this.forget(key, revision, where, revision);
@@ -567,7 +569,7 @@ export class EtcdStore implements Store {
       const modRevision = Number(kv.mod_revision);
       let record: InstanceRecord;
       try {
-        record = decodeRecord(key, kv.value.toString(), where);
+        record = decodeInstanceValue(key, kv.value.toString(), where);
       } catch (error) {
         this.log.error({ err: error, key }, 'corrupt instance in etcd; treating it as absent');
         continue;

@@ -1,16 +1,18 @@
 import { StoreUnavailableError } from '../errors.js';
 import type { InstanceRecord } from '../registry/types.js';
-import type { Store, StoreSnapshot, StoreWrite } from './store.js';
+import type { LocalStore, StoreSnapshot, StoreWrite } from './store.js';
 
 /**
- * The reference backend (DESIGN habit 4): a Map of records plus the change index, nothing durable.
+ * The reference LocalStore (see docs/ARCHITECTURE.md, "Habits"): a Map of records plus the change index, nothing durable.
  * Used by tests, by `beacon serve --ephemeral`, and as the model other backends are held to by the
  * store contract suite. Records are copied through JSON on the way in and out, so callers can neither
  * alias the store's state nor write anything a real store could not hold.
  */
-export class MemoryStore implements Store {
+export class MemoryStore implements LocalStore {
   /** Backend name. */
   readonly kind = 'memory';
+  /** Only this process writes it. */
+  readonly shared = false;
   private readonly services = new Map<string, Map<string, InstanceRecord>>();
   private index = 0;
   private closed = false;

@@ -1,10 +1,10 @@
 import { HEALTH_STATUSES, type HealthStatus, type InstanceRecord } from '../registry/types.js';
 
 /**
- * Structural checks for instance records read back from storage (SQLite rows, snapshot files, etcd values).
- * Stores must never hand the registry something that merely looks like a record: a value that fails here is
- * reported by the caller as corrupt (store) or invalid (snapshot). Semantic checks (port ranges, name rules)
- * stay with the registry's own validation.
+ * The one decoder of instance records read back from storage: SQLite rows, etcd values and snapshot files
+ * are all checked by `decodeRecord`, field by field. Stores must never hand the registry something that
+ * merely looks like a record: a value that fails here is reported by the caller as corrupt (store) or
+ * invalid (snapshot). Semantic checks (port ranges, name rules) stay with the registry's own validation.
  */
 
 /** Why a stored value is not an instance record; `path` says where (e.g. `spec.port`). */
@@ -113,6 +113,24 @@ export function decodeRecord(value: unknown): InstanceRecord {
   requireFiniteNumber(record['registeredAt'], 'registeredAt');
   // The checks above prove every required field; optional ones are absent or well typed.
   return record as unknown as InstanceRecord;
+}
+
+/**
+ * Parse a stored record (JSON text) with `decodeRecord` and check that it is the record of the instance it
+ * is stored under (`key`: a SQLite row's columns, an etcd key). Throws RecordShapeError.
+ */
+export function decodeStoredRecord(text: string, key: { readonly service: string; readonly id: string }): InstanceRecord {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new RecordShapeError('record', `not JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+  const record = decodeRecord(value);
+  if (record.service !== key.service || record.spec.id !== key.id) {
+    throw new RecordShapeError('record', `it is the record of ${describeKey(record.service, record.spec.id)}, stored under ${describeKey(key.service, key.id)}`);
+  }
+  return record;
 }
 
 /** Serialise a record for storage (JSON; `undefined` optional fields disappear, as they would in any store). */

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreCorruptError, StoreUnavailableError } from '../errors.js';
 import type { InstanceRecord } from '../registry/types.js';
-import { decodeRecord, describeKey, encodeRecord } from './record-codec.js';
+import { decodeRecord, decodeStoredRecord, describeKey, encodeRecord } from './record-codec.js';
 import { migrate, schemaProblem } from './sqlite-schema.js';
-import type { Store, StoreSnapshot, StoreWrite } from './store.js';
+import type { LocalStore, StoreSnapshot, StoreWrite } from './store.js';
 
 /** The database file's name inside the data directory. */
 export const SQLITE_FILE_NAME = 'beacon.db';
@@ -42,9 +42,11 @@ type Row = [service: string, id: string, record: string];
  * left byte-for-byte untouched. The connection holds an exclusive lock, so a second Beacon on the same
  * data directory fails with StoreUnavailableError instead of silently diverging.
  */
-export class SqliteStore implements Store {
+export class SqliteStore implements LocalStore {
   /** Backend name. */
   readonly kind = 'sqlite';
+  /** Only this process writes it (the file is locked exclusively). */
+  readonly shared = false;
   private readonly upsert: Database.Statement<[string, string, string]>;
   private readonly remove: Database.Statement<[string, string]>;
   private readonly setIndex: Database.Statement<[number]>;
@@ -147,16 +149,11 @@ export class SqliteStore implements Store {
   }
 
   private decodeRow([service, id, text]: Row): InstanceRecord {
-    let record: InstanceRecord;
     try {
-      record = decodeRecord(JSON.parse(text));
+      return decodeStoredRecord(text, { service, id });
     } catch (error) {
-      throw this.corrupt(`row ${describeKey(service, id)} does not hold an instance record (${messageOf(error)})`, error);
+      throw this.corrupt(`row ${describeKey(service, id)} does not hold its instance record (${messageOf(error)})`, error);
     }
-    if (record.service !== service || record.spec.id !== id) {
-      throw this.corrupt(`row ${describeKey(service, id)} holds the record of ${describeKey(record.service, record.spec.id)}`);
-    }
-    return record;
   }
 
   private corrupt(problem: string, cause?: unknown): StoreCorruptError {

@@ -7,7 +7,7 @@ import { Metrics } from '../../src/control/metrics.js';
 import { ChangeFeed } from '../../src/control/watch.js';
 import { ServiceRegistry } from '../../src/registry/registry.js';
 import type { RegistryConfig } from '../../src/registry/types.js';
-import { DurableRegistry } from '../../src/store/durable-registry.js';
+import { DurableRegistry } from '../../src/registry/write-path.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import type { CircuitBreakerConfig } from '../../src/balancer/circuit-breaker.js';
 

@@ -163,3 +163,26 @@ describe('a heartbeat that revives a lapsed instance', () => {
     view.dispose();
   });
 });
+
+describe('enumeration counts follow change events', () => {
+  it('moves a re-registered instance between protocols and keeps a service listed until its last instance of a protocol leaves', () => {
+    const registry = new ServiceRegistry();
+    registry.register('dns', new ServiceInstance('one', '10.0.0.1', 53));
+    const view = createRegistryView(registry);
+    const enumeration: boolean[] = [];
+    view.onChange((change) => enumeration.push(change.enumeration ?? true));
+    registry.register('dns', new ServiceInstance('two', '10.0.0.2', 53));
+    registry.register('dns', new ServiceInstance('one', '10.0.0.1', 53).withProtocol('udp')); // tcp still has 'two'
+    expect(view.services()).toEqual([{ service: 'dns', protocol: 'tcp' }, { service: 'dns', protocol: 'udp' }]);
+    registry.register('dns', new ServiceInstance('two', '10.0.0.2', 53).withProtocol('udp')); // tcp's last one moves
+    expect(view.services()).toEqual([{ service: 'dns', protocol: 'udp' }]);
+    expect([view.hasInstance('dns', 'udp', 'ONE'), view.hasInstance('dns', 'tcp', 'two')]).toEqual([true, false]);
+    registry.setMaintenance('dns', 'one', true);
+    registry.deregister('dns', 'one');
+    expect(view.hasService('dns', 'udp')).toBe(true);
+    registry.deregister('dns', 'two');
+    expect(view.services()).toEqual([]);
+    expect(enumeration).toEqual([false, true, true, false, false, true]);
+    view.dispose();
+  });
+});

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { HealthChecker, type ActiveCheck, type HealthCheckerOptions, type ProbeRunner } from '../../src/health/checker.js';
+import { HealthChecker, type HealthCheckerOptions, type ProbeRunner } from '../../src/health/checker.js';
 import { ServiceRegistry } from '../../src/registry/registry.js';
 import type { ProbeResult } from '../../src/health/probes.js';
-import type { HealthStatus } from '../../src/registry/types.js';
+import type { ActiveCheck, HealthStatus } from '../../src/registry/types.js';
 
 /** A probe runner the test controls: each call waits for the test to answer it. */
 function controlledProbe() {

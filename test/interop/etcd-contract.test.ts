@@ -1,9 +1,9 @@
-// The one Store contract (test/store/contract.ts), run against EtcdStore on a real etcd member.
+// The SharedStore contract (test/store/contract.ts), run against EtcdStore on a real etcd member.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
 import { Etcd3 } from 'etcd3';
 import { EtcdStore } from '../../src/store/etcd.js';
-import { defineStoreContract } from '../store/contract.js';
+import { defineSharedStoreContract } from '../store/contract.js';
 import { EtcdCluster } from './support/etcd.js';
 
 let cluster: EtcdCluster;
@@ -16,7 +16,7 @@ afterAll(async () => {
   await cluster?.destroy();
 });
 
-defineStoreContract('etcd', async () => {
+defineSharedStoreContract('etcd', async () => {
   // Every test gets its own root, so tests share one member without seeing each other's keys.
   const root = `/beacon-contract/${randomUUID()}/`;
   const open = async (): Promise<EtcdStore> => new EtcdStore({ endpoints: cluster.endpoints, root });

@@ -8,7 +8,7 @@ import { createRegistryView } from '../../src/dns/registry-view.js';
 import { hasErrorCode } from '../../src/errors.js';
 import { ServiceRegistry } from '../../src/registry/registry.js';
 import { ServiceInstance } from '../../src/registry/types.js';
-import { DurableRegistry } from '../../src/store/durable-registry.js';
+import { DurableRegistry } from '../../src/registry/write-path.js';
 import { EtcdStore } from '../../src/store/etcd.js';
 import { buildQuery, decode, tcpQuery, udpQuery, serveOnLoopback } from '../dns/helpers.js';
 import { EtcdCluster, eventually, waitFor } from './support/etcd.js';

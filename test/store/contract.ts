@@ -1,39 +1,135 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { hasErrorCode } from '../../src/errors.js';
 import type { InstanceRecord } from '../../src/registry/types.js';
-import type { Store, StoreEvent } from '../../src/store/store.js';
+import type { LocalStore, SharedStore, Store, StoreEvent } from '../../src/store/store.js';
 import { makeRecord, sorted } from './fixtures.js';
 
 /** What a backend provides to the contract suite. */
-export interface StoreHarness {
+export interface StoreHarness<S extends Store = Store> {
   /** A fresh, empty store. */
-  readonly store: Store;
+  readonly store: S;
   /**
    * Open the same data again, as a restarted process would. The suite closes the previous store
-   * before calling this (an embedded store may lock its file).
+   * before calling this (an embedded store may lock its file). For a shared store it is also called while
+   * the first store is still open, as a second node's client.
    */
-  readonly reopen: () => Promise<Store>;
+  readonly reopen: () => Promise<S>;
   /** Remove everything the harness created (files, etcd keys). Called after the suite closed its stores. */
   readonly cleanup: () => Promise<void>;
 }
 
-/** Contract options. */
-export interface StoreContractOptions {
-  /**
-   * The backend is shared between nodes (it has `subscribe`): also check its event feed. `reopen()` is then
-   * also called while the first store is still open, as a second node's client.
-   */
-  readonly shared?: boolean;
+/** What the contract-specific tests get from the common suite. */
+interface ContractContext<S extends Store> {
+  /** The current test's harness. */
+  harness(): StoreHarness<S>;
+  /** Close the current store and open the same data again. */
+  restart(): Promise<S>;
+  /** Have the suite close `store` after the test. */
+  track(store: S): void;
 }
 
 /**
- * The one contract every Store backend must pass (memory, SQLite, etcd). Each test gets a fresh harness.
- * Backends are compared on what `load()` returns, never on internals.
+ * The LocalStore contract (memory, SQLite): everything every store does, plus all-or-nothing batches.
+ * Each test gets a fresh harness. Backends are compared on what `load()` returns, never on internals.
  */
-export function defineStoreContract(name: string, factory: () => Promise<StoreHarness>, options: StoreContractOptions = {}): void {
-  describe(`Store contract: ${name}`, () => {
-    let harness: StoreHarness;
-    let opened: Store[];
+export function defineLocalStoreContract(name: string, factory: () => Promise<StoreHarness<LocalStore>>): void {
+  defineContract(`LocalStore contract: ${name}`, factory, (ctx) => {
+    it('is marked local', () => {
+      expect(ctx.harness().store.shared).toBe(false);
+    });
+
+    it('makes a batch durable at once, with the index of its last write', async () => {
+      const keep = makeRecord('api', 'keep');
+      await ctx.harness().store.writeBatch([
+        { kind: 'put', index: 1, record: makeRecord('api', 'gone') },
+        { kind: 'put', index: 2, record: keep },
+        { kind: 'delete', index: 3, service: 'api', id: 'gone' },
+      ]);
+      await ctx.harness().store.writeBatch([]);
+      expect(await (await ctx.restart()).load()).toEqual({ index: 3, records: [keep] });
+    });
+  });
+}
+
+/**
+ * The SharedStore contract (etcd): everything every store does, plus the feed of every node's writes,
+ * ownership and liveness renewal. Each test gets a fresh harness.
+ */
+export function defineSharedStoreContract(name: string, factory: () => Promise<StoreHarness<SharedStore>>): void {
+  defineContract(`SharedStore contract: ${name}`, factory, (ctx) => {
+    /** Collect a store's feed. */
+    function follow(store: SharedStore): { events: StoreEvent[]; stop: () => void } {
+      const events: StoreEvent[] = [];
+      expect(store.subscribe).toBeTypeOf('function');
+      const stop = store.subscribe((event) => events.push(event));
+      return { events, stop };
+    }
+    /** Events as a comparison sees them (JSON: undefined fields and key order do not matter). */
+    const plain = (events: readonly StoreEvent[]): unknown => JSON.parse(JSON.stringify(events.map((e) => (e.kind === 'put' ? { kind: e.kind, record: e.record } : { kind: e.kind, service: e.service, id: e.id }))));
+
+    it('is marked shared', () => {
+      expect(ctx.harness().store.shared).toBe(true);
+    });
+
+    it('echoes its own writes to subscribers, in order and unchanged', async () => {
+      const harness = ctx.harness();
+      const feed = follow(harness.store);
+      const a = makeRecord('api', 'a', { note: 'first' });
+      const a2 = makeRecord('api', 'a', { note: 'second', health: 'unhealthy' });
+      await harness.store.write({ kind: 'put', index: 1, record: a });
+      await harness.store.write({ kind: 'put', index: 2, record: a2 });
+      await harness.store.write({ kind: 'delete', index: 3, service: 'api', id: 'a' });
+      const expected = plain([{ kind: 'put', index: 0, record: a }, { kind: 'put', index: 0, record: a2 }, { kind: 'delete', index: 0, service: 'api', id: 'a' }]);
+      await vi.waitFor(() => expect(plain(feed.events)).toEqual(expected), { timeout: 5_000 });
+      feed.stop();
+    });
+
+    it("delivers another node's writes, and nothing after unsubscribe", async () => {
+      const harness = ctx.harness();
+      const other = await harness.reopen();
+      ctx.track(other);
+      const feed = follow(harness.store);
+      const record = makeRecord('web', 'from-other-node');
+      await other.write({ kind: 'put', index: 1, record });
+      await vi.waitFor(() => expect(plain(feed.events)).toEqual(plain([{ kind: 'put', index: 0, record }])), { timeout: 5_000 });
+      feed.stop();
+      await other.write({ kind: 'delete', index: 2, service: 'web', id: 'from-other-node' });
+      // Our own later write is delivered to a new subscriber; the stopped one must still hold one event.
+      const after = follow(harness.store);
+      await harness.store.write({ kind: 'put', index: 3, record: makeRecord('web', 'marker') });
+      await vi.waitFor(() => expect(after.events.some((e) => e.kind === 'put' && e.record.spec.id === 'marker')).toBe(true), { timeout: 5_000 });
+      after.stop();
+      expect(feed.events).toHaveLength(1);
+    });
+
+    it('makes the node that created an instance its owner, and no other node', async () => {
+      const harness = ctx.harness();
+      const other = await harness.reopen();
+      ctx.track(other);
+      await harness.store.write({ kind: 'put', index: 1, record: makeRecord('api', 'mine') });
+      expect(harness.store.isOwner('api', 'mine')).toBe(true);
+      expect(other.isOwner('api', 'mine')).toBe(false);
+      expect(harness.store.isOwner('api', 'nobody')).toBe(false);
+    });
+
+    it("renews any node's instance, and rejects a renewal of an instance that is gone", async () => {
+      const harness = ctx.harness();
+      const other = await harness.reopen();
+      ctx.track(other);
+      await harness.store.write({ kind: 'put', index: 1, record: makeRecord('api', 'beating') });
+      await other.keepAlive('api', 'beating');
+      await harness.store.write({ kind: 'delete', index: 2, service: 'api', id: 'beating' });
+      const failure = await harness.store.keepAlive('api', 'beating').then(() => undefined, (error: unknown) => error);
+      expect(hasErrorCode(failure, 'INSTANCE_NOT_FOUND')).toBe(true);
+    });
+  });
+}
+
+/** The tests every store passes, then the contract-specific ones. */
+function defineContract<S extends Store>(title: string, factory: () => Promise<StoreHarness<S>>, specific: (ctx: ContractContext<S>) => void): void {
+  describe(title, () => {
+    let harness: StoreHarness<S>;
+    let opened: S[];
 
     beforeEach(async () => {
       harness = await factory();
@@ -46,7 +142,7 @@ export function defineStoreContract(name: string, factory: () => Promise<StoreHa
     });
 
     /** Close the current store and open the same data again. */
-    async function restart(): Promise<Store> {
+    async function restart(): Promise<S> {
       await opened[opened.length - 1]!.close();
       const store = await harness.reopen();
       opened.push(store);
@@ -176,45 +272,6 @@ export function defineStoreContract(name: string, factory: () => Promise<StoreHa
       expect(hasErrorCode(failure, 'STORE_UNAVAILABLE')).toBe(true);
     });
 
-    if (options.shared) {
-      /** Collect a store's feed. */
-      function follow(store: Store): { events: StoreEvent[]; stop: () => void } {
-        const events: StoreEvent[] = [];
-        expect(store.subscribe).toBeTypeOf('function');
-        const stop = store.subscribe!((event) => events.push(event));
-        return { events, stop };
-      }
-      /** Events as a comparison sees them (JSON: undefined fields and key order do not matter). */
-      const plain = (events: readonly StoreEvent[]): unknown => JSON.parse(JSON.stringify(events.map((e) => (e.kind === 'put' ? { kind: e.kind, record: e.record } : { kind: e.kind, service: e.service, id: e.id }))));
-
-      it('echoes its own writes to subscribers, in order and unchanged', async () => {
-        const feed = follow(harness.store);
-        const a = makeRecord('api', 'a', { note: 'first' });
-        const a2 = makeRecord('api', 'a', { note: 'second', health: 'unhealthy' });
-        await harness.store.write({ kind: 'put', index: 1, record: a });
-        await harness.store.write({ kind: 'put', index: 2, record: a2 });
-        await harness.store.write({ kind: 'delete', index: 3, service: 'api', id: 'a' });
-        const expected = plain([{ kind: 'put', index: 0, record: a }, { kind: 'put', index: 0, record: a2 }, { kind: 'delete', index: 0, service: 'api', id: 'a' }]);
-        await vi.waitFor(() => expect(plain(feed.events)).toEqual(expected), { timeout: 5_000 });
-        feed.stop();
-      });
-
-      it("delivers another node's writes, and nothing after unsubscribe", async () => {
-        const other = await harness.reopen();
-        opened.unshift(other);
-        const feed = follow(harness.store);
-        const record = makeRecord('web', 'from-other-node');
-        await other.write({ kind: 'put', index: 1, record });
-        await vi.waitFor(() => expect(plain(feed.events)).toEqual(plain([{ kind: 'put', index: 0, record }])), { timeout: 5_000 });
-        feed.stop();
-        await other.write({ kind: 'delete', index: 2, service: 'web', id: 'from-other-node' });
-        // Our own later write is delivered to a new subscriber; the stopped one must still hold one event.
-        const after = follow(harness.store);
-        await harness.store.write({ kind: 'put', index: 3, record: makeRecord('web', 'marker') });
-        await vi.waitFor(() => expect(after.events.some((e) => e.kind === 'put' && e.record.spec.id === 'marker')).toBe(true), { timeout: 5_000 });
-        after.stop();
-        expect(feed.events).toHaveLength(1);
-      });
-    }
+    specific({ harness: () => harness, restart, track: (store) => opened.unshift(store) });
   });
 }

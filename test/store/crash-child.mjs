@@ -6,7 +6,7 @@
 // All operations are dispatched at once, as concurrent clients would; the façade's queue keeps them in order.
 import { createInterface } from 'node:readline';
 import { ServiceRegistry } from '../../dist/registry/registry.js';
-import { DurableRegistry } from '../../dist/store/durable-registry.js';
+import { DurableRegistry } from '../../dist/registry/write-path.js';
 import { SqliteStore } from '../../dist/store/sqlite.js';
 
 const file = process.argv[2];

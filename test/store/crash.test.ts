@@ -14,7 +14,7 @@ import { SqliteStore } from '../../src/store/sqlite.js';
 // half-present. The child (crash-child.mjs) runs the compiled dist/: `npm test` builds it first.
 const here = dirname(fileURLToPath(import.meta.url));
 const child = join(here, 'crash-child.mjs');
-const compiled = resolve(here, '../../dist/store/durable-registry.js');
+const compiled = resolve(here, '../../dist/registry/write-path.js');
 const ROUNDS = 24;
 const OPS_PER_ROUND = 40;
 const SEED = Number(process.env['BEACON_CRASH_SEED'] ?? 0xbeac0);

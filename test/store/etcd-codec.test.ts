@@ -4,12 +4,12 @@ import type { InstanceRecord } from '../../src/registry/types.js';
 import {
   DEFAULT_ETCD_PREFIX,
   MIN_LEASE_TTL_SECONDS,
-  decodeRecord,
-  encodeRecord,
+  decodeInstanceValue,
   instanceKey,
   leaseTtlSeconds,
   parseInstanceKey,
 } from '../../src/store/etcd-codec.js';
+import { encodeRecord } from '../../src/store/record-codec.js';
 
 function record(overrides: Partial<InstanceRecord> = {}, spec: Partial<InstanceRecord['spec']> = {}): InstanceRecord {
   return {
@@ -49,7 +49,7 @@ describe('etcd keys', () => {
 describe('etcd values', () => {
   it('round-trips a record', () => {
     const r = record({ note: 'ok', maintenance: true, maintenanceReason: 'upgrade' }, { tags: ['v2'], metadata: { a: 'b' }, check: { type: 'http', url: 'http://x/' } });
-    expect(decodeRecord('k', encodeRecord(r), { service: 'api', id: 'api-1' })).toEqual(r);
+    expect(decodeInstanceValue('k', encodeRecord(r), { service: 'api', id: 'api-1' })).toEqual(r);
   });
 
   it('refuses values that are not records, or that do not belong under their key', () => {
@@ -63,11 +63,16 @@ describe('etcd values', () => {
       JSON.stringify({ ...record(), health: 'great' }),
       JSON.stringify({ ...record(), lastHeartbeat: 'yesterday' }),
       JSON.stringify({ ...record(), spec: { ...record().spec, port: '80' } }),
+      // Checked field by field by the same decoder as SQLite rows, not only the fields etcd's keys need.
+      JSON.stringify({ ...record(), spec: { ...record().spec, tags: [7] } }),
+      JSON.stringify({ ...record(), spec: { ...record().spec, metadata: { a: 1 } } }),
+      JSON.stringify({ ...record(), spec: { ...record().spec, weight: undefined } }),
+      JSON.stringify({ ...record(), spec: { ...record().spec, check: { type: 'exec' } } }),
     ];
     for (const value of bad) {
       let caught: unknown;
       try {
-        decodeRecord('k', value, where);
+        decodeInstanceValue('k', value, where);
       } catch (error) {
         caught = error;
       }

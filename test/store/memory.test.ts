@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { StoreUnavailableError } from '../../src/errors.js';
+import { InstanceNotFoundError, StoreUnavailableError } from '../../src/errors.js';
 import { MemoryStore } from '../../src/store/memory.js';
-import type { Store, StoreEvent, StoreSnapshot, StoreWrite } from '../../src/store/store.js';
-import { defineStoreContract } from './contract.js';
+import type { SharedStore, StoreEvent, StoreSnapshot, StoreWrite } from '../../src/store/store.js';
+import { defineLocalStoreContract, defineSharedStoreContract } from './contract.js';
 import { makeRecord } from './fixtures.js';
 
-defineStoreContract('memory', async () => {
+defineLocalStoreContract('memory', async () => {
   let current = new MemoryStore();
   return {
     store: current,
@@ -35,12 +35,20 @@ describe('MemoryStore', () => {
   });
 });
 
-/** A toy shared backend: several clients over one MemoryStore, each write fanned out on a later turn. */
-class SharedMemoryClient implements Store {
+/** Several clients over one MemoryStore; `owners` says which client created each instance (service/id). */
+interface Hub {
+  readonly data: MemoryStore;
+  readonly clients: Set<SharedMemoryClient>;
+  readonly owners: Map<string, SharedMemoryClient>;
+}
+
+/** A toy shared backend: each write fanned out on a later turn; the creator of an instance owns it. */
+class SharedMemoryClient implements SharedStore {
   readonly kind = 'shared-memory';
+  readonly shared = true;
   private closed = false;
   private readonly listeners = new Set<(event: StoreEvent) => void>();
-  constructor(private readonly hub: { data: MemoryStore; clients: Set<SharedMemoryClient> }) {
+  constructor(private readonly hub: Hub) {
     hub.clients.add(this);
   }
   load(): Promise<StoreSnapshot> {
@@ -49,11 +57,20 @@ class SharedMemoryClient implements Store {
   async write(change: StoreWrite): Promise<void> {
     if (this.closed) throw new StoreUnavailableError('closed');
     await this.hub.data.write(change);
+    const key = change.kind === 'put' ? `${change.record.service}/${change.record.spec.id}` : `${change.service}/${change.id}`;
+    if (change.kind === 'delete') this.hub.owners.delete(key);
+    else if (!this.hub.owners.has(key)) this.hub.owners.set(key, this);
     for (const client of this.hub.clients) client.deliver(change);
   }
   subscribe(listener: (event: StoreEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+  async keepAlive(service: string, id: string): Promise<void> {
+    if (!this.hub.data.snapshot().records.some((r) => r.service === service && r.spec.id === id)) throw new InstanceNotFoundError(service, id);
+  }
+  isOwner(service: string, id: string): boolean {
+    return this.hub.owners.get(`${service}/${id}`) === this;
   }
   async close(): Promise<void> {
     this.closed = true;
@@ -66,7 +83,7 @@ class SharedMemoryClient implements Store {
 }
 
 // Proves the shared part of the contract on a toy backend before etcd relies on it.
-defineStoreContract('shared memory (toy)', async () => {
-  const hub = { data: new MemoryStore(), clients: new Set<SharedMemoryClient>() };
+defineSharedStoreContract('shared memory (toy)', async () => {
+  const hub: Hub = { data: new MemoryStore(), clients: new Set(), owners: new Map() };
   return { store: new SharedMemoryClient(hub), reopen: async () => new SharedMemoryClient(hub), cleanup: async () => {} };
-}, { shared: true });
+});

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore } from '../../src/store/sqlite.js';
-import { defineStoreContract } from './contract.js';
+import { defineLocalStoreContract } from './contract.js';
 
-defineStoreContract('sqlite', async () => {
+defineLocalStoreContract('sqlite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'beacon-sqlite-contract-'));
   const file = join(dir, 'beacon.db');
   return {

@@ -1,13 +1,12 @@
-import { isDeepStrictEqual } from 'node:util';
+import { foldAscii } from '../ascii.js';
 import { StoreUnavailableError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { mutationId, type ChangeEvent, type Mutation } from '../registry/mutations.js';
-import type { ServiceRegistry } from '../registry/registry.js';
-import type { HealthStatus, InstanceRecord, ServiceInstance } from '../registry/types.js';
-import type { InstanceInput } from '../registry/validate.js';
-import { foldCase } from '../registry/record.js';
-import type { Store, StoreEvent, StoreWrite } from './store.js';
-
+import type { LocalStore, SharedStore, Store, StoreEvent, StoreWrite } from '../store/store.js';
+import { EchoWaiters, sameRecord, writeTarget } from './echoes.js';
+import { mutationId, type ChangeEvent, type Mutation } from './mutations.js';
+import type { ServiceRegistry } from './registry.js';
+import type { HealthStatus, InstanceRecord, ServiceInstance } from './types.js';
+import type { InstanceInput } from './validate.js';
 
 /** Options of the durable façade. */
 export interface DurableRegistryOptions {
@@ -18,10 +17,14 @@ export interface DurableRegistryOptions {
   readonly echoTimeoutMs?: number;
   /** Where shared-store events that cannot be applied are logged. */
   readonly logger?: Logger;
+  /**
+   * Local stores: most mutations made durable in one transaction (group commit). Default 256; 1 commits
+   * every mutation in its own transaction (for comparison benchmarks).
+   */
+  readonly maxGroup?: number;
 }
 
-/** Most mutations made durable in one store transaction (group commit). */
-const MAX_GROUP = 256;
+const DEFAULT_MAX_GROUP = 256;
 
 /** A mutation waiting for the next group commit. `prepare` runs when its group forms, against the state then. */
 interface PendingMutation {
@@ -32,39 +35,36 @@ interface PendingMutation {
   readonly reject: (error: unknown) => void;
 }
 
-interface EchoWaiter {
-  readonly expected: StoreWrite;
-  readonly resolve: (event: ChangeEvent | undefined) => void;
-  timer?: ReturnType<typeof setTimeout>;
-}
-
 /**
- * The durable façade over a ServiceRegistry: the only way the daemon and the control API change state.
+ * The write path: the durable façade over a ServiceRegistry, and the only way the daemon and the control API
+ * change state (see docs/ARCHITECTURE.md, "Write path").
  *
- * Every call runs, one at a time, through a single queue: prepare (validate; typed errors, nothing changes)
- * -> preview (the record the mutation leaves) -> write that record to the store -> apply in memory ->
- * return the ChangeEvent. The queue makes preview and apply see the same state, so 100 concurrent
- * registrations all land (seed mutant B), and nothing is applied or acknowledged before it is durable: a
- * failed write leaves the registry unchanged and rejects the call.
+ * Every call runs, one at a time, through a single queue: validate (`registry.prepare*`: typed errors,
+ * nothing changes) -> preview (the record the mutation leaves) -> durable write of that record -> apply in
+ * memory -> acknowledge with the ChangeEvent. The queue makes preview and apply see the same state, so 100
+ * concurrent registrations all land (seed mutant B), and nothing is applied or acknowledged before it is
+ * durable: a failed write leaves the registry unchanged and rejects the call.
+ *
+ * On a LocalStore (memory, SQLite), mutations that arrive while a write is in flight are made durable
+ * together in one transaction (group commit: one fsync for many callers), still validated, previewed and
+ * applied strictly in arrival order.
  *
  * Heartbeats that only move `lastHeartbeat` are not written (after a restart `registry.load()` gives every
  * instance a fresh TTL grace period instead); on a shared store they renew the instance's lease.
  *
- * Shared stores (those with `subscribe`, e.g. etcd) are the source of truth for several nodes. There the
- * node does not apply its own mutation after writing: every change, this node's included, comes back
- * through the store's event feed and is applied as a `sync` mutation, so all nodes converge through the
- * same path and in the store's commit order. A call waits for the echo of its own write and returns the
- * event that applying it produced. The store must deliver every event committed after the snapshot that
- * `load()` returned (etcd: watch from the loaded revision + 1).
+ * A SharedStore (etcd) is the source of truth for several nodes. There the node does not apply its own
+ * mutation after writing: every change, this node's included, comes back through the store's feed and is
+ * applied as a `sync` mutation, so all nodes converge through the same path and in the store's commit
+ * order. A call waits for the echo of its own write (echoes.ts) and returns the event applying it produced.
  */
 export class DurableRegistry {
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
   private pending: PendingMutation[] = [];
   private readonly unsubscribe: (() => void) | undefined;
-  private readonly echoes = new Map<string, EchoWaiter[]>();
-  private readonly echoTimeoutMs: number;
+  private readonly echoes: EchoWaiters;
   private readonly logger: Logger;
+  private readonly maxGroup: number;
 
   private constructor(
     /** The in-memory registry (read it freely; change it only through this façade). */
@@ -73,9 +73,14 @@ export class DurableRegistry {
     readonly store: Store,
     options: DurableRegistryOptions,
   ) {
-    this.echoTimeoutMs = options.echoTimeoutMs ?? 5_000;
     this.logger = options.logger ?? silentLogger;
-    this.unsubscribe = store.subscribe?.((event) => this.onStoreEvent(event));
+    this.maxGroup = Math.max(1, options.maxGroup ?? DEFAULT_MAX_GROUP);
+    this.echoes = new EchoWaiters(options.echoTimeoutMs ?? 5_000, (write) => {
+      const { service, id } = writeTarget(write);
+      this.logger.warn({ service, id }, 'shared store did not echo a write in time; applying it locally');
+      return this.applySync(service, id, write.kind === 'put' ? write.record : undefined);
+    });
+    this.unsubscribe = store.shared ? store.subscribe((event) => this.onStoreEvent(event)) : undefined;
   }
 
   /** Load the store's state into `registry` (fresh heartbeat grace for every instance) and wrap both. */
@@ -88,7 +93,7 @@ export class DurableRegistry {
 
   /** Whether this façade runs on a shared store (changes arrive through the store's feed). */
   get shared(): boolean {
-    return this.unsubscribe !== undefined;
+    return this.store.shared;
   }
 
   /** The registry's change index. */
@@ -136,8 +141,8 @@ export class DurableRegistry {
       let removed = 0;
       for (const mutation of this.registry.expiredMutations()) {
         // On a shared store only an instance's owner may expire it from its own clock (others do not see
-        // its heartbeats; its lease is the truth). Stores that do not say who owns what: every node may.
-        if (this.shared && !this.owns(mutation.service, mutationId(mutation))) continue;
+        // its heartbeats; its lease is the truth).
+        if (!this.owns(mutation.service, mutationId(mutation))) continue;
         await this.commit(mutation);
         if (mutation.type === 'deregister') removed += 1;
       }
@@ -147,8 +152,8 @@ export class DurableRegistry {
 
   /**
    * Make the registry hold exactly `records` (snapshot restore): instances absent from `records` are removed,
-   * the others put as given with a fresh heartbeat time. Records must already be validated. On a store with
-   * `writeBatch` (and not shared) it is all or nothing; otherwise each instance is one durable write.
+   * the others put as given with a fresh heartbeat time. Records must already be validated. On a local store
+   * it is all or nothing (one transaction); on a shared store each instance is one durable write.
    * Returns the number of instances that changed.
    */
   replaceAll(records: readonly InstanceRecord[]): Promise<number> {
@@ -165,12 +170,12 @@ export class DurableRegistry {
         if (current === undefined || !sameRecord({ ...current, lastHeartbeat: now }, record)) mutations.push(syncMutation(record.service, record.spec.id, record, now));
       }
       const store = this.store;
-      if (!this.shared && store.writeBatch !== undefined && mutations.length > 0) {
+      if (store.shared) {
+        for (const m of mutations) await this.commitShared(store, m);
+      } else if (mutations.length > 0) {
         const writes = mutations.map((m, i) => this.writeFor(m, this.registry.preview(m).after, this.registry.index + 1 + i));
         await store.writeBatch(writes);
         for (const m of mutations) this.registry.apply(m);
-      } else {
-        for (const m of mutations) await this.commit(m);
       }
       return mutations.length;
     });
@@ -182,47 +187,46 @@ export class DurableRegistry {
     this.closed = true;
     await this.tail;
     this.unsubscribe?.();
-    for (const waiters of this.echoes.values()) for (const waiter of waiters) clearTimeout(waiter.timer);
     this.echoes.clear();
     await this.store.close();
   }
 
-  // ---- internals ----
-
   /** Whether this node owns an instance: always on local stores; on shared ones, the store says (etcd leases). */
   owns(service: string, id: string): boolean {
-    return this.store.isOwner?.(service, id) ?? true;
+    return this.store.shared ? this.store.isOwner(service, id) : true;
   }
 
+  // ---- internals ----
+
   /**
-   * Queue one mutation. On a local store that can write batches, mutations that arrive while a write is in
-   * flight are made durable together in one transaction (group commit: one fsync for many callers), still
-   * prepared, previewed and applied strictly in arrival order. Otherwise: one commit per mutation.
+   * Queue one mutation: on a shared store, one commit per mutation; on a local store, into the group
+   * commit that forms behind the write in flight.
    */
   private submit(service: string, id: unknown, prepare: () => Mutation): Promise<ChangeEvent | undefined> {
-    if (this.shared || this.store.writeBatch === undefined) return this.enqueue(() => this.commit(prepare()));
+    const store = this.store;
+    if (store.shared) return this.enqueue(() => this.commitShared(store, prepare()));
     if (this.closed) return Promise.reject(new StoreUnavailableError('the durable registry is closed'));
-    const key = keyOf(String(service).toLowerCase(), foldCase(String(id)));
+    const key = keyOf(foldAscii(String(service)), foldAscii(String(id)));
     return new Promise((resolve, reject) => {
       // Join the list of the commit task queued last; if something else was queued since, start a new one,
       // so a mutation never overtakes a sweep or a restore that arrived before it.
       if (this.pending.length === 0) {
         const batch = this.pending;
-        void this.queue(() => this.commitPending(batch));
+        void this.queue(() => this.commitPending(store, batch));
       }
       this.pending.push({ key, prepare, resolve, reject });
     });
   }
 
   /** Group commit: drain `pending` in groups of mutations on distinct instances. Runs inside the queue. */
-  private async commitPending(pending: PendingMutation[]): Promise<void> {
+  private async commitPending(store: LocalStore, pending: PendingMutation[]): Promise<void> {
     // Later submits go to a new list behind this task: this one is being drained.
     if (this.pending === pending) this.pending = [];
     while (pending.length > 0) {
       const group: { item: PendingMutation; mutation: Mutation; write: StoreWrite | undefined }[] = [];
       const touched = new Set<string>();
       let nextIndex = this.registry.index + 1;
-      while (pending.length > 0 && group.length < MAX_GROUP) {
+      while (pending.length > 0 && group.length < this.maxGroup) {
         const item = pending[0]!;
         // Two mutations of one instance (or of names DNS cannot tell apart) never share a group: the second
         // must be prepared against the state the first leaves, so it waits for the next group.
@@ -241,7 +245,7 @@ export class DurableRegistry {
       }
       const writes = group.flatMap((entry) => (entry.write === undefined ? [] : [entry.write]));
       try {
-        if (writes.length > 0) await this.store.writeBatch!(writes);
+        if (writes.length > 0) await store.writeBatch(writes);
       } catch (error) {
         for (const entry of group) entry.item.reject(error); // nothing was applied: the registry is unchanged
         continue;
@@ -269,22 +273,28 @@ export class DurableRegistry {
     return result;
   }
 
-  /** preview -> write -> apply (or await the echo) for one prepared mutation. Runs inside the queue. */
+  /** preview -> write -> apply (local) or await the echo (shared), for one prepared mutation. Runs inside the queue. */
   private async commit(m: Mutation): Promise<ChangeEvent | undefined> {
+    const store = this.store;
+    if (store.shared) return this.commitShared(store, m);
     const preview = this.registry.preview(m);
-    if (m.type === 'heartbeat' && this.store.keepAlive !== undefined) await this.store.keepAlive(m.service, m.id);
     // Heartbeat-only changes are not durable-worthy: apply them (renewing the TTL) without a write.
     if (!preview.visible) return this.registry.apply(m);
+    await store.write(this.writeFor(m, preview.after, this.registry.index + 1));
+    return this.registry.apply(m);
+  }
+
+  /** One mutation on a shared store: renew the lease of a heartbeat, write, and return what its echo applied. */
+  private async commitShared(store: SharedStore, m: Mutation): Promise<ChangeEvent | undefined> {
+    const preview = this.registry.preview(m);
+    if (m.type === 'heartbeat') await store.keepAlive(m.service, m.id);
+    if (!preview.visible) return this.registry.apply(m);
     const write = this.writeFor(m, preview.after, this.registry.index + 1);
-    if (!this.shared) {
-      await this.store.write(write);
-      return this.registry.apply(m);
-    }
-    const echo = this.awaitEcho(write);
+    const echo = this.echoes.expect(write);
     try {
-      await this.store.write(write);
+      await store.write(write);
     } catch (error) {
-      this.cancelEcho(write);
+      this.echoes.cancel(write);
       throw error;
     }
     return echo;
@@ -297,21 +307,14 @@ export class DurableRegistry {
 
   /** Shared stores: apply every change (ours and other nodes') as a `sync` mutation; wake our writer. */
   private onStoreEvent(event: StoreEvent): void {
-    const { service, id } = keyParts(event);
-    const record = event.kind === 'put' ? event.record : undefined;
+    const { service, id } = writeTarget(event);
     let applied: ChangeEvent | undefined;
     try {
-      applied = this.applySync(service, id, record);
+      applied = this.applySync(service, id, event.kind === 'put' ? event.record : undefined);
     } catch (error) {
       this.logger.error({ err: error, service, id }, 'could not apply a change from the shared store');
     }
-    const waiters = this.echoes.get(keyOf(service, id));
-    const index = waiters?.findIndex((waiter) => sameWrite(waiter.expected, event)) ?? -1;
-    if (waiters === undefined || index < 0) return;
-    const [waiter] = waiters.splice(index, 1);
-    if (waiters.length === 0) this.echoes.delete(keyOf(service, id));
-    clearTimeout(waiter!.timer);
-    waiter!.resolve(applied);
+    this.echoes.deliver(event, applied);
   }
 
   /** Apply a record learned from the store, unless the registry already holds exactly that. */
@@ -319,37 +322,6 @@ export class DurableRegistry {
     const current = this.registry.get(service, id);
     if (current === undefined ? record === undefined : record !== undefined && sameRecord(current, record)) return undefined;
     return this.registry.apply(syncMutation(service, id, record, this.registry.clock.now()));
-  }
-
-  private awaitEcho(write: StoreWrite): Promise<ChangeEvent | undefined> {
-    const { service, id } = keyParts(write);
-    const key = keyOf(service, id);
-    return new Promise((resolve) => {
-      const waiter: EchoWaiter = { expected: write, resolve };
-      // The write is durable once store.write resolved; if the feed is late, apply it ourselves rather than
-      // hold the queue (a late echo of an identical record is then a no-op).
-      waiter.timer = setTimeout(() => {
-        const waiters = this.echoes.get(key);
-        const at = waiters?.indexOf(waiter) ?? -1;
-        if (at >= 0) waiters!.splice(at, 1);
-        if (waiters?.length === 0) this.echoes.delete(key);
-        this.logger.warn({ service, id, timeoutMs: this.echoTimeoutMs }, 'shared store did not echo a write in time; applying it locally');
-        resolve(this.applySync(service, id, write.kind === 'put' ? write.record : undefined));
-      }, this.echoTimeoutMs);
-      const waiters = this.echoes.get(key) ?? [];
-      waiters.push(waiter);
-      this.echoes.set(key, waiters);
-    });
-  }
-
-  private cancelEcho(write: StoreWrite): void {
-    const { service, id } = keyParts(write);
-    const waiters = this.echoes.get(keyOf(service, id));
-    const at = waiters?.findIndex((waiter) => waiter.expected === write) ?? -1;
-    if (at < 0) return;
-    clearTimeout(waiters![at]!.timer);
-    waiters!.splice(at, 1);
-    if (waiters!.length === 0) this.echoes.delete(keyOf(service, id));
   }
 }
 
@@ -361,21 +333,6 @@ function syncMutation(service: string, id: string, record: InstanceRecord | unde
   return { type: 'sync', service, id, record, at };
 }
 
-function keyParts(write: StoreWrite): { service: string; id: string } {
-  return write.kind === 'put' ? { service: write.record.service, id: write.record.spec.id } : { service: write.service, id: write.id };
-}
-
 function keyOf(service: string, id: string): string {
   return JSON.stringify([service, id]);
-}
-
-/** Records compared as a store holds them (JSON: key order and undefined fields do not matter). */
-function sameRecord(a: InstanceRecord, b: InstanceRecord): boolean {
-  return isDeepStrictEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
-}
-
-function sameWrite(expected: StoreWrite, event: StoreEvent): boolean {
-  if (expected.kind !== event.kind) return false;
-  if (expected.kind === 'delete' || event.kind === 'delete') return true; // same key, checked by the caller
-  return sameRecord(expected.record, event.record);
 }

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { foldAscii } from '../ascii.js';
 import { InvalidArgumentError, isBeaconError } from '../errors.js';
-import { foldCase } from '../registry/record.js';
-import type { InstanceRecord } from '../registry/types.js';
-import { validateHealth, validateInstance, validateServiceName } from '../registry/validate.js';
-import type { DurableRegistry } from './durable-registry.js';
-import { RecordShapeError, decodeRecord, describeKey } from './record-codec.js';
+import { RecordShapeError, decodeRecord, describeKey } from '../store/record-codec.js';
+import type { InstanceRecord } from './types.js';
+import { validateHealth, validateInstance, validateServiceName } from './validate.js';
+import type { DurableRegistry } from './write-path.js';
 
 /**
  * Snapshots: the whole registry as one JSON document, for backups and moves between machines
@@ -118,7 +118,7 @@ export function parseSnapshot(text: string, origin = 'snapshot'): SnapshotDocume
   const validated = records.map((raw, i) => {
     const record = validateRecord(raw, `${origin}: records[${i}]`);
     // Two ids that fold to the same DNS name cannot both be served (the registry refuses them too).
-    const dnsKey = JSON.stringify([record.service, foldCase(record.spec.id)]);
+    const dnsKey = JSON.stringify([record.service, foldAscii(record.spec.id)]);
     const previous = seen.get(dnsKey);
     if (previous !== undefined) {
       throw new InvalidArgumentError(`${origin}: records[${i}] (${describeKey(record.service, record.spec.id)}) has the same DNS name as ${previous}`, 'snapshot');

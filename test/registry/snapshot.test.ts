@@ -5,12 +5,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { InvalidArgumentError, StoreUnavailableError } from '../../src/errors.js';
 import { ServiceRegistry } from '../../src/registry/registry.js';
+import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, parseSnapshot, restoreSnapshot, saveSnapshot } from '../../src/registry/snapshot.js';
 import { ServiceInstance } from '../../src/registry/types.js';
-import { DurableRegistry } from '../../src/store/durable-registry.js';
+import { DurableRegistry } from '../../src/registry/write-path.js';
 import { MemoryStore } from '../../src/store/memory.js';
-import { SNAPSHOT_FORMAT, SNAPSHOT_VERSION, parseSnapshot, restoreSnapshot, saveSnapshot } from '../../src/store/snapshot.js';
 import type { StoreWrite } from '../../src/store/store.js';
-import { makeRecord, sorted } from './fixtures.js';
+import { makeRecord, sorted } from '../store/fixtures.js';
 
 let dir: string;
 let clock: ManualClock;

@@ -7,15 +7,16 @@ import { InvalidArgumentError, StoreUnavailableError, hasErrorCode } from '../..
 import type { ChangeEvent } from '../../src/registry/mutations.js';
 import { ServiceRegistry } from '../../src/registry/registry.js';
 import { ServiceInstance, type InstanceRecord } from '../../src/registry/types.js';
-import { DurableRegistry } from '../../src/store/durable-registry.js';
+import { DurableRegistry } from '../../src/registry/write-path.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
-import type { Store, StoreEvent, StoreSnapshot, StoreWrite } from '../../src/store/store.js';
-import { sorted } from './fixtures.js';
+import type { LocalStore, SharedStore, StoreEvent, StoreSnapshot, StoreWrite } from '../../src/store/store.js';
+import { sorted } from '../store/fixtures.js';
 
-/** A store that records every write, optionally delays it a little (to interleave), or fails on demand. */
-class RecordingStore implements Store {
+/** A local store that records every write, optionally delays it a little (to interleave), or fails on demand. */
+class RecordingStore implements LocalStore {
   readonly kind = 'recording';
+  readonly shared = false;
   readonly writes: StoreWrite[] = [];
   failNext: Error | undefined;
   delay = false;
@@ -23,7 +24,10 @@ class RecordingStore implements Store {
   load(): Promise<StoreSnapshot> {
     return this.inner.load();
   }
-  async write(change: StoreWrite): Promise<void> {
+  write(change: StoreWrite): Promise<void> {
+    return this.writeBatch([change]);
+  }
+  async writeBatch(changes: readonly StoreWrite[]): Promise<void> {
     // Yield to other macrotasks, as a real disk write would, so concurrent callers interleave.
     if (this.delay) await new Promise((resolve) => setImmediate(resolve));
     if (this.failNext !== undefined) {
@@ -31,8 +35,8 @@ class RecordingStore implements Store {
       this.failNext = undefined;
       throw error;
     }
-    await this.inner.write(change);
-    this.writes.push(change);
+    await this.inner.writeBatch(changes);
+    this.writes.push(...changes);
   }
   close(): Promise<void> {
     return this.inner.close();
@@ -118,7 +122,8 @@ describe('DurableRegistry', () => {
   it('keeps 100 interleaved registrations with slow writes, in index order', async () => {
     const store = new RecordingStore();
     store.delay = true;
-    const durable = await DurableRegistry.open(new ServiceRegistry(), store);
+    // One mutation per transaction: the queue alone must keep them in order.
+    const durable = await DurableRegistry.open(new ServiceRegistry(), store, { maxGroup: 1 });
     await Promise.all(Array.from({ length: 100 }, (_, i) => durable.register('fresh', instance(`i-${i}`))));
     expect(durable.registry.records('fresh')).toHaveLength(100);
     expect(store.writes.map((w) => w.index)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
@@ -229,8 +234,9 @@ describe('DurableRegistry', () => {
 });
 
 /** A shared store on top of memory: every write is echoed to all subscribers on a later turn, in order. */
-class FakeSharedStore implements Store {
+class FakeSharedStore implements SharedStore {
   readonly kind = 'fake-shared';
+  readonly shared = true;
   readonly inner = new MemoryStore();
   readonly listeners = new Set<(event: StoreEvent) => void>();
   readonly keptAlive: string[] = [];
@@ -254,6 +260,10 @@ class FakeSharedStore implements Store {
   }
   async keepAlive(service: string, id: string): Promise<void> {
     this.keptAlive.push(`${service}/${id}`);
+  }
+  /** This node owns everything unless a test says otherwise. */
+  isOwner(_service: string, _id: string): boolean {
+    return true;
   }
   close(): Promise<void> {
     return this.inner.close();
@@ -327,8 +337,9 @@ describe('DurableRegistry on a shared store', () => {
 });
 
 /** A local store with writeBatch that records each batch; `gate` holds the first batch until released. */
-class BatchingStore implements Store {
+class BatchingStore implements LocalStore {
   readonly kind = 'batching';
+  readonly shared = false;
   readonly batches: StoreWrite[][] = [];
   failNext: Error | undefined;
   private release: (() => void) | undefined;

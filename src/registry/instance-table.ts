@@ -1,0 +1,100 @@
+import { foldAscii } from '../ascii.js';
+import type { InstanceRecord } from './types.js';
+
+/** One service's records, and its ids indexed by their ASCII fold. */
+interface ServiceEntry {
+  readonly records: Map<string, InstanceRecord>;
+  /** folded id -> an id registered under that fold. */
+  readonly folded: Map<string, string>;
+  /** Ids beyond the first under one fold: only state synced from a shared store can hold such pairs. */
+  collisions: number;
+}
+
+/**
+ * The registry's records by service and id. Each service's ids are also indexed by their ASCII fold
+ * (RFC 4343 §3: DNS cannot tell `Printer` from `printer`), so asking "which id has this DNS name" is a map
+ * lookup, not a scan of the service: a write costs what it changes, not the size of its service.
+ */
+export class InstanceTable {
+  private readonly services = new Map<string, ServiceEntry>();
+
+  /** The record of one instance (exact id). */
+  get(service: string, id: string): InstanceRecord | undefined {
+    return this.services.get(service)?.records.get(id);
+  }
+
+  /** Live view of one service's records, in registration order (no copy). */
+  service(service: string): ReadonlyMap<string, InstanceRecord> | undefined {
+    return this.services.get(service)?.records;
+  }
+
+  /** The id registered in `service` whose ASCII fold equals `id`'s, if any (the id itself when registered). */
+  idFolding(service: string, id: string): string | undefined {
+    const entry = this.services.get(service);
+    if (entry === undefined) return undefined;
+    return entry.records.has(id) ? id : entry.folded.get(foldAscii(id));
+  }
+
+  /** Names of the services that have at least one instance, in creation order. */
+  serviceNames(): IterableIterator<string> {
+    return this.services.keys();
+  }
+
+  /** Number of services. */
+  get serviceCount(): number {
+    return this.services.size;
+  }
+
+  /** Every record, service by service. */
+  *records(): IterableIterator<InstanceRecord> {
+    for (const entry of this.services.values()) yield* entry.records.values();
+  }
+
+  /** Put a record (created or replaced) under its service and id. */
+  set(record: InstanceRecord): void {
+    const { service } = record;
+    const id = record.spec.id;
+    let entry = this.services.get(service);
+    if (entry === undefined) {
+      entry = { records: new Map(), folded: new Map(), collisions: 0 };
+      this.services.set(service, entry);
+    }
+    if (!entry.records.has(id)) {
+      const key = foldAscii(id);
+      if (entry.folded.has(key)) entry.collisions += 1;
+      else entry.folded.set(key, id);
+    }
+    entry.records.set(id, record);
+  }
+
+  /** Remove one instance; returns true when its service became empty (and so disappeared). */
+  delete(service: string, id: string): boolean {
+    const entry = this.services.get(service);
+    if (entry === undefined || !entry.records.delete(id)) return false;
+    if (entry.records.size === 0) {
+      this.services.delete(service);
+      return true;
+    }
+    const key = foldAscii(id);
+    if (entry.folded.get(key) !== id) {
+      if (entry.collisions > 0) entry.collisions -= 1; // it was a second id under a fold held by another
+      return false;
+    }
+    entry.folded.delete(key);
+    // Rare (synced state only): another id under the same fold takes its place in the index.
+    if (entry.collisions > 0) {
+      for (const other of entry.records.keys()) {
+        if (foldAscii(other) !== key) continue;
+        entry.folded.set(key, other);
+        entry.collisions -= 1;
+        break;
+      }
+    }
+    return false;
+  }
+
+  /** Remove everything. */
+  clear(): void {
+    this.services.clear();
+  }
+}

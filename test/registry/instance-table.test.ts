@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { InstanceTable } from '../../src/registry/instance-table.js';
+import { ServiceInstance, ServiceRegistry } from '../../src/index.js';
+import { makeRecord } from '../store/fixtures.js';
+
+describe('InstanceTable folded-id index', () => {
+  it('finds the id holding a DNS name whatever its ASCII case, and frees the name on delete', () => {
+    const table = new InstanceTable();
+    table.set(makeRecord('ipp', 'Printer. Floor 2'));
+    expect(table.idFolding('ipp', 'printer. FLOOR 2')).toBe('Printer. Floor 2');
+    expect(table.idFolding('ipp', 'Printer. Floor 2')).toBe('Printer. Floor 2');
+    expect(table.idFolding('ipp', 'Printer. Floor 3')).toBeUndefined();
+    expect(table.idFolding('web', 'printer. floor 2')).toBeUndefined();
+    table.set(makeRecord('ipp', 'other'));
+    expect(table.delete('ipp', 'Printer. Floor 2')).toBe(false);
+    expect(table.idFolding('ipp', 'printer. floor 2')).toBeUndefined();
+    expect(table.delete('ipp', 'other')).toBe(true); // the service became empty
+    expect([...table.serviceNames()]).toEqual([]);
+  });
+
+  it('folds ASCII letters only (RFC 4343 §3): non-ASCII letters in ids are distinct names', () => {
+    const table = new InstanceTable();
+    table.set(makeRecord('ipp', 'Café'));
+    expect(table.idFolding('ipp', 'CAFé')).toBe('Café');
+    expect(table.idFolding('ipp', 'CAFÉ')).toBeUndefined();
+  });
+
+  it('keeps synced ids that share one fold findable after either is removed', () => {
+    const table = new InstanceTable();
+    table.set(makeRecord('api', 'A'));
+    table.set(makeRecord('api', 'a')); // only a shared store's sync can bring such a pair
+    table.set(makeRecord('api', 'b'));
+    expect(table.delete('api', 'A')).toBe(false);
+    expect(table.idFolding('api', 'A')).toBe('a');
+    table.set(makeRecord('api', 'A'));
+    expect(table.delete('api', 'A')).toBe(false);
+    expect(table.idFolding('api', 'A')).toBe('a');
+    expect(table.delete('api', 'a')).toBe(false);
+    expect(table.idFolding('api', 'A')).toBeUndefined();
+  });
+});
+
+describe('name conflicts in a large service', () => {
+  it('refuses a case-variant of any of 5,000 ids and accepts re-registration of the id itself', () => {
+    const registry = new ServiceRegistry();
+    for (let i = 0; i < 5_000; i++) registry.register('big', new ServiceInstance(`Node-${i}`, '10.0.0.1', 80));
+    expect(() => registry.register('big', new ServiceInstance('node-4321', '10.0.0.2', 80))).toThrow(/differs only in letter case from "Node-4321"/);
+    expect(() => registry.register('big', new ServiceInstance('Node-4321', '10.0.0.2', 81))).not.toThrow();
+    expect(registry.getFolded('big', 'NODE-4321')?.spec.port).toBe(81);
+    registry.deregister('big', 'Node-4321');
+    expect(() => registry.register('big', new ServiceInstance('node-4321', '10.0.0.2', 80))).not.toThrow();
+  });
+});
