@@ -6,7 +6,8 @@
  */
 import type { Answer } from 'dns-packet';
 import { foldAscii } from '../ascii.js';
-import { metadataToTxt, parseAddress, RRType, formatIPv6 } from '../dns/records.js';
+import { metadataToTxt } from '../dns/records.js';
+import { formatIPv6, parseAddress } from '../dns/ip.js';
 import { addressLabel, srvTarget } from '../dns/hosts.js';
 import { nameToPresentation, parseName, isSubdomain, namesEqual } from '../dns/name.js';
 import type { DnsInstance } from '../dns/view.js';
@@ -112,8 +113,8 @@ export function hostRecords(hostName: string, addresses: Iterable<string>): Owne
   for (const address of addresses) {
     const parsed = parseAddress(address);
     if (parsed === undefined) continue;
-    const text = parsed.type === RRType.A ? [...parsed.octets].join('.') : formatIPv6(parsed.octets);
-    out.push(unique({ name: hostName, type: parsed.type === RRType.A ? 'A' : 'AAAA', ttl: HOST_RECORD_TTL, data: text }));
+    const text = parsed.family === 4 ? [...parsed.octets].join('.') : formatIPv6(parsed.octets);
+    out.push(unique({ name: hostName, type: parsed.family === 4 ? 'A' : 'AAAA', ttl: HOST_RECORD_TTL, data: text }));
   }
   return out;
 }

@@ -5,7 +5,7 @@
  */
 import type { Answer, Question } from 'dns-packet';
 import { foldAscii } from '../ascii.js';
-import { parseIPv4, parseIPv6 } from '../dns/records.js';
+import { parseIPv4, parseIPv6 } from '../dns/ip.js';
 
 /** The mDNS port (RFC 6762 §3). */
 export const MDNS_PORT = 5353;
