@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildDataset, buildQueryFile } from './dataset.mjs';
-import { countLost, register, registrationBody, runClients, summarizeRegistrations } from './control.mjs';
+import { controlRequest, countLost, register, registrationBody, runClients, summarizeRegistrations } from './control.mjs';
 import { startDaemon } from './daemon.mjs';
 import { cpuSeconds, systemBusySeconds } from './proc.mjs';
 import { nowMs, probeWindow, qpsInWindow, startDnsperfTimeline, startProbe } from './timeline.mjs';
@@ -40,9 +40,21 @@ function cpuShares(a, b) {
 }
 
 /**
+ * The daemon's own longest event-loop stall, when its /v1/stats has `eventLoop.maxStallMs` (see
+ * src/daemon/loop-stall.ts); undefined otherwise. It is a maximum since the daemon last reset it, so the
+ * phase reads it right before and right after the burst: a larger figure after is the burst's.
+ */
+async function daemonStall(socketPath) {
+  const r = await controlRequest(socketPath, 'GET', '/v1/stats').catch(() => undefined);
+  const v = r?.body?.eventLoop?.maxStallMs;
+  return typeof v === 'number' ? v : undefined;
+}
+
+/**
  * Run one burst. Options: `workers`, `store`, `services`, `instances` (data set), `clients`, `total`
  * (registrations in the burst), `beforeSeconds`, `maxBurstSeconds` (the burst stops taking new
- * registrations then), `probeRate` (queries/s), `dnsperfClients`, `queryLines`, `log`.
+ * registrations then), `probeRate` (queries/s), `dnsperfClients`, `dnsperfQps` (dnsperf -Q: a paced load
+ * instead of a saturating one), `queryLines`, `log`.
  */
 export async function runBurst(o) {
   const log = o.log ?? (() => {});
@@ -59,19 +71,21 @@ export async function runBurst(o) {
     writeFileSync(queryFile, buildQueryFile(dataset, { lines: o.queryLines }).text);
 
     const warmupMs = 1000;
-    const dnsperf = startDnsperfTimeline({ port: daemon.port, queryFile, clients: o.dnsperfClients, maxSeconds: Math.ceil(warmupMs / 1000 + o.beforeSeconds + o.maxBurstSeconds + 30) });
+    const dnsperf = startDnsperfTimeline({ port: daemon.port, queryFile, clients: o.dnsperfClients, maxQps: o.dnsperfQps, maxSeconds: Math.ceil(warmupMs / 1000 + o.beforeSeconds + o.maxBurstSeconds + 30) });
     const probe = await startProbe({ port: daemon.port, rate: o.probeRate, queryFile });
     await sleep(warmupMs);
     const beforeFrom = nowMs();
     const cpu0 = cpuMark(daemon, dnsperf.pid, probe.pid);
     await sleep(o.beforeSeconds * 1000);
     const cpu1 = cpuMark(daemon, dnsperf.pid, probe.pid);
+    const stallBefore = await daemonStall(daemon.socketPath);
 
     log(`  burst: ${o.clients} clients x ${o.total} registrations`);
     const services = dataset.services.map((s) => s.name);
     const jobs = Array.from({ length: o.total }, (_, j) => () => register(daemon.socketPath, services[j % services.length], `burst-${String(j).padStart(6, '0')}`, registrationBody(j)));
     const run = await runClients(jobs, { clients: o.clients, maxSeconds: o.maxBurstSeconds });
     const cpu2 = cpuMark(daemon, dnsperf.pid, probe.pid);
+    const stallAfter = await daemonStall(daemon.socketPath);
     await sleep(1000);
     const [perf, samples] = await Promise.all([dnsperf.stop(), probe.stop()]);
 
@@ -88,6 +102,8 @@ export async function runBurst(o) {
       burst: { clients: o.clients, total: o.total, completed: run.results.length === o.total },
       before,
       during,
+      // In-daemon reading, once /v1/stats reports it: max since the daemon's last reset, before and after the burst.
+      daemonMaxStallMs: stallAfter === undefined ? undefined : { before: stallBefore, after: stallAfter },
       qpsRatio: before.qps && during.qps ? during.qps / before.qps : undefined,
       registrations,
       lost: lost.lost,

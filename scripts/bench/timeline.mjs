@@ -12,12 +12,13 @@ const PROBE = fileURLToPath(new URL('./udp-probe.mjs', import.meta.url));
 export const nowMs = () => performance.timeOrigin + performance.now();
 
 /**
- * Start dnsperf against 127.0.0.1:port with per-second statistics, for at most `maxSeconds`.
+ * Start dnsperf against 127.0.0.1:port with per-second statistics, for at most `maxSeconds` (`maxQps`: -Q).
  * Returns `{ stop() }`; stop() interrupts it (SIGINT: dnsperf still prints its summary) and resolves with
  * the parsed summary plus `perSecond: [{ at, qps }]` (`at`: end of the one-second interval, epoch ms).
  */
-export function startDnsperfTimeline({ port, queryFile, maxSeconds, clients = 10, timeoutSeconds = 2 }) {
+export function startDnsperfTimeline({ port, queryFile, maxSeconds, clients = 10, maxQps, timeoutSeconds = 2 }) {
   const args = ['-s', '127.0.0.1', '-p', String(port), '-d', queryFile, '-c', String(clients), '-l', String(maxSeconds), '-t', String(timeoutSeconds), '-S', '1'];
+  if (maxQps) args.push('-Q', String(maxQps));
   const child = spawn('dnsperf', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
