@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+// Deploy-day load against the real daemon (`beacon serve`, driven over DNS and the control socket only):
+//   burst        registrations from many clients while dnsperf queries DNS, 1 process and --workers N
+//   big-service  registration rate into a huge service vs a small one, filling one service, and the
+//                UDP/TCP answers (size, latency, rotation coverage) for SRV, A and PTR of a large service
+// Usage: npm run bench:load [-- --quick] [--phases burst,big-service] [options below]
+// Writes bench-results/load-<time>.json and bench-results/load-latest.json. See scripts/bench/README.md.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { runBigService } from './bench/big-service.mjs';
+import { runBurst } from './bench/burst.mjs';
+import { dnsperfVersion } from './bench/dnsperf.mjs';
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    phases: { type: 'string', default: 'burst,big-service' },
+    workers: { type: 'string', default: '1,2' },
+    store: { type: 'string', default: 'sqlite' },
+    'serve-args': { type: 'string', default: '' },
+    services: { type: 'string' },
+    instances: { type: 'string' },
+    'burst-clients': { type: 'string' },
+    'burst-total': { type: 'string' },
+    'before-seconds': { type: 'string' },
+    'max-burst-seconds': { type: 'string' },
+    'probe-rate': { type: 'string' },
+    'dnsperf-clients': { type: 'string' },
+    'dnsperf-qps': { type: 'string' },
+    'big-instances': { type: 'string' },
+    'small-instances': { type: 'string' },
+    'seq-count': { type: 'string' },
+    'conc-count': { type: 'string' },
+    'write-clients': { type: 'string' },
+    'write-seconds': { type: 'string' },
+    'fill-instances': { type: 'string' },
+    'fill-seconds': { type: 'string' },
+    'answer-instances': { type: 'string' },
+    'max-queries': { type: 'string' },
+    out: { type: 'string' },
+  },
+});
+
+const quick = flags.quick;
+/** A numeric flag, else its full-size default, else its --quick default. */
+const num = (name, full, small) => (flags[name] !== undefined ? Number(flags[name]) : quick ? small : full);
+const serveArgs = flags['serve-args'].split(/\s+/).filter(Boolean);
+
+const burstOptions = {
+  store: flags.store,
+  extraArgs: serveArgs,
+  services: num('services', 50, 20),
+  instances: num('instances', 3, 3),
+  clients: num('burst-clients', 50, 50),
+  total: num('burst-total', 1000, 300),
+  beforeSeconds: num('before-seconds', 5, 2),
+  maxBurstSeconds: num('max-burst-seconds', 120, 20),
+  probeRate: num('probe-rate', 2000, 2000),
+  dnsperfClients: num('dnsperf-clients', 10, 10),
+  dnsperfQps: num('dnsperf-qps', 0, 0),
+  queryLines: 20000,
+};
+const bigOptions = {
+  store: flags.store,
+  extraArgs: serveArgs,
+  bigInstances: num('big-instances', 50_000, 2_000),
+  smallInstances: num('small-instances', 10, 10),
+  seqCount: num('seq-count', 50, 10),
+  concCount: num('conc-count', 500, 100),
+  writeClients: num('write-clients', 50, 50),
+  writeSeconds: num('write-seconds', 30, 3),
+  fillInstances: num('fill-instances', 100_000, 1_000),
+  fillSeconds: num('fill-seconds', 180, 8),
+  answerInstances: num('answer-instances', 5_000, 2_000),
+  maxQueries: num('max-queries', 300, 100),
+};
+
+const version = dnsperfVersion();
+const phases = new Set(flags.phases.split(','));
+if (phases.has('burst') && version === undefined) {
+  console.error('bench-load: dnsperf is not installed (apt-get install -y dnsperf)');
+  process.exit(1);
+}
+
+const log = (line) => process.stdout.write(`${line}\n`);
+const f = (v, d = 0) => (v === undefined || Number.isNaN(v) ? '-' : Number(v).toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }));
+const result = { startedAt: new Date().toISOString(), argv: process.argv.slice(2), quick, cpus: os.cpus().length, dnsperf: version, burst: [], bigService: undefined };
+
+if (phases.has('burst')) {
+  for (const workers of flags.workers.split(',').map(Number)) {
+    log(`burst, ${workers === 1 ? '1 process' : `--workers ${workers}`} (${burstOptions.services}x${burstOptions.instances} data set)`);
+    const r = await runBurst({ ...burstOptions, workers, log });
+    result.burst.push(r);
+    const reg = r.registrations;
+    log(`  DNS qps before ${f(r.before.qps)}, during ${f(r.during.qps)}: ratio ${f(r.qpsRatio, 3)}`);
+    log(`  probe ${burstOptions.probeRate} q/s: p99 before ${f(r.before.probe.p99Ms, 1)} ms, during ${f(r.during.probe.p99Ms, 1)} ms (with lost ${f(r.during.probe.p99WithLostMs, 1)}), max ${f(r.during.probe.maxMs, 1)} ms, lost ${r.during.probe.lost}/${r.during.probe.sent}`);
+    log(`  longest gap between probe replies (outside view of the longest stall): before ${f(r.before.probe.maxReplyGapMs, 1)} ms, during ${f(r.during.probe.maxReplyGapMs, 1)} ms`);
+    log(`  registrations: ${reg.acknowledged}/${burstOptions.total} acknowledged in ${f(reg.seconds, 2)} s = ${f(reg.perSecond)}/s, p50 ${f(reg.p50Ms, 1)} ms, p99 ${f(reg.p99Ms, 1)} ms, max ${f(reg.maxMs, 1)} ms, errors ${reg.errors} ${reg.errors ? JSON.stringify(reg.errorCodes) : ''}, lost ${r.lost}`);
+    if (r.daemonMaxStallMs) log(`  daemon's own longest event-loop stall (/v1/stats): ${f(r.daemonMaxStallMs.before, 1)} ms before the burst, ${f(r.daemonMaxStallMs.after, 1)} ms after`);
+    log(`  cores during: daemon ${f(r.during.cpu.daemonCores, 2)}, load tools ${f(r.during.cpu.loadToolCores, 2)}, other ${f(r.during.cpu.otherCores, 2)} (before: other ${f(r.before.cpu.otherCores, 2)})`);
+  }
+}
+
+if (phases.has('big-service')) {
+  log(`big service (${bigOptions.bigInstances} vs ${bigOptions.smallInstances} instances; fill ${bigOptions.fillInstances}; answers for ${bigOptions.answerInstances})`);
+  result.bigService = await runBigService({ ...bigOptions, log });
+}
+
+mkdirSync('bench-results', { recursive: true });
+const out = flags.out ?? `bench-results/load-${result.startedAt.replace(/[:.]/g, '-')}.json`;
+writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+writeFileSync('bench-results/load-latest.json', `${JSON.stringify(result, null, 2)}\n`);
+log(`wrote ${out}`);

@@ -1,0 +1,117 @@
+// The burst phase: a deploy-day registration burst while DNS is under load. One daemon run:
+//   1. `beacon serve` (SQLite, 1 process or --workers N) holding the data set (N services x M instances,
+//      registered over the control socket);
+//   2. dnsperf saturating DNS with the mixed query file (per-second statistics) and the fixed-rate UDP
+//      prober (each reply's latency) start together; after a warm-up, the `before` window;
+//   3. the burst: `clients` concurrent clients register `total` new instances over the control socket
+//      (spread over the data set's services), each client sending its next registration when its last
+//      one is answered; dnsperf and the prober keep running;
+//   4. every acknowledged registration must then be listed by the API (lost = acknowledged but absent).
+// Figures compare windows of the same run: qps during / before, probe p99 during, registrations/s.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildDataset, buildQueryFile } from './dataset.mjs';
+import { controlRequest, countLost, register, registrationBody, runClients, summarizeRegistrations } from './control.mjs';
+import { startDaemon } from './daemon.mjs';
+import { cpuSeconds, systemBusySeconds } from './proc.mjs';
+import { nowMs, probeWindow, qpsInWindow, startDnsperfTimeline, startProbe } from './timeline.mjs';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** CPU readings at one moment: the daemon tree, dnsperf, the prober, this driver, and the whole machine. */
+function cpuMark(daemon, dnsperfPid, probePid) {
+  return {
+    at: nowMs(),
+    daemon: cpuSeconds(daemon.pids()),
+    dnsperf: cpuSeconds([dnsperfPid]),
+    probe: cpuSeconds([probePid]),
+    driver: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
+    busy: systemBusySeconds(),
+  };
+}
+
+/** Cores used between two marks: by the daemon, by the load tools (dnsperf, prober, driver), by anything else. */
+function cpuShares(a, b) {
+  const s = (b.at - a.at) / 1000;
+  const daemon = (b.daemon - a.daemon) / s;
+  const tools = (b.dnsperf - a.dnsperf + b.probe - a.probe + b.driver - a.driver) / s;
+  return { daemonCores: daemon, loadToolCores: tools, otherCores: Math.max(0, (b.busy - a.busy) / s - daemon - tools) };
+}
+
+/**
+ * The daemon's own longest event-loop stall, when its /v1/stats has `eventLoop.maxStallMs` (see
+ * src/daemon/loop-stall.ts); undefined otherwise. It is a maximum since the daemon last reset it, so the
+ * phase reads it right before and right after the burst: a larger figure after is the burst's.
+ */
+async function daemonStall(socketPath) {
+  const r = await controlRequest(socketPath, 'GET', '/v1/stats').catch(() => undefined);
+  const v = r?.body?.eventLoop?.maxStallMs;
+  return typeof v === 'number' ? v : undefined;
+}
+
+/**
+ * Run one burst. Options: `workers`, `store`, `services`, `instances` (data set), `clients`, `total`
+ * (registrations in the burst), `beforeSeconds`, `maxBurstSeconds` (the burst stops taking new
+ * registrations then), `probeRate` (queries/s), `dnsperfClients`, `dnsperfQps` (dnsperf -Q: a paced load
+ * instead of a saturating one), `queryLines`, `log`.
+ */
+export async function runBurst(o) {
+  const log = o.log ?? (() => {});
+  const dir = mkdtempSync(join(tmpdir(), 'beacon-burst-'));
+  const daemon = await startDaemon({ workers: o.workers, store: o.store, extraArgs: o.extraArgs });
+  try {
+    const dataset = buildDataset({ services: o.services, instances: o.instances });
+    const seed = dataset.services.flatMap((svc) => svc.instances.map((inst) => () => register(daemon.socketPath, svc.name, inst.id, {
+      address: inst.address, port: inst.port, weight: inst.weight, priority: inst.priority, tags: inst.tags, metadata: inst.metadata,
+    })));
+    const seeded = summarizeRegistrations(await runClients(seed, { clients: 10 }));
+    if (seeded.errors > 0) throw new Error(`seeding the data set failed: ${JSON.stringify(seeded.errorCodes)}`);
+    const queryFile = join(dir, 'queries.txt');
+    writeFileSync(queryFile, buildQueryFile(dataset, { lines: o.queryLines }).text);
+
+    const warmupMs = 1000;
+    const dnsperf = startDnsperfTimeline({ port: daemon.port, queryFile, clients: o.dnsperfClients, maxQps: o.dnsperfQps, maxSeconds: Math.ceil(warmupMs / 1000 + o.beforeSeconds + o.maxBurstSeconds + 30) });
+    const probe = await startProbe({ port: daemon.port, rate: o.probeRate, queryFile });
+    await sleep(warmupMs);
+    const beforeFrom = nowMs();
+    const cpu0 = cpuMark(daemon, dnsperf.pid, probe.pid);
+    await sleep(o.beforeSeconds * 1000);
+    const cpu1 = cpuMark(daemon, dnsperf.pid, probe.pid);
+    const stallBefore = await daemonStall(daemon.socketPath);
+
+    log(`  burst: ${o.clients} clients x ${o.total} registrations`);
+    const services = dataset.services.map((s) => s.name);
+    const jobs = Array.from({ length: o.total }, (_, j) => () => register(daemon.socketPath, services[j % services.length], `burst-${String(j).padStart(6, '0')}`, registrationBody(j)));
+    const run = await runClients(jobs, { clients: o.clients, maxSeconds: o.maxBurstSeconds });
+    const cpu2 = cpuMark(daemon, dnsperf.pid, probe.pid);
+    const stallAfter = await daemonStall(daemon.socketPath);
+    await sleep(1000);
+    const [perf, samples] = await Promise.all([dnsperf.stop(), probe.stop()]);
+
+    const registrations = summarizeRegistrations(run);
+    const acknowledged = run.results.filter((r) => r.ok).map((r) => [services[r.job % services.length], `burst-${String(r.job).padStart(6, '0')}`]);
+    const lost = await countLost(daemon.socketPath, acknowledged);
+    const before = { qps: qpsInWindow(perf.perSecond, beforeFrom, cpu1.at), probe: probeWindow(samples, beforeFrom, cpu1.at), cpu: cpuShares(cpu0, cpu1) };
+    const during = { qps: qpsInWindow(perf.perSecond, run.startedAt, run.endedAt), probe: probeWindow(samples, run.startedAt, run.endedAt), cpu: cpuShares(cpu1, cpu2) };
+    return {
+      command: daemon.command,
+      dnsperf: perf.args,
+      workers: o.workers,
+      dataset: `${o.services}x${o.instances}`,
+      burst: { clients: o.clients, total: o.total, completed: run.results.length === o.total },
+      before,
+      during,
+      // In-daemon reading, once /v1/stats reports it: max since the daemon's last reset, before and after the burst.
+      daemonMaxStallMs: stallAfter === undefined ? undefined : { before: stallBefore, after: stallAfter },
+      qpsRatio: before.qps && during.qps ? during.qps / before.qps : undefined,
+      registrations,
+      lost: lost.lost,
+      lostExamples: lost.examples,
+      dnsperfSummary: { qps: perf.qps, lost: perf.lost, rcodes: perf.rcodes, maxLatencyMs: perf.maxLatencyMs },
+    };
+  } finally {
+    await daemon.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,176 @@
+// The control API over the daemon's Unix socket, as a client sees it: raw HTTP requests (one connection
+// per request, like the CLI's ControlClient), registrations from many concurrent clients with each one's
+// latency, and checks that acknowledged registrations are really there.
+import http from 'node:http';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** One request over the socket; resolves `{ status, body }` (body parsed as JSON when it is), rejects on a transport error. */
+export function controlRequest(socketPath, method, path, body, timeoutMs = 30_000) {
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  const headers = { accept: 'application/json' };
+  if (payload) {
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = String(payload.length);
+  }
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath, method, path, headers, agent: false, timeout: timeoutMs }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let parsed = text;
+        try { parsed = text === '' ? text : JSON.parse(text); } catch { /* not JSON */ }
+        resolve({ status: res.statusCode ?? 0, body: parsed });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`request timed out after ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/**
+ * IPv4 address of the k-th load instance, in 198.18.0.0/15 (RFC 2544's benchmarking range): DNS data only,
+ * nothing is ever sent there (no active checks are registered). Unique for k < 131,072.
+ */
+export function loadAddress(k) {
+  return `198.${18 + ((k >> 16) & 1)}.${(k >> 8) & 255}.${k & 255}`;
+}
+
+/** A registration body like a deployed instance sends: address, port, a tag and version metadata. */
+export function registrationBody(k, version = 'v2') {
+  return { address: loadAddress(k), port: 9000 + (k % 1000), tags: ['load'], metadata: { version, slot: String(k) } };
+}
+
+/** PUT one instance; resolves `{ ok, status, ms, error? }` (never rejects). */
+export async function register(socketPath, service, id, body, timeoutMs = 30_000) {
+  const start = performance.now();
+  try {
+    const r = await controlRequest(socketPath, 'PUT', `/v1/services/${encodeURIComponent(service)}/instances/${encodeURIComponent(id)}`, body, timeoutMs);
+    const ms = performance.now() - start;
+    if (r.status >= 200 && r.status < 300) return { ok: true, status: r.status, ms };
+    return { ok: false, status: r.status, ms, error: r.body?.error?.code ?? `HTTP ${r.status}` };
+  } catch (error) {
+    return { ok: false, status: 0, ms: performance.now() - start, error: String(error.message ?? error) };
+  }
+}
+
+/**
+ * Run `jobs` (functions returning a register() result) with `clients` concurrent clients, each taking the
+ * next job when its previous one is answered. Stops taking jobs after `maxSeconds`. Resolves `{ results,
+ * seconds, startedAt, endedAt }`; each result has `{ ok, ms, at, job }` (`at`: epoch ms when it was answered).
+ */
+export async function runClients(jobs, { clients, maxSeconds = Infinity }) {
+  const results = [];
+  let next = 0;
+  const startedAt = performance.timeOrigin + performance.now();
+  const stopAt = startedAt + maxSeconds * 1000;
+  async function client() {
+    while (next < jobs.length && performance.timeOrigin + performance.now() < stopAt) {
+      const job = next++;
+      const r = await jobs[job]();
+      results.push({ ...r, job, at: performance.timeOrigin + performance.now() });
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, clients) }, client));
+  const endedAt = performance.timeOrigin + performance.now();
+  return { results, seconds: (endedAt - startedAt) / 1000, startedAt, endedAt };
+}
+
+/** Percentile (0..100) of the numbers in `values` (nearest rank), undefined when empty. */
+export function percentile(values, p) {
+  if (values.length === 0) return undefined;
+  const s = Float64Array.from(values).sort();
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+/** Summary of register() results: count, ok, errors (by code), rate, latency p50/p99/max. */
+export function summarizeRegistrations({ results, seconds }) {
+  const ok = results.filter((r) => r.ok);
+  const errors = {};
+  for (const r of results) if (!r.ok) errors[r.error] = (errors[r.error] ?? 0) + 1;
+  const ms = ok.map((r) => r.ms);
+  return {
+    attempted: results.length,
+    acknowledged: ok.length,
+    errors: results.length - ok.length,
+    errorCodes: errors,
+    seconds,
+    perSecond: ok.length / seconds,
+    p50Ms: percentile(ms, 50),
+    p99Ms: percentile(ms, 99),
+    maxMs: percentile(ms, 100),
+  };
+}
+
+/** Ids of a service's instances, as the API lists them. */
+export async function listIds(socketPath, service) {
+  const r = await controlRequest(socketPath, 'GET', `/v1/services/${encodeURIComponent(service)}/instances`, undefined, 120_000);
+  if (r.status === 404) return new Set();
+  if (r.status !== 200) throw new Error(`listing ${service}: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+  return new Set(r.body.instances.map((i) => i.id));
+}
+
+/** How many of `acknowledged` ([service, id] pairs) are missing from the daemon's listings. */
+export async function countLost(socketPath, acknowledged) {
+  const byService = new Map();
+  for (const [service, id] of acknowledged) {
+    const list = byService.get(service) ?? [];
+    list.push(id);
+    byService.set(service, list);
+  }
+  let lost = 0;
+  const examples = [];
+  for (const [service, ids] of byService) {
+    const present = await listIds(socketPath, service);
+    for (const id of ids) {
+      if (!present.has(id)) {
+        lost += 1;
+        if (examples.length < 5) examples.push(`${service}/${id}`);
+      }
+    }
+  }
+  return { lost, examples };
+}
+
+/**
+ * Instance records (snapshot format version 1, the store's InstanceRecord JSON) for `services`: `[{ name,
+ * count, prefix }]` gives `count` healthy instances `prefix-000000`... in service `name`, numbered like
+ * registrationBody() from `firstK` on.
+ */
+export function seedRecords(services, firstK = 0) {
+  const now = Date.now();
+  const records = [];
+  let k = firstK;
+  for (const { name, count, prefix } of services) {
+    for (let i = 0; i < count; i += 1) {
+      const b = registrationBody(k++, 'v1');
+      records.push({
+        service: name,
+        spec: { id: seedId(prefix, i), address: b.address, port: b.port, tags: b.tags, metadata: b.metadata, weight: 1, priority: 0, protocol: 'tcp' },
+        health: 'healthy', healthSince: now, lastHeartbeat: now, maintenance: false, registeredAt: now,
+      });
+    }
+  }
+  return records;
+}
+
+/** Id of the i-th seeded instance. */
+export function seedId(prefix, i) {
+  return `${prefix}-${String(i).padStart(6, '0')}`;
+}
+
+/**
+ * Fill the registry with seedRecords(services) in one snapshot restore (POST /v1/snapshot/restore), the
+ * public way to load many instances at once; the registry then holds exactly these. Resolves with seconds.
+ */
+export async function restoreInstances(socketPath, dataDir, services) {
+  const file = join(dataDir, `seed-${Date.now()}.json`);
+  writeFileSync(file, JSON.stringify({ format: 'beacon-snapshot', version: 1, index: 0, records: seedRecords(services) }));
+  const start = performance.now();
+  const r = await controlRequest(socketPath, 'POST', '/v1/snapshot/restore', { file }, 3_600_000);
+  if (r.status !== 200) throw new Error(`snapshot restore: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+  return (performance.now() - start) / 1000;
+}
