@@ -1,6 +1,8 @@
 // Install step of the optional batched-UDP addon: build it with node-gyp. Any failure exits non-zero, which
 // npm treats as "this optional dependency is unavailable": the install still succeeds and Beacon serves UDP
-// through node:dgram. BEACON_UDP_BATCH_BUILD=skip fails on purpose (to check that fallback).
+// through node:dgram. To check that fallback: BEACON_UDP_BATCH_BUILD=skip fails before building, and
+// BEACON_UDP_BATCH_BUILD=broken-compiler runs node-gyp with CC=false (a real compile failure that spares the
+// other packages, which a global CC=false would break too).
 'use strict';
 const { spawnSync } = require('node:child_process');
 const { existsSync } = require('node:fs');
@@ -35,5 +37,6 @@ const args = [gyp, 'rebuild'];
 // building against them needs no download, so an offline install works.
 const prefix = path.join(path.dirname(process.execPath), '..');
 if (!process.env.npm_config_nodedir && existsSync(path.join(prefix, 'include', 'node', 'node_api.h'))) args.push(`--nodedir=${prefix}`);
-const result = spawnSync(process.execPath, args, { cwd: __dirname, stdio: 'inherit' });
+const env = process.env.BEACON_UDP_BATCH_BUILD === 'broken-compiler' ? { ...process.env, CC: 'false', CXX: 'false' } : process.env;
+const result = spawnSync(process.execPath, args, { cwd: __dirname, stdio: 'inherit', env });
 if (result.status !== 0) fail(`build failed (node-gyp exit ${result.status ?? result.signal})`);
