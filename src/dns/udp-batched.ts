@@ -95,6 +95,8 @@ export interface UdpTransportDecision {
  * Decide the UDP transport. `shared`: sockets are shared with sibling cluster workers; batched then gives each
  * worker its own SO_REUSEPORT socket, which needs a fixed port (port 0 would give every worker another one).
  * An explicit `batched` that cannot run is a configuration error; `auto` falls back with the reason.
+ * Linux admits only sockets of the same effective user into a SO_REUSEPORT group, so another user's process
+ * cannot take a share of the port; a process of the same user that also sets SO_REUSEPORT could, undetected.
  */
 export function chooseUdpTransport(choice: UdpTransportChoice, listen: readonly { port: number }[], shared: boolean): UdpTransportDecision {
   if (choice === 'dgram') return { transport: 'dgram' };
