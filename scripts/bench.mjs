@@ -23,6 +23,7 @@ import { answers, canonicalAnswers, createProbeClient } from './bench/probe.mjs'
 import { formatTable, median, medianRun } from './bench/report.mjs';
 import { formatProfile, summarizeProfile } from './bench/profile-summary.mjs';
 import { deriveTarget } from './bench/beacon-names.mjs';
+import { buildCCeiling, startCCeiling } from './bench/c-ceiling.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -107,15 +108,26 @@ const cleanup = async () => {
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => { cleanup().finally(() => process.exit(130)); });
 
 // --- servers ---------------------------------------------------------------------------------------------
-function beaconServer(ds, { workers = 1, execArgv = [], port = 0, label = 'beacon' } = {}) {
+function beaconServer(ds, { workers = 1, execArgv = [], port = 0, label = 'beacon', udpTransport = 'auto' } = {}) {
   return startNodeServer(join(here, 'bench/beacon-server.mjs'),
-    ['--services', String(ds.services.length), '--instances', String(ds.services[0]?.instances.length ?? 0), '--port', String(port), '--workers', String(workers)],
+    ['--services', String(ds.services.length), '--instances', String(ds.services[0]?.instances.length ?? 0), '--port', String(port), '--workers', String(workers), '--udp-transport', udpTransport],
     { execArgv: ['--expose-gc', ...execArgv], label });
 }
 
 async function ceilingServer(workers = 1, size = 12) {
   const port = workers > 1 ? await freePort() : 0;
   return startNodeServer(join(here, 'bench/ceiling-server.mjs'), ['--port', String(port), '--workers', String(workers), '--size', String(size)], { label: `ceiling x${workers}` });
+}
+
+/** The C batched ceiling (recvmmsg/sendmmsg, fixed reply), built once per run; undefined without a compiler. */
+let cCeilingBinary;
+async function cCeiling(size = 12) {
+  if (cCeilingBinary === undefined) {
+    const built = buildCCeiling(work);
+    cCeilingBinary = built.binary ?? null;
+    if (built.error) results.notes.push(`C batched ceiling not built (${built.error}): no ratio to it`);
+  }
+  return cCeilingBinary ? startCCeiling(cCeilingBinary, { size }) : undefined;
 }
 
 async function nsdServer(ds, name, serverCount = 1) {
@@ -312,8 +324,14 @@ async function main() {
 
   const beacon = await track(beaconServer(ds));
   log(`beacon ready on udp ${beacon.info.port} / tcp ${beacon.info.tcpPort} (built in ${Math.round(beacon.info.startMs)} ms, RSS ${Math.round(beacon.info.rss / 1e6)} MB)`);
-  results.beacon = { startMs: beacon.info.startMs, buildMs: beacon.info.buildMs, rssAtReady: beacon.info.rss };
+  results.beacon = { startMs: beacon.info.startMs, buildMs: beacon.info.buildMs, rssAtReady: beacon.info.rss, udpTransport: beacon.info.udpTransport, udpTransportReason: beacon.info.udpTransportReason };
+  log(`beacon UDP transport: ${beacon.info.udpTransport}${beacon.info.udpTransportReason ? ` (${beacon.info.udpTransportReason})` : ''}`);
+  // 'beacon' runs the default transport (batched where the addon loads); 'beacon dgram' is node:dgram, for the
+  // comparison within the same run.
+  const beaconDgram = beacon.info.udpTransport === 'batched' ? await track(beaconServer(ds, { udpTransport: 'dgram', label: 'beacon dgram' })) : undefined;
   const ceiling = await track(ceilingServer(1));
+  const ceilingC = await cCeiling();
+  if (ceilingC) started.push(ceilingC);
   const nsdHandle = nsd ? await track(nsdServer(ds, 'nsd-main')) : undefined;
   if (nsdHandle) {
     log(`nsd ready on ${nsdHandle.info.port} (${nsdHandle.info.startMs} ms)`);
@@ -338,11 +356,11 @@ async function main() {
   if (wants('udp')) {
     // The ceiling again with 180-byte replies (about Beacon's average here): what the reply bytes alone cost.
     const ceiling180 = await track(ceilingServer(1, 180));
-    await alternate(label, { beacon, nsd: nsdHandle, ceiling, 'ceiling 180B': ceiling180 }, queryFile, { seconds: opts.seconds }, opts.mainRounds);
+    await alternate(label, { beacon, 'beacon dgram': beaconDgram, nsd: nsdHandle, ceiling, 'ceiling C': ceilingC, 'ceiling 180B': ceiling180 }, queryFile, { seconds: opts.seconds }, opts.mainRounds);
     await stopServer(ceiling180);
   }
   // The ceiling too: how much of the latency at a fixed rate is node's own wake-up path.
-  if (wants('latency')) await alternate(`UDP @${opts.latencyQps / 1000}k qps`, { beacon, nsd: nsdHandle, ceiling }, queryFile, { seconds: opts.shortSeconds, maxQps: opts.latencyQps });
+  if (wants('latency')) await alternate(`UDP @${opts.latencyQps / 1000}k qps`, { beacon, 'beacon dgram': beaconDgram, nsd: nsdHandle, ceiling, 'ceiling C': ceilingC }, queryFile, { seconds: opts.shortSeconds, maxQps: opts.latencyQps });
   if (wants('tcp')) await alternate('TCP', { beacon, nsd: nsdHandle }, queryFile, { seconds: opts.shortSeconds, mode: 'tcp' });
   if (wants('churn')) await churnPhase(beacon, queryFile);
   if (wants('handler')) {
@@ -357,7 +375,9 @@ async function main() {
     const servers = { 'ceiling': ceiling, 'beacon': beacon, 'nsd': nsdHandle };
     for (let w = 2; w <= opts.workersMax; w += 1) {
       servers[`ceiling x${w}`] = Object.assign(await track(ceilingServer(w)), { multi: true });
+      // Batched workers each hold their own SO_REUSEPORT socket; dgram workers share cluster's socket.
       servers[`beacon x${w}`] = Object.assign(await track(beaconServer(ds, { workers: w, port: await freePort(), label: `beacon x${w}` })), { multi: true });
+      if (beaconDgram) servers[`beacon dgram x${w}`] = Object.assign(await track(beaconServer(ds, { workers: w, port: await freePort(), label: `beacon dgram x${w}`, udpTransport: 'dgram' })), { multi: true });
       if (nsd) servers[`nsd x${w}`] = Object.assign(await track(nsdServer(ds, `nsd-x${w}`, w)), { multi: true });
     }
     await alternate('UDP cluster workers', servers, queryFile, { seconds: opts.shortSeconds });
@@ -368,6 +388,7 @@ async function main() {
   if (opts.largeCase && wants('large')) {
     await stopServer(beacon);
     if (nsdHandle) await stopServer(nsdHandle);
+    if (beaconDgram) await stopServer(beaconDgram);
     const big = buildDataset({ services: 10_000, instances: 10 });
     // 100,000 uniformly drawn lines: about 90,000 distinct names, within Beacon's default 100,000-entry cache.
     const bq = buildQueryFile(big, { lines: 100_000, seed: 2, deriveTarget });
@@ -430,8 +451,13 @@ function summaryLines() {
     if (m.nsd) out.push(`UDP ${results.dataset.services}x${results.dataset.instances}: Beacon ${(m.beacon.qps / m.nsd.qps).toFixed(2)}x NSD (target >= 0.75), ${(m.beacon.qps / m.ceiling.qps).toFixed(2)}x the Node ceiling (target >= 0.9); CPU per query ${m.beacon.cpuUsPerQuery.toFixed(1)} us vs NSD ${m.nsd.cpuUsPerQuery.toFixed(1)} us and ceiling ${m.ceiling.cpuUsPerQuery.toFixed(1)} us`);
     else out.push(`UDP: Beacon ${(m.beacon.qps / m.ceiling.qps).toFixed(2)}x the Node ceiling (NSD not measured)`);
   }
+  if (udp?.medians['ceiling C'] && udp.medians.nsd) {
+    const m = udp.medians;
+    const dg = m['beacon dgram'];
+    out.push(`UDP batched (${results.beacon.udpTransport}): Beacon ${(m.beacon.qps / m.nsd.qps).toFixed(2)}x NSD (target >= 1.2), ${(m.beacon.qps / m['ceiling C'].qps).toFixed(2)}x the C batched ceiling (target >= 0.8), CPU per query ${m.beacon.cpuUsPerQuery.toFixed(1)} us vs NSD ${m.nsd.cpuUsPerQuery.toFixed(1)} us (target <=) and C ceiling ${m['ceiling C'].cpuUsPerQuery.toFixed(1)} us${dg ? `; Beacon dgram ${(dg.qps / m.nsd.qps).toFixed(2)}x NSD, ${dg.cpuUsPerQuery.toFixed(1)} us/q` : ''}`);
+  }
   const lat = phase('UDP @');
-  if (lat?.medians.nsd) out.push(`Latency at ${opts.latencyQps} qps: Beacon avg ${lat.medians.beacon.avgLatencyMs.toFixed(3)} ms = ${(lat.medians.beacon.avgLatencyMs / lat.medians.nsd.avgLatencyMs).toFixed(2)}x NSD's (target <= 1.5); the Node ceiling ${lat.medians.ceiling?.avgLatencyMs.toFixed(3)} ms`);
+  if (lat?.medians.nsd) out.push(`Latency at ${opts.latencyQps} qps: Beacon avg ${lat.medians.beacon.avgLatencyMs.toFixed(3)} ms = ${(lat.medians.beacon.avgLatencyMs / lat.medians.nsd.avgLatencyMs).toFixed(2)}x NSD's (target <= 1.0 batched); Beacon dgram ${lat.medians['beacon dgram']?.avgLatencyMs.toFixed(3) ?? '-'} ms; the Node ceiling ${lat.medians.ceiling?.avgLatencyMs.toFixed(3)} ms, the C ceiling ${lat.medians['ceiling C']?.avgLatencyMs.toFixed(3) ?? '-'} ms`);
   const tcp = phase('TCP');
   if (tcp?.medians.nsd) out.push(`TCP: Beacon ${(tcp.medians.beacon.qps / tcp.medians.nsd.qps).toFixed(2)}x NSD`);
   const ch = phase('churn')?.churn;

@@ -5,7 +5,7 @@
 //   { op: 'stats' } -> { event: 'stats', rss, heapUsed, server }
 //   { op: 'profile-start' } / { op: 'profile-stop', file } -> CPU profile of the window in between
 //   { op: 'exit' } -> closes the server and exits (so that --cpu-prof writes its profile).
-// Usage: node beacon-server.mjs --services N --instances M [--port P] [--workers N]
+// Usage: node beacon-server.mjs --services N --instances M [--port P] [--workers N] [--udp-transport auto|batched|dgram]
 // With --workers N > 1, node:cluster workers each hold a copy of the (static) registry and share the sockets.
 import cluster from 'node:cluster';
 import { performance } from 'node:perf_hooks';
@@ -29,6 +29,8 @@ const port = Number(arg('--port', '0'));
 const workers = Number(arg('--workers', '1'));
 const domain = arg('--domain', 'local.');
 const answerTtl = Number(arg('--answer-ttl', '5'));
+// UDP transport: auto (batched where the native addon loads), batched or dgram.
+const udpTransport = arg('--udp-transport', 'auto');
 
 function report(message) {
   if (process.send) process.send(message);
@@ -56,7 +58,7 @@ async function startBeacon() {
   const buildMs = performance.now() - t0;
   const view = createRegistryView(registry);
   // In worker mode, `exclusive: false` lets node:cluster workers share the primary's socket and listener.
-  const server = await startDnsServer({ view, domain, listen: [{ host: '127.0.0.1', port }], zones: [], answerTtl, negativeTtl: answerTtl, exclusive: !cluster.isWorker });
+  const server = await startDnsServer({ view, domain, listen: [{ host: '127.0.0.1', port }], zones: [], answerTtl, negativeTtl: answerTtl, exclusive: !cluster.isWorker, udpTransport });
   return { dataset, registry, server, buildMs, startMs: performance.now() - t0 };
 }
 
@@ -284,7 +286,7 @@ if (workers > 1 && cluster.isPrimary) {
 } else {
   const state = await startBeacon();
   const addrs = state.server.addresses;
-  report({ event: 'ready', port: addrs.udp[0].port, tcpPort: addrs.tcp[0].port, pid: process.pid, pids: [process.pid], buildMs: state.buildMs, startMs: state.startMs, ...memory() });
+  report({ event: 'ready', port: addrs.udp[0].port, tcpPort: addrs.tcp[0].port, pid: process.pid, pids: [process.pid], buildMs: state.buildMs, startMs: state.startMs, udpTransport: state.server.udpTransport, udpTransportReason: state.server.udpTransportReason, ...memory() });
   process.on('message', async (m) => {
     try {
       if (m?.op === 'churn') report(await churn(state, m));

@@ -19,9 +19,11 @@ import { DnsRequestHandler } from './handler.js';
 import { DnsCounters, type DnsStats } from './stats.js';
 import { type ZoneData, loadZoneDirectory } from './zonefile.js';
 import { MAX_MESSAGE } from './wire.js';
+import { bindBatchedUdp, chooseUdpTransport, sumUdpBatchCounters, type BatchedUdpListener, type UdpBatchAddon, type UdpBatchCounters, type UdpTransport, type UdpTransportChoice } from './udp-batched.js';
 
 export type { DnsStats } from './stats.js';
 export type { ZoneData } from './zonefile.js';
+export type { UdpBatchCounters, UdpTransport, UdpTransportChoice } from './udp-batched.js';
 
 /**
  * Answer TTL default: 5 s. A client (or a caching resolver) may keep handing out an instance for up to one
@@ -69,6 +71,12 @@ export interface DnsServerOptions {
    * listener (the kernel spreads packets over the workers); outside a cluster worker it changes nothing.
    */
   exclusive?: boolean;
+  /**
+   * UDP transport (default `auto`): `batched` reads and answers datagrams in batches through the native addon
+   * (Linux; with `exclusive: false` each cluster worker opens its own SO_REUSEPORT socket); `dgram` uses
+   * node:dgram; `auto` takes batched where the addon loads, else dgram. TCP is node:net either way.
+   */
+  udpTransport?: UdpTransportChoice;
   logger?: Logger;
 }
 
@@ -80,6 +88,12 @@ export interface DnsServer {
   stats(): DnsStats;
   /** The request handler (for in-process use and fuzzing). */
   readonly handler: DnsRequestHandler;
+  /** The UDP transport running. */
+  readonly udpTransport: UdpTransport;
+  /** Why `auto` fell back to dgram (absent when it did not). */
+  readonly udpTransportReason?: string;
+  /** The batched transport's counters (received, sent, batches, sendErrors, drops); undefined on dgram. */
+  udpCounters(): UdpBatchCounters | undefined;
   /** Stop listening, close every connection, stop following the view. */
   close(): Promise<void>;
 }
@@ -123,7 +137,9 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   const { view, cacheEntries, cacheBytes, logger } = options;
   const handler = new DnsRequestHandler({ authority, view, domain, cacheEntries, cacheBytes, logger, counters });
 
-  const udpSockets: dgram.Socket[] = [];
+  const exclusive = options.exclusive ?? true;
+  const udp = chooseUdpTransport(options.udpTransport ?? 'auto', listen, !exclusive);
+  const udpSockets: UdpListener[] = [];
   const tcpServers: net.Server[] = [];
   const connections = new Set<net.Socket>();
   const addresses = { udp: [] as AddressInfo[], tcp: [] as AddressInfo[] };
@@ -145,31 +161,34 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
 
   try {
     for (const { host, port } of listen) {
-      const bound = await bindPair(host, port, options.exclusive ?? true, handler, counters, onTcpConnection, log);
+      const bound = await bindPair(host, port, exclusive, udp.addon, handler, counters, onTcpConnection, log);
       udpSockets.push(bound.udp);
       tcpServers.push(bound.tcp);
       addresses.udp.push(bound.udp.address());
       addresses.tcp.push(bound.tcp.address() as AddressInfo);
     }
   } catch (err) {
-    for (const s of udpSockets) s.close();
+    for (const s of udpSockets) void s.close();
     for (const s of tcpServers) s.close();
     handler.close();
     throw err;
   }
-  log.info({ addresses, domain: options.domain ?? 'local.' }, 'DNS server listening');
+  log.info({ addresses, domain: options.domain ?? 'local.', udpTransport: udp.transport, udpTransportReason: udp.reason }, 'DNS server listening');
 
   let closed: Promise<void> | undefined;
   return {
     addresses,
     handler,
+    udpTransport: udp.transport,
+    udpTransportReason: udp.reason,
     stats: () => handler.stats(),
+    udpCounters: () => (udp.transport === 'batched' ? sumUdpBatchCounters(udpSockets.flatMap((s) => (s.counters ? [s.counters()] : []))) : undefined),
     close() {
       closed ??= (async () => {
         handler.close();
         for (const c of connections) c.destroy();
         await Promise.all([
-          ...udpSockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+          ...udpSockets.map((s) => s.close()),
           ...tcpServers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
         ]);
       })();
@@ -178,27 +197,54 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   };
 }
 
+/** A bound UDP socket of either transport. */
+interface UdpListener {
+  address(): AddressInfo;
+  close(): Promise<void>;
+  counters?(): UdpBatchCounters;
+}
+
+/** Bind one UDP socket: batched through the addon when given, else node:dgram. */
+async function bindUdpListener(
+  host: string,
+  port: number,
+  exclusive: boolean,
+  addon: UdpBatchAddon | undefined,
+  handler: DnsRequestHandler,
+  counters: DnsCounters,
+  log: Logger,
+): Promise<UdpListener> {
+  if (addon) {
+    // Not exclusive = shared with sibling workers: each holds its own SO_REUSEPORT socket on the port.
+    const batched: BatchedUdpListener = await bindBatchedUdp(addon, host, port, handler, counters, { reusePort: !exclusive });
+    return { address: () => batched.address(), counters: () => batched.counters(), close: async () => batched.close() };
+  }
+  const socket = await bindUdp(host, port, exclusive, handler, counters, log);
+  return { address: () => socket.address(), close: () => new Promise<void>((resolve) => socket.close(() => resolve())) };
+}
+
 /** Bind UDP and TCP on the same port (clients retry a truncated UDP answer over TCP on the same port). */
 async function bindPair(
   host: string,
   port: number,
   exclusive: boolean,
+  addon: UdpBatchAddon | undefined,
   handler: DnsRequestHandler,
   counters: DnsCounters,
   onTcp: (s: net.Socket) => void,
   log: Logger,
-): Promise<{ udp: dgram.Socket; tcp: net.Server }> {
+): Promise<{ udp: UdpListener; tcp: net.Server }> {
   const attempts = port === 0 ? 20 : 1;
   let lastError: unknown;
   for (let i = 0; i < attempts; i++) {
-    const udp = await bindUdp(host, port, exclusive, handler, counters, log);
+    const udp = await bindUdpListener(host, port, exclusive, addon, handler, counters, log);
     const chosen = udp.address().port;
     try {
       const tcp = await bindTcp(host, chosen, exclusive, onTcp, log);
       return { udp, tcp };
     } catch (err) {
       lastError = err;
-      await new Promise<void>((resolve) => udp.close(() => resolve()));
+      await udp.close();
       if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') break;
     }
   }

@@ -74,9 +74,9 @@ export class DnsCounters {
   cacheMiss(): void {
     this.misses++;
   }
-  /** A message left unanswered (see DnsStats.dropped). */
-  dropped(): void {
-    this.droppedCount++;
+  /** Messages left unanswered (see DnsStats.dropped): one, or a batch transport's count. */
+  dropped(count = 1): void {
+    this.droppedCount += count;
   }
   /** A reply sent with TC set. */
   truncated(): void {

@@ -5,7 +5,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import dnsPacket from 'dns-packet';
-import { startDnsServer, type DnsServer, type DnsServerOptions } from '../../src/dns/server.js';
+import { startDnsServer, type DnsServer, type DnsServerOptions, type UdpTransportChoice } from '../../src/dns/server.js';
 import type { DnsView } from '../../src/dns/view.js';
 
 /** Wait bound for any single exchange (never a sleep: the promise settles on the reply). */
@@ -280,7 +280,17 @@ export function decode(reply: Buffer): Decoded {
   };
 }
 
-/** A DNS server for `view` on 127.0.0.1, port 0, without static zones (options override). */
+/**
+ * The UDP transport the DNS suite runs against: BEACON_TEST_UDP_TRANSPORT=batched|dgram|auto (default auto),
+ * so CI runs the whole suite once per transport.
+ */
+export function testUdpTransport(): UdpTransportChoice {
+  const value = process.env.BEACON_TEST_UDP_TRANSPORT ?? 'auto';
+  if (value !== 'auto' && value !== 'batched' && value !== 'dgram') throw new Error(`BEACON_TEST_UDP_TRANSPORT must be auto, batched or dgram, got ${value}`);
+  return value;
+}
+
+/** A DNS server for `view` on 127.0.0.1, port 0, without static zones, on the test's UDP transport (options override). */
 export function serveOnLoopback(view: DnsView, options: Partial<DnsServerOptions> = {}): Promise<DnsServer> {
-  return startDnsServer({ view, listen: [{ host: '127.0.0.1', port: 0 }], zones: [], ...options });
+  return startDnsServer({ view, listen: [{ host: '127.0.0.1', port: 0 }], zones: [], udpTransport: testUdpTransport(), ...options });
 }

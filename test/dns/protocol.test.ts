@@ -6,7 +6,7 @@ import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDnsServer, type DnsServer, type DnsServerOptions } from '../../src/dns/server.js';
 import { FakeView } from './fake-view.js';
-import { TcpClient, buildQuery, decode, tcpQuery, udpQuery, EXCHANGE_TIMEOUT_MS, serveOnLoopback } from './helpers.js';
+import { TcpClient, buildQuery, decode, tcpQuery, udpQuery, EXCHANGE_TIMEOUT_MS, serveOnLoopback, testUdpTransport } from './helpers.js';
 
 let server: DnsServer | undefined;
 afterEach(async () => {
@@ -223,7 +223,7 @@ describe('opcodes, malformed and unwanted messages', () => {
 
 describe('listen addresses', () => {
   it('accepts a host name as the listen address', async () => {
-    server = await startDnsServer({ view: bigView(1), listen: [{ host: 'localhost', port: 0 }], zones: [] });
+    server = await startDnsServer({ view: bigView(1), listen: [{ host: 'localhost', port: 0 }], zones: [], udpTransport: testUdpTransport() });
     const { address, port } = server.addresses.udp[0]!;
     expect(decode(await udpQuery(port, buildQuery('_small._tcp.local.', 'SRV'), address)).answer).toHaveLength(1);
   });
@@ -232,7 +232,7 @@ describe('listen addresses', () => {
 describe('IPv6', () => {
   it('serves on ::1 over UDP and TCP on the same port', async () => {
     const view = bigView(1);
-    server = await startDnsServer({ view, listen: [{ host: '::1', port: 0 }], zones: [] });
+    server = await startDnsServer({ view, listen: [{ host: '::1', port: 0 }], zones: [], udpTransport: testUdpTransport() });
     const port = server.addresses.udp[0]!.port;
     expect(server.addresses.tcp[0]!.port).toBe(port);
     expect(decode(await udpQuery(port, buildQuery('_small._tcp.local.', 'SRV'), '::1')).answer).toHaveLength(1);

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ServiceInstance, ServiceRegistry, createRegistryView } from '../../src/index.js';
+import { testUdpTransport } from './helpers.js';
 
 // Fake timers drive Date.now() (the registry clock) and the view's lapse timer: nothing sleeps.
 beforeEach(() => {
@@ -68,7 +69,7 @@ describe('DNS server over the view', () => {
     registry.register('api', new ServiceInstance('short', '10.0.0.1', 8080).withTtl(2_000));
     registry.register('api', new ServiceInstance('long', '10.0.0.2', 8081).withTtl(60_000));
     const view = createRegistryView(registry);
-    const server = await startDnsServer({ view, listen: [{ host: '127.0.0.1', port: 0 }], zones: [] });
+    const server = await startDnsServer({ view, listen: [{ host: '127.0.0.1', port: 0 }], zones: [], udpTransport: testUdpTransport() });
     try {
       const port = server.addresses.udp[0]!.port;
       const targets = async () => decode(await udpQuery(port, buildQuery('_api._tcp.local.', 'SRV'))).answer.map((l) => l.split(' ').pop()).sort();
@@ -126,7 +127,7 @@ describe('service enumeration under churn', () => {
     const view = createRegistryView(registry);
     const changes: boolean[] = [];
     view.onChange((c) => changes.push(c.enumeration ?? true));
-    const server = await startDnsServer({ view, listen: [{ host: '127.0.0.1', port: 0 }], zones: [] });
+    const server = await startDnsServer({ view, listen: [{ host: '127.0.0.1', port: 0 }], zones: [], udpTransport: testUdpTransport() });
     try {
       const port = server.addresses.udp[0]!.port;
       const enumerate = async () => decode(await udpQuery(port, buildQuery('_services._dns-sd._udp.local.', 'PTR'))).answer.map((l) => l.split(' ').pop());

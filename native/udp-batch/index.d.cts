@@ -1,0 +1,45 @@
+/** Counters since the socket was opened. */
+export interface UdpBatchCounters {
+  received: number;
+  sent: number;
+  batches: number;
+  sendErrors: number;
+  drops: number;
+}
+
+/** Options of a batched UDP socket. */
+export interface UdpBatchOptions {
+  /** IPv4 or IPv6 literal to bind. */
+  address: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** SO_REUSEPORT: sockets of the same user share the port, the kernel spreads datagrams over them. */
+  reusePort?: boolean;
+  /** IPV6_V6ONLY for an IPv6 address (default false, as node:dgram). */
+  ipv6Only?: boolean;
+  /** Datagrams per recvmmsg, 1..64 (default 64). */
+  batchSize?: number;
+  /** Bytes per slot, 512..65536 (default 4096): larger datagrams are dropped. */
+  slotSize?: number;
+  /** Batches read per readable event before yielding to the event loop, 1..1024 (default 8). */
+  batchesPerEvent?: number;
+}
+
+/**
+ * A bound, non-blocking UDP socket read in batches on this thread's event loop. `onBatch(count, dropped)`:
+ * datagram i is `recv[i*slotSize, +lengths[i])` (lengths[i] = -1: dropped); write the reply to
+ * `send[i*slotSize...]` and its length to `replyLengths[i]` (-1: no reply, the preset).
+ */
+export class UdpBatchSocket {
+  constructor(options: UdpBatchOptions, onBatch: (count: number, dropped: number) => void);
+  readonly recv: Buffer;
+  readonly send: Buffer;
+  readonly lengths: Int32Array;
+  readonly replyLengths: Int32Array;
+  readonly batchSize: number;
+  readonly slotSize: number;
+  address(): { address: string; family: 'IPv4' | 'IPv6'; port: number };
+  stats(): UdpBatchCounters;
+  close(): void;
+}
+export const MAX_BATCH: number;
