@@ -1,5 +1,5 @@
 /** Human output of the CLI: aligned text tables and short summaries. `--json` bypasses all of this. */
-import type { InstanceView } from '../control/app.js';
+import type { InstanceView } from '../control/instance-view.js';
 
 /** Render rows as an aligned table with a header line. */
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { loadConfig, parseDuration, type RawSettings } from '../config.js';
-import type { InstanceView } from '../control/app.js';
+import type { InstanceView } from '../control/instance-view.js';
 import type { ControlClient } from '../control/client.js';
 import type { Beacon } from '../daemon/beacon.js';
 import { BEACON_VERSION } from '../daemon/version.js';
