@@ -64,6 +64,11 @@ export interface BeaconConfig {
   readonly pretty: boolean;
 }
 
+/** The control socket's path when none is configured: `beacon.sock` in the data directory. */
+export function defaultSocketPath(dataDir: string): string {
+  return path.join(dataDir, 'beacon.sock');
+}
+
 /** Inputs of `loadConfig`. */
 export interface ConfigSources {
   /** Settings given as command-line flags (undefined values are ignored). */
@@ -108,7 +113,7 @@ function toConfig(v: SettingValues): BeaconConfig {
     ...(v.zones === undefined ? {} : { zonesDir: v.zones }),
     ...(v.answerTtl === undefined ? {} : { answerTtlSeconds: v.answerTtl }),
     ...(v.negativeTtl === undefined ? {} : { negativeTtlSeconds: v.negativeTtl }),
-    socketPath: v.socket ?? path.join(v.dataDir, 'beacon.sock'),
+    socketPath: v.socket ?? defaultSocketPath(v.dataDir),
     ...(v.http === undefined ? {} : { httpListen: v.http }),
     ...(v.token === undefined ? {} : { token: v.token }),
     defaultTtlMs: v.ttl,

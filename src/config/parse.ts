@@ -23,7 +23,8 @@ const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60
 
 /**
  * Parse a duration: `500ms`, `10s`, `2m`, `1h`, `1.5s`, or a bare number of milliseconds.
- * Zero, negative and malformed values throw InvalidConfigurationError (seed mutant A).
+ * Zero, negative and malformed values throw InvalidConfigurationError: a zero TTL or check interval would
+ * expire or probe instances without pause.
  */
 export function parseDuration(value: unknown, field = 'duration'): number {
   let ms: number;
