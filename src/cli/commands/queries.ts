@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { parseDuration } from '../../config.js';
 import type { WatchEvent } from '../../control/watch.js';
 import { SELECTION_STRATEGIES } from '../../registry/types.js';
-import { instanceDetails, instancesTable, table } from '../format.js';
+import { instanceDetails, instancesTable, statsTable, table } from '../format.js';
 import { collect } from '../register-body.js';
 import { client, clientCommand, label, output, print, untilInterrupted, type CommonFlags } from './shared.js';
 
@@ -55,17 +55,7 @@ export function addQueryCommands(program: Command): void {
     .description('registry, DNS and health check statistics')
     .action(async (flags: CommonFlags) => {
       const result = await client(flags).stats();
-      output(flags, result, () => {
-        const r = result.registry;
-        const dns = result.dns as { queries?: number; cacheHits?: number; cacheMisses?: number } | undefined;
-        const rows: [string, string][] = [
-          ['services', String(r.totalServices)],
-          ['instances', `${r.totalInstances} (${r.healthyInstances} healthy, ${r.unhealthyInstances} unhealthy, ${r.unknownInstances} unknown, ${r.maintenanceInstances} in maintenance)`],
-          ['change index', String(r.index)],
-        ];
-        if (dns) rows.push(['dns queries', `${dns.queries ?? 0} (cache hits ${dns.cacheHits ?? 0}, misses ${dns.cacheMisses ?? 0})`]);
-        return table(['STAT', 'VALUE'], rows);
-      });
+      output(flags, result, () => statsTable(result));
     });
 
   clientCommand(program.command('info'))
