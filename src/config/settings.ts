@@ -8,8 +8,9 @@
  *
  * Sources and precedence (flags > environment > config file > defaults) are in sources.ts and
  * src/config.ts, which also turns the parsed values into a BeaconConfig. To add a setting: add an entry
- * here, add its field to BeaconConfig and set it in `toConfig` (the compiler points at both); the flag, the
- * variable, the file key, the help line and the tests that walk this table follow.
+ * here, a field to BeaconConfig and its line in `toConfig`. The flag, the variable, the file key and the
+ * help line follow; test/cli/settings.test.ts does not compile until the setting has sample values, then
+ * fails until a value set by each source reaches the BeaconConfig.
  */
 import { InvalidConfigurationError } from '../errors.js';
 import {
