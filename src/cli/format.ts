@@ -1,5 +1,6 @@
 /** Human output of the CLI: aligned text tables and short summaries. `--json` bypasses all of this. */
-import type { InstanceView } from '../control/app.js';
+import type { InstanceView } from '../control/instance-view.js';
+import type { RegistryStats } from '../registry/types.js';
 
 /** Render rows as an aligned table with a header line. */
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -56,4 +57,17 @@ export function instanceDetails(instance: InstanceView): string {
   if (instance.note) rows.push(['note', instance.note]);
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
+}
+
+/** `beacon stats`: registry counts, and DNS query counts when the daemon reports them. */
+export function statsTable(stats: { readonly registry: RegistryStats; readonly dns?: unknown }): string {
+  const r = stats.registry;
+  const dns = stats.dns as { queries?: number; cacheHits?: number; cacheMisses?: number } | undefined;
+  const rows: [string, string][] = [
+    ['services', String(r.totalServices)],
+    ['instances', `${r.totalInstances} (${r.healthyInstances} healthy, ${r.unhealthyInstances} unhealthy, ${r.unknownInstances} unknown, ${r.maintenanceInstances} in maintenance)`],
+    ['change index', String(r.index)],
+  ];
+  if (dns) rows.push(['dns queries', `${dns.queries ?? 0} (cache hits ${dns.cacheHits ?? 0}, misses ${dns.cacheMisses ?? 0})`]);
+  return table(['STAT', 'VALUE'], rows);
 }

@@ -6,7 +6,7 @@ import http from 'node:http';
 import { BeaconError, type ErrorCode } from '../errors.js';
 import type { HealthStatus, RegistryStats, SelectionStrategy } from '../registry/types.js';
 import type { CircuitState } from '../balancer/circuit-breaker.js';
-import type { InstanceView } from './app.js';
+import type { InstanceView } from './instance-view.js';
 import type { WatchResult } from './watch.js';
 
 /** How to reach the daemon: a socket path, or a base URL (`http://127.0.0.1:8500`) plus a token. */

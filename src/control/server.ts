@@ -7,7 +7,8 @@ import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { ListenAddress } from '../config.js';
 import { InvalidConfigurationError } from '../errors.js';
-import { buildControlApp, type ControlApp, type ControlDeps } from './app.js';
+import { buildControlApp } from './app.js';
+import type { ControlApp, ControlDeps, ControlPlugin } from './plugin.js';
 
 /** Where the control API listens. */
 export interface ControlServerOptions {
@@ -17,6 +18,8 @@ export interface ControlServerOptions {
   readonly tcp?: ListenAddress;
   /** Bearer token for the TCP listener. */
   readonly token?: string;
+  /** More APIs served on both listeners (see the plugin contract in plugin.ts). */
+  readonly plugins?: readonly ControlPlugin[];
 }
 
 /** A running control API. */
@@ -66,13 +69,14 @@ export async function startControlServer(deps: ControlDeps, options: ControlServ
     throw new InvalidConfigurationError('the TCP control listener needs a bearer token', 'token');
   }
   await prepareSocketPath(options.socketPath);
-  const app = buildControlApp(deps);
+  const plugins = options.plugins ?? [];
+  const app = buildControlApp(deps, { plugins });
   await app.listen({ path: options.socketPath });
   await chmod(options.socketPath, 0o600);
   let tcpApp: ControlApp | undefined;
   let tcpAddress: AddressInfo | undefined;
   if (options.tcp) {
-    tcpApp = buildControlApp(deps, { token: options.token as string });
+    tcpApp = buildControlApp(deps, { token: options.token as string, plugins });
     try {
       await tcpApp.listen({ host: options.tcp.host, port: options.tcp.port });
     } catch (error) {

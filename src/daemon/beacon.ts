@@ -11,7 +11,8 @@ import type { BeaconConfig } from '../config.js';
 import { ChangeFeed } from '../control/watch.js';
 import { Metrics, type DnsMetrics } from '../control/metrics.js';
 import { startControlServer, type ControlServer } from '../control/server.js';
-import type { RegistryWriter } from '../control/app.js';
+import type { WritePort } from '../control/ports.js';
+import type { ChangeEvent } from '../registry/mutations.js';
 import { createRegistryView } from '../dns/registry-view.js';
 import { startDnsServer, type DnsServer, type DnsStats } from '../dns/server.js';
 import { startDnsWorkers } from './dns-workers.js';
@@ -79,12 +80,11 @@ export function dnsMetricsFrom(stats: DnsStats): DnsMetrics {
  * A writer whose calls resolve only once every DNS worker has applied the change they made (`synced(index)`
  * of the call's own event); calls that changed nothing visible (a TTL renewal) do not wait.
  */
-function writerSyncedWith(writer: RegistryWriter, synced: (index: number) => Promise<void>): RegistryWriter {
-  const after = async <T>(result: Promise<T>): Promise<T> => {
-    const value = await result;
-    const index = (value as { index?: unknown } | undefined)?.index;
-    if (typeof index === 'number') await synced(index);
-    return value;
+function writerSyncedWith(writer: WritePort, synced: (index: number) => Promise<void>): WritePort {
+  const after = async (result: Promise<ChangeEvent | undefined>): Promise<ChangeEvent | undefined> => {
+    const event = await result;
+    if (event) await synced(event.index);
+    return event;
   };
   return {
     register: (service, instance) => after(writer.register(service, instance)),

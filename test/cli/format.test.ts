@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { InstanceView } from '../../src/control/app.js';
-import { healthCell, instancesTable, table } from '../../src/cli/format.js';
+import { healthCell, instancesTable, statsTable, table } from '../../src/cli/format.js';
 
 const base: InstanceView = {
   service: 'api', id: 'a', address: '10.0.0.1', port: 80, tags: [], metadata: {}, weight: 1, priority: 0, protocol: 'tcp',
@@ -29,5 +29,16 @@ describe('CLI tables', () => {
       'b   10.0.0.1  81    unhealthy                   -      1       http http://10.0.0.1:81/h  HTTP 500',
       'c   10.0.0.1  82    healthy, circuit half-open  -      1       tcp 10.0.0.1:82',
     ]);
+  });
+
+  it('summarises stats, with DNS counts only when the daemon reports them', () => {
+    const registry = { totalServices: 2, totalInstances: 5, healthyInstances: 3, unhealthyInstances: 1, unknownInstances: 1, maintenanceInstances: 1, index: 42 };
+    expect(statsTable({ registry }).split('\n')).toEqual([
+      'STAT          VALUE',
+      'services      2',
+      'instances     5 (3 healthy, 1 unhealthy, 1 unknown, 1 in maintenance)',
+      'change index  42',
+    ]);
+    expect(statsTable({ registry, dns: { queries: 9, cacheHits: 4, cacheMisses: 5 } }).split('\n').at(-1)).toBe('dns queries   9 (cache hits 4, misses 5)');
   });
 });

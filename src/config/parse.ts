@@ -1,0 +1,148 @@
+/**
+ * Parsers of setting values. Each takes what a user wrote (a string from a flag or the environment, any
+ * JSON value from the config file) and returns the typed value or throws an InvalidConfigurationError
+ * naming the setting.
+ */
+import { isIP } from 'node:net';
+import path from 'node:path';
+import { InvalidConfigurationError } from '../errors.js';
+
+/** A host and port to listen on. */
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** What a parser knows besides the value: the setting's name (for errors) and the base of relative paths. */
+export interface ParseContext {
+  readonly name: string;
+  readonly cwd: string;
+}
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * Parse a duration: `500ms`, `10s`, `2m`, `1h`, `1.5s`, or a bare number of milliseconds.
+ * Zero, negative and malformed values throw InvalidConfigurationError: a zero TTL or check interval would
+ * expire or probe instances without pause.
+ */
+export function parseDuration(value: unknown, field = 'duration'): number {
+  let ms: number;
+  if (typeof value === 'number') {
+    ms = value;
+  } else if (typeof value === 'string') {
+    const match = /^\s*(-?\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
+    if (!match) throw new InvalidConfigurationError(`${field}: not a duration: ${JSON.stringify(value)} (use e.g. 500ms, 10s, 2m)`, field);
+    ms = Number(match[1]) * (DURATION_UNITS[match[2] ?? 'ms'] ?? 1);
+  } else {
+    throw new InvalidConfigurationError(`${field}: not a duration: ${JSON.stringify(value)}`, field);
+  }
+  if (!Number.isFinite(ms) || ms <= 0) throw new InvalidConfigurationError(`${field}: must be greater than zero, got ${JSON.stringify(value)}`, field);
+  if (ms > 2_147_483_647) throw new InvalidConfigurationError(`${field}: too long (at most about 24 days)`, field);
+  return Math.round(ms) || 1;
+}
+
+/** A DNS TTL in whole seconds (at least 1): a bare number means seconds here, unlike other durations. */
+export function parseTtlSeconds(value: unknown, field: string): number {
+  const seconds = typeof value === 'number' || (typeof value === 'string' && /^\s*\d+\s*$/.test(value));
+  const ms = parseDuration(seconds ? Number(value) * 1000 : value, field);
+  return Math.max(1, Math.round(ms / 1000));
+}
+
+/** Parse a positive integer (`5`, `"5"`) or throw InvalidConfigurationError. */
+export function parsePositiveInt(value: unknown, field: string, max = 2 ** 31 - 1): number {
+  const n = typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0 || n > max) {
+    throw new InvalidConfigurationError(`${field}: must be an integer between 1 and ${max}, got ${JSON.stringify(value)}`, field);
+  }
+  return n;
+}
+
+/** `true`, `1`, `yes`, `on` / `false`, `0`, `no`, `off`, empty (any case), or a JSON boolean. */
+export function parseBoolean(value: unknown, field: string): boolean {
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'string') {
+    const v = value.trim().toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+    if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
+  }
+  throw new InvalidConfigurationError(`${field}: not a boolean: ${JSON.stringify(value)}`, field);
+}
+
+/** A comma-separated string or a JSON array of strings; blanks are dropped. */
+export function parseList(value: unknown, field: string): string[] {
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value.map((v: string) => v.trim()).filter(Boolean);
+  if (typeof value === 'string') return value.split(',').map((v) => v.trim()).filter(Boolean);
+  throw new InvalidConfigurationError(`${field}: expected a comma-separated list, got ${JSON.stringify(value)}`, field);
+}
+
+/**
+ * Parse `host:port`, `[v6]:port` or a bare `port` (host defaults to `defaultHost`). Port 0 asks the OS for a
+ * free port (useful in tests); the daemon reports the port it got.
+ */
+export function parseListenAddress(value: string, field: string, defaultHost = '127.0.0.1'): ListenAddress {
+  const text = value.trim();
+  let host = defaultHost;
+  let portText = text;
+  const v6 = /^\[([^\]]+)\]:(\d+)$/.exec(text);
+  if (v6) {
+    host = v6[1] ?? '';
+    portText = v6[2] ?? '';
+  } else if (text.includes(':')) {
+    const at = text.lastIndexOf(':');
+    host = text.slice(0, at);
+    portText = text.slice(at + 1);
+  }
+  if (!/^\d+$/.test(portText) || Number(portText) > 65535) {
+    throw new InvalidConfigurationError(`${field}: bad port in ${JSON.stringify(value)} (0..65535)`, field);
+  }
+  if (host === '' || (isIP(host) === 0 && !/^[A-Za-z0-9.-]+$/.test(host))) {
+    throw new InvalidConfigurationError(`${field}: bad host in ${JSON.stringify(value)}`, field);
+  }
+  return { host, port: Number(portText) };
+}
+
+/** One or more listen addresses (a list, see parseList); at least one. */
+export function parseListenList(value: unknown, field: string): ListenAddress[] {
+  const addresses = parseList(value, field).map((v) => parseListenAddress(v, field));
+  if (addresses.length === 0) throw new InvalidConfigurationError(`${field}: at least one address is needed`, field);
+  return addresses;
+}
+
+/** A DNS zone apex, lower-cased, with its trailing dot. */
+export function parseDomain(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new InvalidConfigurationError(`${field}: must be a non-empty name`, field);
+  const domain = value.trim().toLowerCase();
+  const withDot = domain.endsWith('.') ? domain : `${domain}.`;
+  if (!/^([a-z0-9_-]([a-z0-9_-]{0,61}[a-z0-9_-])?\.)+$/.test(withDot)) {
+    throw new InvalidConfigurationError(`${field}: not a valid DNS name: ${JSON.stringify(value)}`, field);
+  }
+  return withDot;
+}
+
+/** A trimmed, non-empty string. */
+export function nonEmptyString(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new InvalidConfigurationError(`${field}: must be a non-empty string`, field);
+  return value.trim();
+}
+
+/** A file or directory path, resolved against the working directory. */
+export function parsePath(value: unknown, context: ParseContext): string {
+  return path.resolve(context.cwd, nonEmptyString(value, context.name));
+}
+
+/** `a, b or c`: a list as help and error messages spell it. */
+export function orList(values: readonly string[]): string {
+  return values.length < 2 ? values.join('') : `${values.slice(0, -1).join(', ')} or ${values.at(-1)}`;
+}
+
+/** A parser accepting exactly one of `choices`. */
+export function oneOf<const T extends string>(choices: readonly T[]): (value: unknown, context: ParseContext) => T {
+  return (value, { name }) => {
+    const text = nonEmptyString(value, name);
+    if (!(choices as readonly string[]).includes(text)) {
+      throw new InvalidConfigurationError(`${name}: must be ${orList(choices)}, got ${JSON.stringify(text)}`, name);
+    }
+    return text as T;
+  };
+}

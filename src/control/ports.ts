@@ -1,0 +1,52 @@
+/**
+ * The ports the control API reaches the rest of Beacon through, typed by what each call really returns.
+ * The daemon plugs the durable registry, the registry, the load balancer and the snapshot functions into
+ * these; the route plugins never see the store or DNS (see docs/ARCHITECTURE.md, 'The write path').
+ */
+import type { CircuitState } from '../balancer/circuit-breaker.js';
+import type { ChangeEvent } from '../registry/mutations.js';
+import type { HealthStatus, InstanceRecord, RegistryStats, ResolveOptions } from '../registry/types.js';
+import type { InstanceInput } from '../registry/validate.js';
+
+/**
+ * Where the API's writes go: validate -> durable write -> apply -> acknowledge, never the registry itself.
+ * Each call resolves with the change it made, or `undefined` when it changed nothing visible (a heartbeat
+ * that only renewed a TTL); it rejects with a BeaconError and changes nothing when the input is bad.
+ */
+export interface WritePort {
+  register(service: string, instance: InstanceInput): Promise<ChangeEvent | undefined>;
+  deregister(service: string, id: string): Promise<ChangeEvent | undefined>;
+  heartbeat(service: string, id: string, status?: 'pass' | 'fail', note?: string): Promise<ChangeEvent | undefined>;
+  updateHealth(service: string, id: string, health: HealthStatus, note?: string): Promise<ChangeEvent | undefined>;
+  setMaintenance(service: string, id: string, enabled: boolean, reason?: string): Promise<ChangeEvent | undefined>;
+}
+
+/** The registry as the API reads it (every read is in memory; writes go through a WritePort). */
+export interface RegistryReader {
+  /** The change index: increases by one per visible change. */
+  readonly index: number;
+  get(service: string, id: string): InstanceRecord | undefined;
+  /** Every record, or one service's. */
+  records(service?: string): readonly InstanceRecord[];
+  listServices(): readonly string[];
+  /** The records of a service that match `options` (tags, health). */
+  candidates(service: string, options?: ResolveOptions): readonly InstanceRecord[];
+  /** Whether DNS and `resolve` may hand out this record now (healthy, not in maintenance, TTL not lapsed). */
+  isServable(record: InstanceRecord): boolean;
+  stats(): RegistryStats;
+}
+
+/** Instance selection and the per-instance circuit breakers. */
+export interface SelectionPort {
+  /** Pick one instance of `service`, or undefined when none is eligible. */
+  select(service: string, options?: ResolveOptions): { readonly id: string } | undefined;
+  circuitState(service: string, id: string): CircuitState;
+  reportSuccess(service: string, id: string): void;
+  reportFailure(service: string, id: string): void;
+}
+
+/** Snapshot save/restore, wired by the daemon to the store's snapshot functions. */
+export interface SnapshotPort {
+  save(file: string): Promise<unknown>;
+  restore(file: string): Promise<unknown>;
+}

@@ -1,0 +1,102 @@
+/**
+ * Resource plugin: one instance. Register (PUT), read (GET), deregister (DELETE), heartbeat, health,
+ * maintenance, and call-outcome reports for its circuit breaker. Writes go through the WritePort; each
+ * answer carries the change index after the write.
+ */
+import type { HealthStatus } from '../../registry/types.js';
+import type { InstanceInput } from '../../registry/validate.js';
+import { instanceView, requireRecord, type InstanceView } from '../instance-view.js';
+import type { Metrics } from '../metrics.js';
+import type { ControlPlugin } from '../plugin.js';
+import type { RegistryReader, SelectionPort, WritePort } from '../ports.js';
+import * as schema from '../schemas.js';
+
+/** What the instances plugin needs. */
+export interface InstancesDeps {
+  readonly registry: Pick<RegistryReader, 'index' | 'get' | 'records'>;
+  readonly writer: WritePort;
+  readonly balancer: Pick<SelectionPort, 'circuitState' | 'reportSuccess' | 'reportFailure'>;
+  readonly metrics: Pick<Metrics, 'onReport'>;
+}
+
+type InstanceParams = { service: string; id: string };
+
+/** Routes under `/v1/services/:service/instances/:id`. */
+export const instancesRoutes: ControlPlugin<InstancesDeps> = async (app, { registry, writer, balancer, metrics }) => {
+  const current = (service: string, id: string): InstanceView => {
+    const record = requireRecord(registry, service, id);
+    return instanceView(record, balancer.circuitState(record.service, record.spec.id));
+  };
+
+  app.put<{ Params: InstanceParams; Body: Omit<InstanceInput, 'id'> }>(
+    '/v1/services/:service/instances/:id',
+    { schema: { params: schema.instanceParams, body: schema.registerBody } },
+    async (request) => {
+      const { service, id } = request.params;
+      await writer.register(service, { ...request.body, id } as InstanceInput);
+      return { index: registry.index, instance: current(service, id) };
+    },
+  );
+
+  app.get<{ Params: InstanceParams }>(
+    '/v1/services/:service/instances/:id',
+    { schema: { params: schema.instanceParams, querystring: schema.emptyQuery } },
+    async (request) => ({ index: registry.index, instance: current(request.params.service, request.params.id) }),
+  );
+
+  app.delete<{ Params: InstanceParams }>(
+    '/v1/services/:service/instances/:id',
+    { schema: { params: schema.instanceParams, querystring: schema.emptyQuery } },
+    async (request) => {
+      const { service, id } = request.params;
+      requireRecord(registry, service, id);
+      await writer.deregister(service, id);
+      return { index: registry.index, deregistered: { service: service.toLowerCase(), id } };
+    },
+  );
+
+  app.post<{ Params: InstanceParams; Body: { status?: 'pass' | 'fail'; note?: string } | null }>(
+    '/v1/services/:service/instances/:id/heartbeat',
+    { schema: { params: schema.instanceParams, body: schema.heartbeatBody } },
+    async (request) => {
+      const { service, id } = request.params;
+      requireRecord(registry, service, id);
+      await writer.heartbeat(service, id, request.body?.status ?? 'pass', request.body?.note);
+      return { index: registry.index, health: requireRecord(registry, service, id).health };
+    },
+  );
+
+  app.put<{ Params: InstanceParams; Body: { health: HealthStatus; note?: string } }>(
+    '/v1/services/:service/instances/:id/health',
+    { schema: { params: schema.instanceParams, body: schema.healthBody } },
+    async (request) => {
+      const { service, id } = request.params;
+      requireRecord(registry, service, id);
+      await writer.updateHealth(service, id, request.body.health, request.body.note);
+      return { index: registry.index, instance: current(service, id) };
+    },
+  );
+
+  app.put<{ Params: InstanceParams; Body: { enabled: boolean; reason?: string } }>(
+    '/v1/services/:service/instances/:id/maintenance',
+    { schema: { params: schema.instanceParams, body: schema.maintenanceBody } },
+    async (request) => {
+      const { service, id } = request.params;
+      requireRecord(registry, service, id);
+      await writer.setMaintenance(service, id, request.body.enabled, request.body.reason);
+      return { index: registry.index, instance: current(service, id) };
+    },
+  );
+
+  app.post<{ Params: InstanceParams; Body: { outcome: 'success' | 'failure' } }>(
+    '/v1/services/:service/instances/:id/report',
+    { schema: { params: schema.instanceParams, body: schema.reportBody } },
+    async (request) => {
+      const record = requireRecord(registry, request.params.service, request.params.id);
+      if (request.body.outcome === 'success') balancer.reportSuccess(record.service, record.spec.id);
+      else balancer.reportFailure(record.service, record.spec.id);
+      metrics.onReport(request.body.outcome);
+      return { service: record.service, id: record.spec.id, circuit: balancer.circuitState(record.service, record.spec.id) };
+    },
+  );
+};
