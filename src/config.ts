@@ -62,6 +62,10 @@ export interface BeaconConfig {
   readonly dnsWorkers: number;
   /** Human-readable logs. */
   readonly pretty: boolean;
+  /** How DNS reads and answers UDP: `auto` picks the batched addon where it loads, else node:dgram. */
+  readonly udpTransport: 'auto' | 'batched' | 'dgram';
+  /** Interfaces to publish on over multicast DNS (empty: every non-loopback IPv4 one); undefined: off. */
+  readonly mdnsInterfaces?: readonly string[];
 }
 
 /** The control socket's path when none is configured: `beacon.sock` in the data directory. */
@@ -126,5 +130,7 @@ function toConfig(v: SettingValues): BeaconConfig {
     logLevel: v.logLevel,
     pretty: v.pretty,
     dnsWorkers: v.workers,
+    udpTransport: v.udpTransport,
+    ...(v.mdns === undefined ? {} : { mdnsInterfaces: v.mdns.filter((name) => name !== 'all') }),
   };
 }

@@ -48,6 +48,7 @@ export interface SettingSpec<T> {
 }
 
 const STORES = ['sqlite', 'memory', 'etcd'] as const;
+const UDP_TRANSPORTS = ['auto', 'batched', 'dgram'] as const;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const duration = (value: unknown, { name }: ParseContext): number => parseDuration(value, name);
@@ -80,6 +81,20 @@ export const SETTING_TABLE = {
     default: 1,
     defaultHelp: '1: answer in the main process',
     parse: (v, c) => parsePositiveInt(v, c.name, 64),
+  },
+  udpTransport: {
+    arg: '<kind>',
+    description: 'UDP I/O: batched (recvmmsg/sendmmsg through the native addon), dgram (node:dgram), or auto (batched where the addon loads)',
+    choices: UDP_TRANSPORTS,
+    default: 'auto',
+    parse: oneOf(UDP_TRANSPORTS),
+  },
+  mdns: {
+    arg: '<interfaces>',
+    description: 'also publish eligible instances over multicast DNS under local. on these interfaces ("all": every non-loopback IPv4 interface); repeatable',
+    repeatable: true,
+    defaultHelp: 'off',
+    parse: (v, c) => parseList(v, c.name),
   },
   logLevel: { arg: '<level>', description: orList(LOG_LEVELS), default: 'info', parse: oneOf(LOG_LEVELS) },
   pretty: { description: 'human-readable logs', default: false, defaultHelp: 'when stdout is a terminal', parse: (v, c) => parseBoolean(v, c.name) },

@@ -16,6 +16,7 @@ import type { ChangeEvent } from '../registry/mutations.js';
 import { createRegistryView } from '../dns/registry-view.js';
 import { startDnsServer, type DnsServer, type DnsStats } from '../dns/server.js';
 import { startDnsWorkers } from './dns-workers.js';
+import { startMdnsResponder } from '../mdns/index.js';
 import { HealthChecker } from '../health/checker.js';
 import { Reaper } from '../health/reaper.js';
 import { moduleLogger, silentLogger, type Logger } from '../log.js';
@@ -52,7 +53,9 @@ export interface BeaconInfo {
   readonly dataDir: string;
   readonly store: string;
   readonly domain: string;
-  readonly dns: { readonly udp: string[]; readonly tcp: string[] };
+  readonly dns: { readonly udp: string[]; readonly tcp: string[]; readonly udpTransport?: string; readonly udpTransportReason?: string };
+  /** Multicast DNS, when published (`--mdns`): the interface addresses joined. */
+  readonly mdns?: { readonly interfaces: readonly string[] };
   readonly control: { readonly socket: string; readonly tcp?: string };
 }
 
@@ -141,19 +144,22 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
       ...(config.zonesDir === undefined ? {} : { zones: config.zonesDir }),
       ...(config.answerTtlSeconds === undefined ? {} : { answerTtl: config.answerTtlSeconds }),
       ...(config.negativeTtlSeconds === undefined ? {} : { negativeTtl: config.negativeTtlSeconds }),
+      udpTransport: config.udpTransport,
     };
     // With --workers N, N processes answer DNS from replicas of the registry; writes wait until they applied.
     const workers = config.dnsWorkers > 1
       ? await startDnsWorkers({ count: config.dnsWorkers, registry, balancer, dns: dnsOptions, logger: moduleLogger(logger, 'dns-workers') })
       : undefined;
-    // The in-process view exists only when this process answers DNS itself (workers build their own).
-    const startLocalDns = async () => {
-      const view = createRegistryView(registry, balancer);
-      undo.push(() => view.dispose());
-      return startDnsServer({ view, ...dnsOptions, logger });
-    };
-    const dns = workers ?? (await startLocalDns());
+    // The in-process view exists only when this process answers DNS itself (workers build their own) or
+    // publishes over multicast DNS (one responder per host, so never in the workers).
+    const needsView = workers === undefined || config.mdnsInterfaces !== undefined;
+    const view = needsView ? createRegistryView(registry, balancer) : undefined;
+    if (view) undo.push(() => view.dispose());
+    const local = workers === undefined && view ? await startDnsServer({ view, ...dnsOptions, logger }) : undefined;
+    const dns = workers ?? local!;
     undo.push(() => dns.close());
+    const mdns = config.mdnsInterfaces !== undefined && view ? await startMdnsResponder({ view, interfaces: config.mdnsInterfaces, logger }) : undefined;
+    if (mdns) undo.push(() => mdns.close());
 
     const metrics = new Metrics();
     undo.push(registry.onChange((event) => metrics.onChange(event)));
@@ -182,7 +188,13 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
       dataDir: config.dataDir,
       store: store.kind,
       domain: config.domain,
-      dns: { udp: dns.addresses.udp.map(hostPort), tcp: dns.addresses.tcp.map(hostPort) },
+      dns: {
+        udp: dns.addresses.udp.map(hostPort),
+        tcp: dns.addresses.tcp.map(hostPort),
+        ...(local ? { udpTransport: local.udpTransport } : {}),
+        ...(local?.udpTransportReason ? { udpTransportReason: local.udpTransportReason } : {}),
+      },
+      ...(mdns ? { mdns: { interfaces: mdns.interfaceAddresses } } : {}),
       control: { socket: config.socketPath, ...(bound.control?.tcpAddress ? { tcp: hostPort(bound.control.tcpAddress) } : {}) },
     });
     const controlServer = await startControlServer(

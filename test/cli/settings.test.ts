@@ -43,6 +43,8 @@ const SAMPLES: Readonly<Record<SettingName, readonly [string, string]>> = {
   breakerOpenTimeout: ['10s', '20s'],
   breakerHalfOpenCalls: ['2', '3'],
   workers: ['2', '3'],
+  udpTransport: ['dgram', 'batched'],
+  mdns: ['eth0', 'eth1'],
   logLevel: ['warn', 'debug'],
   pretty: ['true', 'false'],
 };
@@ -72,6 +74,8 @@ const LEGACY_SPELLINGS: Readonly<Record<SettingName, readonly [flag: string, env
   breakerOpenTimeout: ['--breaker-open-timeout', 'BEACON_BREAKER_OPEN_TIMEOUT'],
   breakerHalfOpenCalls: ['--breaker-half-open-calls', 'BEACON_BREAKER_HALF_OPEN_CALLS'],
   workers: ['--workers', 'BEACON_WORKERS'],
+  udpTransport: ['--udp-transport', 'BEACON_UDP_TRANSPORT'],
+  mdns: ['--mdns', 'BEACON_MDNS'],
   logLevel: ['--log-level', 'BEACON_LOG_LEVEL'],
   pretty: ['--pretty', 'BEACON_PRETTY'],
 };
