@@ -1,6 +1,6 @@
 /**
  * The authority: a pure function from (static zones, the registry view, the host index, a question) to the
- * RRsets of a response, following DESIGN.md "The DNS namespace". It never touches sockets or caches; every
+ * RRsets of a response, following docs/ARCHITECTURE.md, "The DNS namespace". It never touches sockets or caches; every
  * answer also says which registry facts it depends on (`tags`), so the cache can invalidate exactly.
  *
  * Outcomes map to rcodes in exactly one place (`toAnswer`): data → NOERROR, no data → NOERROR + SOA,

@@ -1,5 +1,5 @@
 /**
- * Pre-encoded responses (issue 4). One entry per (case-folded qname, qtype) holds the rotation step and the
+ * Pre-encoded responses (docs/ARCHITECTURE.md, 'The request path'). One entry per (case-folded qname, qtype) holds the rotation step and the
  * encoded bytes per EDNS shape, filled lazily. Entries are
  * indexed by their dependency tags so a registry change drops exactly the entries that read what changed.
  * Bounded twice: past `maxEntries` questions or `maxBytes` of encoded replies the oldest entries go, so

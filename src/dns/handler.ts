@@ -1,7 +1,7 @@
 /**
- * The one entry point per request (DESIGN habit 1): bytes in, bytes (or nothing) out, never a throw.
+ * The one entry point per request (docs/ARCHITECTURE.md, 'Habits' 1): bytes in, bytes (or nothing) out, never a throw.
  *
- * Hot path (issue 4): parse the header and question straight from the Buffer, look the folded question up
+ * Hot path (docs/ARCHITECTURE.md, 'The request path'): parse the header and question straight from the Buffer, look the folded question up
  * in the response cache, copy the pre-encoded bytes and patch the ID, the RD/CD bits and the question's
  * original case. Misses ask the authority once and encode once per (EDNS shape, rotation step).
  * A registry change invalidates only the cache entries that read what changed, before the next request.

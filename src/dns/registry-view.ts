@@ -136,7 +136,7 @@ function toDnsInstance(record: InstanceRecord): DnsInstance {
 
 /**
  * Announces a service when an instance DNS answered with misses its TTL. A missed TTL takes an instance out
- * of DNS at once (DESIGN), but nothing in the registry changes at that moment (the reaper writes it down
+ * of DNS at once (docs/ARCHITECTURE.md, 'Registry semantics'), but nothing in the registry changes at that moment (the reaper writes it down
  * later, and not at all while the store refuses writes), so the view keeps one timer at the earliest lapse
  * of anything it handed out. Heartbeats move deadlines silently: when the timer fires, a service whose
  * instances were all renewed is re-armed instead of announced.

@@ -1,7 +1,7 @@
 /**
  * The authoritative DNS-SD server: UDP and TCP transports (IPv4 and IPv6) around one request handler.
  *
- * UDP: one datagram in, at most one out; source port 0 and responses are dropped (DESIGN "Protocol duties").
+ * UDP: one datagram in, at most one out; source port 0 and responses are dropped (docs/ARCHITECTURE.md, "Protocol duties").
  * TCP (RFC 7766): 2-octet length framing, pipelined queries answered in order, an idle timeout, a cap on
  * open connections, and back-pressure: a connection whose replies are not being read stops being read.
  */

@@ -1,5 +1,5 @@
 /**
- * The small read-only interface the DNS layer answers from (DESIGN habit 3: a test can fake it).
+ * The small read-only interface the DNS layer answers from (docs/ARCHITECTURE.md, 'Habits' 3: a test can fake it).
  * The composition root adapts the registry and the load balancer to it (src/dns/registry-view.ts).
  */
 

@@ -241,7 +241,7 @@ export class ServiceRegistry {
         }
       }
     }
-    // An instance with an active check enters DNS only after its first passing probe (DESIGN: health states).
+    // An instance with an active check enters DNS only after its first passing probe (docs/ARCHITECTURE.md, 'Registry semantics').
     const active = spec.check !== undefined && spec.check.type !== 'ttl';
     const requested = instance.health === undefined ? 'healthy' : validateHealth(instance.health);
     return { type: 'register', service: name, spec, health: active ? 'unknown' : requested, at: this.clock.now() };

@@ -3,7 +3,7 @@ import type { InstanceRecord } from '../registry/types.js';
 import type { Store, StoreSnapshot, StoreWrite } from './store.js';
 
 /**
- * The reference backend (DESIGN habit 4): a Map of records plus the change index, nothing durable.
+ * The reference backend (docs/ARCHITECTURE.md, 'Habits' 4): a Map of records plus the change index, nothing durable.
  * Used by tests, by `beacon serve --ephemeral`, and as the model other backends are held to by the
  * store contract suite. Records are copied through JSON on the way in and out, so callers can neither
  * alias the store's state nor write anything a real store could not hold.

@@ -1,7 +1,7 @@
 import type { InstanceRecord } from '../registry/types.js';
 
 /**
- * Durable storage behind one interface (DESIGN habit 4). The registry computes the record a mutation
+ * Durable storage behind one interface (docs/ARCHITECTURE.md, 'Habits' 4). The registry computes the record a mutation
  * produces (`ServiceRegistry.preview`), the store makes that record durable, and only then is the mutation
  * applied in memory and acknowledged. Stores hold instance records; they know nothing about DNS.
  */

@@ -1,5 +1,5 @@
 /**
- * Every row of DESIGN.md's namespace table, as zone-file lines, over real UDP on 127.0.0.1, decoded by
+ * Every row of the namespace table in docs/ARCHITECTURE.md, as zone-file lines, over real UDP on 127.0.0.1, decoded by
  * dns-packet (an independent decoder). Sets (answer, additional) are compared sorted: order is the rotation
  * test's business.
  */
@@ -26,7 +26,7 @@ afterAll(async () => {
   await server.close();
 });
 
-describe('DNS namespace (DESIGN.md table), over UDP, decoded by dns-packet', () => {
+describe('DNS namespace (docs/ARCHITECTURE.md table), over UDP, decoded by dns-packet', () => {
   it.each(namespaceCases(0).map(([title]) => title))('%s', async (title) => {
     const c: NamespaceCase = namespaceCases(serial).find(([t]) => t === title)![1];
     const r = await ask(c.qname, c.qtype);

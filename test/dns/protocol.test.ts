@@ -1,5 +1,5 @@
 /**
- * DESIGN.md "Protocol duties": EDNS(0), truncation, TCP framing/pipelining/idle timeout/cap/back-pressure,
+ * docs/ARCHITECTURE.md, "Protocol duties": EDNS(0), truncation, TCP framing/pipelining/idle timeout/cap/back-pressure,
  * NOTIMP, FORMERR, dropped responses, IPv6, over real sockets.
  */
 import dgram from 'node:dgram';
