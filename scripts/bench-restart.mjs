@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Restart benchmark (issue 6): how long a Beacon with 100,000 instances takes to come back after a restart.
+// Restart benchmark: how long a Beacon with 100,000 instances takes to come back after a restart.
 //
 //   npm run build && node scripts/bench-restart.mjs [--instances N] [--services S] [--runs R] [--keep]
 //

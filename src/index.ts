@@ -1,6 +1,9 @@
 /**
  * Beacon's public library API: the registry (seed API), selection and circuit breaking, the DNS view and server,
- * stores, health checks, the control client and the daemon. The etcd store is the subpath export `beacon/etcd`.
+ * stores, health checks, the control client and the daemon.
+ *
+ * Importing it loads no daemon-only dependency: fastify comes with `startBeacon`, better-sqlite3 with the
+ * first `SqliteStore` opened, and the etcd store (gRPC) is the subpath export `beacon-dns-sd/etcd`.
  */
 export * from './errors.js';
 export { systemClock, ManualClock, type Clock } from './clock.js';
@@ -25,5 +28,15 @@ export { HealthChecker, type HealthCheckerOptions } from './health/checker.js';
 export { Reaper, type ReaperOptions } from './health/reaper.js';
 export { ControlClient, type ClientOptions } from './control/client.js';
 export { loadConfig, type BeaconConfig, type ConfigSources } from './config.js';
-export { startBeacon, type Beacon } from './daemon/beacon.js';
-// The etcd backend is a subpath export ('beacon/etcd') so library users do not load gRPC unless they need it.
+import type { Beacon } from './daemon/beacon.js';
+
+export type { Beacon, BeaconInfo } from './daemon/beacon.js';
+
+/**
+ * Start every part of Beacon (see `daemon/beacon.ts`). The daemon and what only it needs (fastify, the
+ * control API, DNS workers) are loaded on the first call, so importing this library stays light.
+ */
+export async function startBeacon(...args: Parameters<typeof import('./daemon/beacon.js').startBeacon>): Promise<Beacon> {
+  const daemon = await import('./daemon/beacon.js');
+  return daemon.startBeacon(...args);
+}

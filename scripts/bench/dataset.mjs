@@ -117,7 +117,7 @@ function txtStrings(metadata) {
 }
 
 /**
- * The zone file NSD serves: the same names and records as Beacon's namespace (DESIGN.md) for this data set,
+ * The zone file NSD serves: the same names and records as Beacon's namespace (docs/ARCHITECTURE.md) for this data set,
  * every instance eligible. NSD does no DNS-SD additional-section processing, so its PTR answers are smaller.
  */
 export function buildZoneFile(dataset, { ttl = 5, negativeTtl = 5, deriveTarget = defaultDeriveTarget } = {}) {

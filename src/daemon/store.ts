@@ -1,7 +1,6 @@
 /** Opens the store the configuration names: SQLite in the data directory (default), memory, or etcd. */
 import type { BeaconConfig } from '../config.js';
 import type { Logger } from '../log.js';
-import { EtcdStore } from '../store/etcd.js';
 import { MemoryStore } from '../store/memory.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
@@ -13,11 +12,14 @@ export async function openStore(config: BeaconConfig, logger: Logger): Promise<S
       return new MemoryStore();
     case 'sqlite':
       return SqliteStore.openInDirectory(config.dataDir);
-    case 'etcd':
+    case 'etcd': {
+      // Loaded only here: the etcd client (gRPC) costs a daemon on SQLite or memory a quarter second at start.
+      const { EtcdStore } = await import('../store/etcd.js');
       return new EtcdStore({
         endpoints: config.etcdEndpoints.map((e) => (/^https?:\/\//.test(e) ? e : `http://${e}`)),
         defaultTtlMs: config.defaultTtlMs,
         logger,
       });
+    }
   }
 }

@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import Database from './sqlite-driver.js';
 import { StoreCorruptError, StoreUnavailableError } from '../errors.js';
 import type { InstanceRecord } from '../registry/types.js';
 import { decodeRecord, decodeStoredRecord, describeKey, encodeRecord } from './record-codec.js';

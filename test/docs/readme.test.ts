@@ -14,7 +14,10 @@ it('the README library example runs and prints what its comments say', async () 
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
   const match = /## Library[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme);
   expect(match).not.toBeNull();
-  const source = match![1]!.replace("from 'beacon'", `from '${join(root, 'src/index.ts')}'`);
+  // The example imports the package by its published name; here that name stands for the source entry.
+  const { name } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string };
+  expect(match![1]).toContain(`from '${name}'`);
+  const source = match![1]!.replace(`from '${name}'`, `from '${join(root, 'src/index.ts')}'`);
   const dir = join(root, 'test/.generated');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'readme-library-example.ts');

@@ -10,7 +10,7 @@ import { SCHEMA_VERSION } from '../../src/store/sqlite-schema.js';
 import { SQLITE_FILE_NAME, SqliteStore } from '../../src/store/sqlite.js';
 import { makeRecord } from './fixtures.js';
 
-// Issue 6 "must show": `beacon serve` on a corrupt database gives a clear error and a non-zero exit,
+// `beacon serve` on a corrupt database gives a clear error and a non-zero exit,
 // never a silently empty registry, and leaves the file (and its directory) untouched.
 const CLI = join(resolve(fileURLToPath(import.meta.url), '../../..'), 'dist/cli/main.js');
 

@@ -9,7 +9,7 @@ import { ControlClient } from '../../src/control/client.js';
 import type { InstanceRecord } from '../../src/registry/types.js';
 import { SQLITE_FILE_NAME, SqliteStore } from '../../src/store/sqlite.js';
 
-// Issue 6 "must show", end to end: the real daemon (`node dist/cli/main.js serve`, SQLite store) takes a
+// End to end: the real daemon (`node dist/cli/main.js serve`, SQLite store) takes a
 // stream of registrations from concurrent clients over its control socket and is killed with SIGKILL at a
 // seeded random point, 20 times on one data directory. After each kill the database must hold every
 // acknowledged registration, and anything else it holds must be a complete registration that was sent

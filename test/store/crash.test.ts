@@ -9,7 +9,7 @@ import { seededRandom } from '../../src/balancer/strategies.js';
 import type { InstanceRecord } from '../../src/registry/types.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 
-// Issue 6 "must show": a durable node under a stream of registrations is killed with SIGKILL at seeded
+// A durable node under a stream of registrations is killed with SIGKILL at seeded
 // random points; after each restart every acknowledged change is present and nothing unacknowledged is
 // half-present. The child (crash-child.mjs) runs the compiled dist/: `npm test` builds it first.
 const here = dirname(fileURLToPath(import.meta.url));
