@@ -7,12 +7,15 @@
  * neither a flood of random names nor a large registry with big answers can grow memory without limit.
  */
 import { type AuthorityAnswer } from './authority.js';
+import { type WindowedReply } from './answer-limit.js';
 
 /** One encoded reply for one EDNS shape. */
 export interface EncodedVariant {
   readonly bytes: Buffer;
   /** Answer record offsets (and the section end) when the answer rotates by moving bytes; else undefined. */
   readonly answerOffsets: readonly number[] | undefined;
+  /** A large RRset handed out a window per reply (answer-limit.ts); `bytes` is then its header and question. */
+  readonly window?: WindowedReply;
 }
 
 /**
@@ -54,9 +57,13 @@ export const DEFAULT_CACHE_BYTES = 32 * 1024 * 1024;
 
 /** Bytes an entry's replies hold. */
 function entryBytes(entry: CacheEntry): number {
-  let bytes = entry.variant?.bytes.length ?? 0;
-  if (entry.others) for (const variant of entry.others.values()) bytes += variant.bytes.length;
+  let bytes = entry.variant ? variantBytes(entry.variant) : 0;
+  if (entry.others) for (const variant of entry.others.values()) bytes += variantBytes(variant);
   return bytes;
+}
+
+function variantBytes(variant: EncodedVariant): number {
+  return variant.window?.byteLength ?? variant.bytes.length;
 }
 
 /** The response cache with tag-based invalidation. */
@@ -81,7 +88,7 @@ export class ResponseCache {
       (entry.others ??= new Map()).set(shape, variant);
     }
     if (this.entries.get(entry.key) !== entry) return; // evicted meanwhile: not counted, not kept
-    this.bytesHeld += variant.bytes.length;
+    this.bytesHeld += variantBytes(variant);
     for (const oldest of this.entries.keys()) {
       if (this.bytesHeld <= this.maxBytes || oldest === entry.key) break;
       this.delete(oldest);
