@@ -42,10 +42,16 @@ function query(name, type, id) {
   return Buffer.concat(parts);
 }
 
-function memory() {
-  globalThis.gc();
-  globalThis.gc();
+/** Memory after full collections, with a pause between them so V8 can give freed pages back. */
+async function memory() {
+  for (let i = 0; i < 3; i++) {
+    globalThis.gc();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
   const m = process.memoryUsage();
+  if (process.argv.includes('--spaces')) {
+    for (const sp of v8.getHeapSpaceStatistics()) console.error(sp.space_name, Math.round(sp.space_size / 2 ** 20), 'MB size', Math.round(sp.space_used_size / 2 ** 20), 'MB used');
+  }
   return { rssMB: +(m.rss / 2 ** 20).toFixed(1), heapUsedMB: +(m.heapUsed / 2 ** 20).toFixed(1), heapTotalMB: +(m.heapTotal / 2 ** 20).toFixed(1), mallocedMB: +(v8.getHeapStatistics().malloced_memory / 2 ** 20).toFixed(1), externalMB: +(m.external / 2 ** 20).toFixed(1), arrayBuffersMB: +(m.arrayBuffers / 2 ** 20).toFixed(1) };
 }
 
@@ -61,7 +67,7 @@ for (const svc of dataset.services) {
 }
 const view = createRegistryView(registry);
 const server = await startDnsServer({ view, domain, listen: [{ host: '127.0.0.1', port: 0 }], zones: [], cacheEntries: Math.max(questions, 100_000) });
-const ready = memory();
+const ready = await memory();
 
 // The questions: every service's SRV first (up to 10%), then instance SRV, instance TXT, target A in turn.
 const list = [];
@@ -85,7 +91,7 @@ for (let i = 0; i < list.length; i++) {
   bytes += reply?.length ?? 0;
 }
 const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-const after = memory();
+const after = await memory();
 const stats = server.stats();
 console.log(JSON.stringify({ services, instances, questions: list.length, answered, replyBytesMean: +(bytes / list.length).toFixed(1), fillMs: Math.round(ms), cached: stats.cacheEntries, cacheBytesMB: +(stats.cacheBytes / 2 ** 20).toFixed(1), ready, after, perQuestionBytes: Math.round(((after.rssMB - ready.rssMB) * 2 ** 20) / list.length) }, null, 1));
 // --snapshot FILE: a heap snapshot with the cache full, for Chrome DevTools' Memory tab.

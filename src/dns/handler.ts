@@ -135,8 +135,7 @@ export class DnsRequestHandler {
         // The view changed without telling us (it should not): start the question afresh.
         if (answer.rcode !== entry.rcode || answer.rotation !== entry.rotation) entry = this.cache.set(key, answer);
       }
-      variant = this.encode(msg, answer, limit);
-      this.cache.storeVariant(entry, shape, variant);
+      variant = this.cache.storeVariant(entry, shape, this.encode(msg, answer, limit));
       entry.answer = undefined;
     }
     const step = entry.next;
