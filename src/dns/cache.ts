@@ -7,13 +7,20 @@
  * neither a flood of random names nor a large registry with big answers can grow memory without limit.
  */
 import { type AuthorityAnswer } from './authority.js';
+import { type WindowedReply } from './answer-limit.js';
+import { ReplyArena, type ArenaSlot } from './reply-arena.js';
 
 /** One encoded reply for one EDNS shape. */
 export interface EncodedVariant {
   readonly bytes: Buffer;
   /** Answer record offsets (and the section end) when the answer rotates by moving bytes; else undefined. */
   readonly answerOffsets: readonly number[] | undefined;
+  /** A large RRset handed out a window per reply (answer-limit.ts); `bytes` is then its header and question. */
+  readonly window?: WindowedReply;
 }
+
+/** A variant as the cache keeps it: its bytes live in the reply arena (reply-arena.ts). */
+type StoredVariant = ArenaSlot & Omit<EncodedVariant, 'bytes'>;
 
 /**
  * One cached question. The authority's answer is kept only until the first reply is encoded (records cost
@@ -22,7 +29,8 @@ export interface EncodedVariant {
  */
 export interface CacheEntry {
   readonly key: string;
-  readonly tags: readonly string[];
+  /** Dependency tags: one as a string (most answers), more as an array of exactly that length. */
+  readonly tags: string | readonly string[];
   readonly rcode: number;
   /** How many orders replies cycle through (the answer RRset's size, or 1). */
   readonly rotation: number;
@@ -54,9 +62,13 @@ export const DEFAULT_CACHE_BYTES = 32 * 1024 * 1024;
 
 /** Bytes an entry's replies hold. */
 function entryBytes(entry: CacheEntry): number {
-  let bytes = entry.variant?.bytes.length ?? 0;
-  if (entry.others) for (const variant of entry.others.values()) bytes += variant.bytes.length;
+  let bytes = entry.variant ? variantBytes(entry.variant) : 0;
+  if (entry.others) for (const variant of entry.others.values()) bytes += variantBytes(variant);
   return bytes;
+}
+
+function variantBytes(variant: EncodedVariant): number {
+  return variant.window?.byteLength ?? variant.bytes.length;
 }
 
 /** The response cache with tag-based invalidation. */
@@ -66,26 +78,34 @@ export class ResponseCache {
   private readonly byTag = new Map<string, string | Set<string>>();
   private invalidatedCount = 0;
   private bytesHeld = 0;
+  private readonly arena = new ReplyArena();
 
   constructor(
     private readonly maxEntries = DEFAULT_CACHE_ENTRIES,
     private readonly maxBytes = DEFAULT_CACHE_BYTES,
   ) {}
 
-  /** Store the encoded reply of `entry` for `shape`, then evict the oldest entries while over the byte budget. */
-  storeVariant(entry: CacheEntry, shape: number, variant: EncodedVariant): void {
+  /**
+   * Store the encoded reply of `entry` for `shape`, then evict the oldest entries while over the byte budget.
+   * Returns the reply as stored (its bytes copied into the arena).
+   */
+  storeVariant(entry: CacheEntry, shape: number, variant: EncodedVariant): EncodedVariant {
+    const live = this.entries.get(entry.key) === entry; // evicted meanwhile: not counted, not kept
+    const stored: StoredVariant = { bytes: variant.bytes, answerOffsets: variant.answerOffsets, window: variant.window, slab: undefined, index: -1 };
+    if (live && variant.window === undefined) this.arena.place(stored, variant.bytes);
     if (entry.variant === undefined) {
       entry.shape = shape;
-      entry.variant = variant;
+      entry.variant = stored;
     } else {
-      (entry.others ??= new Map()).set(shape, variant);
+      (entry.others ??= new Map()).set(shape, stored);
     }
-    if (this.entries.get(entry.key) !== entry) return; // evicted meanwhile: not counted, not kept
-    this.bytesHeld += variant.bytes.length;
+    if (!live) return stored;
+    this.bytesHeld += variantBytes(stored);
     for (const oldest of this.entries.keys()) {
       if (this.bytesHeld <= this.maxBytes || oldest === entry.key) break;
       this.delete(oldest);
     }
+    return stored;
   }
 
   /** Reply bytes held. */
@@ -105,7 +125,8 @@ export class ResponseCache {
       const oldest = this.entries.keys().next();
       if (!oldest.done) this.delete(oldest.value);
     }
-    const entry: CacheEntry = { key, tags: answer.tags, rcode: answer.rcode, rotation: answer.rotation, next: 0, answer, shape: -1, variant: undefined, others: undefined };
+    const tags = answer.tags.length === 1 ? (answer.tags[0] as string) : answer.tags.slice();
+    const entry: CacheEntry = { key, tags, rcode: answer.rcode, rotation: answer.rotation, next: 0, answer, shape: -1, variant: undefined, others: undefined };
     this.entries.set(key, entry);
     for (const tag of answer.tags) {
       const keys = this.byTag.get(tag);
@@ -132,6 +153,7 @@ export class ResponseCache {
     this.entries.clear();
     this.byTag.clear();
     this.bytesHeld = 0;
+    this.arena.clear();
   }
 
   /** Number of cached questions. */
@@ -149,7 +171,9 @@ export class ResponseCache {
     if (!entry) return false;
     this.entries.delete(key);
     this.bytesHeld -= entryBytes(entry);
-    for (const tag of entry.tags) {
+    if (entry.variant) this.arena.release(entry.variant as StoredVariant);
+    if (entry.others) for (const variant of entry.others.values()) this.arena.release(variant as StoredVariant);
+    for (const tag of typeof entry.tags === 'string' ? [entry.tags] : entry.tags) {
       const keys = this.byTag.get(tag);
       if (keys === undefined) continue;
       if (typeof keys === 'string') {

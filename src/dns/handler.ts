@@ -15,6 +15,7 @@ import { ResponseCache, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES, variantFor, 
 import { HostIndex } from './hosts.js';
 import { CacheInvalidation } from './cache-invalidation.js';
 import { DnsCounters, type DnsStats } from './stats.js';
+import { assembleWindow, buildWindowedReply, exceedsMaxAnswers } from './answer-limit.js';
 import { type Name } from './name.js';
 import { RRType, CLASS_IN } from './records.js';
 import {
@@ -47,6 +48,8 @@ export interface RequestHandlerOptions {
   readonly logger?: Logger;
   /** Where the pipeline reports what it did; the transports report to the same object. Default: its own. */
   readonly counters?: DnsCounters;
+  /** At most this many SRV/A/AAAA/PTR records per answer, rotating through all (answer-limit.ts); 0 = no limit. */
+  readonly maxAnswers?: number;
 }
 
 /** Turns request bytes into reply bytes; owns the response cache and the host index. */
@@ -58,6 +61,7 @@ export class DnsRequestHandler {
   private readonly log: Logger;
   private readonly q = new ParsedQuery();
   private readonly invalidation: CacheInvalidation;
+  private readonly maxAnswers: number;
   /** The counters this handler reports to (and the transports in front of it). */
   readonly counters: DnsCounters;
 
@@ -69,6 +73,7 @@ export class DnsRequestHandler {
     this.log = moduleLogger(options.logger ?? silentLogger, 'dns');
     this.counters = options.counters ?? new DnsCounters();
     this.invalidation = new CacheInvalidation(this.view, this.cache, this.hosts);
+    this.maxAnswers = options.maxAnswers ?? 0;
   }
 
   /** Stop following the view. */
@@ -130,18 +135,27 @@ export class DnsRequestHandler {
         // The view changed without telling us (it should not): start the question afresh.
         if (answer.rcode !== entry.rcode || answer.rotation !== entry.rotation) entry = this.cache.set(key, answer);
       }
-      variant = this.encode(msg, answer, limit);
-      this.cache.storeVariant(entry, shape, variant);
+      variant = this.cache.storeVariant(entry, shape, this.encode(msg, answer, limit));
       entry.answer = undefined;
     }
     const step = entry.next;
-    entry.next = step + 1 >= entry.rotation ? 0 : step + 1;
-    const bytes = variant.bytes;
     counters.response(entry.rcode);
+    const window = variant.window;
+    let out: Buffer;
+    let bytes = variant.bytes;
+    if (window !== undefined) {
+      // A large RRset: this reply hands out the window starting where the rotation stands.
+      const reply = assembleWindow(window, step);
+      const next = step + Math.max(reply.count, 1);
+      entry.next = next >= entry.rotation ? next - entry.rotation : next;
+      out = bytes = reply.bytes;
+    } else {
+      entry.next = step + 1 >= entry.rotation ? 0 : step + 1;
+      // Copy, then patch what differs between askers: ID, RD and CD bits, the question as asked.
+      out = Buffer.allocUnsafe(bytes.length);
+      out.set(bytes); // a whole-buffer set copies natively, without the view Buffer.copy makes for a range
+    }
     if ((bytes[2] ?? 0) & (Flags.TC >> 8)) counters.truncated();
-    // Copy, then patch what differs between askers: ID, RD and CD bits, the question as asked.
-    const out = Buffer.allocUnsafe(bytes.length);
-    out.set(bytes); // a whole-buffer set copies natively, without the view Buffer.copy makes for a range
     const offsets = variant.answerOffsets;
     if (step !== 0 && offsets !== undefined) {
       // Rotate by moving whole answer records: [step..n) then [0..step). Nothing points into them.
@@ -169,21 +183,28 @@ export class DnsRequestHandler {
   }
 
   private encode(msg: Buffer, answer: AuthorityAnswer, limit: number): EncodedVariant {
-    const encoded = encodeResponse({
+    const parts = {
       id: this.q.id,
       opcode: this.q.opcode,
       aa: answer.aa,
       requestFlags: this.q.flags,
       rcode: answer.rcode,
       question: msg.subarray(HEADER_SIZE, this.q.questionEnd),
-      answer: answer.answer,
-      authority: answer.authority,
-      additional: answer.additional,
       opt: this.q.hasOpt ? { do: this.q.optDo } : undefined,
       limit,
-      rotatable: answer.rotation > 1,
-    });
-    return { bytes: encoded.bytes, answerOffsets: encoded.answerOffsets ? Array.from(encoded.answerOffsets) : undefined };
+    };
+    // Over TCP there is no larger transport to retry on: a whole RRset that does not fit is handed out in the
+    // largest windows that do (answer-limit.ts, RFC 7766 §8).
+    const tcp = limit === MAX_MESSAGE;
+    const limited = exceedsMaxAnswers(answer, this.maxAnswers);
+    if (!limited) {
+      const encoded = encodeResponse({ ...parts, answer: answer.answer, authority: answer.authority, additional: answer.additional, rotatable: answer.rotation > 1 });
+      if (!(encoded.truncated && tcp && answer.rotation > 1)) {
+        return { bytes: encoded.bytes, answerOffsets: encoded.answerOffsets ? Array.from(encoded.answerOffsets) : undefined };
+      }
+    }
+    const window = buildWindowedReply(answer, { parts, maxAnswers: limited ? this.maxAnswers : 0, shrinkToFit: tcp });
+    return { bytes: window.head, answerOffsets: undefined, window };
   }
 
   /** A reply with no records: FORMERR, NOTIMP, REFUSED, BADVERS. The question is echoed when it was readable. */

@@ -67,6 +67,11 @@ export interface DnsServerOptions {
   /** Encoded reply bytes the cache keeps at most (default 32 MiB). */
   cacheBytes?: number;
   /**
+   * At most this many SRV/A/AAAA/PTR records per answer (like Consul's `a_record_limit`), successive answers
+   * rotating through all of them; 0 or undefined = no limit (TCP still cuts an RRset to what fits in 64 KiB).
+   */
+  maxAnswers?: number;
+  /**
    * Bind exclusively (default true). `false` lets node:cluster workers share the primary's UDP socket and TCP
    * listener (the kernel spreads packets over the workers); outside a cluster worker it changes nothing.
    */
@@ -135,7 +140,11 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   });
   const counters = new DnsCounters();
   const { view, cacheEntries, cacheBytes, logger } = options;
-  const handler = new DnsRequestHandler({ authority, view, domain, cacheEntries, cacheBytes, logger, counters });
+  const maxAnswers = options.maxAnswers ?? 0;
+  if (!Number.isInteger(maxAnswers) || maxAnswers < 0) {
+    throw new InvalidConfigurationError(`maxAnswers must be a whole number >= 0, got ${maxAnswers}`, 'maxAnswers');
+  }
+  const handler = new DnsRequestHandler({ authority, view, domain, cacheEntries, cacheBytes, logger, counters, maxAnswers });
 
   const exclusive = options.exclusive ?? true;
   const udp = chooseUdpTransport(options.udpTransport ?? 'auto', listen, !exclusive);

@@ -425,3 +425,46 @@ export function questionName(question: Buffer, nameEnd: number): Name {
 export function foldedQuestionName(q: ParsedQuery): Name {
   return questionName(Buffer.from(q.key.subarray(0, q.keyLength - 2)), q.keyLength - 2);
 }
+
+/** Records encoded one block after another, each block movable anywhere after the question. */
+export interface RecordBlocks {
+  /** The blocks' bytes, back to back. */
+  readonly bytes: Buffer;
+  /** Where each block starts in `bytes`, then the end: blocks + 1 offsets. */
+  readonly ends: Uint32Array;
+}
+
+/**
+ * Encode groups of records as position-independent blocks for a reply that starts with `question` (name as
+ * asked + type + class, at offset 12): names inside a block compress only against the question, never
+ * against other records, so any selection of blocks can follow the question in any order and stay valid
+ * (RFC 1035 §4.1.4 pointers only ever point backwards into the question). Sizes are unbounded: each block is
+ * written at the same place of the scratch and copied out, so a 5,000-record RRset needs no 64 KiB message.
+ */
+export function encodeRecordBlocks(question: Buffer, blocks: readonly (readonly ResourceRecord[])[]): RecordBlocks {
+  const w = new Writer();
+  const base = HEADER_SIZE + question.length;
+  scratch.fill(0, 0, HEADER_SIZE);
+  w.offset = HEADER_SIZE;
+  w.bytes(question);
+  if (question.length > 0) w.rememberQuestion(question, question.length - 4);
+  w.frozen = true;
+  const ends = new Uint32Array(blocks.length + 1);
+  const parts: Buffer[] = [];
+  let total = 0;
+  blocks.forEach((block, i) => {
+    ends[i] = total;
+    w.offset = base;
+    for (const rr of block) w.record(rr);
+    parts.push(Buffer.from(scratch.subarray(base, w.offset)));
+    total += w.offset - base;
+  });
+  ends[blocks.length] = total;
+  const bytes = Buffer.allocUnsafeSlow(total);
+  let at = 0;
+  for (const part of parts) {
+    part.copy(bytes, at);
+    at += part.length;
+  }
+  return { bytes, ends };
+}
