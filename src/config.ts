@@ -34,6 +34,8 @@ export interface BeaconConfig {
   readonly zonesDir?: string;
   /** TTL (seconds) of positive DNS answers, if set (else the DNS server's default). */
   readonly answerTtlSeconds?: number;
+  /** Most SRV/A/AAAA/PTR records in one answer, rotated through the whole set; 0 = as many as fit. */
+  readonly maxAnswers: number;
   /** TTL (seconds) of negative DNS answers, if set. */
   readonly negativeTtlSeconds?: number;
   /** Path of the control API's Unix socket. */
@@ -116,6 +118,7 @@ function toConfig(v: SettingValues): BeaconConfig {
     dnsListen: v.dnsListen,
     ...(v.zones === undefined ? {} : { zonesDir: v.zones }),
     ...(v.answerTtl === undefined ? {} : { answerTtlSeconds: v.answerTtl }),
+    maxAnswers: v.maxAnswers,
     ...(v.negativeTtl === undefined ? {} : { negativeTtlSeconds: v.negativeTtl }),
     socketPath: v.socket ?? defaultSocketPath(v.dataDir),
     ...(v.http === undefined ? {} : { httpListen: v.http }),

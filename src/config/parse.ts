@@ -51,9 +51,18 @@ export function parseTtlSeconds(value: unknown, field: string): number {
 
 /** Parse a positive integer (`5`, `"5"`) or throw InvalidConfigurationError. */
 export function parsePositiveInt(value: unknown, field: string, max = 2 ** 31 - 1): number {
+  return parseIntInRange(value, field, 1, max);
+}
+
+/** A whole number from 0 to `max` (a JSON number or its decimal string). */
+export function parseNonNegativeInt(value: unknown, field: string, max = 2 ** 31 - 1): number {
+  return parseIntInRange(value, field, 0, max);
+}
+
+function parseIntInRange(value: unknown, field: string, min: number, max: number): number {
   const n = typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0 || n > max) {
-    throw new InvalidConfigurationError(`${field}: must be an integer between 1 and ${max}, got ${JSON.stringify(value)}`, field);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    throw new InvalidConfigurationError(`${field}: must be an integer between ${min} and ${max}, got ${JSON.stringify(value)}`, field);
   }
   return n;
 }
