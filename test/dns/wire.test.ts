@@ -109,10 +109,14 @@ describe('addresses and address-derived names', () => {
   it.each([
     ['10.0.0.1', '10-0-0-1'],
     ['fd00::1', 'fd00--1'],
-    ['::1', '--1'],
-    ['2001:db8::', '2001-db8--'],
+    ['::1', '0--1'],
+    ['::', '0--0'],
+    ['fe80::', 'fe80--0'],
+    ['fe80::1', 'fe80--1'],
+    ['2001:db8::', '2001-db8--0'],
     ['2001:db8:0:1:0:0:0:1', '2001-db8-0-1--1'],
-    ['::ffff:192.0.2.1', '--ffff-c000-201'],
+    ['::ffff:192.0.2.1', '0--ffff-c000-201'],
+    ['0.0.0.0', '0-0-0-0'],
   ])('%s <-> %s', (address, label) => {
     expect(addressLabel(address)).toBe(label);
     const back = addressFromLabel(label);
@@ -120,7 +124,30 @@ describe('addresses and address-derived names', () => {
     expect(addressLabel(back!)).toBe(label);
   });
 
+  it('gives every address a host-name label: letters, digits, inner hyphens only (RFC 952, RFC 1123 §2.1)', () => {
+    const hostLabel = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+    const addresses = ['::', '::1', '::2:0', '1::', 'fe80::', '2001:db8::', '1:2:3:4:5:6:7::', '::2:3:4:5:6:7:8', '0.0.0.0', '255.255.255.255', '10.0.0.1'];
+    for (let i = 0; i < 256; i++) addresses.push(`${i.toString(16)}::`, `::${i.toString(16)}`, `::ffff:10.0.0.${i}`);
+    for (const address of addresses) {
+      const label = addressLabel(address);
+      expect(label, address).toMatch(hostLabel);
+      expect(addressFromLabel(label!), address).toBeDefined();
+      expect(addressLabel(addressFromLabel(label!)!), address).toBe(label);
+    }
+  });
+
+  it('maps a label back to the RFC 5952 text of its address', () => {
+    expect(addressFromLabel('0--1')).toBe('::1');
+    expect(addressFromLabel('0--0')).toBe('::');
+    expect(addressFromLabel('2001-db8--0')).toBe('2001:db8::');
+    expect(addressFromLabel('10-0-0-1')).toBe('10.0.0.1');
+  });
+
   it('rejects non-canonical and non-address labels (one name per address)', () => {
+    expect(addressFromLabel('--1')).toBeUndefined();
+    expect(addressFromLabel('2001-db8--')).toBeUndefined();
+    expect(addressFromLabel('0-0-0-0-0-0-0-1')).toBeUndefined();
+    expect(addressFromLabel('00--1')).toBeUndefined();
     expect(addressFromLabel('fd00-0-0-0-0-0-0-1')).toBeUndefined();
     expect(addressFromLabel('010-0-0-1')).toBeUndefined();
     expect(addressFromLabel('printer')).toBeUndefined();
