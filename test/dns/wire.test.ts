@@ -59,6 +59,13 @@ describe('response encoder', () => {
     expect(data[3]!.toString()).toBe('small=y');
   });
 
+  it('lists TXT pairs in registration order with txtvers first (RFC 6763 §6.7)', () => {
+    const text = (m: Record<string, string>) => metadataToTxt(m).map((b) => b.toString());
+    expect(text({ zeta: '1', alpha: '2', mid: '3' })).toEqual(['zeta=1', 'alpha=2', 'mid=3']);
+    expect(text({ path: '/x', a: 'b', txtvers: '1' })).toEqual(['txtvers=1', 'path=/x', 'a=b']);
+    expect(text({ txtvers: '1', path: '/x', a: 'b' })).toEqual(['txtvers=1', 'path=/x', 'a=b']);
+  });
+
   it('writes an empty TXT as one zero-length string (RFC 6763 §6.1)', () => {
     const bytes = respond([{ name: name('x.local.'), type: RRType.TXT, ttl: 5, data: { kind: 'TXT', strings: metadataToTxt({}) } }]);
     expect(bytes.subarray(bytes.length - 3)).toEqual(Buffer.from([0, 1, 0])); // RDLENGTH 1, one empty string
