@@ -25,6 +25,7 @@ import { Rcode } from './wire.js';
 import { ADDR_LABEL, HostIndex, srvTarget } from './hosts.js';
 import { type Protocol, type QueryKind, SUBTYPE_LABEL, classifyQuery } from './query-kind.js';
 import { ENUM_TAG, instanceTag, nameTag, serviceTag } from './cache-tags.js';
+import { mergeRRsets, rrsetKeys } from './rrset.js';
 
 /** What the authority needs to know besides the view. */
 export interface AuthorityConfig {
@@ -79,6 +80,8 @@ interface DynamicResult {
 
 const NAME_MEMO_LIMIT = 200_000;
 const ADDRESS_TYPES = new Set<number>([RRType.A, RRType.AAAA]);
+/** The types that describe one instance (RFC 6763 §6): the registry's replace a zone's at the same name. */
+const INSTANCE_TYPES = new Set<number>([RRType.SRV, RRType.TXT]);
 
 /** The static data for a zone, with SOA and NS generated when the zone file gives none. */
 function buildZone(zone: Zone, config: AuthorityConfig): StaticZone {
@@ -190,16 +193,22 @@ export class Authority {
 
   private lookup(zone: StaticZone, name: Name, qtype: number, view: DnsView, hosts: HostIndex, tags: string[]): Outcome {
     const key = nameKey(name);
-    const fixed = this.staticRecords(zone, name, qtype);
+    let fixed = this.staticRecords(zone, name, qtype);
     let exists = zone.existing.has(key);
-    const answer: ResourceRecord[] = [...fixed];
+    const answer: ResourceRecord[] = [];
     const additional: ResourceRecord[] = [];
     if (zone === this.domainZone) {
       const dyn = this.dynamic(classifyQuery(name, this.domain, zone.apex), name, qtype, view, hosts);
       tags.push(...dyn.tags);
       exists ||= dyn.exists;
-      answer.push(...dyn.answer);
+      // A registered instance's SRV and TXT are the registry's: the zone's records of those types at the
+      // same name are shadowed, so an instance has one SRV and one TXT record (RFC 6763 §6).
+      const shadowed = new Set(dyn.answer.filter((r) => INSTANCE_TYPES.has(r.type)).map((r) => r.type));
+      if (shadowed.size > 0) fixed = fixed.filter((r) => !shadowed.has(r.type));
+      answer.push(...fixed, ...dyn.answer);
       additional.push(...dyn.additional);
+    } else {
+      answer.push(...fixed);
     }
     if (answer.length > 0) {
       additional.push(...this.staticAdditional(fixed));
@@ -491,15 +500,18 @@ function unreachable(kind: never): never {
 function toAnswer(outcome: Outcome, zone: StaticZone | undefined, tags: readonly string[]): AuthorityAnswer {
   switch (outcome.kind) {
     case 'data': {
-      const first = outcome.answer[0];
-      const single = first !== undefined && outcome.answer.every((r) => r.type === first.type && namesEqual(r.name, first.name));
+      // Static, generated and registered data may name the same RRset: one set each, one TTL (rrset.ts).
+      const answer = mergeRRsets(outcome.answer);
+      const additional = mergeRRsets(outcome.additional, rrsetKeys(answer));
+      const first = answer[0];
+      const single = first !== undefined && answer.every((r) => r.type === first.type && namesEqual(r.name, first.name));
       return {
         rcode: Rcode.NOERROR,
         aa: true,
-        answer: outcome.answer,
+        answer,
         authority: [],
-        additional: outcome.additional,
-        rotation: single ? outcome.answer.length : 1,
+        additional,
+        rotation: single ? answer.length : 1,
         tags,
       };
     }
