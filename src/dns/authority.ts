@@ -80,6 +80,8 @@ interface DynamicResult {
 
 const NAME_MEMO_LIMIT = 200_000;
 const ADDRESS_TYPES = new Set<number>([RRType.A, RRType.AAAA]);
+/** HINFO RDATA (RFC 1035 §3.3.2): character-strings CPU "RFC8482" and OS "" (RFC 8482 §4.2). */
+const RFC8482_HINFO_RDATA = Buffer.from([7, ...Buffer.from('RFC8482', 'ascii'), 0]);
 /** The types that describe one instance (RFC 6763 §6): the registry's replace a zone's at the same name. */
 const INSTANCE_TYPES = new Set<number>([RRType.SRV, RRType.TXT]);
 
@@ -155,6 +157,20 @@ export class Authority {
 
   /** Answer `qtype` at `qname` (labels as asked; matching is case-insensitive). */
   answer(qname: Name, qtype: number, view: DnsView, hosts: HostIndex): AuthorityAnswer {
+    const full = this.resolve(qname, qtype, view, hosts);
+    if (qtype !== RRType.ANY || full.rcode !== Rcode.NOERROR || full.answer.length === 0) return full;
+    // RFC 8482 §4.2: ANY at a name with data gets one synthesized HINFO "RFC8482" "", whatever the name
+    // holds. Constant and small, so ANY is no amplifier and no way to pull a whole service in one query;
+    // clients ask for the types they want. The name's existence and tags still come from the full lookup.
+    return { ...full, answer: [this.rfc8482Hinfo(qname)], additional: [], rotation: 1 };
+  }
+
+  /** The RFC 8482 §4.2 answer to ANY: HINFO with CPU "RFC8482" and an empty OS, at the answer's owner. */
+  private rfc8482Hinfo(name: Name): ResourceRecord {
+    return { name, type: RRType.HINFO, ttl: this.ttl, data: { kind: 'RAW', bytes: RFC8482_HINFO_RDATA } };
+  }
+
+  private resolve(qname: Name, qtype: number, view: DnsView, hosts: HostIndex): AuthorityAnswer {
     const zone = this.zoneOf(qname);
     if (!zone) return toAnswer({ kind: 'refused' }, undefined, []);
     const tags: string[] = [];

@@ -28,6 +28,7 @@ export const RRType = {
   TXT: Packet.TYPE.TXT,
   AAAA: Packet.TYPE.AAAA,
   SRV: Packet.TYPE.SRV,
+  HINFO: Packet.TYPE.HINFO,
   OPT: Packet.TYPE.EDNS,
   IXFR: 251,
   AXFR: Packet.TYPE.AXFR,
