@@ -31,7 +31,7 @@ describe('ANY (RFC 8482)', () => {
   ])('%s: one HINFO "RFC8482" "", nothing else, over UDP and TCP', async (_what, qname) => {
     for (const reply of [await udpQuery(port, buildQuery(qname, 'ANY', { edns: 1232 })), await tcpQuery(port, buildQuery(qname, 'ANY'))]) {
       const p = dnsPacket.decode(reply);
-      expect(p.rcode).toBe('NOERROR');
+      expect((p.flags ?? 0) & 0xf).toBe(0); // NOERROR
       expect(p.answers).toHaveLength(1);
       const hinfo = p.answers![0] as { type: string; name: string; data: { cpu: string; os: string } };
       expect([hinfo.type, hinfo.name, hinfo.data]).toEqual(['HINFO', qname.replace(/\.$/, ''), { cpu: 'RFC8482', os: '' }]);

@@ -138,8 +138,8 @@ describe('TCP (RFC 7766)', () => {
     expect(c.closed).toBe(true);
   });
 
-  it('refuses connections over the cap and keeps serving the others', async () => {
-    const port = await start(bigView(), { maxTcpConnections: 2 });
+  it('refuses connections over the per-client limit and keeps serving the others', async () => {
+    const port = await start(bigView(), { tcp: { maxPerClient: 2 } });
     const a = await TcpClient.connect(port);
     const b = await TcpClient.connect(port);
     a.send(buildQuery('_small._tcp.local.', 'SRV', { id: 1 }));
@@ -154,6 +154,25 @@ describe('TCP (RFC 7766)', () => {
     expect(decode((await a.waitFor(2))[1]!).id).toBe(3);
     a.close();
     b.close();
+  });
+
+  it('at the global cap, closes the longest-idle connection for a new one instead of refusing it', async () => {
+    const port = await start(bigView(), { maxTcpConnections: 2 });
+    const a = await TcpClient.connect(port);
+    a.send(buildQuery('_small._tcp.local.', 'SRV', { id: 1 }));
+    await a.waitFor(1);
+    const b = await TcpClient.connect(port);
+    b.send(buildQuery('_small._tcp.local.', 'SRV', { id: 2 }));
+    await b.waitFor(1);
+    const third = await TcpClient.connect(port);
+    third.send(buildQuery('_small._tcp.local.', 'SRV', { id: 3 }));
+    expect(decode((await third.waitFor(1))[0]!).id).toBe(3);
+    await a.waitClosed();
+    expect(server!.stats()).toMatchObject({ tcpRejected: 0, tcpEvictedIdle: 1, tcpEvictedStalled: 0 });
+    b.send(buildQuery('_small._tcp.local.', 'SRV', { id: 4 }));
+    expect(decode((await b.waitFor(2))[1]!).id).toBe(4);
+    b.close();
+    third.close();
   });
 
   it('applies back-pressure to a client that does not read, and loses nothing once it does', async () => {
@@ -196,7 +215,7 @@ describe('opcodes, malformed and unwanted messages', () => {
         const named = decoded as unknown as Record<string, boolean>;
         const set = ['flag_qr', 'flag_aa', 'flag_tc', 'flag_rd', 'flag_ra', 'flag_z', 'flag_ad', 'flag_cd'].filter((f) => named[f]);
         expect(set).toEqual(['flag_qr']);
-        expect(decoded.rcode).toBe('NOTIMP');
+        expect(decode(reply).rcode).toBe('NOTIMP');
       }
     }
   });
