@@ -87,7 +87,8 @@ const INSTANCE_TYPES = new Set<number>([RRType.SRV, RRType.TXT]);
 
 /** The static data for a zone, with SOA and NS generated when the zone file gives none. */
 function buildZone(zone: Zone, config: AuthorityConfig): StaticZone {
-  const records = [...zone.records];
+  // A zone file may repeat a record, or give one RRset two TTLs: served as one set (RFC 2181 §5).
+  const records = mergeRRsets(zone.records);
   const apex = zone.apex;
   const at = (type: number): ResourceRecord | undefined =>
     records.find((r) => r.type === type && namesEqual(r.name, apex));
@@ -228,7 +229,12 @@ export class Authority {
     }
     if (answer.length > 0) {
       additional.push(...this.staticAdditional(fixed));
-      return { kind: 'data', answer, additional };
+      // Static records may name an RRset the registry also gives: one set each, one TTL (rrset.ts). Registry
+      // data alone never repeats a record, so answers without static records skip the merge (it costs a
+      // presentation string per record, several times the cost of a large answer's miss).
+      if (fixed.length === 0) return { kind: 'data', answer, additional };
+      const merged = mergeRRsets(answer);
+      return { kind: 'data', answer: merged, additional: mergeRRsets(additional, rrsetKeys(merged)) };
     }
     return { kind: exists ? 'nodata' : 'nxdomain' };
   }
@@ -487,14 +493,18 @@ export class Authority {
       }
       const zone = this.zoneOf(target);
       if (!zone) continue;
-      for (const t of [RRType.A, RRType.AAAA]) additions.push(...this.staticRecords(zone, target, t));
+      const own: ResourceRecord[] = [];
+      for (const t of [RRType.A, RRType.AAAA]) own.push(...this.staticRecords(zone, target, t));
+      const fromZone = own.length;
       if (zone === this.domainZone) {
         result.tags.push(nameTag(key));
         for (const a of hosts.addresses(key) ?? []) {
           const rr = addressRecord(target, this.ttl, a);
-          if (rr) additions.push(rr);
+          if (rr) own.push(rr);
         }
       }
+      // A host name that both a zone and instances give addresses to: one RRset per type (rrset.ts).
+      additions.push(...(fromZone > 0 && own.length > fromZone ? mergeRRsets(own) : own));
     }
     // Group by owner and type so each RRset is contiguous (the encoder trims whole RRsets).
     additions.sort((a, b) => (a.type - b.type) || 0);
@@ -516,9 +526,7 @@ function unreachable(kind: never): never {
 function toAnswer(outcome: Outcome, zone: StaticZone | undefined, tags: readonly string[]): AuthorityAnswer {
   switch (outcome.kind) {
     case 'data': {
-      // Static, generated and registered data may name the same RRset: one set each, one TTL (rrset.ts).
-      const answer = mergeRRsets(outcome.answer);
-      const additional = mergeRRsets(outcome.additional, rrsetKeys(answer));
+      const { answer, additional } = outcome;
       const first = answer[0];
       const single = first !== undefined && answer.every((r) => r.type === first.type && namesEqual(r.name, first.name));
       return {

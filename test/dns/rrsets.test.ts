@@ -102,3 +102,14 @@ describe('static and registry data naming the same RRset', () => {
     expect(additional.filter((r) => r.type === 'A').map((r) => [r.name, r.data])).toEqual([['www.local', '192.0.2.10']]);
   });
 });
+
+describe('static data alone', () => {
+  it('a zone file that repeats a record or gives a set two TTLs serves one set, the lower TTL', async () => {
+    const zone = parseZoneFile('$ORIGIN local.\nmail 300 IN A 192.0.2.1\nmail 60 IN A 192.0.2.1\nmail 300 IN A 192.0.2.2\n@ IN MX 10 mail\n@ IN MX 20 mail\n', { origin: 'local.' });
+    server = await serveOnLoopback(new FakeView(), { zones: [zone] });
+    const port = server.addresses.udp[0]!.port;
+    expect((await ask(port, 'mail.local.', 'A')).answer.map((r) => [r.data, r.ttl])).toEqual([['192.0.2.1', 60], ['192.0.2.2', 60]]);
+    // Two MX to one host: its addresses once in the additional section.
+    expect((await ask(port, 'local.', 'MX')).additional.filter((r) => r.type === 'A')).toHaveLength(2);
+  });
+});
