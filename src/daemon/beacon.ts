@@ -75,6 +75,11 @@ export function dnsMetricsFrom(stats: DnsStats): DnsMetrics {
       cacheInvalidations: stats.cacheInvalidations,
       tcpConnections: stats.tcpConnections,
       tcpRejected: stats.tcpRejected,
+      tcpEvictedIdle: stats.tcpEvictedIdle,
+      tcpEvictedStalled: stats.tcpEvictedStalled,
+      tcpDeadlineClosed: stats.tcpDeadlineClosed,
+      tcpIdleClosed: stats.tcpIdleClosed,
+      tcpDropClosed: stats.tcpDropClosed,
     },
   };
 }

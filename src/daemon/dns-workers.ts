@@ -170,5 +170,5 @@ function sumStats(all: readonly DnsStats[]): DnsStats {
       }
     }
   }
-  return { queries: 0, queriesByType: {}, responsesByRcode: {}, cacheHits: 0, cacheMisses: 0, cacheEntries: 0, cacheBytes: 0, cacheInvalidations: 0, dropped: 0, truncated: 0, internalErrors: 0, tcpConnections: 0, tcpOpen: 0, tcpRejected: 0, ...total } as DnsStats;
+  return { queries: 0, queriesByType: {}, responsesByRcode: {}, cacheHits: 0, cacheMisses: 0, cacheEntries: 0, cacheBytes: 0, cacheInvalidations: 0, dropped: 0, truncated: 0, internalErrors: 0, tcpConnections: 0, tcpOpen: 0, tcpRejected: 0, tcpEvictedIdle: 0, tcpEvictedStalled: 0, tcpDeadlineClosed: 0, tcpIdleClosed: 0, tcpDropClosed: 0, ...total } as DnsStats;
 }

@@ -25,6 +25,7 @@ import { Rcode } from './wire.js';
 import { ADDR_LABEL, HostIndex, srvTarget } from './hosts.js';
 import { type Protocol, type QueryKind, SUBTYPE_LABEL, classifyQuery } from './query-kind.js';
 import { ENUM_TAG, instanceTag, nameTag, serviceTag } from './cache-tags.js';
+import { mergeRRsets, rrsetKeys } from './rrset.js';
 
 /** What the authority needs to know besides the view. */
 export interface AuthorityConfig {
@@ -79,10 +80,15 @@ interface DynamicResult {
 
 const NAME_MEMO_LIMIT = 200_000;
 const ADDRESS_TYPES = new Set<number>([RRType.A, RRType.AAAA]);
+/** HINFO RDATA (RFC 1035 §3.3.2): character-strings CPU "RFC8482" and OS "" (RFC 8482 §4.2). */
+const RFC8482_HINFO_RDATA = Buffer.from([7, ...Buffer.from('RFC8482', 'ascii'), 0]);
+/** The types that describe one instance (RFC 6763 §6): the registry's replace a zone's at the same name. */
+const INSTANCE_TYPES = new Set<number>([RRType.SRV, RRType.TXT]);
 
 /** The static data for a zone, with SOA and NS generated when the zone file gives none. */
 function buildZone(zone: Zone, config: AuthorityConfig): StaticZone {
-  const records = [...zone.records];
+  // A zone file may repeat a record, or give one RRset two TTLs: served as one set (RFC 2181 §5).
+  const records = mergeRRsets(zone.records);
   const apex = zone.apex;
   const at = (type: number): ResourceRecord | undefined =>
     records.find((r) => r.type === type && namesEqual(r.name, apex));
@@ -152,6 +158,20 @@ export class Authority {
 
   /** Answer `qtype` at `qname` (labels as asked; matching is case-insensitive). */
   answer(qname: Name, qtype: number, view: DnsView, hosts: HostIndex): AuthorityAnswer {
+    const full = this.resolve(qname, qtype, view, hosts);
+    if (qtype !== RRType.ANY || full.rcode !== Rcode.NOERROR || full.answer.length === 0) return full;
+    // RFC 8482 §4.2: ANY at a name with data gets one synthesized HINFO "RFC8482" "", whatever the name
+    // holds. Constant and small, so ANY is no amplifier and no way to pull a whole service in one query;
+    // clients ask for the types they want. The name's existence and tags still come from the full lookup.
+    return { ...full, answer: [this.rfc8482Hinfo(qname)], additional: [], rotation: 1 };
+  }
+
+  /** The RFC 8482 §4.2 answer to ANY: HINFO with CPU "RFC8482" and an empty OS, at the answer's owner. */
+  private rfc8482Hinfo(name: Name): ResourceRecord {
+    return { name, type: RRType.HINFO, ttl: this.ttl, data: { kind: 'RAW', bytes: RFC8482_HINFO_RDATA } };
+  }
+
+  private resolve(qname: Name, qtype: number, view: DnsView, hosts: HostIndex): AuthorityAnswer {
     const zone = this.zoneOf(qname);
     if (!zone) return toAnswer({ kind: 'refused' }, undefined, []);
     const tags: string[] = [];
@@ -190,20 +210,31 @@ export class Authority {
 
   private lookup(zone: StaticZone, name: Name, qtype: number, view: DnsView, hosts: HostIndex, tags: string[]): Outcome {
     const key = nameKey(name);
-    const fixed = this.staticRecords(zone, name, qtype);
+    let fixed = this.staticRecords(zone, name, qtype);
     let exists = zone.existing.has(key);
-    const answer: ResourceRecord[] = [...fixed];
+    const answer: ResourceRecord[] = [];
     const additional: ResourceRecord[] = [];
     if (zone === this.domainZone) {
       const dyn = this.dynamic(classifyQuery(name, this.domain, zone.apex), name, qtype, view, hosts);
       tags.push(...dyn.tags);
       exists ||= dyn.exists;
-      answer.push(...dyn.answer);
+      // A registered instance's SRV and TXT are the registry's: the zone's records of those types at the
+      // same name are shadowed, so an instance has one SRV and one TXT record (RFC 6763 §6).
+      const shadowed = new Set(dyn.answer.filter((r) => INSTANCE_TYPES.has(r.type)).map((r) => r.type));
+      if (shadowed.size > 0) fixed = fixed.filter((r) => !shadowed.has(r.type));
+      answer.push(...fixed, ...dyn.answer);
       additional.push(...dyn.additional);
+    } else {
+      answer.push(...fixed);
     }
     if (answer.length > 0) {
       additional.push(...this.staticAdditional(fixed));
-      return { kind: 'data', answer, additional };
+      // Static records may name an RRset the registry also gives: one set each, one TTL (rrset.ts). Registry
+      // data alone never repeats a record, so answers without static records skip the merge (it costs a
+      // presentation string per record, several times the cost of a large answer's miss).
+      if (fixed.length === 0) return { kind: 'data', answer, additional };
+      const merged = mergeRRsets(answer);
+      return { kind: 'data', answer: merged, additional: mergeRRsets(additional, rrsetKeys(merged)) };
     }
     return { kind: exists ? 'nodata' : 'nxdomain' };
   }
@@ -462,14 +493,18 @@ export class Authority {
       }
       const zone = this.zoneOf(target);
       if (!zone) continue;
-      for (const t of [RRType.A, RRType.AAAA]) additions.push(...this.staticRecords(zone, target, t));
+      const own: ResourceRecord[] = [];
+      for (const t of [RRType.A, RRType.AAAA]) own.push(...this.staticRecords(zone, target, t));
+      const fromZone = own.length;
       if (zone === this.domainZone) {
         result.tags.push(nameTag(key));
         for (const a of hosts.addresses(key) ?? []) {
           const rr = addressRecord(target, this.ttl, a);
-          if (rr) additions.push(rr);
+          if (rr) own.push(rr);
         }
       }
+      // A host name that both a zone and instances give addresses to: one RRset per type (rrset.ts).
+      additions.push(...(fromZone > 0 && own.length > fromZone ? mergeRRsets(own) : own));
     }
     // Group by owner and type so each RRset is contiguous (the encoder trims whole RRsets).
     additions.sort((a, b) => (a.type - b.type) || 0);
@@ -491,15 +526,16 @@ function unreachable(kind: never): never {
 function toAnswer(outcome: Outcome, zone: StaticZone | undefined, tags: readonly string[]): AuthorityAnswer {
   switch (outcome.kind) {
     case 'data': {
-      const first = outcome.answer[0];
-      const single = first !== undefined && outcome.answer.every((r) => r.type === first.type && namesEqual(r.name, first.name));
+      const { answer, additional } = outcome;
+      const first = answer[0];
+      const single = first !== undefined && answer.every((r) => r.type === first.type && namesEqual(r.name, first.name));
       return {
         rcode: Rcode.NOERROR,
         aa: true,
-        answer: outcome.answer,
+        answer,
         authority: [],
-        additional: outcome.additional,
-        rotation: single ? outcome.answer.length : 1,
+        additional,
+        rotation: single ? answer.length : 1,
         tags,
       };
     }

@@ -85,9 +85,11 @@ function sameInstanceData(a: DnsInstance, b: DnsInstance): boolean {
   );
 }
 
+/** Same pairs in the same order: the TXT record lists them in key order (RFC 6763 §6.7 makes order matter). */
 function sameMetadata(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
   if (a === b) return true;
   const keys = Object.keys(a);
-  if (keys.length !== Object.keys(b).length) return false;
-  return keys.every((k) => Object.prototype.hasOwnProperty.call(b, k) && a[k] === b[k]);
+  const other = Object.keys(b);
+  if (keys.length !== other.length) return false;
+  return keys.every((k, i) => other[i] === k && a[k] === b[k]);
 }

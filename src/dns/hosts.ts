@@ -1,12 +1,14 @@
 /**
  * SRV targets: the names clients resolve to reach an instance.
  *
- * Scheme (documented in zones/README.md): an instance with `host` uses that host name. Otherwise a name is
- * derived from its IP literal under `addr.<domain>`: IPv4 dots become dashes (`10.0.0.1` → `10-0-0-1.addr.local.`),
- * IPv6 is written in RFC 5952 canonical form with colons as dashes (`fd00::1` → `fd00--1.addr.local.`,
- * `::1` → `--1.addr.local.`). The mapping is one-to-one, so the name alone tells its address: any canonical
- * `*.addr.<domain>` name answers A/AAAA without a registry lookup. An instance whose address is a host name
- * (not a literal) uses that name as its target.
+ * Scheme (documented in zones/README.md and README's namespace section): an instance with `host` uses that
+ * host name. Otherwise a name is derived from its IP literal under `addr.<domain>`: IPv4 dots become dashes
+ * (`10.0.0.1` → `10-0-0-1.addr.local.`); IPv6 is written in RFC 5952 canonical form with colons as dashes,
+ * and a `::` at either end gets a `0` on its outer side (`fd00::1` → `fd00--1`, `::1` → `0--1`,
+ * `::` → `0--0`, `2001:db8::` → `2001-db8--0`), because a host name label may neither start nor end with a
+ * hyphen (RFC 952, RFC 1123 §2.1) and glibc's resolver refuses names that do. The mapping is one-to-one, so
+ * the name alone tells its address: any canonical `*.addr.<domain>` name answers A/AAAA without a registry
+ * lookup. An instance whose address is a host name (not a literal) uses that name as its target.
  */
 import { type DnsInstance } from './view.js';
 import { type Name, type Label, parseName, nameKey, isSubdomain, namesEqual, nameFromLabels, joinNames } from './name.js';
@@ -15,25 +17,33 @@ import { parseAddress, parseIPv4, parseIPv6, formatIPv6 } from './ip.js';
 /** The label under which address-derived target names live. */
 export const ADDR_LABEL = 'addr';
 
-/** The address-derived label for an IP literal (`10-0-0-1`, `fd00--1`), or undefined for a host name. */
+/** The address-derived label for an IP literal (`10-0-0-1`, `fd00--1`, `0--1`), or undefined for a host name. */
 export function addressLabel(address: string): string | undefined {
   const parsed = parseAddress(address);
   if (!parsed) return undefined;
   if (parsed.family === 4) return [...parsed.octets].join('-');
-  return formatIPv6(parsed.octets).replace(/:/g, '-');
+  return ipv6Label(parsed.octets);
 }
 
-/** The IP literal an address-derived label stands for, if it is one in canonical form. */
+/** RFC 5952 text with colons as dashes, a leading or trailing `::` padded with `0` so no hyphen ends the label. */
+function ipv6Label(octets: Buffer): string {
+  let text = formatIPv6(octets);
+  if (text.startsWith('::')) text = '0' + text;
+  if (text.endsWith('::')) text += '0';
+  return text.replace(/:/g, '-');
+}
+
+/** The IP literal (IPv4 dotted, IPv6 RFC 5952) an address-derived label stands for, if the label is canonical. */
 export function addressFromLabel(label: string): string | undefined {
   if (/^\d{1,3}(-\d{1,3}){3}$/.test(label)) {
     const text = label.replace(/-/g, '.');
     const v4 = parseIPv4(text);
     return v4 && [...v4].join('-') === label ? text : undefined;
   }
-  if (!/^[0-9a-f-]+$/.test(label)) return undefined;
-  const text = label.replace(/-/g, ':');
-  const v6 = parseIPv6(text);
-  return v6 && formatIPv6(v6) === text ? text : undefined;
+  if (!/^[0-9a-f][0-9a-f-]*[0-9a-f]$/.test(label)) return undefined;
+  const v6 = parseIPv6(label.replace(/-/g, ':'));
+  // Only the canonical label of an address names it (one name per address): `0-0-0-0-0-0-0-1` does not.
+  return v6 && ipv6Label(v6) === label ? formatIPv6(v6) : undefined;
 }
 
 /** Parse a host name as given by an instance (trailing dot optional); undefined when unusable. */

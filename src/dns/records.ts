@@ -28,6 +28,7 @@ export const RRType = {
   TXT: Packet.TYPE.TXT,
   AAAA: Packet.TYPE.AAAA,
   SRV: Packet.TYPE.SRV,
+  HINFO: Packet.TYPE.HINFO,
   OPT: Packet.TYPE.EDNS,
   IXFR: 251,
   AXFR: Packet.TYPE.AXFR,
@@ -81,16 +82,22 @@ export function splitTxt(text: Buffer): Buffer[] {
   return out;
 }
 
+/** The TXT key that RFC 6763 §6.7 wants first when present. */
+const TXT_VERSION_KEY = 'txtvers';
+
 /**
- * TXT strings for DNS-SD metadata (RFC 6763 §6): one `key=value` per string, keys sorted for stable bytes,
- * an over-long pair split into 255-octet strings, and no metadata = one empty string (RFC 6763 §6.1).
+ * TXT strings for DNS-SD metadata (RFC 6763 §6): one `key=value` per string in the order the metadata was
+ * registered, `txtvers` first when present (RFC 6763 §6.7), an over-long pair split into 255-octet strings,
+ * and no metadata = one empty string (RFC 6763 §6.1). Order is the object's key order: JavaScript puts
+ * integer-like keys ("1", "42") before the others, so such keys come first (see README, "Metadata order").
  */
 export function metadataToTxt(metadata: Readonly<Record<string, string>>): readonly Buffer[] {
   // Not memoised: a memo would hold strings for every instance of a large registry; building them is cheap.
-  const keys = Object.keys(metadata).sort();
+  const keys = Object.keys(metadata);
+  const version = keys.indexOf(TXT_VERSION_KEY);
+  if (version > 0) keys.unshift(...keys.splice(version, 1));
   const out: Buffer[] = [];
   for (const key of keys) out.push(...splitTxt(Buffer.from(`${key}=${metadata[key] ?? ''}`, 'utf8')));
   if (out.length === 0) out.push(Buffer.alloc(0));
   return out;
 }
-

@@ -3,8 +3,8 @@
  *
  * UDP: one datagram in, at most one out; source port 0 and responses are dropped (docs/ARCHITECTURE.md,
  * "Protocol duties").
- * TCP (RFC 7766): 2-octet length framing, pipelined queries answered in order, an idle timeout, a cap on
- * open connections, and back-pressure: a connection whose replies are not being read stops being read.
+ * TCP (RFC 7766): tcp-transport.ts, with its per-client limit, message deadline, idle timeout and a global
+ * cap that evicts the longest-waiting connection for a new one.
  */
 import dgram from 'node:dgram';
 import dns from 'node:dns';
@@ -18,12 +18,13 @@ import { Authority, parseDomain } from './authority.js';
 import { DnsRequestHandler } from './handler.js';
 import { DnsCounters, type DnsStats } from './stats.js';
 import { type ZoneData, loadZoneDirectory } from './zonefile.js';
-import { MAX_MESSAGE } from './wire.js';
 import { bindBatchedUdp, chooseUdpTransport, sumUdpBatchCounters, type BatchedUdpListener, type UdpBatchAddon, type UdpBatchCounters, type UdpTransport, type UdpTransportChoice } from './udp-batched.js';
+import { TcpTransport, type TcpLimits, resolveTcpLimits, DEFAULT_TCP_LIMITS } from './tcp-transport.js';
 
 export type { DnsStats } from './stats.js';
 export type { ZoneData } from './zonefile.js';
 export type { UdpBatchCounters, UdpTransport, UdpTransportChoice } from './udp-batched.js';
+export type { TcpLimits } from './tcp-transport.js';
 
 /**
  * Answer TTL default: 5 s. A client (or a caching resolver) may keep handing out an instance for up to one
@@ -36,9 +37,9 @@ export const DEFAULT_ANSWER_TTL = 5;
  */
 export const DEFAULT_NEGATIVE_TTL = 5;
 /** TCP idle timeout default: 10 s (RFC 7766 §6.2.3 asks for seconds, not minutes, on a busy server). */
-export const DEFAULT_TCP_IDLE_TIMEOUT_MS = 10_000;
-/** Open TCP connections allowed at once; further ones are closed at accept. */
-export const DEFAULT_MAX_TCP_CONNECTIONS = 256;
+export const DEFAULT_TCP_IDLE_TIMEOUT_MS = DEFAULT_TCP_LIMITS.idleTimeoutMs;
+/** Open TCP connections allowed at once; at the cap the longest-waiting one is closed for a new one. */
+export const DEFAULT_MAX_TCP_CONNECTIONS = DEFAULT_TCP_LIMITS.maxConnections;
 /** Default listener. */
 export const DEFAULT_LISTEN = Object.freeze([{ host: '127.0.0.1', port: 8053 }]);
 /** The shipped zones directory (`zones/` next to `src/` and `dist/`), loaded when no zones are given. */
@@ -58,10 +59,12 @@ export interface DnsServerOptions {
   answerTtl?: number;
   /** Negative TTL = generated SOA minimum, seconds (default 5). */
   negativeTtl?: number;
-  /** Close a TCP connection idle this long (default 10 s). */
+  /** Close a TCP connection idle this long (default 10 s); `tcp.idleTimeoutMs` wins when both are given. */
   tcpIdleTimeoutMs?: number;
-  /** Open TCP connections allowed (default 256). */
+  /** Open TCP connections allowed (default 256); `tcp.maxConnections` wins when both are given. */
   maxTcpConnections?: number;
+  /** TCP limits (RFC 7766 §6.2.3, §10): see tcp-transport.ts; every field has a default. */
+  tcp?: Partial<TcpLimits>;
   /** Cached questions kept at most (default 100,000). */
   cacheEntries?: number;
   /** Encoded reply bytes the cache keeps at most (default 32 MiB). */
@@ -126,6 +129,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   const maxTcp = options.maxTcpConnections ?? DEFAULT_MAX_TCP_CONNECTIONS;
   if (!(idleMs > 0)) throw new InvalidConfigurationError('tcpIdleTimeoutMs must be > 0', 'tcpIdleTimeoutMs');
   if (!(maxTcp >= 1)) throw new InvalidConfigurationError('maxTcpConnections must be >= 1', 'maxTcpConnections');
+  const tcpLimits = resolveTcpLimits({ idleTimeoutMs: Math.ceil(idleMs), maxConnections: maxTcp, ...options.tcp });
   const listen = options.listen ?? DEFAULT_LISTEN.map((l) => ({ ...l }));
   const nameServerAddresses = listen.map((l) => l.host).filter((h) => net.isIP(h) !== 0 && h !== '0.0.0.0' && h !== '::');
   const authority = new Authority({
@@ -150,23 +154,9 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   const udp = chooseUdpTransport(options.udpTransport ?? 'auto', listen, !exclusive);
   const udpSockets: UdpListener[] = [];
   const tcpServers: net.Server[] = [];
-  const connections = new Set<net.Socket>();
+  const tcp = new TcpTransport(handler, counters, tcpLimits, log);
   const addresses = { udp: [] as AddressInfo[], tcp: [] as AddressInfo[] };
-
-  const onTcpConnection = (socket: net.Socket): void => {
-    if (connections.size >= maxTcp) {
-      counters.tcpRejected();
-      socket.destroy();
-      return;
-    }
-    counters.tcpAccepted();
-    connections.add(socket);
-    serveTcp(socket, handler, idleMs, log);
-    socket.once('close', () => {
-      connections.delete(socket);
-      counters.tcpClosed();
-    });
-  };
+  const onTcpConnection = (socket: net.Socket): void => tcp.accept(socket);
 
   try {
     for (const { host, port } of listen) {
@@ -195,7 +185,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     close() {
       closed ??= (async () => {
         handler.close();
-        for (const c of connections) c.destroy();
+        tcp.closeAll();
         await Promise.all([
           ...udpSockets.map((s) => s.close()),
           ...tcpServers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
@@ -299,47 +289,5 @@ function bindTcp(host: string, port: number, exclusive: boolean, onTcp: (s: net.
       server.on('error', (err) => log.warn({ err }, 'TCP server error'));
       resolve(server);
     });
-  });
-}
-
-/** Serve one TCP connection: framed, pipelined, in order, with back-pressure and an idle timeout. */
-function serveTcp(socket: net.Socket, handler: DnsRequestHandler, idleMs: number, log: Logger): void {
-  let pending: Buffer = Buffer.alloc(0);
-  let blocked = false;
-  socket.setTimeout(idleMs);
-  socket.on('timeout', () => socket.end()); // RFC 7766 §6.2.3: the server closes idle connections
-  socket.on('error', (err) => log.debug({ err }, 'TCP connection error'));
-
-  const drain = (): void => {
-    while (!blocked && pending.length >= 2) {
-      const length = pending.readUInt16BE(0);
-      if (pending.length < 2 + length) break;
-      const msg = pending.subarray(2, 2 + length);
-      pending = pending.subarray(2 + length);
-      const reply = handler.handle(msg, 'tcp');
-      if (!reply || reply.length > MAX_MESSAGE) continue;
-      const framed = Buffer.allocUnsafe(reply.length + 2);
-      framed.writeUInt16BE(reply.length, 0);
-      reply.copy(framed, 2);
-      if (!socket.write(framed)) {
-        // Back-pressure: stop reading (and answering) until the client reads what we sent.
-        blocked = true;
-        socket.pause();
-        socket.once('drain', () => {
-          blocked = false;
-          socket.resume();
-          drain();
-        });
-      }
-    }
-    if (pending.length === 0) pending = Buffer.alloc(0);
-  };
-
-  socket.on('data', (chunk: Buffer) => {
-    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-    drain();
-  });
-  socket.on('end', () => {
-    if (!socket.destroyed) socket.end();
   });
 }

@@ -19,16 +19,26 @@ export interface DnsStats {
   readonly cacheBytes: number;
   /** Cache entries dropped because something they depend on changed. */
   readonly cacheInvalidations: number;
-  /** Messages not answered: too short for a header, responses (QR set), source port 0, TCP over the cap. */
+  /** Messages not answered: too short for a header, responses (QR set), source port 0. */
   readonly dropped: number;
   /** Replies sent with TC set. */
   readonly truncated: number;
   /** Requests whose handling threw (answered SERVFAIL). */
   readonly internalErrors: number;
-  /** TCP connections accepted since start, open now, and refused by the cap. */
+  /** TCP connections accepted since start, and open now. */
   readonly tcpConnections: number;
   readonly tcpOpen: number;
+  /** TCP connections refused at accept: their client already held its share (per-client limit). */
   readonly tcpRejected: number;
+  /** TCP connections closed to make room for a new one (global cap): idle ones, and ones mid-message or not reading. */
+  readonly tcpEvictedIdle: number;
+  readonly tcpEvictedStalled: number;
+  /** TCP connections closed because a message was not complete within the message deadline. */
+  readonly tcpDeadlineClosed: number;
+  /** TCP connections closed by the idle timeout. */
+  readonly tcpIdleClosed: number;
+  /** TCP connections closed after a message that was dropped (a response, shorter than a header). */
+  readonly tcpDropClosed: number;
 }
 
 /** What the response cache contributes to a snapshot. */
@@ -55,6 +65,11 @@ export class DnsCounters {
   private tcpAcceptedCount = 0;
   private tcpOpenCount = 0;
   private tcpRejectedCount = 0;
+  private tcpEvictedIdleCount = 0;
+  private tcpEvictedStalledCount = 0;
+  private tcpDeadlineClosedCount = 0;
+  private tcpIdleClosedCount = 0;
+  private tcpDropClosedCount = 0;
 
   /** A request was parsed far enough to be answered (FORMERR and NOTIMP included). */
   query(): void {
@@ -95,9 +110,29 @@ export class DnsCounters {
   tcpClosed(): void {
     this.tcpOpenCount--;
   }
-  /** A TCP connection was refused at accept (over the cap). */
+  /** A TCP connection was refused at accept (its client is at the per-client limit). */
   tcpRejected(): void {
     this.tcpRejectedCount++;
+  }
+  /** An idle TCP connection was closed to make room for a new one. */
+  tcpEvictedIdle(): void {
+    this.tcpEvictedIdleCount++;
+  }
+  /** A TCP connection mid-message or not reading its replies was closed to make room for a new one. */
+  tcpEvictedStalled(): void {
+    this.tcpEvictedStalledCount++;
+  }
+  /** A TCP connection was closed: no complete message within the message deadline. */
+  tcpDeadlineClosed(): void {
+    this.tcpDeadlineClosedCount++;
+  }
+  /** A TCP connection was closed by the idle timeout. */
+  tcpIdleClosed(): void {
+    this.tcpIdleClosedCount++;
+  }
+  /** A TCP connection was closed after a dropped message. */
+  tcpDropClosed(): void {
+    this.tcpDropClosedCount++;
   }
 
   /** The counters now, with the cache's figures. */
@@ -119,6 +154,11 @@ export class DnsCounters {
       tcpConnections: this.tcpAcceptedCount,
       tcpOpen: this.tcpOpenCount,
       tcpRejected: this.tcpRejectedCount,
+      tcpEvictedIdle: this.tcpEvictedIdleCount,
+      tcpEvictedStalled: this.tcpEvictedStalledCount,
+      tcpDeadlineClosed: this.tcpDeadlineClosedCount,
+      tcpIdleClosed: this.tcpIdleClosedCount,
+      tcpDropClosed: this.tcpDropClosedCount,
     };
   }
 }

@@ -177,7 +177,7 @@ export interface ResponseParts {
   readonly id: number;
   readonly opcode: number;
   readonly aa: boolean;
-  /** The request's RD and CD bits are copied (RFC 1035 §4.1.1, RFC 6840 §5.9). */
+  /** The request's RD and CD bits are copied for QUERY (RFC 1035 §4.1.1, RFC 6840 §5.9), never for other opcodes. */
   readonly requestFlags: number;
   /** Full 12-bit rcode: the upper 8 bits travel in the OPT (RFC 6891 §6.1.3). */
   readonly rcode: number;
@@ -319,7 +319,10 @@ class MessageOverflow extends Error {}
 const OVERFLOW = new MessageOverflow('DNS message exceeds the scratch buffer');
 
 function writeHeader(w: Writer, p: ResponseParts, tc: boolean, counts: [number, number, number, number]): void {
-  let flags = Flags.QR | ((p.opcode & 0xf) << 11) | (p.rcode & 0xf) | (p.requestFlags & (Flags.RD | Flags.CD));
+  // RD and CD are QUERY's flags (RFC 1035 §4.1.1, RFC 4035 §3.2.2): a reply to any other opcode carries only
+  // QR, the opcode and the rcode, so nothing a client set for an operation we do not implement is echoed.
+  const echoed = (p.opcode & 0xf) === OPCODE_QUERY ? p.requestFlags & (Flags.RD | Flags.CD) : 0;
+  let flags = Flags.QR | ((p.opcode & 0xf) << 11) | (p.rcode & 0xf) | echoed;
   if (p.aa) flags |= Flags.AA;
   if (tc) flags |= Flags.TC;
   w.u16(p.id);

@@ -81,9 +81,13 @@ export function writeTarget(write: StoreWrite): { service: string; id: string } 
   return write.kind === 'put' ? { service: write.record.service, id: write.record.spec.id } : { service: write.service, id: write.id };
 }
 
-/** Records compared as a store holds them (JSON: key order and undefined fields do not matter). */
+/**
+ * Records compared as a store holds them (JSON: undefined fields do not matter, nor does key order, except
+ * metadata's: it is the TXT order DNS publishes, so a re-registration that only reorders it is a change).
+ */
 export function sameRecord(a: InstanceRecord, b: InstanceRecord): boolean {
-  return isDeepStrictEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
+  const metadataOrder = (r: InstanceRecord): string => JSON.stringify(Object.keys(r.spec.metadata));
+  return metadataOrder(a) === metadataOrder(b) && isDeepStrictEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
 }
 
 function keyOfWrite(write: StoreWrite): string {

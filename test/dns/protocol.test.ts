@@ -3,6 +3,7 @@
  * back-pressure, NOTIMP, FORMERR, dropped responses, IPv6, over real sockets.
  */
 import dgram from 'node:dgram';
+import dnsPacket from 'dns-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDnsServer, type DnsServer, type DnsServerOptions } from '../../src/dns/server.js';
 import { FakeView } from './fake-view.js';
@@ -137,8 +138,8 @@ describe('TCP (RFC 7766)', () => {
     expect(c.closed).toBe(true);
   });
 
-  it('refuses connections over the cap and keeps serving the others', async () => {
-    const port = await start(bigView(), { maxTcpConnections: 2 });
+  it('refuses connections over the per-client limit and keeps serving the others', async () => {
+    const port = await start(bigView(), { tcp: { maxPerClient: 2 } });
     const a = await TcpClient.connect(port);
     const b = await TcpClient.connect(port);
     a.send(buildQuery('_small._tcp.local.', 'SRV', { id: 1 }));
@@ -153,6 +154,25 @@ describe('TCP (RFC 7766)', () => {
     expect(decode((await a.waitFor(2))[1]!).id).toBe(3);
     a.close();
     b.close();
+  });
+
+  it('at the global cap, closes the longest-idle connection for a new one instead of refusing it', async () => {
+    const port = await start(bigView(), { maxTcpConnections: 2 });
+    const a = await TcpClient.connect(port);
+    a.send(buildQuery('_small._tcp.local.', 'SRV', { id: 1 }));
+    await a.waitFor(1);
+    const b = await TcpClient.connect(port);
+    b.send(buildQuery('_small._tcp.local.', 'SRV', { id: 2 }));
+    await b.waitFor(1);
+    const third = await TcpClient.connect(port);
+    third.send(buildQuery('_small._tcp.local.', 'SRV', { id: 3 }));
+    expect(decode((await third.waitFor(1))[0]!).id).toBe(3);
+    await a.waitClosed();
+    expect(server!.stats()).toMatchObject({ tcpRejected: 0, tcpEvictedIdle: 1, tcpEvictedStalled: 0 });
+    b.send(buildQuery('_small._tcp.local.', 'SRV', { id: 4 }));
+    expect(decode((await b.waitFor(2))[1]!).id).toBe(4);
+    b.close();
+    third.close();
   });
 
   it('applies back-pressure to a client that does not read, and loses nothing once it does', async () => {
@@ -180,6 +200,32 @@ describe('opcodes, malformed and unwanted messages', () => {
     const port = await start();
     const r = decode(await udpQuery(port, buildQuery('_small._tcp.local.', 'SRV', { opcode: 2, id: 55 })));
     expect([r.id, r.qr, r.rcode]).toEqual([55, true, 'NOTIMP']);
+  });
+
+  it('replies to another opcode with every flag set with QR, the opcode and NOTIMP only (RFC 1035 §4.1.1), UDP and TCP', async () => {
+    const port = await start();
+    for (const opcode of [1, 2, 5, 15]) {
+      const query = buildQuery('_small._tcp.local.', 'SRV', { opcode, id: 60 + opcode });
+      query.writeUInt16BE((opcode << 11) | 0x07f0, 2); // AA TC RD RA Z AD CD all set
+      for (const reply of [await udpQuery(port, query), await tcpQuery(port, query)]) {
+        const decoded = dnsPacket.decode(reply);
+        expect(decoded.id).toBe(60 + opcode);
+        // The whole flags word: QR, the opcode, rcode 4; nothing else.
+        expect(reply.readUInt16BE(2)).toBe(0x8000 | (opcode << 11) | 4);
+        const named = decoded as unknown as Record<string, boolean>;
+        const set = ['flag_qr', 'flag_aa', 'flag_tc', 'flag_rd', 'flag_ra', 'flag_z', 'flag_ad', 'flag_cd'].filter((f) => named[f]);
+        expect(set).toEqual(['flag_qr']);
+        expect(decode(reply).rcode).toBe('NOTIMP');
+      }
+    }
+  });
+
+  it('still copies RD and CD to a QUERY reply', async () => {
+    const port = await start();
+    const query = buildQuery('_small._tcp.local.', 'SRV', { id: 70 });
+    query.writeUInt16BE(0x0110, 2); // RD CD
+    const reply = await udpQuery(port, query);
+    expect(reply.readUInt16BE(2) & 0x0110).toBe(0x0110);
   });
 
   it('answers FORMERR to a query with no question or trailing garbage', async () => {

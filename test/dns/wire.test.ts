@@ -59,6 +59,13 @@ describe('response encoder', () => {
     expect(data[3]!.toString()).toBe('small=y');
   });
 
+  it('lists TXT pairs in registration order with txtvers first (RFC 6763 §6.7)', () => {
+    const text = (m: Record<string, string>) => metadataToTxt(m).map((b) => b.toString());
+    expect(text({ zeta: '1', alpha: '2', mid: '3' })).toEqual(['zeta=1', 'alpha=2', 'mid=3']);
+    expect(text({ path: '/x', a: 'b', txtvers: '1' })).toEqual(['txtvers=1', 'path=/x', 'a=b']);
+    expect(text({ txtvers: '1', path: '/x', a: 'b' })).toEqual(['txtvers=1', 'path=/x', 'a=b']);
+  });
+
   it('writes an empty TXT as one zero-length string (RFC 6763 §6.1)', () => {
     const bytes = respond([{ name: name('x.local.'), type: RRType.TXT, ttl: 5, data: { kind: 'TXT', strings: metadataToTxt({}) } }]);
     expect(bytes.subarray(bytes.length - 3)).toEqual(Buffer.from([0, 1, 0])); // RDLENGTH 1, one empty string
@@ -109,10 +116,14 @@ describe('addresses and address-derived names', () => {
   it.each([
     ['10.0.0.1', '10-0-0-1'],
     ['fd00::1', 'fd00--1'],
-    ['::1', '--1'],
-    ['2001:db8::', '2001-db8--'],
+    ['::1', '0--1'],
+    ['::', '0--0'],
+    ['fe80::', 'fe80--0'],
+    ['fe80::1', 'fe80--1'],
+    ['2001:db8::', '2001-db8--0'],
     ['2001:db8:0:1:0:0:0:1', '2001-db8-0-1--1'],
-    ['::ffff:192.0.2.1', '--ffff-c000-201'],
+    ['::ffff:192.0.2.1', '0--ffff-c000-201'],
+    ['0.0.0.0', '0-0-0-0'],
   ])('%s <-> %s', (address, label) => {
     expect(addressLabel(address)).toBe(label);
     const back = addressFromLabel(label);
@@ -120,7 +131,30 @@ describe('addresses and address-derived names', () => {
     expect(addressLabel(back!)).toBe(label);
   });
 
+  it('gives every address a host-name label: letters, digits, inner hyphens only (RFC 952, RFC 1123 §2.1)', () => {
+    const hostLabel = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+    const addresses = ['::', '::1', '::2:0', '1::', 'fe80::', '2001:db8::', '1:2:3:4:5:6:7::', '::2:3:4:5:6:7:8', '0.0.0.0', '255.255.255.255', '10.0.0.1'];
+    for (let i = 0; i < 256; i++) addresses.push(`${i.toString(16)}::`, `::${i.toString(16)}`, `::ffff:10.0.0.${i}`);
+    for (const address of addresses) {
+      const label = addressLabel(address);
+      expect(label, address).toMatch(hostLabel);
+      expect(addressFromLabel(label!), address).toBeDefined();
+      expect(addressLabel(addressFromLabel(label!)!), address).toBe(label);
+    }
+  });
+
+  it('maps a label back to the RFC 5952 text of its address', () => {
+    expect(addressFromLabel('0--1')).toBe('::1');
+    expect(addressFromLabel('0--0')).toBe('::');
+    expect(addressFromLabel('2001-db8--0')).toBe('2001:db8::');
+    expect(addressFromLabel('10-0-0-1')).toBe('10.0.0.1');
+  });
+
   it('rejects non-canonical and non-address labels (one name per address)', () => {
+    expect(addressFromLabel('--1')).toBeUndefined();
+    expect(addressFromLabel('2001-db8--')).toBeUndefined();
+    expect(addressFromLabel('0-0-0-0-0-0-0-1')).toBeUndefined();
+    expect(addressFromLabel('00--1')).toBeUndefined();
     expect(addressFromLabel('fd00-0-0-0-0-0-0-1')).toBeUndefined();
     expect(addressFromLabel('010-0-0-1')).toBeUndefined();
     expect(addressFromLabel('printer')).toBeUndefined();
