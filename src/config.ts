@@ -64,6 +64,8 @@ export interface BeaconConfig {
   readonly dnsWorkers: number;
   /** Human-readable logs. */
   readonly pretty: boolean;
+  /** DNS over TCP limits (RFC 7766 §6.2.3, §10). */
+  readonly dnsTcp: { readonly maxConnections: number; readonly maxPerClient: number; readonly messageDeadlineMs: number; readonly idleTimeoutMs: number };
   /** How DNS reads and answers UDP: `auto` picks the batched addon where it loads, else node:dgram. */
   readonly udpTransport: 'auto' | 'batched' | 'dgram';
   /** Interfaces to publish on over multicast DNS (empty: every non-loopback IPv4 one); undefined: off. */
@@ -134,6 +136,12 @@ function toConfig(v: SettingValues): BeaconConfig {
     pretty: v.pretty,
     dnsWorkers: v.workers,
     udpTransport: v.udpTransport,
+    dnsTcp: {
+      maxConnections: v.dnsTcpMaxConnections,
+      maxPerClient: v.dnsTcpMaxPerClient,
+      messageDeadlineMs: v.dnsTcpMessageDeadline,
+      idleTimeoutMs: v.dnsTcpIdleTimeout,
+    },
     ...(v.mdns === undefined ? {} : { mdnsInterfaces: v.mdns.filter((name) => name !== 'all') }),
   };
 }

@@ -89,6 +89,10 @@ export const SETTING_TABLE = {
     defaultHelp: '1: answer in the main process',
     parse: (v, c) => parsePositiveInt(v, c.name, 64),
   },
+  dnsTcpMaxConnections: { arg: '<n>', description: 'DNS TCP connections open at most; when full, the longest-waiting one makes room', default: 256, parse: count },
+  dnsTcpMaxPerClient: { arg: '<n>', description: 'DNS TCP connections per client address (IPv6: per /64)', default: 16, parse: count },
+  dnsTcpMessageDeadline: { arg: '<duration>', description: 'a DNS TCP message must be complete this long after the connection opened or it began', default: '5s', parse: duration },
+  dnsTcpIdleTimeout: { arg: '<duration>', description: 'a DNS TCP connection with nothing in progress is closed after this long', default: '10s', parse: duration },
   udpTransport: {
     arg: '<kind>',
     description: 'UDP I/O: batched (recvmmsg/sendmmsg through the native addon), dgram (node:dgram), or auto (batched where the addon loads)',

@@ -150,6 +150,7 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
       ...(config.answerTtlSeconds === undefined ? {} : { answerTtl: config.answerTtlSeconds }),
       ...(config.negativeTtlSeconds === undefined ? {} : { negativeTtl: config.negativeTtlSeconds }),
       udpTransport: config.udpTransport,
+      tcp: { ...config.dnsTcp },
       ...(config.maxAnswers > 0 ? { maxAnswers: config.maxAnswers } : {}),
     };
     // With --workers N, N processes answer DNS from replicas of the registry; writes wait until they applied.
