@@ -32,7 +32,7 @@ afterAll(async () => {
 
 describe('npm consul client against Beacon', () => {
   it('registers with a TTL check, passes it, reads passing health, watches a change, deregisters', async () => {
-    await consul.agent.service.register({ name: 'web', id: 'web-1', address: '127.0.0.1', port: 8081, tags: ['v1'], meta: { zone: 'a' }, check: { ttl: '30s' } });
+    await consul.agent.service.register({ name: 'web', id: 'web-1', address: '127.0.0.1', port: 8081, tags: ['v1'], meta: { zone: 'a' }, check: { name: 'web-1 ttl', ttl: '30s', timeout: '1s' } });
     const services = (await consul.agent.service.list()) as Record<string, { Service: string; Port: number; Meta: Record<string, string> }>;
     expect(services['web-1']).toMatchObject({ Service: 'web', Port: 8081, Meta: { zone: 'a' } });
     // A TTL check starts critical: not passing, and not in DNS.
@@ -55,7 +55,7 @@ describe('npm consul client against Beacon', () => {
           if (data.length === 1) {
             // The watch has its first answer: change the service under it.
             void consul.agent.service
-              .register({ name: 'web', id: 'web-2', address: '127.0.0.1', port: 8082, check: { ttl: '30s', status: 'passing' } })
+              .register({ name: 'web', id: 'web-2', address: '127.0.0.1', port: 8082, check: { name: 'web-2 ttl', ttl: '30s', timeout: '1s', status: 'passing' } })
               .catch(reject);
           }
           if (data.length === 2) resolve();
