@@ -62,6 +62,19 @@ describe('Consul-compatible API', () => {
     expect(missing.json().error.code).toBe('INSTANCE_NOT_FOUND');
   });
 
+  it('reads bodies as JSON whatever their content type, as Consul does', async () => {
+    made = await makeApp();
+    const { app, registry } = made;
+    const form = await app.inject({ method: 'PUT', url: '/v1/agent/service/register', payload: JSON.stringify({ Name: 'web', Port: 80 }), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(form.statusCode, form.body).toBe(200);
+    const text = await app.inject({ method: 'PUT', url: '/v1/agent/service/register', payload: JSON.stringify({ Name: 'api', Port: 81 }), headers: { 'content-type': 'text/plain' } });
+    expect(text.statusCode, text.body).toBe(200);
+    expect(registry.records().map((r) => r.service).sort()).toEqual(['api', 'web']);
+    const bad = await app.inject({ method: 'PUT', url: '/v1/agent/service/register', payload: '{"Name":', headers: { 'content-type': 'text/plain' } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.code).toBe('INVALID_ARGUMENT');
+  });
+
   it('decodes field names as Consul does: any letter case, snake_case, ID defaulting to Name', async () => {
     made = await makeApp();
     const { app, registry } = made;

@@ -60,6 +60,18 @@ export const consulRoutes: ControlPlugin<ConsulDeps & ConsulOptions> = async (ap
     for (const controller of [...pending]) controller.abort();
   });
 
+  // Consul reads every body as JSON whatever its content type (`curl --data @payload.json` sends a form type,
+  // python-consul none), so this context parses them all as JSON; application/json keeps fastify's parser.
+  const parseJson = (_request: unknown, body: string | Buffer, done: (error: Error | null, value?: unknown) => void): void => {
+    try {
+      done(null, body === '' ? undefined : JSON.parse(body.toString()));
+    } catch {
+      done(new InvalidArgumentError('request body is not valid JSON', 'body'), undefined);
+    }
+  };
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser(['text/plain', '*'], { parseAs: 'string' }, parseJson);
+
   const status = (record: InstanceRecord): ConsulStatus => statusOf(record, registry.isServable({ ...record, maintenance: false }));
 
   /** Every instance with this Consul ID (its Beacon id, in any service). */
