@@ -4,23 +4,18 @@
  * @fastify/swagger collects routes as they are added.
  */
 import swagger from '@fastify/swagger';
+import { BEACON_VERSION } from '../daemon/version.js';
 import { sharedPlugin } from './plugin.js';
 
-/** Options of the OpenAPI plugin. */
-export interface OpenApiOptions {
-  /** The API version reported in `info.version` (Beacon's version). */
-  readonly version?: string;
-}
-
 /** Generate and serve the OpenAPI 3 document. */
-export const openApi = sharedPlugin<OpenApiOptions>(async (app, options) => {
+export const openApi = sharedPlugin<Record<never, never>>(async (app) => {
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
       info: {
         title: 'Beacon control API',
         description: "Beacon's own API and its Consul-compatible subset; docs/api.md describes each route with examples.",
-        version: options.version ?? '0.0.0',
+        version: BEACON_VERSION,
       },
     },
   });
