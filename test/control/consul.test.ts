@@ -121,6 +121,22 @@ describe('Consul-compatible API', () => {
     expect(registry.records()).toEqual([]);
   });
 
+  it("keeps apart an id that Beacon's own API put in two services", async () => {
+    made = await makeApp();
+    const { app } = made;
+    for (const service of ['alpha', 'beta']) {
+      await app.inject({ method: 'PUT', url: `/v1/services/${service}/instances/x1`, ...json({ address: '10.0.0.1', port: 80 }) });
+    }
+    expect(Object.keys((await app.inject({ method: 'GET', url: '/v1/agent/services' })).json()).sort()).toEqual(['alpha/x1', 'beta/x1']);
+    const ambiguous = await app.inject({ method: 'GET', url: '/v1/agent/service/x1' });
+    expect(ambiguous.statusCode).toBe(409);
+    expect(ambiguous.json().error.code).toBe('NAME_CONFLICT');
+    expect((await app.inject({ method: 'PUT', url: '/v1/agent/service/maintenance/x1?enable=true' })).statusCode).toBe(409);
+    // Registering the ID through the Consul API moves it: afterwards it names one instance again.
+    await consulRegister(app, { ID: 'x1', Name: 'gamma', Port: 81 });
+    expect(Object.keys((await app.inject({ method: 'GET', url: '/v1/agent/services' })).json())).toEqual(['x1']);
+  });
+
   it('maps TTL check pass, warn, fail and update onto Beacon health; warning is out of DNS and of ?passing', async () => {
     made = await makeApp();
     const { app, registry } = made;

@@ -33,6 +33,42 @@ function run(command: string, env: NodeJS.ProcessEnv): Promise<{ code: number; s
   });
 }
 
+/** The fields Consul documents for each read, checked on the examples' answers. */
+const CONSUL_SHAPES: readonly [RegExp, (body: unknown) => void][] = [
+  [/\/v1\/agent\/services"/, (body) => {
+    for (const service of Object.values(body as Record<string, unknown>)) {
+      expect(Object.keys(service as object)).toEqual(expect.arrayContaining(['ID', 'Service', 'Tags', 'Meta', 'Port', 'Address', 'Weights', 'EnableTagOverride']));
+    }
+  }],
+  [/\/v1\/agent\/service\/web1"/, (body) => expect(body).toMatchObject({ ID: 'web1', Service: 'web', Port: 8000, Weights: { Passing: 10, Warning: 1 } })],
+  [/\/v1\/agent\/self"/, (body) => expect(Object.keys((body as { Config: object }).Config)).toEqual(expect.arrayContaining(['Datacenter', 'NodeName', 'Version']))],
+  [/\/v1\/catalog\/services"/, (body) => expect(body).toEqual({ web: ['primary', 'v1'] })],
+  [/\/v1\/catalog\/service\/web/, (body) => {
+    expect((body as unknown[]).length).toBe(1);
+    expect(Object.keys((body as object[])[0]!)).toEqual(expect.arrayContaining(['Node', 'Address', 'Datacenter', 'ServiceID', 'ServiceName', 'ServiceTags', 'ServiceAddress', 'ServicePort', 'ServiceMeta', 'ServiceWeights']));
+  }],
+  [/\/v1\/health\/service\/web/, (body) => {
+    for (const entry of body as object[]) expect(Object.keys(entry)).toEqual(['Node', 'Service', 'Checks']);
+  }],
+  [/\/v1\/health\/checks\/web/, (body) => {
+    expect(Object.keys((body as object[])[0]!)).toEqual(expect.arrayContaining(['Node', 'CheckID', 'Name', 'Status', 'Notes', 'Output', 'ServiceID', 'ServiceName']));
+  }],
+];
+
+/** Beacon's reads are JSON; Consul's are JSON in the shape Consul documents; Consul's writes are empty. */
+function checkShape(command: string, stdout: string): void {
+  if (command.includes('/metrics')) {
+    expect(stdout).toContain('# TYPE');
+    return;
+  }
+  if (stdout === '') {
+    expect(command, 'only Consul writes answer with an empty body').toMatch(/-X PUT .*\/v1\/agent\//);
+    return;
+  }
+  const body = JSON.parse(stdout) as unknown;
+  for (const [pattern, check] of CONSUL_SHAPES) if (pattern.test(command)) check(body);
+}
+
 beforeAll(async () => {
   daemon = await startDaemon(['--http', '127.0.0.1:0', '--token', TOKEN]);
   scratch = await mkdtemp(path.join(os.tmpdir(), 'beacon-apidoc-'));
@@ -58,9 +94,7 @@ describe('docs/api.md', () => {
         continue;
       }
       expect(result.code, `${command}\n${result.stderr}`).toBe(0);
-      if (command.includes('/metrics')) expect(result.stdout).toContain('# TYPE');
-      // Every other answer is JSON, or empty (Consul's writes).
-      else if (result.stdout !== '') expect(() => JSON.parse(result.stdout), command).not.toThrow();
+      checkShape(command, result.stdout);
     }
     // The examples leave the state they describe: api-1 and web1 were registered, changed and deregistered.
     const services = await run('curl -fsS -H "X-Consul-Token: $TOKEN" "$BEACON/v1/catalog/services"', env);

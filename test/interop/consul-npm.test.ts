@@ -46,6 +46,14 @@ describe('npm consul client against Beacon', () => {
     // The same instance in Beacon's DNS: one registry behind both APIs.
     await until(() => srvPorts(daemon.dnsPort, '_web._tcp.local'), (ports) => ports.length === 1 && ports[0] === 8081, 5000);
 
+    // Warning is Beacon's `unknown`: out of DNS (as Consul DNS with only_passing), back in on the next pass.
+    await consul.agent.check.warn({ id: 'service:web-1', note: 'slow' });
+    await until(() => srvPorts(daemon.dnsPort, '_web._tcp.local'), (ports) => ports.length === 0, 5000);
+    const warning = (await consul.health.checks('web')) as { CheckID: string; Status: string; Output: string }[];
+    expect(warning).toMatchObject([{ CheckID: 'service:web-1', Status: 'warning', Output: 'slow' }]);
+    await consul.agent.check.pass('service:web-1');
+    await until(() => srvPorts(daemon.dnsPort, '_web._tcp.local'), (ports) => ports.length === 1, 5000);
+
     const watch = consul.watch({ method: consul.health.service, options: { service: 'web', passing: true, wait: '10s' } as never });
     try {
       const seen: string[][] = [];
