@@ -6,6 +6,8 @@
  */
 import Fastify, { LogController } from 'fastify';
 import { silentLogger } from '../log.js';
+import { consulTokenMapping } from './consul/token.js';
+import { openApi } from './openapi.js';
 import type { ControlApp, ControlDeps, ControlPlugin } from './plugin.js';
 import { bearerAuth } from './plugins/auth.js';
 import { errorMapping } from './plugins/errors.js';
@@ -49,6 +51,10 @@ export function buildControlApp(deps: ControlDeps, options: AppOptions = {}): Co
   });
   void app.register(errorMapping);
   void app.register(requestLog);
+  // Before any route: @fastify/swagger documents the routes registered after it (GET /v1/openapi.json).
+  void app.register(openApi);
+  // Consul clients send X-Consul-Token or ?token=: mapped to the bearer header before the one check runs.
+  if (options.token !== undefined) void app.register(consulTokenMapping);
   if (options.token !== undefined) void app.register(bearerAuth, { token: options.token });
   for (const plugin of [...RESOURCE_PLUGINS, ...(options.plugins ?? [])]) void app.register(plugin, deps);
   return app;

@@ -10,6 +10,7 @@ import { SmartLoadBalancer } from '../balancer/smart-load-balancer.js';
 import type { BeaconConfig } from '../config.js';
 import { ChangeFeed } from '../control/watch.js';
 import { Metrics, type DnsMetrics } from '../control/metrics.js';
+import { consulRoutes } from '../control/consul/index.js';
 import { startControlServer, type ControlServer } from '../control/server.js';
 import type { WritePort } from '../control/ports.js';
 import type { ChangeEvent } from '../registry/mutations.js';
@@ -218,7 +219,7 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
         info: () => ({ ...info() }),
         checksScheduled: () => checker.size,
       },
-      { socketPath: config.socketPath, ...(config.httpListen ? { tcp: config.httpListen, token: config.token } : {}) },
+      { socketPath: config.socketPath, plugins: [consulRoutes], ...(config.httpListen ? { tcp: config.httpListen, token: config.token } : {}) },
     );
     bound.control = controlServer;
     undo.push(() => controlServer.close());

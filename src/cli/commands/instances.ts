@@ -4,6 +4,7 @@ import { parseDuration } from '../../config.js';
 import { HEALTH_STATUSES } from '../../registry/types.js';
 import { healthCell } from '../format.js';
 import { registerBody, type InstanceFlags } from '../register-body.js';
+import { registrationOf } from '../service-file.js';
 import { runRegistered } from '../run.js';
 import { client, clientCommand, instanceOptions, label, output, sleep, untilInterrupted, type CommonFlags } from './shared.js';
 
@@ -11,12 +12,14 @@ import { client, clientCommand, instanceOptions, label, output, sleep, untilInte
 export function addInstanceCommands(program: Command): void {
   instanceOptions(clientCommand(program.command('register')))
     .description('register (or replace) an instance')
-    .argument('<service>', 'service name, e.g. api (published as _api._tcp.<domain>)')
-    .argument('<id>', 'instance name (DNS-SD instance label, up to 63 octets)')
-    .requiredOption('--port <port>', 'port (1..65535)')
+    .argument('[service]', 'service name, e.g. api (published as _api._tcp.<domain>)')
+    .argument('[id]', 'instance name (DNS-SD instance label, up to 63 octets)')
+    .option('--port <port>', 'port (1..65535); required without --file')
+    .option('--file <path>', "service-definition file: Beacon's JSON or Consul's {\"service\": {...}} (see docs/api.md)")
     .addOption(new Option('--health <status>', 'initial health (instances without an active check)').choices([...HEALTH_STATUSES]))
-    .action(async (service: string, id: string, flags: CommonFlags & InstanceFlags) => {
-      const result = await client(flags).register(service, id, registerBody(flags));
+    .action(async (serviceArg: string | undefined, idArg: string | undefined, flags: CommonFlags & InstanceFlags & { file?: string }) => {
+      const { service, id, body } = await registrationOf(serviceArg, idArg, flags);
+      const result = await client(flags).register(service, id, body);
       output(flags, result, () => `registered ${label(result.instance)} at ${result.instance.address}:${result.instance.port} (${result.instance.health}, index ${result.index})`);
     });
 
