@@ -1,7 +1,7 @@
 /**
  * Runs every `curl` example of docs/api.md, in order, with the real curl against a real `beacon serve` on its
  * authenticated TCP listener, so the API reference cannot drift from the code. Needs `npm run build` (npm test
- * does it) and curl.
+ * does it) and curl; in the interop suite, as curl is a Debian tool, not an npm package.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
