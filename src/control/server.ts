@@ -18,6 +18,8 @@ export interface ControlServerOptions {
   readonly tcp?: ListenAddress;
   /** Bearer token for the TCP listener. */
   readonly token?: string;
+  /** Read-only token for the TCP listener (GET and HEAD only). */
+  readonly readToken?: string;
   /** More APIs served on both listeners (see the plugin contract in plugin.ts). */
   readonly plugins?: readonly ControlPlugin[];
 }
@@ -76,7 +78,11 @@ export async function startControlServer(deps: ControlDeps, options: ControlServ
   let tcpApp: ControlApp | undefined;
   let tcpAddress: AddressInfo | undefined;
   if (options.tcp) {
-    tcpApp = buildControlApp(deps, { token: options.token as string, plugins });
+    tcpApp = buildControlApp(deps, {
+      token: options.token as string,
+      ...(options.readToken === undefined ? {} : { readToken: options.readToken }),
+      plugins,
+    });
     try {
       await tcpApp.listen({ host: options.tcp.host, port: options.tcp.port });
     } catch (error) {

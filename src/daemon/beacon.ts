@@ -10,6 +10,7 @@ import { SmartLoadBalancer } from '../balancer/smart-load-balancer.js';
 import type { BeaconConfig } from '../config.js';
 import { ChangeFeed } from '../control/watch.js';
 import { Metrics, type DnsMetrics } from '../control/metrics.js';
+import { dashboardRoutes } from '../control/routes/dashboard.js';
 import { startControlServer, type ControlServer } from '../control/server.js';
 import type { WritePort } from '../control/ports.js';
 import type { ChangeEvent } from '../registry/mutations.js';
@@ -211,7 +212,7 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
         info: () => ({ ...info() }),
         checksScheduled: () => checker.size,
       },
-      { socketPath: config.socketPath, ...(config.httpListen ? { tcp: config.httpListen, token: config.token } : {}) },
+      { socketPath: config.socketPath, plugins: [dashboardRoutes], ...(config.httpListen ? { tcp: config.httpListen, token: config.token, ...(config.readToken === undefined ? {} : { readToken: config.readToken }) } : {}) },
     );
     bound.control = controlServer;
     undo.push(() => controlServer.close());
