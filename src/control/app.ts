@@ -37,6 +37,8 @@ export interface AppOptions {
   readonly token?: string;
   /** With `token`: a token that allows GET and HEAD requests only. */
   readonly readToken?: string;
+  /** With `token`: keep browser sessions in this file, so they outlive a restart. */
+  readonly sessionFile?: string;
   /** More APIs, registered after the built-in resources and served under the same auth and error mapping. */
   readonly plugins?: readonly ControlPlugin[];
 }
@@ -59,6 +61,7 @@ export function buildControlApp(deps: ControlDeps, options: AppOptions = {}): Co
     void app.register(bearerAuth, {
       token: options.token,
       ...(options.readToken === undefined ? {} : { readToken: options.readToken }),
+      ...(options.sessionFile === undefined ? {} : { sessionFile: options.sessionFile }),
       // The dashboard's page must load without a credential to show its login form (when the daemon serves it).
       publicPaths: DASHBOARD_PUBLIC_PATHS,
       publicPrefixes: [DASHBOARD_ASSETS],

@@ -20,6 +20,8 @@ export interface ControlServerOptions {
   readonly token?: string;
   /** Read-only token for the TCP listener (GET and HEAD only). */
   readonly readToken?: string;
+  /** Where the TCP listener keeps browser sessions across restarts; in memory only when absent. */
+  readonly sessionFile?: string;
   /** More APIs served on both listeners (see the plugin contract in plugin.ts). */
   readonly plugins?: readonly ControlPlugin[];
 }
@@ -81,6 +83,7 @@ export async function startControlServer(deps: ControlDeps, options: ControlServ
     tcpApp = buildControlApp(deps, {
       token: options.token as string,
       ...(options.readToken === undefined ? {} : { readToken: options.readToken }),
+      ...(options.sessionFile === undefined ? {} : { sessionFile: options.sessionFile }),
       plugins,
     });
     try {

@@ -6,6 +6,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { SmartLoadBalancer } from '../balancer/smart-load-balancer.js';
 import type { BeaconConfig } from '../config.js';
 import { ChangeFeed } from '../control/watch.js';
@@ -212,7 +213,12 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
         info: () => ({ ...info() }),
         checksScheduled: () => checker.size,
       },
-      { socketPath: config.socketPath, plugins: [dashboardRoutes], ...(config.httpListen ? { tcp: config.httpListen, token: config.token, ...(config.readToken === undefined ? {} : { readToken: config.readToken }) } : {}) },
+      { socketPath: config.socketPath, plugins: [dashboardRoutes], ...(config.httpListen ? {
+              tcp: config.httpListen,
+              token: config.token,
+              ...(config.readToken === undefined ? {} : { readToken: config.readToken }),
+              sessionFile: path.join(config.dataDir, 'sessions.json'),
+            } : {}) },
     );
     bound.control = controlServer;
     undo.push(() => controlServer.close());

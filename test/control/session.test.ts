@@ -1,10 +1,12 @@
 /** Browser authentication on the TCP listener: login, session cookie, CSRF checks and the read-only token. */
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildControlApp } from '../../src/control/app.js';
 import { dashboardRoutes } from '../../src/control/routes/dashboard.js';
 import { CSRF_HEADER, SESSION_COOKIE, cookieValue } from '../../src/control/plugins/auth.js';
 import { SessionStore } from '../../src/control/sessions.js';
-import { makeDeps } from './harness.js';
+import { makeDeps, tempDir } from './harness.js';
 
 const TOKEN = 'write-token-123456';
 const READ_TOKEN = 'read-token-654321';
@@ -93,9 +95,9 @@ describe('session login', () => {
 
   it('forgets a session at logout and at expiry', async () => {
     let now = 1_000_000;
-    const sessions = new SessionStore(60_000, () => now);
+    const sessions = new SessionStore({ ttlMs: 60_000, now: () => now });
     const first = sessions.create('write');
-    expect(sessions.get(first.id)).toBe(first);
+    expect(sessions.get(first.id)).toBe(first.session);
     now += 60_000;
     expect(sessions.get(first.id)).toBeUndefined();
     const { app } = await appWith();
@@ -107,11 +109,28 @@ describe('session login', () => {
   });
 
   it('holds at most its capacity of sessions, forgetting the oldest', () => {
-    const sessions = new SessionStore(60_000, () => 0, 2);
+    const sessions = new SessionStore({ ttlMs: 60_000, now: () => 0, capacity: 2 });
     const [a, b, c] = [sessions.create('read'), sessions.create('read'), sessions.create('write')];
     expect(sessions.size).toBe(2);
     expect(sessions.get(a.id)).toBeUndefined();
-    expect([sessions.get(b.id), sessions.get(c.id)]).toEqual([b, c]);
+    expect([sessions.get(b.id), sessions.get(c.id)]).toEqual([b.session, c.session]);
+  });
+
+  it('keeps sessions in a file across restarts, without the cookie values, and only under the same tokens', async () => {
+    const tmp = await tempDir();
+    cleanups.push(tmp.remove);
+    const file = path.join(tmp.dir, 'sessions.json');
+    const before = new SessionStore({ file, fingerprint: 'tokens-1' });
+    const { id, session } = before.create('write');
+    const text = await readFile(file, 'utf8');
+    expect(text).not.toContain(id);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect(new SessionStore({ file, fingerprint: 'tokens-1' }).get(id)).toEqual(session);
+    expect(new SessionStore({ file, fingerprint: 'tokens-2' }).get(id)).toBeUndefined();
+    before.delete(session);
+    expect(new SessionStore({ file, fingerprint: 'tokens-1' }).get(id)).toBeUndefined();
+    await writeFile(file, '{not json');
+    expect(new SessionStore({ file, fingerprint: 'tokens-1' }).size).toBe(0);
   });
 });
 

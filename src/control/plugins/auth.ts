@@ -26,8 +26,10 @@ export interface BearerAuthOptions {
   readonly token: string;
   /** A token that allows GET and HEAD requests only (dashboards, metrics scrapers). */
   readonly readToken?: string;
-  /** Session storage (tests pass one with a fake clock); a fresh store by default. */
+  /** Session storage (tests pass one with a fake clock); a fresh in-memory store by default. */
   readonly sessions?: SessionStore;
+  /** Keep sessions in this file across restarts (ignored when `sessions` is given). */
+  readonly sessionFile?: string;
   /** Paths anyone may GET (exact): the dashboard's page. */
   readonly publicPaths?: readonly string[];
   /** Path prefixes anyone may GET: the dashboard's assets. */
@@ -105,8 +107,8 @@ function sessionRoutes(app: ControlApp, roleOf: (token: string) => AccessRole | 
       async (request, reply: FastifyReply) => {
         const role = roleOf(request.body.token);
         if (role === undefined) throw new UnauthorizedError('wrong token');
-        const session = sessions.create(role);
-        reply.header('set-cookie', sessionCookie(request, session.id, Math.floor(sessions.lifetimeMs / 1000)));
+        const { id, session } = sessions.create(role);
+        reply.header('set-cookie', sessionCookie(request, id, Math.floor(sessions.lifetimeMs / 1000)));
         reply.header('cache-control', 'no-store');
         // A plain HTML form (no script) lands back on the dashboard; a script gets the CSRF token.
         if (request.headers['content-type']?.startsWith('application/x-www-form-urlencoded')) return reply.redirect('/', 303);
@@ -118,7 +120,7 @@ function sessionRoutes(app: ControlApp, roleOf: (token: string) => AccessRole | 
       return { role: request.accessRole, ...(request.browserSession ? { csrf: request.browserSession.csrf, expiresAt: new Date(request.browserSession.expiresAt).toISOString() } : {}) };
     });
     child.delete('/v1/session', async (request, reply) => {
-      if (request.browserSession) sessions.delete(request.browserSession.id);
+      if (request.browserSession) sessions.delete(request.browserSession);
       reply.header('set-cookie', sessionCookie(request, '', 0));
       return { loggedOut: true };
     });
@@ -129,7 +131,11 @@ function sessionRoutes(app: ControlApp, roleOf: (token: string) => AccessRole | 
 export const bearerAuth = sharedPlugin<BearerAuthOptions>(async (app, options) => {
   const expected = digest(options.token);
   const expectedRead = options.readToken === undefined ? undefined : digest(options.readToken);
-  const sessions = options.sessions ?? new SessionStore();
+  const sessions = options.sessions ?? new SessionStore({
+    ...(options.sessionFile === undefined ? {} : { file: options.sessionFile }),
+    // Sessions written under other tokens are not honoured: changing a token logs every browser out.
+    fingerprint: createHash('sha256').update(`${options.token}\n${options.readToken ?? ''}`).digest('base64url'),
+  });
   const publicPaths = new Set(options.publicPaths ?? []);
   const publicPrefixes = options.publicPrefixes ?? [];
   const roleOf = (token: string): AccessRole | undefined => {
