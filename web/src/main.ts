@@ -4,7 +4,7 @@
  */
 import * as api from './api.js';
 import { draw, Series } from './charts.js';
-import { esc, formatRemaining, sectionId, serviceBody, summaryRows } from './view.js';
+import { esc, formatRemaining, instanceRow, sectionId, SERVICE_SKELETON, serviceDns, serviceSummary, summaryRows } from './view.js';
 
 const STATS_EVERY_MS = 1500;
 const RECONNECT_MS = 1500;
@@ -20,7 +20,65 @@ let access: api.Access | undefined;
 let current: api.Overview | undefined;
 /** The daemon's clock minus ours, so countdowns follow the daemon. */
 let clockSkew = 0;
-const rendered = new Map<string, string>();
+/** What each service section shows now, so a refresh touches only what changed. */
+interface SectionState {
+  summary: string;
+  dns: string;
+  readonly rows: Map<string, { html: string; element: Element }>;
+}
+const sections = new Map<string, SectionState>();
+const rowTemplate = document.createElement('template');
+
+/** A table row element from its markup. */
+function rowElement(html: string): Element {
+  rowTemplate.innerHTML = html;
+  const element = rowTemplate.content.firstElementChild;
+  if (!element) throw new Error('empty row markup');
+  return element;
+}
+
+/** Bring a section's rows in line with `service`: new rows inserted, changed ones replaced, gone ones removed. */
+function patchRows(section: HTMLElement, state: SectionState, service: api.Service): void {
+  const tbody = section.querySelector('tbody');
+  if (!tbody) return;
+  const seen = new Set<string>();
+  if (state.rows.size === 0) {
+    // First fill: one innerHTML for every row is far cheaper than one insertion per row.
+    const htmls = service.instances.map(instanceRow);
+    tbody.innerHTML = htmls.join('');
+    service.instances.forEach((instance, n) => {
+      const element = tbody.children[n];
+      const html = htmls[n];
+      if (element && html !== undefined) state.rows.set(`${instance.id}`, { html, element });
+    });
+    return;
+  }
+  let previous: Element | null = null;
+  for (const instance of service.instances) {
+    const key = instance.id;
+    seen.add(key);
+    const html = instanceRow(instance);
+    let entry = state.rows.get(key);
+    if (!entry) {
+      entry = { html, element: rowElement(html) };
+      state.rows.set(key, entry);
+    } else if (entry.html !== html) {
+      const replacement = rowElement(html);
+      entry.element.replaceWith(replacement);
+      entry = { html, element: replacement };
+      state.rows.set(key, entry);
+    }
+    const expected: Element | null = previous ? previous.nextElementSibling : tbody.firstElementChild;
+    if (expected !== entry.element) tbody.insertBefore(entry.element, expected);
+    previous = entry.element;
+  }
+  for (const [key, entry] of state.rows) {
+    if (!seen.has(key)) {
+      entry.element.remove();
+      state.rows.delete(key);
+    }
+  }
+}
 
 function setStatus(text: string, state: 'live' | 'connecting' | 'offline'): void {
   const status = $('#status');
@@ -46,25 +104,37 @@ function render(overview: api.Overview): void {
     const id = sectionId(service.name);
     seen.add(id);
     let section = document.getElementById(id);
-    if (!section) {
+    let state = sections.get(id);
+    if (!section || !state) {
       section = document.createElement('details');
       section.id = id;
       section.className = 'service';
       section.dataset.service = service.name;
       (section as HTMLDetailsElement).open = true;
+      section.innerHTML = SERVICE_SKELETON;
+      state = { summary: '', dns: '', rows: new Map() };
+      sections.set(id, state);
     }
-    const html = serviceBody(service, overview);
-    if (rendered.get(id) !== html) {
-      section.innerHTML = html;
-      rendered.set(id, html);
+    const summary = serviceSummary(service);
+    if (state.summary !== summary) {
+      const element = section.querySelector('summary');
+      if (element) element.innerHTML = summary;
+      state.summary = summary;
     }
+    const dns = serviceDns(service, overview);
+    if (state.dns !== dns) {
+      const element = section.querySelector('ul.dns');
+      if (element) element.innerHTML = dns;
+      state.dns = dns;
+    }
+    patchRows(section, state, service);
     const expectedPlace: Element | null = previous ? previous.nextElementSibling : container.firstElementChild;
     if (expectedPlace !== section) container.insertBefore(section, expectedPlace);
     previous = section;
   }
   for (const section of [...container.children]) {
     if (!seen.has(section.id)) {
-      rendered.delete(section.id);
+      sections.delete(section.id);
       section.remove();
     }
   }

@@ -1,6 +1,6 @@
 /**
- * HTML for the overview. Rendering builds one string per service (a thousand rows cost one innerHTML
- * assignment, not a thousand DOM calls); the page replaces a service's markup only when it changed.
+ * HTML for the overview, as strings: a row is one string, so the page can tell a changed row by comparing
+ * strings and patch only that row (a thousand unchanged rows cost a thousand string comparisons, no DOM work).
  */
 import type { Instance, Overview, Service } from './api.js';
 
@@ -83,7 +83,7 @@ function checkCell(i: Instance): string {
 }
 
 function circuitCell(i: Instance): string {
-  const countdown = i.circuit === 'open' && i.halfOpenAt !== null ? ` <span class="muted" data-until="${i.halfOpenAt}" data-prefix="half-open in "></span>` : '';
+  const countdown = i.circuit === 'open' && i.halfOpenAt !== null ? ` <span class="muted countdown wide" data-until="${i.halfOpenAt}" data-prefix="half-open in "></span>` : '';
   return `<span class="badge circuit-${i.circuit}" data-circuit="${i.circuit}">${i.circuit}</span>${countdown}`;
 }
 
@@ -99,10 +99,11 @@ function actions(i: Instance): string {
 
 /** One instance's row. */
 export function instanceRow(i: Instance): string {
+  // The key is also the row's identity when the page patches rows in place.
   const tags = i.tags.map((t) => `<span class="tag">${esc(t)}</span>`).join(' ');
   const meta = Object.entries(i.metadata).map(([k, v]) => `<span class="meta">${esc(k)}=${esc(v)}</span>`).join(' ');
   const reason = i.note && i.health !== 'healthy' ? `<br><span class="muted">${esc(i.note)}</span>` : '';
-  const ttl = i.lapseAt === null ? '<span class="muted">—</span>' : `<span data-until="${i.lapseAt}"></span>`;
+  const ttl = i.lapseAt === null ? '<span class="muted">—</span>' : `<span class="countdown" data-until="${i.lapseAt}"></span>`;
   const maint = i.maintenance ? `<span class="badge maint" data-maintenance="on">on</span>${i.maintenanceReason ? ` <span class="muted">${esc(i.maintenanceReason)}</span>` : ''}` : '<span class="muted" data-maintenance="off">off</span>';
   return `<tr data-instance="${esc(i.service)}/${esc(i.id)}" class="${i.servable && i.circuit !== 'open' ? '' : 'out'}">`
     + `<th scope="row">${esc(i.id)}</th><td>${esc(i.address)}</td><td>${i.port}</td><td>${tags}</td><td>${meta}</td><td>${i.weight}</td>`
@@ -110,20 +111,24 @@ export function instanceRow(i: Instance): string {
     + `<td>${checkCell(i)}</td><td>${ttl}</td><td>${maint}</td><td>${circuitCell(i)}</td>${actions(i)}</tr>`;
 }
 
-/** A service's section body: counts, DNS names with `dig` lines, and the instance table. */
-export function serviceBody(service: Service, overview: Overview): string {
+/** A service's `<summary>`: its name and instance counts by state. */
+export function serviceSummary(service: Service): string {
   const c = countsOf(service);
-  const names = dnsNames(service, overview.dns.domain)
+  return `<h2>${esc(service.name)}</h2> <span class="counts">${c.total} instances · ${c.healthy} healthy · ${c.unhealthy} unhealthy · ${c.unknown} unknown · ${c.maintenance} in maintenance · ${c.open} open circuits · <strong data-in-dns>${c.inDns}</strong> in DNS</span>`;
+}
+
+/** A service's DNS names, each with a copy-able `dig` line. */
+export function serviceDns(service: Service, overview: Overview): string {
+  return dnsNames(service, overview.dns.domain)
     .map((name) => {
       const dig = digLine(name, overview.dns.servers);
       return `<li><code>${esc(name)}</code> <code class="dig">${esc(dig)}</code> <button type="button" data-action="copy" data-copy="${esc(dig)}" aria-label="Copy the dig command for ${esc(name)}">Copy</button></li>`;
     })
     .join('');
-  return `<summary><h2>${esc(service.name)}</h2> <span class="counts">${c.total} instances · ${c.healthy} healthy · ${c.unhealthy} unhealthy · ${c.unknown} unknown · ${c.maintenance} in maintenance · ${c.open} open circuits · <strong data-in-dns>${c.inDns}</strong> in DNS</span></summary>`
-    + `<ul class="dns">${names}</ul>`
-    + '<div class="scroll" tabindex="0"><table><thead><tr><th scope="col">Instance</th><th scope="col">Address</th><th scope="col">Port</th><th scope="col">Tags</th>'
-    + '<th scope="col">Metadata</th><th scope="col">Weight</th><th scope="col">Health</th><th scope="col">Check</th><th scope="col">TTL left</th>'
-    + '<th scope="col">Maintenance</th><th scope="col">Circuit</th><th scope="col" class="write-only">Actions</th></tr></thead><tbody>'
-    + service.instances.map(instanceRow).join('')
-    + '</tbody></table></div>';
 }
+
+/** A service section's fixed markup; the summary, DNS list and rows are filled in (and patched) by the page. */
+export const SERVICE_SKELETON = '<summary></summary><ul class="dns"></ul>'
+  + '<div class="scroll" tabindex="0"><table><thead><tr><th scope="col">Instance</th><th scope="col">Address</th><th scope="col">Port</th><th scope="col">Tags</th>'
+  + '<th scope="col">Metadata</th><th scope="col">Weight</th><th scope="col">Health</th><th scope="col">Check</th><th scope="col">TTL left</th>'
+  + '<th scope="col">Maintenance</th><th scope="col">Circuit</th><th scope="col" class="write-only">Actions</th></tr></thead><tbody></tbody></table></div>';
