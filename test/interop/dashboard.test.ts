@@ -217,11 +217,15 @@ describe('dashboard in chromium', () => {
     for (const scheme of ['light', 'dark'] as const) {
       await page.emulateMedia({ colorScheme: scheme });
       await page.setViewportSize({ width: 1280, height: 900 });
+      await page.evaluate('window.scrollTo(0, 0)');
       await screenshot(page, `dashboard-desktop-${scheme}`);
       await page.setViewportSize({ width: 390, height: 844 });
+      await page.evaluate('window.scrollTo(0, 0)');
       await screenshot(page, `dashboard-phone-${scheme}`);
       await page.locator('#svc-api').scrollIntoViewIfNeeded();
       await screenshot(page, `instances-phone-${scheme}`);
+      // Nothing wider than the phone: every cell wraps into its card.
+      expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     }
     await page.emulateMedia({ colorScheme: 'light' });
     await page.setViewportSize({ width: 1280, height: 900 });

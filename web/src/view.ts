@@ -105,10 +105,11 @@ export function instanceRow(i: Instance): string {
   const reason = i.note && i.health !== 'healthy' ? `<br><span class="muted">${esc(i.note)}</span>` : '';
   const ttl = i.lapseAt === null ? '<span class="muted">—</span>' : `<span class="countdown" data-until="${i.lapseAt}"></span>`;
   const maint = i.maintenance ? `<span class="badge maint" data-maintenance="on">on</span>${i.maintenanceReason ? ` <span class="muted">${esc(i.maintenanceReason)}</span>` : ''}` : '<span class="muted" data-maintenance="off">off</span>';
+  const cell = (label: string, html: string): string => `<td data-label="${label}">${html}</td>`;
   return `<tr data-instance="${esc(i.service)}/${esc(i.id)}" class="${i.servable && i.circuit !== 'open' ? '' : 'out'}">`
-    + `<th scope="row">${esc(i.id)}</th><td>${esc(i.address)}</td><td>${i.port}</td><td>${tags}</td><td>${meta}</td><td>${i.weight}</td>`
-    + `<td><span class="badge health-${i.health}" data-health="${i.health}">${i.health}</span>${reason}</td>`
-    + `<td>${checkCell(i)}</td><td>${ttl}</td><td>${maint}</td><td>${circuitCell(i)}</td>${actions(i)}</tr>`;
+    + `<th scope="row">${esc(i.id)}</th>${cell('Address', esc(i.address))}${cell('Port', String(i.port))}${cell('Tags', tags)}${cell('Metadata', meta)}${cell('Weight', String(i.weight))}`
+    + cell('Health', `<span class="badge health-${i.health}" data-health="${i.health}">${i.health}</span>${reason}`)
+    + `${cell('Check', checkCell(i))}${cell('TTL left', ttl)}${cell('Maintenance', maint)}${cell('Circuit', circuitCell(i))}${actions(i)}</tr>`;
 }
 
 /** A service's `<summary>`: its name and instance counts by state. */
