@@ -49,6 +49,8 @@ export interface SelectionPort {
   resetCircuit(service: string, id: string): void;
   /** When an open circuit turns half-open (ms); undefined when it is not open. */
   halfOpenAt(service: string, id: string): number | undefined;
+  /** Subscribe to circuit transitions; returns the unsubscribe function. */
+  onCircuitChange(listener: (change: { readonly service: string; readonly id: string; readonly from: CircuitState; readonly to: CircuitState }) => void): () => void;
 }
 
 /** Snapshot save/restore, wired by the daemon to the store's snapshot functions. */

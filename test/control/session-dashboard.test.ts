@@ -1,4 +1,6 @@
 /** The dashboard's routes: the page and assets (public, so the login form can load), the overview read and the circuit reset. */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildControlApp } from '../../src/control/app.js';
 import { dashboardRoutes } from '../../src/control/routes/dashboard.js';
@@ -70,5 +72,33 @@ describe('dashboard routes', () => {
     const missing = await app.inject({ method: 'POST', url: '/v1/services/api/instances/zz/circuit/reset' });
     expect(missing.statusCode).toBe(404);
     expect(missing.json().error.code).toBe('INSTANCE_NOT_FOUND');
+  });
+
+  it('streams circuit transitions, and ends the stream when the app closes', async () => {
+    const { app, durable, balancer } = await appWith();
+    await durable.register('api', { id: 'a1', address: '10.0.0.1', port: 80 });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as AddressInfo;
+    let text = '';
+    const received = (needle: string): Promise<void> => new Promise((resolve) => {
+      const check = (): void => {
+        if (text.includes(needle)) resolve();
+        else setTimeout(check, 10);
+      };
+      check();
+    });
+    const ended = new Promise<void>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port, path: '/v1/dashboard/circuits' }, (response) => {
+        expect(response.headers['content-type']).toBe('text/event-stream');
+        response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', resolve);
+      }).on('error', reject);
+    });
+    await received('event: hello');
+    balancer.reportFailure('api', 'a1');
+    balancer.reportFailure('api', 'a1');
+    await received('event: circuit');
+    expect(text).toContain(`data: ${JSON.stringify({ service: 'api', id: 'a1', from: 'closed', to: 'open' })}`);
+    await app.close();
+    await ended;
   });
 });

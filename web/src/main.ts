@@ -198,11 +198,17 @@ function logChange(event: { index: number; type: string; service: string; id: st
 }
 
 let events: EventSource | undefined;
+let circuits: EventSource | undefined;
 let reconnectTimer: number | undefined;
 
 /** Follow the change stream; EventSource retries dropped connections, and a refused one is reopened here. */
 function connect(): void {
   events?.close();
+  circuits?.close();
+  // Circuit transitions are not registry changes: they come on a stream of their own.
+  circuits = new EventSource('/v1/dashboard/circuits');
+  circuits.addEventListener('circuit', refresh);
+  circuits.addEventListener('hello', refresh);
   setStatus('connecting…', 'connecting');
   const source = new EventSource('/v1/events');
   events = source;
@@ -261,6 +267,8 @@ async function pollStats(): Promise<void> {
 function stopLive(): void {
   events?.close();
   events = undefined;
+  circuits?.close();
+  circuits = undefined;
   window.clearTimeout(statsTimer);
   window.clearTimeout(reconnectTimer);
 }

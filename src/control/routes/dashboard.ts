@@ -1,8 +1,9 @@
 /**
  * Resource plugin: the browser dashboard. Its page (`/`) and built assets (`/dashboard/*`, from dist/web,
  * served by @fastify/static), one overview read that carries everything the page shows
- * (`GET /v1/dashboard`), and the circuit reset the page offers (`POST .../circuit/reset`). The page's live
- * updates come from the existing `/v1/events` stream and `/v1/stats`.
+ * (`GET /v1/dashboard`), the circuit reset the page offers (`POST .../circuit/reset`), and a stream of
+ * circuit transitions (`GET /v1/dashboard/circuits`, server-sent events): circuits are not registry state, so
+ * `/v1/events` does not carry them. The page's other live updates come from `/v1/events` and `/v1/stats`.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +22,7 @@ export const DASHBOARD_PUBLIC_PATHS: readonly string[] = ['/', '/index.html'];
 /** What the dashboard plugin needs. */
 export interface DashboardDeps {
   readonly registry: Pick<RegistryReader, 'index' | 'get' | 'records' | 'listServices' | 'isServable' | 'lapseAt'>;
-  readonly balancer: Pick<SelectionPort, 'circuitState' | 'halfOpenAt' | 'resetCircuit'>;
+  readonly balancer: Pick<SelectionPort, 'circuitState' | 'halfOpenAt' | 'resetCircuit' | 'onCircuitChange'>;
   /** Daemon facts (domain, DNS addresses) for the DNS names and `dig` lines. */
   readonly info?: () => Record<string, unknown>;
 }
@@ -43,7 +44,10 @@ function dnsFacts(info: Record<string, unknown>): { domain: string; servers: str
   return { domain, servers };
 }
 
-/** Routes `/`, `/dashboard/*`, `GET /v1/dashboard` and `POST /v1/services/:service/instances/:id/circuit/reset`. */
+/** A comment line this often keeps proxies and idle timers from closing a quiet stream. */
+const KEEP_ALIVE_MS = 15_000;
+
+/** Routes `/`, `/dashboard/*`, `GET /v1/dashboard`, `GET /v1/dashboard/circuits` and `POST .../circuit/reset`. */
 export const dashboardRoutes: ControlPlugin<DashboardDeps> = async (app, { registry, balancer, info }) => {
   const root = assetsRoot();
   if (root !== undefined) {
@@ -69,6 +73,30 @@ export const dashboardRoutes: ControlPlugin<DashboardDeps> = async (app, { regis
       return { name, protocols: [...new Set(instances.map((i) => i.protocol))], instances };
     });
     return { index: registry.index, now, dns: dnsFacts(info?.() ?? {}), services };
+  });
+
+  const openStreams = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of [...openStreams]) end();
+  });
+
+  app.get('/v1/dashboard/circuits', { schema: { querystring: schema.emptyQuery } }, async (request, reply) => {
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    raw.write('event: hello\ndata: {}\n\n');
+    // One event per transition (HTML Living Standard, 'Server-sent events'); the page re-reads the overview.
+    const unsubscribe = balancer.onCircuitChange((change) => raw.write(`event: circuit\ndata: ${JSON.stringify(change)}\n\n`));
+    const keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
+    keepAlive.unref();
+    const end = (): void => {
+      clearInterval(keepAlive);
+      unsubscribe();
+      openStreams.delete(end);
+      if (!raw.writableEnded) raw.end();
+    };
+    openStreams.add(end);
+    request.raw.once('close', end);
   });
 
   app.post<{ Params: { service: string; id: string } }>(
