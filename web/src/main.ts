@@ -17,7 +17,6 @@ const $ = <T extends HTMLElement>(selector: string): T => {
 };
 
 let access: api.Access | undefined;
-let current: api.Overview | undefined;
 /** The daemon's clock minus ours, so countdowns follow the daemon. */
 let clockSkew = 0;
 /** What each service section shows now, so a refresh touches only what changed. */
@@ -94,7 +93,6 @@ function showLogin(message = ''): void {
 
 /** Put the overview on the page, touching only the services whose markup changed. */
 function render(overview: api.Overview): void {
-  current = overview;
   clockSkew = overview.now - Date.now();
   $('#summary tbody').innerHTML = summaryRows(overview);
   const container = $('#services');
