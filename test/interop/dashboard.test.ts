@@ -190,8 +190,9 @@ describe('dashboard in chromium', () => {
     // A fresh load paints all thousand rows.
     await page.reload();
     await expect.poll(() => page.locator('#svc-bulk tbody tr').count(), { timeout: 15_000 }).toBe(1000);
-    const paint = (await page.evaluate("performance.getEntriesByType('paint').map((e) => e.name + ' ' + Math.round(e.startTime) + ' ms')")) as string[];
-    console.log(`[dashboard] 1,000 instances, first paint: ${paint.join(', ')}`);
+    // Figures for the record, not assertions (performance targets live in benchmarks).
+    const paint = (await page.evaluate("performance.getEntriesByType('paint').concat(performance.getEntriesByName('beacon:first-overview')).map((e) => e.name + ' ' + Math.round(e.startTime) + ' ms')")) as string[];
+    console.log(`[dashboard] 1,000 instances after a reload: ${paint.join(', ')}`);
     await screenshot(page, 'dashboard-1000-desktop-light');
     // Still live and operable: a new instance shows up, the maintenance dialog opens from the keyboard.
     await daemon.ok('register', 'bulk', 'late', '--port', '9999');
