@@ -18,6 +18,8 @@ const TOKEN = 'dashboard-token-1234';
 const READ_TOKEN = 'dashboard-read-5678';
 /** Bounded wait for something to show up on the page after a change. */
 const APPEARS_MS = 1000;
+/** The same with a thousand rows on the page (and two cores shared with the daemon and the test runner). */
+const APPEARS_LOADED_MS = 5000;
 
 function dig(port: number, name: string, type = 'SRV'): Promise<string[]> {
   return new Promise((resolve, reject) => {
@@ -196,7 +198,7 @@ describe('dashboard in chromium', () => {
     await screenshot(page, 'dashboard-1000-desktop-light');
     // Still live and operable: a new instance shows up, the maintenance dialog opens from the keyboard.
     await daemon.ok('register', 'bulk', 'late', '--port', '9999');
-    await appears(page, 'tr[data-instance="bulk/late"]');
+    await appears(page, 'tr[data-instance="bulk/late"]', APPEARS_LOADED_MS);
     expect(await page.locator('#summary tr[data-service="bulk"] [data-count="total"]').innerText()).toBe('1001');
     await row(page, 'bulk/b500').locator('button[data-action="maint-on"]').focus();
     await page.keyboard.press('Enter');
