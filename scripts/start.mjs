@@ -4,14 +4,20 @@
 // that npm passes on reaches the daemon's own handlers (clean shutdown). Extra arguments go to serve:
 // `npm start -- --domain example.`
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SRC = join(ROOT, 'src');
 const DIST = join(ROOT, 'dist');
+/** Each source tree and where tsc writes it: the daemon, and the dashboard's front end. */
+const TREES = [
+  { src: join(ROOT, 'src'), out: DIST, config: join(ROOT, 'tsconfig.json') },
+  { src: join(ROOT, 'web/src'), out: join(DIST, 'web'), config: join(ROOT, 'web/tsconfig.json') },
+];
+/** Files `npm run build` copies into dist/web as they are. */
+const STATIC = ['index.html', 'style.css'];
 const CLI = join(DIST, 'cli/main.js');
 
 /** Every .ts file under `dir`, recursively. */
@@ -31,13 +37,19 @@ const mtime = (path) => statSync(path).mtimeMs;
  */
 function staleReason() {
   if (!existsSync(CLI)) return 'dist/ is missing';
-  const config = mtime(join(ROOT, 'tsconfig.json'));
-  for (const source of sources(SRC)) {
-    const output = join(DIST, relative(SRC, source)).replace(/\.ts$/, '.js');
-    if (!existsSync(output)) return `${relative(ROOT, output)} is missing`;
-    const built = mtime(output);
-    if (built < mtime(source)) return `${relative(ROOT, source)} changed`;
-    if (built < config) return 'tsconfig.json changed';
+  for (const tree of TREES) {
+    const config = mtime(tree.config);
+    for (const source of sources(tree.src)) {
+      const output = join(tree.out, relative(tree.src, source)).replace(/\.ts$/, '.js');
+      if (!existsSync(output)) return `${relative(ROOT, output)} is missing`;
+      const built = mtime(output);
+      if (built < mtime(source)) return `${relative(ROOT, source)} changed`;
+      if (built < config) return `${relative(ROOT, tree.config)} changed`;
+    }
+  }
+  for (const name of STATIC) {
+    const output = join(DIST, 'web', name);
+    if (!existsSync(output) || mtime(output) < mtime(join(ROOT, 'web', name))) return `web/${name} changed`;
   }
   return undefined;
 }
@@ -45,8 +57,13 @@ function staleReason() {
 const reason = staleReason();
 if (reason !== undefined) {
   process.stderr.write(`npm start: building dist/ (${reason})\n`);
+  // The same build as `npm run build`, without a shell: tsc for each tree, then the static files.
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  const build = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.json')], { stdio: 'inherit' });
+  let build = { status: 0, signal: null };
+  for (const tree of TREES) {
+    if (build.status === 0) build = spawnSync(process.execPath, [tsc, '-p', tree.config], { stdio: 'inherit' });
+  }
+  if (build.status === 0) for (const name of STATIC) copyFileSync(join(ROOT, 'web', name), join(DIST, 'web', name));
   if (build.status !== 0) {
     process.stderr.write(`npm start: the build failed (${build.signal ?? `exit ${build.status}`}); not starting\n`);
     process.exit(1);

@@ -44,6 +44,8 @@ export interface BeaconConfig {
   readonly httpListen?: ListenAddress;
   /** Bearer token required on the TCP control listener. */
   readonly token?: string;
+  /** Read-only token for the TCP control listener (GET and HEAD only). */
+  readonly readToken?: string;
   /** Registry: default heartbeat TTL. */
   readonly defaultTtlMs: number;
   /** Registry: default active check interval. */
@@ -112,6 +114,9 @@ function toConfig(v: SettingValues): BeaconConfig {
   if (v.http && v.token === undefined) {
     throw new InvalidConfigurationError(`http: a TCP control listener needs a bearer token (${flagOf('token')} or ${envOf('token')})`, 'token');
   }
+  if (v.readToken !== undefined && v.readToken === v.token) {
+    throw new InvalidConfigurationError(`readToken: must differ from the token, or reads could write`, 'readToken');
+  }
   return {
     dataDir: v.dataDir,
     store: v.ephemeral ? 'memory' : v.store,
@@ -125,6 +130,7 @@ function toConfig(v: SettingValues): BeaconConfig {
     socketPath: v.socket ?? defaultSocketPath(v.dataDir),
     ...(v.http === undefined ? {} : { httpListen: v.http }),
     ...(v.token === undefined ? {} : { token: v.token }),
+    ...(v.readToken === undefined ? {} : { readToken: v.readToken }),
     defaultTtlMs: v.ttl,
     healthCheckIntervalMs: v.checkInterval,
     deregisterCriticalAfterMs: v.deregisterCriticalAfter,

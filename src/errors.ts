@@ -14,6 +14,8 @@ export const ERROR_CODES = [
   'STORE_UNAVAILABLE',
   'STORE_CORRUPT',
   'UNAUTHORIZED',
+  /** The credential is valid but does not allow this request (read-only token, cross-site write). */
+  'FORBIDDEN',
   /** The control API has no such endpoint. */
   'NOT_FOUND',
   'PAYLOAD_TOO_LARGE',
@@ -97,6 +99,13 @@ export class StoreCorruptError extends BeaconError {
 export class UnauthorizedError extends BeaconError {
   constructor(message = 'missing or invalid bearer token') {
     super('UNAUTHORIZED', message, { status: 401 });
+  }
+}
+
+/** A valid credential that does not allow the request: a write with the read-only token, or a cross-site write. */
+export class ForbiddenError extends BeaconError {
+  constructor(message: string) {
+    super('FORBIDDEN', message, { status: 403 });
   }
 }
 

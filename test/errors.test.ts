@@ -5,6 +5,7 @@ import { ConnectionError } from '../src/control/client.js';
 import {
   BeaconError,
   ERROR_CODES,
+  ForbiddenError,
   InstanceNotFoundError,
   InvalidArgumentError,
   InvalidConfigurationError,
@@ -26,6 +27,7 @@ const table: [error: BeaconError, name: string, code: string, status: number][] 
   [new StoreUnavailableError('disk full'), 'StoreUnavailableError', 'STORE_UNAVAILABLE', 503],
   [new StoreCorruptError('bad row'), 'StoreCorruptError', 'STORE_CORRUPT', 500],
   [new UnauthorizedError(), 'UnauthorizedError', 'UNAUTHORIZED', 401],
+  [new ForbiddenError('read-only'), 'ForbiddenError', 'FORBIDDEN', 403],
   [new ConnectionError('no daemon'), 'ConnectionError', 'INTERNAL', 503],
 ];
 
@@ -50,6 +52,7 @@ describe('public errors', () => {
       'STORE_UNAVAILABLE',
       'STORE_CORRUPT',
       'UNAUTHORIZED',
+      'FORBIDDEN',
       'NOT_FOUND',
       'PAYLOAD_TOO_LARGE',
       'UNSUPPORTED_MEDIA_TYPE',

@@ -78,6 +78,17 @@ export class SmartLoadBalancer {
     return publicState(this.stateOf(foldAscii(service), id));
   }
 
+  /** Close an instance's circuit by hand (an operator's reset): its failures are forgotten. */
+  resetCircuit(service: string, id: string): void {
+    this.update(foldAscii(service), id, () => breaker.initial());
+  }
+
+  /** When an open circuit turns half-open (ms, on the balancer's clock); undefined when it is not open. */
+  halfOpenAt(service: string, id: string): number | undefined {
+    const state = this.stateOf(foldAscii(service), id);
+    return state.kind === 'open' ? state.openedAt + this.config.openTimeoutMs : undefined;
+  }
+
   /** Count an in-flight call (least-connections); call the returned function when it finishes. */
   acquire(service: string, id: string): () => void {
     return this.registry.selector.acquire(foldAscii(service), id);

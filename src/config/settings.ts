@@ -75,6 +75,7 @@ export const SETTING_TABLE = {
   socket: { arg: '<path>', description: 'control socket', defaultHelp: '<data dir>/beacon.sock', parse: parsePath },
   http: { arg: '<host:port>', description: 'also serve the control API on TCP (needs --token)', parse: (v, c) => parseListenAddress(String(v), c.name) },
   token: { arg: '<token>', description: 'bearer token for the TCP control API', parse: parseToken },
+  readToken: { arg: '<token>', description: 'read-only token for the TCP control API: GET requests, /metrics and the dashboard without its actions', parse: parseToken },
   ttl: { arg: '<duration>', description: 'default heartbeat TTL', default: '30s', parse: duration },
   checkInterval: { arg: '<duration>', description: 'default active check interval', default: '10s', parse: duration },
   deregisterCriticalAfter: { arg: '<duration>', description: 'remove instances unhealthy for this long', default: '90s', parse: duration },

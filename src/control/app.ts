@@ -13,6 +13,7 @@ import { bearerAuth } from './plugins/auth.js';
 import { errorMapping } from './plugins/errors.js';
 import { requestLog } from './plugins/request-log.js';
 import { adminRoutes } from './routes/admin.js';
+import { DASHBOARD_ASSETS, DASHBOARD_PUBLIC_PATHS } from './routes/dashboard.js';
 import { instancesRoutes } from './routes/instances.js';
 import { servicesRoutes } from './routes/services.js';
 import { snapshotsRoutes } from './routes/snapshots.js';
@@ -31,8 +32,15 @@ export const RESOURCE_PLUGINS: readonly ControlPlugin[] = [adminRoutes, instance
 
 /** Per-listener options. */
 export interface AppOptions {
-  /** When set, every request but `GET /health` needs `Authorization: Bearer <token>`. */
+  /**
+   * When set, every request but `GET /health`, the dashboard's page and its login needs
+   * `Authorization: Bearer <token>` or a session cookie (see plugins/auth.ts).
+   */
   readonly token?: string;
+  /** With `token`: a token that allows GET and HEAD requests only. */
+  readonly readToken?: string;
+  /** With `token`: keep browser sessions in this file, so they outlive a restart. */
+  readonly sessionFile?: string;
   /** More APIs, registered after the built-in resources and served under the same auth and error mapping. */
   readonly plugins?: readonly ControlPlugin[];
 }
@@ -53,9 +61,18 @@ export function buildControlApp(deps: ControlDeps, options: AppOptions = {}): Co
   void app.register(requestLog);
   // Before any route: @fastify/swagger documents the routes registered after it (GET /v1/openapi.json).
   void app.register(openApi);
-  // Consul clients send X-Consul-Token or ?token=: mapped to the bearer header before the one check runs.
-  if (options.token !== undefined) void app.register(consulTokenMapping);
-  if (options.token !== undefined) void app.register(bearerAuth, { token: options.token });
+  if (options.token !== undefined) {
+    // Consul clients send X-Consul-Token or ?token=: mapped to the bearer header before the one check runs.
+    void app.register(consulTokenMapping);
+    void app.register(bearerAuth, {
+      token: options.token,
+      ...(options.readToken === undefined ? {} : { readToken: options.readToken }),
+      ...(options.sessionFile === undefined ? {} : { sessionFile: options.sessionFile }),
+      // The dashboard's page must load without a credential to show its login form (when the daemon serves it).
+      publicPaths: DASHBOARD_PUBLIC_PATHS,
+      publicPrefixes: [DASHBOARD_ASSETS],
+    });
+  }
   for (const plugin of [...RESOURCE_PLUGINS, ...(options.plugins ?? [])]) void app.register(plugin, deps);
   return app;
 }

@@ -33,6 +33,8 @@ export interface RegistryReader {
   candidates(service: string, options?: ResolveOptions): readonly InstanceRecord[];
   /** Whether DNS and `resolve` may hand out this record now (healthy, not in maintenance, TTL not lapsed). */
   isServable(record: InstanceRecord): boolean;
+  /** When the record's heartbeat TTL lapses (ms); undefined when it has none (an active check, or TTLs kept by the store). */
+  lapseAt(record: InstanceRecord): number | undefined;
   stats(): RegistryStats;
 }
 
@@ -43,6 +45,12 @@ export interface SelectionPort {
   circuitState(service: string, id: string): CircuitState;
   reportSuccess(service: string, id: string): void;
   reportFailure(service: string, id: string): void;
+  /** Close the circuit by hand, forgetting its failures. */
+  resetCircuit(service: string, id: string): void;
+  /** When an open circuit turns half-open (ms); undefined when it is not open. */
+  halfOpenAt(service: string, id: string): number | undefined;
+  /** Subscribe to circuit transitions; returns the unsubscribe function. */
+  onCircuitChange(listener: (change: { readonly service: string; readonly id: string; readonly from: CircuitState; readonly to: CircuitState }) => void): () => void;
 }
 
 /** Snapshot save/restore, wired by the daemon to the store's snapshot functions. */

@@ -18,6 +18,10 @@ export interface ControlServerOptions {
   readonly tcp?: ListenAddress;
   /** Bearer token for the TCP listener. */
   readonly token?: string;
+  /** Read-only token for the TCP listener (GET and HEAD only). */
+  readonly readToken?: string;
+  /** Where the TCP listener keeps browser sessions across restarts; in memory only when absent. */
+  readonly sessionFile?: string;
   /** More APIs served on both listeners (see the plugin contract in plugin.ts). */
   readonly plugins?: readonly ControlPlugin[];
 }
@@ -76,7 +80,12 @@ export async function startControlServer(deps: ControlDeps, options: ControlServ
   let tcpApp: ControlApp | undefined;
   let tcpAddress: AddressInfo | undefined;
   if (options.tcp) {
-    tcpApp = buildControlApp(deps, { token: options.token as string, plugins });
+    tcpApp = buildControlApp(deps, {
+      token: options.token as string,
+      ...(options.readToken === undefined ? {} : { readToken: options.readToken }),
+      ...(options.sessionFile === undefined ? {} : { sessionFile: options.sessionFile }),
+      plugins,
+    });
     try {
       await tcpApp.listen({ host: options.tcp.host, port: options.tcp.port });
     } catch (error) {

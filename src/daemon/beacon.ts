@@ -6,11 +6,13 @@
  */
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { SmartLoadBalancer } from '../balancer/smart-load-balancer.js';
 import type { BeaconConfig } from '../config.js';
 import { ChangeFeed } from '../control/watch.js';
 import { Metrics, type DnsMetrics } from '../control/metrics.js';
 import { consulRoutes } from '../control/consul/index.js';
+import { dashboardRoutes } from '../control/routes/dashboard.js';
 import { startControlServer, type ControlServer } from '../control/server.js';
 import type { WritePort } from '../control/ports.js';
 import type { ChangeEvent } from '../registry/mutations.js';
@@ -219,7 +221,12 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
         info: () => ({ ...info() }),
         checksScheduled: () => checker.size,
       },
-      { socketPath: config.socketPath, plugins: [consulRoutes], ...(config.httpListen ? { tcp: config.httpListen, token: config.token } : {}) },
+      { socketPath: config.socketPath, plugins: [consulRoutes, dashboardRoutes], ...(config.httpListen ? {
+              tcp: config.httpListen,
+              token: config.token,
+              ...(config.readToken === undefined ? {} : { readToken: config.readToken }),
+              sessionFile: path.join(config.dataDir, 'sessions.json'),
+            } : {}) },
     );
     bound.control = controlServer;
     undo.push(() => controlServer.close());
