@@ -16,7 +16,7 @@ const STATS_INTERVAL_MS = 1_000;
 /** Circuits as the daemon last described them: only the instances DNS must not hand out are listed. */
 class CircuitMirror implements CircuitView {
   private readonly refused = new Set<string>();
-  private readonly listeners = new Set<(change: { readonly service: string }) => void>();
+  private readonly listeners = new Set<(change: { readonly service: string; readonly id?: string }) => void>();
 
   constructor(initial: readonly (readonly [string, string])[]) {
     for (const [service, id] of initial) this.refused.add(key(service, id));
@@ -26,7 +26,7 @@ class CircuitMirror implements CircuitView {
     return !this.refused.has(key(record.service, record.spec.id));
   }
 
-  onCircuitChange(listener: (change: { readonly service: string }) => void): () => void {
+  onCircuitChange(listener: (change: { readonly service: string; readonly id?: string }) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -34,7 +34,7 @@ class CircuitMirror implements CircuitView {
   set(service: string, id: string, admits: boolean): void {
     if (admits) this.refused.delete(key(service, id));
     else this.refused.add(key(service, id));
-    for (const listener of this.listeners) listener({ service });
+    for (const listener of this.listeners) listener({ service, id });
   }
 }
 
