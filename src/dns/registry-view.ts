@@ -189,7 +189,6 @@ export function createRegistryView(registry: ServiceRegistry, balancer?: Circuit
   };
 }
 
-const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp'];
 
 type ServiceKey = { readonly service: string; readonly protocol: Protocol };
 
