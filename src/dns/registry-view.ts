@@ -12,15 +12,17 @@ export interface CircuitView {
   onCircuitChange(listener: (change: { readonly service: string; readonly id?: string }) => void): () => void;
 }
 
-/** One eligible instance: the record it was built from (to tell a real change from a repeat) and its DNS form. */
-interface Entry {
+/** One registered instance: its record, and its DNS form while it is eligible. */
+interface Slot {
   readonly record: InstanceRecord;
-  readonly instance: DnsInstance;
+  readonly instance: DnsInstance | undefined;
 }
 
-/** The eligible set of one (service, protocol), by exact id, and the array `eligible()` hands out. */
+/** The instances of one (service, protocol) in registration order, and the array `eligible()` hands out. */
 interface Group {
-  readonly byId: Map<string, Entry>;
+  readonly byId: Map<string, Slot>;
+  /** How many slots hold an eligible instance. */
+  eligible: number;
   /** Built on the first read after a change; kept (the same array) until the next change. */
   list: readonly DnsInstance[] | undefined;
 }
@@ -35,8 +37,8 @@ const NO_INSTANCES: readonly DnsInstance[] = Object.freeze([]);
  * Eligible sets are kept per (service, protocol) and updated per change event: a write re-evaluates the one
  * instance it changed, and its DnsChange names that instance (`instances`), so nothing downstream re-reads
  * the service either. The array `eligible()` returns is rebuilt lazily, on the first read after a change:
- * at most once per batch of writes, and only for services DNS is asked about. Its order is the order in
- * which instances became eligible. The enumeration list is kept from per-protocol instance counts.
+ * at most once per batch of writes, and only for services DNS is asked about; it lists instances in
+ * registration order. The enumeration list is kept from per-protocol instance counts.
  */
 export function createRegistryView(registry: ServiceRegistry, balancer?: CircuitView): DnsView & { dispose(): void } {
   const listeners = new Set<(change: DnsChange) => void>();
@@ -62,37 +64,46 @@ export function createRegistryView(registry: ServiceRegistry, balancer?: Circuit
     registry.isServable(record, registry.clock.now()) && (balancer === undefined || balancer.admits(record));
 
   /**
-   * Bring the eligible entry of (service, protocol, id) in line with `record` (undefined: not registered
-   * under that protocol) and append what changed to `out`. Idempotent: a nested call (a circuit settling
-   * while `admits` is asked) leaves nothing for the outer one to do twice.
+   * Bring the slot of (service, protocol, id) in line with `record` (undefined: not registered under that
+   * protocol) and append what DNS sees changed to `out`. Idempotent: a nested call (a circuit settling while
+   * `admits` is asked) leaves nothing for the outer one to do twice, so the slot is read after `admits`.
    */
   const evaluate = (service: string, protocol: Protocol, id: string, record: InstanceRecord | undefined, out: DnsInstanceChange[]): void => {
     const key = memoKey(service, protocol);
     const eligible = record !== undefined && isEligible(record);
-    const group = groups.get(key);
-    const previous = group?.byId.get(id);
-    if (eligible) {
-      if (previous?.record === record) return;
-      if (previous !== undefined && previous.record.spec === record.spec) {
+    let group = groups.get(key);
+    const previous = group?.byId.get(id)?.instance;
+    if (record === undefined) {
+      if (group === undefined || !group.byId.delete(id)) return;
+      if (group.byId.size === 0) groups.delete(key);
+    } else if (!eligible) {
+      group?.byId.set(id, { record, instance: undefined });
+      if (group === undefined) groups.set(key, { byId: new Map([[id, { record, instance: undefined }]]), eligible: 0, list: undefined });
+    } else {
+      const slot = group?.byId.get(id);
+      if (slot !== undefined && previous !== undefined && (slot.record === record || slot.record.spec === record.spec)) {
         // Same spec (a renewal, a health note): DNS sees the same instance; keep the record current quietly.
-        group!.byId.set(id, { record, instance: previous.instance });
+        group!.byId.set(id, { record, instance: previous });
         return;
       }
       const instance = toDnsInstance(record);
-      const into = group ?? { byId: new Map<string, Entry>(), list: undefined };
-      if (group === undefined) groups.set(key, into);
-      into.byId.set(id, { record, instance });
-      into.list = undefined;
+      if (group === undefined) {
+        group = { byId: new Map(), eligible: 0, list: undefined };
+        groups.set(key, group);
+      }
+      group.byId.set(id, { record, instance });
+      if (previous === undefined) group.eligible += 1;
+      group.list = undefined;
       const lapse = registry.lapseAt(record);
       if (lapse !== undefined) lapses.watch(service, id, lapse);
-      out.push(previous === undefined ? { service, protocol, id: foldAscii(id), after: instance } : { service, protocol, id: foldAscii(id), before: previous.instance, after: instance });
+      out.push(previous === undefined ? { service, protocol, id: foldAscii(id), after: instance } : { service, protocol, id: foldAscii(id), before: previous, after: instance });
       return;
     }
-    if (group === undefined || previous === undefined) return;
-    group.byId.delete(id);
-    group.list = undefined;
-    if (group.byId.size === 0) groups.delete(key);
-    out.push({ service, protocol, id: foldAscii(id), before: previous.instance });
+    if (previous === undefined) return;
+    // It left the eligible set (a left group object is unreachable; its counters no longer matter).
+    group!.eligible -= 1;
+    group!.list = undefined;
+    out.push({ service, protocol, id: foldAscii(id), before: previous });
   };
 
   const announce = (service: string, enumeration: boolean, instances: readonly DnsInstanceChange[]): void => {
@@ -109,7 +120,7 @@ export function createRegistryView(registry: ServiceRegistry, balancer?: Circuit
       const out = byService.get(service) ?? [];
       evaluate(service, record.spec.protocol, id, record, out);
       if (out.length > 0) byService.set(service, out);
-      else if (groups.get(memoKey(service, record.spec.protocol))?.byId.has(id)) {
+      else if (groups.get(memoKey(service, record.spec.protocol))?.byId.get(id)?.instance !== undefined) {
         const lapse = registry.lapseAt(record);
         if (lapse !== undefined) lapses.watch(service, id, lapse); // renewed: watch its new deadline
       }
@@ -155,8 +166,12 @@ export function createRegistryView(registry: ServiceRegistry, balancer?: Circuit
   return {
     eligible(service, protocol) {
       const group = groups.get(memoKey(service, protocol));
-      if (group === undefined) return NO_INSTANCES;
-      group.list ??= Array.from(group.byId.values(), (entry) => entry.instance);
+      if (group === undefined || group.eligible === 0) return NO_INSTANCES;
+      if (group.list === undefined) {
+        const list: DnsInstance[] = [];
+        for (const slot of group.byId.values()) if (slot.instance !== undefined) list.push(slot.instance);
+        group.list = list;
+      }
       return group.list;
     },
     instance(service, protocol, foldedId) {
