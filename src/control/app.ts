@@ -35,6 +35,12 @@ export interface RegistryWriter {
   setMaintenance(service: string, id: string, enabled: boolean, reason?: string): Promise<unknown>;
 }
 
+/** The index of the ChangeEvent a writer call resolved with, if it made one. */
+function changeIndexOf(result: unknown): number | undefined {
+  const index = (result as { index?: unknown } | undefined)?.index;
+  return typeof index === 'number' ? index : undefined;
+}
+
 /** Snapshot save/restore, wired by the daemon to the store's snapshot functions. */
 export interface SnapshotOps {
   save(file: string): Promise<unknown>;
@@ -206,9 +212,10 @@ export function buildControlApp(deps: ControlDeps, options: AppOptions = {}): Co
     { schema: { params: schema.instanceParams, body: schema.registerBody } },
     async (request) => {
       const { service, id } = request.params;
-      await writer.register(service, { ...request.body, id } as InstanceInput);
+      const event = await writer.register(service, { ...request.body, id } as InstanceInput);
       const record = requireRecord(service, id);
-      return { index: registry.index, instance: view(record) };
+      // The index of this write's own change: writes committed in one group are acknowledged together.
+      return { index: changeIndexOf(event) ?? registry.index, instance: view(record) };
     },
   );
 
