@@ -6,6 +6,7 @@
  * and when it passes the owner re-reads the instance and either drops it or watches its new deadline.
  * Cost: O(log n) per watched instance per TTL period, never a scan of a service.
  */
+import { DeadlineHeap } from '../registry/deadline-heap.js';
 
 /** An instance whose deadline passed: the owner decides whether it really lapsed. */
 export interface DueInstance {
@@ -13,16 +14,9 @@ export interface DueInstance {
   readonly id: string;
 }
 
-interface Entry extends DueInstance {
-  readonly deadline: number;
-  readonly key: string;
-}
-
-/** Deadlines (ms, on `now()`'s clock) of instances, in a binary min-heap, behind one timer. */
+/** Deadlines (ms, on `now()`'s clock) of instances behind one timer. */
 export class LapseWatch {
-  private readonly heap: Entry[] = [];
-  /** key -> the deadline of its live heap entry (other entries of that key are stale and skipped). */
-  private readonly armed = new Map<string, number>();
+  private readonly deadlines = new DeadlineHeap<DueInstance>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt = Infinity;
 
@@ -32,20 +26,20 @@ export class LapseWatch {
     private readonly onDue: (due: readonly DueInstance[]) => void,
   ) {}
 
-  /** Watch `deadline` for an instance; a later deadline than the one already watched changes nothing. */
+  /** Watch `deadline` for an instance (replacing what was watched for it). */
   watch(service: string, id: string, deadline: number): void {
-    const key = `${service}\u0000${id}`;
-    const known = this.armed.get(key);
-    // The earlier deadline stays: when it passes, the owner re-reads the instance and re-watches it.
-    if (known !== undefined && known <= deadline) return;
-    this.armed.set(key, deadline);
-    this.push({ service, id, deadline, key });
+    this.deadlines.set(keyOf(service, id), deadline, { service, id });
     if (deadline < this.timerAt) this.arm(deadline);
+  }
+
+  /** Stop watching an instance (it left DNS). */
+  unwatch(service: string, id: string): void {
+    this.deadlines.delete(keyOf(service, id));
   }
 
   /** Number of instances watched. */
   get size(): number {
-    return this.armed.size;
+    return this.deadlines.size;
   }
 
   /** Stop the timer and forget everything. */
@@ -53,8 +47,7 @@ export class LapseWatch {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     this.timerAt = Infinity;
-    this.heap.length = 0;
-    this.armed.clear();
+    this.deadlines.clear();
   }
 
   private arm(deadline: number): void {
@@ -67,47 +60,13 @@ export class LapseWatch {
   private fire(): void {
     this.timer = undefined;
     this.timerAt = Infinity;
-    const now = this.now();
-    const due: DueInstance[] = [];
-    while (this.heap.length > 0 && this.heap[0]!.deadline <= now) {
-      const entry = this.pop();
-      if (this.armed.get(entry.key) !== entry.deadline) continue; // superseded by an earlier watch
-      this.armed.delete(entry.key);
-      due.push({ service: entry.service, id: entry.id });
-    }
+    const due = this.deadlines.takeDue(this.now()).map((entry) => entry.value);
     if (due.length > 0) this.onDue(due); // may watch again (renewed deadlines)
-    if (this.heap.length > 0 && this.timer === undefined) this.arm(this.heap[0]!.deadline);
+    const next = this.deadlines.peek();
+    if (next !== undefined && this.timer === undefined) this.arm(next.deadline);
   }
+}
 
-  private push(entry: Entry): void {
-    const heap = this.heap;
-    heap.push(entry);
-    let i = heap.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (heap[parent]!.deadline <= entry.deadline) break;
-      heap[i] = heap[parent]!;
-      i = parent;
-    }
-    heap[i] = entry;
-  }
-
-  private pop(): Entry {
-    const heap = this.heap;
-    const top = heap[0]!;
-    const last = heap.pop()!;
-    if (heap.length === 0) return top;
-    let i = 0;
-    for (;;) {
-      const left = 2 * i + 1;
-      if (left >= heap.length) break;
-      const right = left + 1;
-      const child = right < heap.length && heap[right]!.deadline < heap[left]!.deadline ? right : left;
-      if (heap[child]!.deadline >= last.deadline) break;
-      heap[i] = heap[child]!;
-      i = child;
-    }
-    heap[i] = last;
-    return top;
-  }
+function keyOf(service: string, id: string): string {
+  return `${service}\u0000${id}`;
 }

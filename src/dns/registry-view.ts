@@ -100,6 +100,7 @@ export function createRegistryView(registry: ServiceRegistry, balancer?: Circuit
       return;
     }
     if (previous === undefined) return;
+    lapses.unwatch(service, id);
     // It left the eligible set (a left group object is unreachable; its counters no longer matter).
     group!.eligible -= 1;
     group!.list = undefined;
