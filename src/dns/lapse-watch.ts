@@ -62,8 +62,9 @@ export class LapseWatch {
     this.timerAt = Infinity;
     const due = this.deadlines.takeDue(this.now()).map((entry) => entry.value);
     if (due.length > 0) this.onDue(due); // may watch again (renewed deadlines)
+    // onDue may have armed the timer for a renewed deadline later than the earliest one still queued.
     const next = this.deadlines.peek();
-    if (next !== undefined && this.timer === undefined) this.arm(next.deadline);
+    if (next !== undefined && next.deadline < this.timerAt) this.arm(next.deadline);
   }
 }
 

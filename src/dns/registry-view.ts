@@ -119,8 +119,9 @@ export function createRegistryView(registry: ServiceRegistry, balancer?: Circuit
       const record = registry.serviceRecords(service)?.get(id);
       if (record === undefined) continue;
       const out = byService.get(service) ?? [];
+      const before = out.length;
       evaluate(service, record.spec.protocol, id, record, out);
-      if (out.length > 0) byService.set(service, out);
+      if (out.length > before) byService.set(service, out);
       else if (groups.get(memoKey(service, record.spec.protocol))?.byId.get(id)?.instance !== undefined) {
         const lapse = registry.lapseAt(record);
         if (lapse !== undefined) lapses.watch(service, id, lapse); // renewed: watch its new deadline
