@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Durable registration throughput: N concurrent registrations through DurableRegistry on SQLite
-// (synchronous=FULL), with group commit vs one transaction per mutation, alternating, in the same run.
+// (durable writes: WAL fdatasync before acknowledging), with group commit vs one transaction per mutation, alternating, in the same run.
 // Usage: npm run build && node scripts/bench-writes.mjs [--count 2000] [--rounds 3]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

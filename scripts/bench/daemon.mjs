@@ -29,7 +29,10 @@ export async function startDaemon({ workers = 1, store = 'sqlite', ttl = '1h', e
   const port = await freePort();
   const socketPath = join(dataDir, 'beacon.sock');
   const args = ['serve', '--data-dir', dataDir, '--dns-listen', `127.0.0.1:${port}`, '--store', store, '--ttl', ttl, '--log-level', 'warn', ...(workers > 1 ? ['--workers', String(workers)] : []), ...extraArgs];
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // BENCH_DAEMON_NODE_ARGS: extra node flags for the daemon only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+  // (node refuses --cpu-prof in NODE_OPTIONS, and it would profile the load tools too).
+  const nodeArgs = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr = `${stderr}${d}`.slice(-4000); });
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));

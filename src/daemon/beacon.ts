@@ -20,6 +20,7 @@ import { createRegistryView } from '../dns/registry-view.js';
 import { startDnsServer, type DnsServer, type DnsStats } from '../dns/server.js';
 import { startDnsWorkers } from './dns-workers.js';
 import { startMdnsResponder } from '../mdns/index.js';
+import { LoopStallMonitor } from './loop-stall.js';
 import { HealthChecker } from '../health/checker.js';
 import { Reaper } from '../health/reaper.js';
 import { moduleLogger, silentLogger, type Logger } from '../log.js';
@@ -121,6 +122,9 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
     }
   };
   try {
+    // The loop that answers DNS (without --workers) and the control API: its longest stall is in /v1/stats.
+    const loopStall = new LoopStallMonitor();
+    undo.push(() => loopStall.stop());
     if (config.store === 'sqlite') await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
     const registry = new ServiceRegistry(
       { defaultTtlMs: config.defaultTtlMs, healthCheckIntervalMs: config.healthCheckIntervalMs, deregisterCriticalAfterMs: config.deregisterCriticalAfterMs },
@@ -217,7 +221,8 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
         logger: moduleLogger(logger, 'control'),
         snapshot: { save: (file) => saveSnapshot(durable, file), restore: (file) => restoreSnapshot(durable, file) },
         dnsMetrics: () => dnsMetricsFrom(dns.stats()),
-        extraStats: () => ({ dns: dns.stats(), checks: { scheduled: checker.size, inFlight: checker.inFlight } }),
+        // `eventLoop` covers the time since the previous /v1/stats read (each read starts a new window).
+        extraStats: () => ({ dns: dns.stats(), checks: { scheduled: checker.size, inFlight: checker.inFlight }, eventLoop: loopStall.take() }),
         info: () => ({ ...info() }),
         checksScheduled: () => checker.size,
       },

@@ -15,11 +15,18 @@ export interface WorkerDnsOptions {
   readonly negativeTtl?: number;
 }
 
+/** One instance's state after change `index` (null: removed). */
+export type PutMessage = { readonly t: 'put'; readonly index: number; readonly service: string; readonly id: string; readonly record: InstanceRecord | null };
+/** Whether DNS may hand out an instance, after a circuit transition. */
+export type CircuitMessage = { readonly t: 'circuit'; readonly service: string; readonly id: string; readonly admits: boolean };
+
 /** Daemon -> worker. */
 export type ToWorker =
   | { readonly t: 'init'; readonly config: RegistryConfig; readonly dns: WorkerDnsOptions; readonly index: number; readonly records: readonly InstanceRecord[]; readonly refused: readonly (readonly [string, string])[] }
-  | { readonly t: 'put'; readonly index: number; readonly service: string; readonly id: string; readonly record: InstanceRecord | null }
-  | { readonly t: 'circuit'; readonly service: string; readonly id: string; readonly admits: boolean }
+  | PutMessage
+  | CircuitMessage
+  /** Everything that changed in one turn of the daemon's event loop, in order: one IPC message, one acknowledgement. */
+  | { readonly t: 'batch'; readonly messages: readonly (PutMessage | CircuitMessage)[] }
   | { readonly t: 'stop' };
 
 /** Worker -> daemon. */

@@ -8,7 +8,7 @@ import { createRegistryView, type CircuitView } from '../dns/registry-view.js';
 import { startDnsServer, type DnsServer } from '../dns/server.js';
 import { ServiceRegistry } from '../registry/registry.js';
 import type { InstanceRecord } from '../registry/types.js';
-import type { FromWorker, ToWorker } from './dns-protocol.js';
+import type { CircuitMessage, FromWorker, PutMessage, ToWorker } from './dns-protocol.js';
 
 /** How often a worker reports its DNS counters to the daemon (ms). */
 const STATS_INTERVAL_MS = 1_000;
@@ -16,7 +16,7 @@ const STATS_INTERVAL_MS = 1_000;
 /** Circuits as the daemon last described them: only the instances DNS must not hand out are listed. */
 class CircuitMirror implements CircuitView {
   private readonly refused = new Set<string>();
-  private readonly listeners = new Set<(change: { readonly service: string }) => void>();
+  private readonly listeners = new Set<(change: { readonly service: string; readonly id?: string }) => void>();
 
   constructor(initial: readonly (readonly [string, string])[]) {
     for (const [service, id] of initial) this.refused.add(key(service, id));
@@ -26,7 +26,7 @@ class CircuitMirror implements CircuitView {
     return !this.refused.has(key(record.service, record.spec.id));
   }
 
-  onCircuitChange(listener: (change: { readonly service: string }) => void): () => void {
+  onCircuitChange(listener: (change: { readonly service: string; readonly id?: string }) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -34,7 +34,7 @@ class CircuitMirror implements CircuitView {
   set(service: string, id: string, admits: boolean): void {
     if (admits) this.refused.delete(key(service, id));
     else this.refused.add(key(service, id));
-    for (const listener of this.listeners) listener({ service });
+    for (const listener of this.listeners) listener({ service, id });
   }
 }
 
@@ -51,6 +51,16 @@ async function main(): Promise<void> {
   let circuits: CircuitMirror | undefined;
   let server: DnsServer | undefined;
   let statsTimer: ReturnType<typeof setInterval> | undefined;
+  let loadedIndex = 0;
+  const applyChange = (message: PutMessage | CircuitMessage): void => {
+    if (message.t === 'circuit') {
+      circuits?.set(message.service, message.id, message.admits);
+      return;
+    }
+    // Before `init` there is no replica, and changes up to its index are in the snapshot it brings.
+    if (registry === undefined || message.index <= loadedIndex) return;
+    registry.apply({ type: 'sync', service: message.service, id: message.id, record: message.record ?? undefined, at: Date.now() });
+  };
   process.on('message', (raw: ToWorker) => {
     void (async () => {
       try {
@@ -60,6 +70,7 @@ async function main(): Promise<void> {
             // the replica never sees heartbeats, so it must not expire anything on its own.
             registry = new ServiceRegistry(raw.config, { externalTtl: true });
             registry.load(raw.records, raw.index);
+            loadedIndex = raw.index;
             circuits = new CircuitMirror(raw.refused);
             const view = createRegistryView(registry, circuits);
             server = await startDnsServer({ view, ...raw.dns, listen: [...raw.dns.listen], exclusive: false });
@@ -69,13 +80,20 @@ async function main(): Promise<void> {
             break;
           }
           case 'put':
-            // Before `init` there is no replica: the snapshot it brings already includes this change.
-            registry?.apply({ type: 'sync', service: raw.service, id: raw.id, record: raw.record ?? undefined, at: Date.now() });
-            send({ t: 'applied', index: raw.index });
-            break;
           case 'circuit':
-            circuits?.set(raw.service, raw.id, raw.admits);
+            applyChange(raw);
+            if (raw.t === 'put') send({ t: 'applied', index: raw.index });
             break;
+          case 'batch': {
+            // Applied in order; one acknowledgement for the batch: the daemon waits on the highest index.
+            let last: number | undefined;
+            for (const message of raw.messages) {
+              applyChange(message);
+              if (message.t === 'put') last = message.index;
+            }
+            if (last !== undefined) send({ t: 'applied', index: last });
+            break;
+          }
           case 'stop':
             if (statsTimer) clearInterval(statsTimer);
             if (server) send({ t: 'stats', stats: server.stats() });

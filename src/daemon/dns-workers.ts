@@ -11,7 +11,7 @@ import { silentLogger, type Logger } from '../log.js';
 import type { SmartLoadBalancer } from '../balancer/smart-load-balancer.js';
 import type { DnsStats } from '../dns/server.js';
 import type { ServiceRegistry } from '../registry/registry.js';
-import type { FromWorker, ToWorker, WorkerDnsOptions } from './dns-protocol.js';
+import type { CircuitMessage, FromWorker, PutMessage, ToWorker, WorkerDnsOptions } from './dns-protocol.js';
 
 /** How long a worker may take to start serving. */
 const START_TIMEOUT_MS = 20_000;
@@ -64,7 +64,7 @@ export async function startDnsWorkers(options: DnsWorkerOptions): Promise<DnsWor
   };
 
   // A worker gets the registry as it is when it says hello; changes broadcast before that reach it too but are
-  // ignored there (it has no replica yet) and are already in the snapshot; later ones follow it in order.
+  // ignored there (it has no replica yet, or they are not newer than its snapshot); later ones follow in order.
   const snapshot = (): ToWorker => ({
     t: 'init',
     config: registry.config,
@@ -73,10 +73,22 @@ export async function startDnsWorkers(options: DnsWorkerOptions): Promise<DnsWor
     records: registry.records(),
     refused: registry.records().filter((r) => !balancer.admits(r)).map((r) => [r.service, r.spec.id] as const),
   });
-  const stopChanges = registry.onChange((event) => broadcast({ t: 'put', index: event.index, service: event.service, id: event.id, record: event.after ?? null }));
+  // Changes are streamed in batches, one per turn of the event loop: a group commit of 200 registrations is
+  // one IPC message per worker and one acknowledgement back (the highest index applied), not 200 of each.
+  let outbox: (PutMessage | CircuitMessage)[] = [];
+  const flush = (): void => {
+    const messages = outbox;
+    outbox = [];
+    if (messages.length > 0) broadcast({ t: 'batch', messages });
+  };
+  const post = (message: PutMessage | CircuitMessage): void => {
+    if (outbox.length === 0) setImmediate(flush);
+    outbox.push(message);
+  };
+  const stopChanges = registry.onChange((event) => post({ t: 'put', index: event.index, service: event.service, id: event.id, record: event.after ?? null }));
   const stopCircuits = balancer.onCircuitChange((change) => {
     const record = registry.get(change.service, change.id);
-    broadcast({ t: 'circuit', service: change.service, id: change.id, admits: record === undefined || balancer.admits(record) });
+    post({ t: 'circuit', service: change.service, id: change.id, admits: record === undefined || balancer.admits(record) });
   });
 
   const ready = Array.from({ length: options.count }, () => {

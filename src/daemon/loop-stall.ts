@@ -37,6 +37,7 @@ export class LoopStallMonitor {
   private readonly resolutionMs: number;
   private readonly histogram: DelayHistogram;
   private running = true;
+  private windowStart = Date.now();
 
   constructor(options: LoopStallOptions = {}) {
     this.resolutionMs = options.resolutionMs ?? 1;
@@ -56,6 +57,17 @@ export class LoopStallMonitor {
       meanStallMs: stall(this.histogram.mean),
       samples: this.histogram.count,
     };
+  }
+
+  /**
+   * The reading since the previous take() (or creation), then a fresh window: what `/v1/stats` reports, so
+   * that two reads around a burst give that burst's own longest stall. `windowMs` is the window's length.
+   */
+  take(now = Date.now()): LoopStallReading & { readonly windowMs: number } {
+    const reading = { ...this.read(), windowMs: Math.max(0, now - this.windowStart) };
+    this.reset();
+    this.windowStart = now;
+    return reading;
   }
 
   /** Forget what was recorded (e.g. at the start of a measurement window). */

@@ -402,7 +402,8 @@ export class Authority {
     hosts: HostIndex,
     result: DynamicResult,
   ): boolean {
-    const inst = this.findInstance(view.eligible(wanted.service, wanted.protocol), wanted.foldedId);
+    // The view's lookup when it has one: indexing a large service per cache miss would cost its size.
+    const inst = view.instance ? view.instance(wanted.service, wanted.protocol, wanted.foldedId) : this.findInstance(view.eligible(wanted.service, wanted.protocol), wanted.foldedId);
     if (!inst) return false;
     // An eligible instance's own answers depend on that instance only (the cache invalidation diffs each
     // service on change), so a change to one instance leaves its siblings cached. Negative answers keep the

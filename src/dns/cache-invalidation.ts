@@ -1,22 +1,29 @@
 /**
  * Keeps the response cache true to the registry: follows the view's changes and drops exactly the cached
  * answers that read what changed (by their dependency tags, cache-tags.ts), and keeps the host index
- * current. A change to one instance leaves its siblings' own answers cached: each changed service is diffed
- * against the eligible instances last seen. Runs synchronously inside the change notification, so the next
- * request already sees the new state (docs/ARCHITECTURE.md, "Request path").
+ * current. A change to one instance drops that instance's own answers, the answers that list it (tagged
+ * with its service: the service's PTR/SRV/A and its subtypes) and its host names; its siblings' own answers
+ * stay. A view that names the changed instances (DnsChange.instances) costs what changed; for one that only
+ * names services, each is diffed against the eligible instances last seen. Runs synchronously inside the
+ * change notification, so the next request already sees the new state (docs/ARCHITECTURE.md, "Request path").
  */
 import { foldAscii } from '../ascii.js';
-import { type DnsChange, type DnsInstance, type DnsView } from './view.js';
+import { type DnsChange, type DnsInstance, type DnsInstanceChange, type DnsView } from './view.js';
 import { type ResponseCache } from './cache.js';
 import { type HostIndex } from './hosts.js';
 import { ENUM_TAG, instanceTag, nameTag, serviceTag } from './cache-tags.js';
 
 type Protocol = DnsInstance['protocol'];
+const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp'];
 
 /** Follows a view and invalidates a response cache and a host index. Construct once; `close` to stop. */
 export class CacheInvalidation {
-  /** service → its eligible instances by folded id, as last read (to see which instances a change touched). */
-  private readonly snapshots = new Map<string, { tcp: Map<string, DnsInstance>; udp: Map<string, DnsInstance> }>();
+  /**
+   * For views without instance detail: `service/protocol` → the eligible array last read (the view hands out
+   * a new array on change, so holding the old one copies nothing). Dropped at the first detailed change: a
+   * view either always names the changed instances or never does.
+   */
+  private readonly snapshots = new Map<string, readonly DnsInstance[]>();
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -26,7 +33,13 @@ export class CacheInvalidation {
   ) {
     this.unsubscribe = view.onChange((change) => this.onChange(change));
     const services = new Set(view.services().map((s) => s.service));
-    for (const service of services) this.refresh(service);
+    for (const service of services) {
+      for (const protocol of PROTOCOLS) {
+        const instances = view.eligible(service, protocol);
+        for (const instance of instances) this.hosts.change(undefined, instance);
+        if (instances.length > 0) this.snapshots.set(snapshotKey(service, protocol), instances);
+      }
+    }
   }
 
   /** Stop following the view. */
@@ -35,44 +48,49 @@ export class CacheInvalidation {
   }
 
   private onChange(change: DnsChange): void {
-    for (const service of change.services) {
-      this.cache.invalidate(serviceTag(service));
-      this.refresh(service);
+    for (const service of change.services) this.cache.invalidate(serviceTag(service));
+    if (change.instances !== undefined) {
+      this.snapshots.clear();
+      for (const instance of change.instances) this.instanceChanged(instance);
+    } else {
+      for (const service of change.services) for (const protocol of PROTOCOLS) this.rediff(service, protocol);
     }
     // A health flip does not change which services exist: keep the enumeration answers then.
     if (change.enumeration !== false) this.cache.invalidate(ENUM_TAG);
   }
 
-  /**
-   * Re-read one service: drop the cached answers of instances that appeared, went or changed (their siblings'
-   * stay), and of every host name whose addresses may have moved. Cost: the size of that service.
-   */
-  private refresh(service: string): void {
-    const tcp = this.view.eligible(service, 'tcp');
-    const udp = this.view.eligible(service, 'udp');
-    const instances = udp.length === 0 ? tcp : [...tcp, ...udp];
-    for (const key of this.hosts.update(service, instances)) this.cache.invalidate(nameTag(key));
-    const before = this.snapshots.get(service);
-    const after = { tcp: this.diff(service, 'tcp', before?.tcp, tcp), udp: this.diff(service, 'udp', before?.udp, udp) };
-    if (after.tcp.size + after.udp.size > 0) this.snapshots.set(service, after);
-    else this.snapshots.delete(service);
+  /** One instance entered, left or changed: its own answers and the host names it claimed or claims. */
+  private instanceChanged({ service, protocol, id, before, after }: DnsInstanceChange): void {
+    this.cache.invalidate(instanceTag(service, protocol, id));
+    for (const key of this.hosts.change(before, after)) this.cache.invalidate(nameTag(key));
   }
 
-  /** Invalidate the own answers of instances that appeared, went or changed; returns the new snapshot. */
-  private diff(service: string, protocol: Protocol, before: Map<string, DnsInstance> | undefined, now: readonly DnsInstance[]): Map<string, DnsInstance> {
-    const after = new Map<string, DnsInstance>();
-    for (const inst of now) {
-      const id = foldAscii(inst.id);
-      after.set(id, inst);
-      const old = before?.get(id);
-      if (!old || !sameInstanceData(old, inst)) this.cache.invalidate(instanceTag(service, protocol, id));
+  /** A view without instance detail: diff one service and protocol against what was last read. Cost: its size. */
+  private rediff(service: string, protocol: Protocol): void {
+    const key = snapshotKey(service, protocol);
+    const now = this.view.eligible(service, protocol);
+    const before = byFoldedId(this.snapshots.get(key) ?? []);
+    const after = byFoldedId(now);
+    for (const [id, inst] of after) {
+      const old = before.get(id);
+      if (old === undefined) this.instanceChanged({ service, protocol, id, after: inst });
+      else if (!sameInstanceData(old, inst)) this.instanceChanged({ service, protocol, id, before: old, after: inst });
     }
-    if (before) for (const id of before.keys()) if (!after.has(id)) this.cache.invalidate(instanceTag(service, protocol, id));
-    return after;
+    for (const [id, old] of before) if (!after.has(id)) this.instanceChanged({ service, protocol, id, before: old });
+    if (now.length > 0) this.snapshots.set(key, now);
+    else this.snapshots.delete(key);
   }
 }
 
-/** Whether an instance's own answers (SRV, TXT) would be the same: every field they are built from. */
+function snapshotKey(service: string, protocol: Protocol): string {
+  return `${service}/${protocol}`;
+}
+
+function byFoldedId(instances: readonly DnsInstance[]): Map<string, DnsInstance> {
+  return new Map(instances.map((inst) => [foldAscii(inst.id), inst]));
+}
+
+/** Whether an instance's own answers (SRV, TXT) and host claim would be the same: every field they are built from. */
 function sameInstanceData(a: DnsInstance, b: DnsInstance): boolean {
   return (
     a.id === b.id &&

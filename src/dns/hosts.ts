@@ -89,26 +89,24 @@ export function srvTarget(instance: DnsInstance, domain: Name): Name | undefined
 
 /**
  * Host names that instances claim (their `host`), inside the DNS-SD domain, with the addresses of the
- * eligible instances that claim them. The DNS layer answers A/AAAA for these names. Updated per service,
- * so a change costs the size of that service, and reports which names' answers may have changed.
+ * eligible instances that claim them. The DNS layer answers A/AAAA for these names. Updated per instance
+ * (claims are counted), so a change costs what it changes, and reports which names' answers may have changed.
  */
 export class HostIndex {
-  /** host key → service → addresses */
-  private readonly hosts = new Map<string, Map<string, readonly string[]>>();
-  /** key of a name strictly between a host and the domain apex → how many (service, host) pairs sit below it */
+  /** host key → address → how many eligible instances claim that host with that address ('' for a non-literal) */
+  private readonly hosts = new Map<string, Map<string, number>>();
+  /** key of a name strictly between a host and the domain apex → how many claims sit below it */
   private readonly interior = new Map<string, number>();
-  /** service → the host names it contributed last time */
-  private readonly byService = new Map<string, readonly Name[]>();
 
   constructor(private readonly domain: Name) {}
 
   /** Addresses (IP literals) of eligible instances whose host is this name key. */
   addresses(key: string): readonly string[] | undefined {
-    const perService = this.hosts.get(key);
-    if (!perService) return undefined;
-    const all = new Set<string>();
-    for (const list of perService.values()) for (const a of list) all.add(a);
-    return [...all];
+    const claims = this.hosts.get(key);
+    if (!claims) return undefined;
+    const all: string[] = [];
+    for (const address of claims.keys()) if (address !== '') all.push(address);
+    return all;
   }
 
   /** Whether the name is a host or an empty non-terminal above one. */
@@ -117,42 +115,30 @@ export class HostIndex {
   }
 
   /**
-   * Replace what `service` contributes, given its eligible instances (both protocols). Returns the keys of
-   * every name whose A/AAAA answer or existence may have changed (old and new hosts and their ancestors).
+   * One eligible instance changed: `before` left (if given), `after` arrived (if given). Returns the keys of
+   * every name whose A/AAAA answer or existence may have changed (its old and new host and their ancestors).
    */
-  update(service: string, instances: readonly DnsInstance[]): string[] {
+  change(before: DnsInstance | undefined, after: DnsInstance | undefined): string[] {
+    if (before !== undefined && after !== undefined && before.host === after.host && before.address === after.address) return [];
     const touched = new Set<string>();
-    const old = this.byService.get(service) ?? [];
-    for (const name of old) this.remove(service, name, touched);
-    const grouped = new Map<string, { name: Name; addresses: Set<string> }>();
-    for (const inst of instances) {
-      if (inst.host === undefined || inst.host === '') continue;
-      const name = hostName(inst.host);
-      if (!name || !isSubdomain(name, this.domain) || namesEqual(name, this.domain)) continue;
-      const key = nameKey(name);
-      const entry = grouped.get(key) ?? { name, addresses: new Set<string>() };
-      if (parseAddress(inst.address)) entry.addresses.add(inst.address);
-      grouped.set(key, entry);
-    }
-    const added: Name[] = [];
-    for (const [key, { name, addresses }] of grouped) {
-      const perService = this.hosts.get(key) ?? new Map<string, readonly string[]>();
-      perService.set(service, [...addresses]);
-      this.hosts.set(key, perService);
-      this.walkInterior(name, +1, touched);
-      touched.add(key);
-      added.push(name);
-    }
-    if (added.length > 0) this.byService.set(service, added);
-    else this.byService.delete(service);
+    if (before !== undefined) this.claim(before, -1, touched);
+    if (after !== undefined) this.claim(after, +1, touched);
     return [...touched];
   }
 
-  private remove(service: string, name: Name, touched: Set<string>): void {
+  private claim(inst: DnsInstance, delta: 1 | -1, touched: Set<string>): void {
+    if (inst.host === undefined || inst.host === '') return;
+    const name = hostName(inst.host);
+    if (!name || !isSubdomain(name, this.domain) || namesEqual(name, this.domain)) return;
     const key = nameKey(name);
-    const perService = this.hosts.get(key);
-    if (perService?.delete(service) && perService.size === 0) this.hosts.delete(key);
-    this.walkInterior(name, -1, touched);
+    const claims = this.hosts.get(key) ?? new Map<string, number>();
+    const address = parseAddress(inst.address) ? inst.address : '';
+    const n = (claims.get(address) ?? 0) + delta;
+    if (n > 0) claims.set(address, n);
+    else claims.delete(address);
+    if (claims.size > 0) this.hosts.set(key, claims);
+    else this.hosts.delete(key);
+    this.walkInterior(name, delta, touched);
     touched.add(key);
   }
 

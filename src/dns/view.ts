@@ -22,10 +22,28 @@ export interface DnsInstance {
   readonly metadata: Readonly<Record<string, string>>;
 }
 
+/** One instance that entered, left or changed within the eligible set of its service and protocol. */
+export interface DnsInstanceChange {
+  readonly service: string;
+  readonly protocol: 'tcp' | 'udp';
+  /** The instance id, ASCII-folded (the form cache tags use). */
+  readonly id: string;
+  /** The instance as `eligible()` listed it before; absent when it was not eligible. */
+  readonly before?: DnsInstance;
+  /** The instance as `eligible()` lists it now; absent when it is not eligible any more. */
+  readonly after?: DnsInstance;
+}
+
 /** What changed, so the DNS cache invalidates only the names it touches. */
 export interface DnsChange {
   /** Lower-case service names whose instance set or data changed. */
   readonly services: readonly string[];
+  /**
+   * When present: every instance of `services` whose eligible entry changed, and nothing else did (an empty
+   * list means only registrations of ineligible instances moved). Consumers then update per instance instead
+   * of re-reading the services. Absent: re-read `services`.
+   */
+  readonly instances?: readonly DnsInstanceChange[];
   /**
    * Whether the list `services()` returns may have changed (a service or protocol appeared or went).
    * `false` lets DNS keep its service-enumeration answers; absent means it may have.
@@ -41,6 +59,11 @@ export interface DnsView {
   services(): readonly { readonly service: string; readonly protocol: 'tcp' | 'udp' }[];
   /** Whether `(service, protocol)` has any registered instance (eligible or not): NODATA rather than NXDOMAIN. */
   hasService(service: string, protocol: 'tcp' | 'udp'): boolean;
+  /**
+   * The eligible instance of that name (`foldedId` ASCII-folded), as `eligible()` lists it: a lookup, so that
+   * answering one instance does not index its whole service. Optional; without it DNS searches `eligible()`.
+   */
+  instance?(service: string, protocol: 'tcp' | 'udp', foldedId: string): DnsInstance | undefined;
   /** Whether an instance with this name (compared case-insensitively) is registered, eligible or not. */
   hasInstance(service: string, protocol: 'tcp' | 'udp', id: string): boolean;
   /** Subscribe to changes; returns an unsubscribe function. */

@@ -14,7 +14,7 @@ import type { InstanceRecord } from '../registry/types.js';
 /** What the reaper reads from the registry. */
 export interface ReapedRegistry {
   readonly clock: Clock;
-  /** Earliest deadline over all records (may be O(n): called after a run, and at most once per maxSleepMs). */
+  /** Earliest deadline over all records (called after a run, and at most once per maxSleepMs). */
   nextDeadline(): number | undefined;
   /** The deadline of one record (cheap): used on change events. */
   deadlineOf(record: InstanceRecord): number | undefined;

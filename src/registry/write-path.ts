@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { foldAscii } from '../ascii.js';
 import { StoreUnavailableError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -25,6 +26,9 @@ export interface DurableRegistryOptions {
 }
 
 const DEFAULT_MAX_GROUP = 256;
+/** Mutations of a group applied between two turns of the event loop (see commitPending). */
+const APPLY_SLICE = 32;
+
 
 /** A mutation waiting for the next group commit. `prepare` runs when its group forms, against the state then. */
 interface PendingMutation {
@@ -250,11 +254,17 @@ export class DurableRegistry {
         for (const entry of group) entry.item.reject(error); // nothing was applied: the registry is unchanged
         continue;
       }
-      for (const entry of group) {
-        try {
-          entry.item.resolve(this.registry.apply(entry.mutation));
-        } catch (error) {
-          entry.item.reject(error);
+      // Applied in slices with a turn of the event loop between them: applying a mutation also runs every
+      // change listener (DNS view and cache, watchers, workers' stream), and a whole group at once would keep
+      // DNS from answering for that long. Each mutation is atomic on its own; the queue keeps other writes out.
+      for (let start = 0; start < group.length; start += APPLY_SLICE) {
+        if (start > 0) await yieldToEventLoop(); // lets I/O callbacks (DNS queries) run
+        for (const entry of group.slice(start, start + APPLY_SLICE)) {
+          try {
+            entry.item.resolve(this.registry.apply(entry.mutation));
+          } catch (error) {
+            entry.item.reject(error);
+          }
         }
       }
     }

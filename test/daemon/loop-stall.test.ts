@@ -47,6 +47,19 @@ describe('LoopStallMonitor', () => {
     expect(state.disabled).toBe(1);
   });
 
+  it('take() returns the window since the previous take and starts a new one', () => {
+    const { histogram, state } = fakeHistogram([25_000_000, 2_000_000]);
+    const monitor = new LoopStallMonitor({ histogram });
+    const first = monitor.take(Date.now() + 500);
+    expect(first.maxStallMs).toBeCloseTo(24, 6);
+    expect(first.samples).toBe(2);
+    expect(first.windowMs).toBeGreaterThanOrEqual(500);
+    state.samples.push(3_000_000);
+    const second = monitor.take();
+    expect(second.maxStallMs).toBeCloseTo(2, 6);
+    expect(second.samples).toBe(1);
+  });
+
   it('refuses a sampling period under 1 ms', () => {
     expect(() => new LoopStallMonitor({ resolutionMs: 0 })).toThrow(RangeError);
   });

@@ -74,8 +74,12 @@ describe('beacon serve end to end (node resolver, dns2)', () => {
       for (let i = 0; i < 3; i++) await daemon.ok('report', 'metered', 'm1', 'failure');
       expect(await ports('metered')).toEqual([]);
       await until(() => daemon.ok('show', 'metered', 'm2', '--json'), (out) => out.includes('"health": "unhealthy"'));
-      const stats = JSON.parse(await daemon.ok('stats', '--json')) as { dns: { queries: number } };
+      const stats = JSON.parse(await daemon.ok('stats', '--json')) as { dns: { queries: number }; eventLoop: { maxStallMs: number; samples: number; windowMs: number } };
       expect(stats.dns.queries).toBeGreaterThan(0);
+      // The daemon's event-loop stalls since the previous stats read: a real window with samples in it.
+      expect(stats.eventLoop.samples).toBeGreaterThan(0);
+      expect(stats.eventLoop.maxStallMs).toBeGreaterThanOrEqual(0);
+      expect(stats.eventLoop.windowMs).toBeGreaterThan(0);
       const metrics = await new ControlClient({ socketPath: `${daemon.dataDir}/beacon.sock` }).metrics();
       expect(metrics).toMatch(/beacon_dns_queries_total\{qtype="SRV"\} [1-9]/);
       expect(metrics).toMatch(/beacon_dns_responses_total\{rcode="NOERROR"\} [1-9]/);

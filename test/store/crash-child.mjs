@@ -10,7 +10,9 @@ import { DurableRegistry } from '../../dist/registry/write-path.js';
 import { SqliteStore } from '../../dist/store/sqlite.js';
 
 const file = process.argv[2];
-const durable = await DurableRegistry.open(new ServiceRegistry(), await SqliteStore.open(file));
+// Groups of at most 4: the durable sync of a commit runs off the event loop, so without a bound the 40
+// operations of a round would form one or two transactions and kills would rarely land between commits.
+const durable = await DurableRegistry.open(new ServiceRegistry(), await SqliteStore.open(file), { maxGroup: 4 });
 // Pipes are synchronous on Linux: once a line is written, the parent can read it even if we die next.
 process.stdout.write(`ready ${durable.index}\n`);
 

@@ -33,8 +33,9 @@ export const instancesRoutes: ControlPlugin<InstancesDeps> = async (app, { regis
     { schema: { params: schema.instanceParams, body: schema.registerBody } },
     async (request) => {
       const { service, id } = request.params;
-      await writer.register(service, { ...request.body, id } as InstanceInput);
-      return { index: registry.index, instance: current(service, id) };
+      const event = await writer.register(service, { ...request.body, id } as InstanceInput);
+      // The index of this write's own change: writes committed in one group are acknowledged together.
+      return { index: event?.index ?? registry.index, instance: current(service, id) };
     },
   );
 

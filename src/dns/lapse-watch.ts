@@ -1,0 +1,73 @@
+/**
+ * One timer for the TTL lapses of every instance DNS hands out. A missed TTL takes an instance out of DNS at
+ * once (docs/ARCHITECTURE.md, "Registry semantics"), but nothing in the registry changes at that moment (the
+ * reaper writes it down later, and not at all while the store refuses writes), so the view must notice by
+ * itself. Heartbeats renew deadlines silently (no change event): a watched deadline is only a lower bound,
+ * and when it passes the owner re-reads the instance and either drops it or watches its new deadline.
+ * Cost: O(log n) per watched instance per TTL period, never a scan of a service.
+ */
+import { DeadlineHeap } from '../registry/deadline-heap.js';
+
+/** An instance whose deadline passed: the owner decides whether it really lapsed. */
+export interface DueInstance {
+  readonly service: string;
+  readonly id: string;
+}
+
+/** Deadlines (ms, on `now()`'s clock) of instances behind one timer. */
+export class LapseWatch {
+  private readonly deadlines = new DeadlineHeap<DueInstance>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timerAt = Infinity;
+
+  constructor(
+    private readonly now: () => number,
+    /** Called with every instance whose watched deadline passed, once per timer run. */
+    private readonly onDue: (due: readonly DueInstance[]) => void,
+  ) {}
+
+  /** Watch `deadline` for an instance (replacing what was watched for it). */
+  watch(service: string, id: string, deadline: number): void {
+    this.deadlines.set(keyOf(service, id), deadline, { service, id });
+    if (deadline < this.timerAt) this.arm(deadline);
+  }
+
+  /** Stop watching an instance (it left DNS). */
+  unwatch(service: string, id: string): void {
+    this.deadlines.delete(keyOf(service, id));
+  }
+
+  /** Number of instances watched. */
+  get size(): number {
+    return this.deadlines.size;
+  }
+
+  /** Stop the timer and forget everything. */
+  dispose(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    this.deadlines.clear();
+  }
+
+  private arm(deadline: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerAt = deadline;
+    this.timer = setTimeout(() => this.fire(), Math.max(0, deadline - this.now()));
+    this.timer.unref?.();
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    const due = this.deadlines.takeDue(this.now()).map((entry) => entry.value);
+    if (due.length > 0) this.onDue(due); // may watch again (renewed deadlines)
+    // onDue may have armed the timer for a renewed deadline later than the earliest one still queued.
+    const next = this.deadlines.peek();
+    if (next !== undefined && next.deadline < this.timerAt) this.arm(next.deadline);
+  }
+}
+
+function keyOf(service: string, id: string): string {
+  return `${service}\u0000${id}`;
+}
