@@ -132,15 +132,7 @@ export class SmartLoadBalancer {
       clearTimeout(existing);
       this.timers.delete(key);
     }
-    if (after.kind === 'open') {
-      // Wake up when the open timeout ends, so DNS learns of the half-open state without waiting for a query.
-      const timer = setTimeout(() => {
-        this.timers.delete(key);
-        this.stateOf(service, id);
-      }, this.config.openTimeoutMs);
-      timer.unref?.();
-      this.timers.set(key, timer);
-    }
+    if (after.kind === 'open') this.wakeAtHalfOpen(service, id, after.openedAt + this.config.openTimeoutMs);
     const from = publicState(before);
     const to = publicState(after);
     // Admission-slot changes matter too: a half-open circuit with no free slot must leave DNS answers.
@@ -154,6 +146,22 @@ export class SmartLoadBalancer {
         this.logger.error({ err: error }, 'circuit listener failed');
       }
     }
+  }
+
+  /**
+   * Wake up when the open timeout ends, so DNS learns of the half-open state without waiting for a query.
+   * Node counts a timer from the event loop's cached time, which lags the clock after a long loop turn, so
+   * the timer can fire before the clock reaches `at`: then it waits again for the rest.
+   */
+  private wakeAtHalfOpen(service: string, id: string, at: number): void {
+    const key = circuitKey(service, id);
+    const timer = setTimeout(() => {
+      this.timers.delete(key);
+      const state = this.stateOf(service, id);
+      if (state.kind === 'open' && !this.timers.has(key)) this.wakeAtHalfOpen(service, id, state.openedAt + this.config.openTimeoutMs);
+    }, Math.max(1, at - this.clock.now()));
+    timer.unref?.();
+    this.timers.set(key, timer);
   }
 
   private forget(service: string, id: string): void {

@@ -31,6 +31,24 @@ describe('circuit breaker', () => {
     expect(balancer.circuitState('api', 'a')).toBe('open');
   });
 
+  it('turns half-open on its own even when its timer fires before the clock reaches the open timeout', () => {
+    // Node counts timers from the event loop's cached time, which lags the clock after a long loop turn: the
+    // wake-up can come a little early. Nothing else may be needed to bring the instance back into DNS.
+    let lag = 0;
+    const clock = { now: () => Date.now() - lag };
+    const registry = new ServiceRegistry();
+    registry.register('api', new ServiceInstance('a', '10.0.0.1', 80));
+    const balancer = new SmartLoadBalancer(registry, { failureThreshold: 1, openTimeoutMs: 10_000 }, { clock });
+    const changes: CircuitChange[] = [];
+    balancer.onCircuitChange((c) => changes.push(c));
+    balancer.reportFailure('api', 'a');
+    lag = 5;
+    vi.advanceTimersByTime(10_000); // the timer fires; the clock says 5 ms are still to go
+    expect(changes.map((c) => c.to)).toEqual(['open']);
+    vi.advanceTimersByTime(5);
+    expect(changes.map((c) => c.to)).toEqual(['open', 'half-open']);
+  });
+
   it('an open circuit is never selected; after the timeout it is half-open and admits at most halfOpenMaxCalls', () => {
     const { balancer, changes } = setup({ halfOpenMaxCalls: 2 });
     for (let i = 0; i < 3; i++) balancer.reportFailure('api', 'a');
