@@ -1,6 +1,6 @@
 /**
  * The control API as a fastify application, assembled here and only here: the shared plugins (error
- * mapping, request log, bearer authentication on TCP), then one plugin per resource, then any extra
+ * mapping, request log, request latency metrics, bearer authentication on TCP), then one plugin per resource, then any extra
  * plugins. The plugin contract is in plugin.ts; handlers only validate, call the write port or read the
  * registry, and shape JSON (see docs/ARCHITECTURE.md, 'The request path').
  */
@@ -10,6 +10,7 @@ import type { ControlApp, ControlDeps, ControlPlugin } from './plugin.js';
 import { bearerAuth } from './plugins/auth.js';
 import { errorMapping } from './plugins/errors.js';
 import { requestLog } from './plugins/request-log.js';
+import { requestMetrics } from './plugins/request-metrics.js';
 import { adminRoutes } from './routes/admin.js';
 import { instancesRoutes } from './routes/instances.js';
 import { servicesRoutes } from './routes/services.js';
@@ -49,6 +50,7 @@ export function buildControlApp(deps: ControlDeps, options: AppOptions = {}): Co
   });
   void app.register(errorMapping);
   void app.register(requestLog);
+  void app.register(requestMetrics, deps);
   if (options.token !== undefined) void app.register(bearerAuth, { token: options.token });
   for (const plugin of [...RESOURCE_PLUGINS, ...(options.plugins ?? [])]) void app.register(plugin, deps);
   return app;

@@ -3,6 +3,7 @@
  * methods, and `snapshot` reads them out in the DnsStats shape the daemon and /metrics expose.
  */
 import { Packet } from 'dns2';
+import { AnswerLatencySampler } from './answer-latency.js';
 
 /** Counters the server exposes. */
 export interface DnsStats {
@@ -29,6 +30,8 @@ export interface DnsStats {
   readonly tcpConnections: number;
   readonly tcpOpen: number;
   readonly tcpRejected: number;
+  /** Sampled answer latency by transport and rcode, in the flat shape answer-latency.ts describes. */
+  readonly answerLatency?: Readonly<Record<string, number>>;
 }
 
 /** What the response cache contributes to a snapshot. */
@@ -41,6 +44,10 @@ export interface CacheFigures {
 const RCODE_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(Packet.RCODE).filter(([name]) => name !== 'BADSIG').map(([name, code]) => [code, name]),
 );
+
+function rcodeName(rcode: number): string {
+  return RCODE_NAMES[rcode] ?? `RCODE${rcode}`;
+}
 
 /** Mutable DNS counters; only their methods change them. */
 export class DnsCounters {
@@ -55,6 +62,12 @@ export class DnsCounters {
   private tcpAcceptedCount = 0;
   private tcpOpenCount = 0;
   private tcpRejectedCount = 0;
+  private readonly latency = new AnswerLatencySampler(rcodeName);
+
+  /** A request entered the handler over this transport (one in 64 is timed until its `response`). */
+  started(transport: string): void {
+    this.latency.started(transport);
+  }
 
   /** A request was parsed far enough to be answered (FORMERR and NOTIMP included). */
   query(): void {
@@ -67,6 +80,7 @@ export class DnsCounters {
   /** A reply with this rcode is sent. */
   response(rcode: number): void {
     this.byRcode.set(rcode, (this.byRcode.get(rcode) ?? 0) + 1);
+    this.latency.answered(rcode);
   }
   cacheHit(): void {
     this.hits++;
@@ -107,7 +121,7 @@ export class DnsCounters {
     return {
       queries: this.queries,
       queriesByType: named(this.byType, (t) => Packet.typeName(t)),
-      responsesByRcode: named(this.byRcode, (r) => RCODE_NAMES[r] ?? `RCODE${r}`),
+      responsesByRcode: named(this.byRcode, rcodeName),
       cacheHits: this.hits,
       cacheMisses: this.misses,
       cacheEntries: cache.size,
@@ -119,6 +133,7 @@ export class DnsCounters {
       tcpConnections: this.tcpAcceptedCount,
       tcpOpen: this.tcpOpenCount,
       tcpRejected: this.tcpRejectedCount,
+      answerLatency: this.latency.snapshot(),
     };
   }
 }
