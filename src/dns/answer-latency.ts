@@ -1,21 +1,22 @@
 /**
- * Sampled DNS answer latency: one request in 64 is timed with `process.hrtime.bigint()` from the handler's
- * entry to its reply being ready (the transports all enter through `DnsRequestHandler.handle`). Sampling
- * keeps the clock read off 63 of 64 requests on the hot path; 1 in 64 still gives hundreds of samples a
- * second at modest load, plenty for percentiles.
+ * Sampled DNS answer latency: one request in 64 on average is timed with `process.hrtime.bigint()` from the
+ * handler's entry to its reply being ready (the transports all enter through `DnsRequestHandler.handle`).
+ * Sampling keeps the clock read off 63 of 64 requests on the hot path; 1 in 64 still gives hundreds of
+ * samples a second at modest load, plenty for percentiles. The gap between samples is random (1 to 127
+ * requests) rather than fixed, so that traffic with a period of its own (a client asking A then SRV then
+ * TXT in turn) cannot hide behind the sampling period.
  *
  * The figures travel as a flat record of numbers so that the daemon can add up its DNS workers' reports
  * with every other counter (see DnsStats): `transport|rcode|<bucket index>` holds that bucket's own count
  * (not cumulative; the last index is +Inf) and `transport|rcode|sum` the sampled seconds.
  */
 
-/** Sample one request in this many (a power of two: the test is a mask). */
+/** Sample one request in this many, on average. */
 export const ANSWER_LATENCY_SAMPLE_EVERY = 64;
 
 /** Upper bounds (seconds) of the histogram buckets: 10 µs to 100 ms, answers are usually tens of µs. */
 export const ANSWER_LATENCY_BUCKETS: readonly number[] = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1];
 
-const MASK = ANSWER_LATENCY_SAMPLE_EVERY - 1;
 
 /** One histogram series read back out of the flat record. */
 export interface AnswerLatencySeries {
@@ -28,20 +29,28 @@ export interface AnswerLatencySeries {
 
 /** Times one request in 64 and keeps the bucket counts. */
 export class AnswerLatencySampler {
-  private seen = 0;
+  /** Requests until the next sampled one. */
+  private countdown = ANSWER_LATENCY_SAMPLE_EVERY;
   private startedAt = 0n;
   private transport = '';
   private readonly figures: Record<string, number> = {};
 
-  /** `rcodeName` names a response code for the label (only called for sampled requests). */
-  constructor(private readonly rcodeName: (rcode: number) => string) {}
+  /**
+   * `rcodeName` names a response code for the label (only called for sampled requests); `random` draws the
+   * gaps (tests pass a constant).
+   */
+  constructor(
+    private readonly rcodeName: (rcode: number) => string,
+    private readonly random: () => number = Math.random,
+  ) {}
 
   /** A request entered the handler over `transport`. */
   started(transport: string): void {
-    if ((++this.seen & MASK) !== 0) {
+    if (--this.countdown !== 0) {
       this.startedAt = 0n;
       return;
     }
+    this.countdown = 1 + Math.floor(this.random() * (2 * ANSWER_LATENCY_SAMPLE_EVERY - 1));
     this.transport = transport;
     this.startedAt = process.hrtime.bigint();
   }
