@@ -108,6 +108,10 @@ function toConfig(v: SettingValues): BeaconConfig {
   if (v.http && v.token === undefined) {
     throw new InvalidConfigurationError(`http: a TCP control listener needs a bearer token (${flagOf('token')} or ${envOf('token')})`, 'token');
   }
+  // `store` defaults to sqlite, so etcd here was asked for: memory would silently drop the cluster.
+  if (v.ephemeral && v.store === 'etcd') {
+    throw new InvalidConfigurationError(`ephemeral: ${flagOf('ephemeral')} keeps the registry in memory and cannot be combined with ${flagOf('store')} etcd`, 'ephemeral');
+  }
   return {
     dataDir: v.dataDir,
     store: v.ephemeral ? 'memory' : v.store,

@@ -22,8 +22,8 @@ export function addInstanceCommands(program: Command): void {
 
   clientCommand(program.command('deregister'))
     .description('remove an instance')
-    .argument('<service>')
-    .argument('<id>')
+    .argument('<service>', 'service name, e.g. api')
+    .argument('<id>', 'instance name')
     .action(async (service: string, id: string, flags: CommonFlags) => {
       const result = await client(flags).deregister(service, id);
       output(flags, result, () => `deregistered ${service.toLowerCase()}/${id}`);
@@ -31,17 +31,17 @@ export function addInstanceCommands(program: Command): void {
 
   clientCommand(program.command('heartbeat'))
     .description('send a heartbeat (TTL check), once or --every interval until interrupted')
-    .argument('<service>')
-    .argument('<id>')
+    .argument('<service>', 'service name, e.g. api')
+    .argument('<id>', 'instance name')
     .option('--fail', 'report failure instead of pass')
     .option('--note <text>', 'note stored with the heartbeat')
-    .option('--every <duration>', 'repeat every interval until interrupted, e.g. 10s')
+    .option('--every <duration>', 'repeat at this interval until interrupted, e.g. 10s')
     .action(heartbeat);
 
   clientCommand(program.command('health'))
     .description('set an instance\'s health by hand')
-    .argument('<service>')
-    .argument('<id>')
+    .argument('<service>', 'service name, e.g. api')
+    .argument('<id>', 'instance name')
     .addArgument(new Command().createArgument('<status>', 'healthy, unhealthy or unknown').choices([...HEALTH_STATUSES]))
     .option('--note <text>', 'note')
     .action(async (service: string, id: string, status: (typeof HEALTH_STATUSES)[number], flags: CommonFlags & { note?: string }) => {
@@ -51,8 +51,8 @@ export function addInstanceCommands(program: Command): void {
 
   clientCommand(program.command('maintenance'))
     .description('take an instance out of rotation (on) or put it back (off)')
-    .argument('<service>')
-    .argument('<id>')
+    .argument('<service>', 'service name, e.g. api')
+    .argument('<id>', 'instance name')
     .addArgument(new Command().createArgument('<state>', 'on or off').choices(['on', 'off']))
     .option('--reason <text>', 'why')
     .action(async (service: string, id: string, state: 'on' | 'off', flags: CommonFlags & { reason?: string }) => {
@@ -62,8 +62,8 @@ export function addInstanceCommands(program: Command): void {
 
   clientCommand(program.command('report'))
     .description('report a call outcome to an instance\'s circuit breaker')
-    .argument('<service>')
-    .argument('<id>')
+    .argument('<service>', 'service name, e.g. api')
+    .argument('<id>', 'instance name')
     .addArgument(new Command().createArgument('<outcome>', 'success or failure').choices(['success', 'failure']))
     .action(async (service: string, id: string, outcome: 'success' | 'failure', flags: CommonFlags) => {
       const result = await client(flags).report(service, id, outcome);

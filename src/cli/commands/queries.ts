@@ -1,9 +1,10 @@
 /** Commands that read the registry: services, instances, resolve, show, stats, info, and watch. */
 import { Command, Option } from 'commander';
 import { parseDuration } from '../../config.js';
+import { InvalidArgumentError } from '../../errors.js';
 import type { WatchEvent } from '../../control/watch.js';
 import { SELECTION_STRATEGIES } from '../../registry/types.js';
-import { instanceDetails, instancesTable, statsTable, table } from '../format.js';
+import { infoDetails, instanceDetails, instancesTable, statsTable, table, watchHeader, watchRow } from '../format.js';
 import { collect } from '../register-body.js';
 import { client, clientCommand, label, output, print, untilInterrupted, type CommonFlags } from './shared.js';
 
@@ -22,7 +23,7 @@ export function addQueryCommands(program: Command): void {
 
   clientCommand(program.command('instances'))
     .description('list a service\'s instances with health and circuit state')
-    .argument('<service>')
+    .argument('<service>', 'service name, e.g. api')
     .option('--tag <tag>', 'only instances with this tag; repeatable (all must match)', collect)
     .option('--healthy', 'only instances that can be served')
     .action(async (service: string, flags: CommonFlags & { tag?: string[]; healthy?: boolean }) => {
@@ -31,28 +32,27 @@ export function addQueryCommands(program: Command): void {
     });
 
   clientCommand(program.command('resolve'))
-    .description('pick one instance of a service')
-    .argument('<service>')
+    .description('pick one instance of a service (healthy ones only, unless --any-health)')
+    .argument('<service>', 'service name, e.g. api')
     .addOption(new Option('--strategy <name>', 'selection strategy').choices([...SELECTION_STRATEGIES]).default('round-robin'))
     .option('--tag <tag>', 'required tag; repeatable', collect)
-    .option('--healthy', 'only healthy instances (the default)')
     .option('--any-health', 'consider unhealthy instances too')
     .action(async (service: string, flags: CommonFlags & { strategy: (typeof SELECTION_STRATEGIES)[number]; tag?: string[]; anyHealth?: boolean }) => {
       const result = await client(flags).resolve(service, { strategy: flags.strategy, ...(flags.tag ? { tags: flags.tag } : {}), healthy: !flags.anyHealth });
-      output(flags, result, () => `${result.instance.address}:${result.instance.port}\t${label(result.instance)}`);
+      output(flags, result, () => `${result.instance.address}:${result.instance.port}  ${label(result.instance)} (${result.instance.health})`);
     });
 
   clientCommand(program.command('show'))
-    .description('show one instance')
-    .argument('<service>')
-    .argument('<id>')
+    .description('show one instance: health, last check result, last heartbeat, TTL remaining')
+    .argument('<service>', 'service name, e.g. api')
+    .argument('<id>', 'instance name')
     .action(async (service: string, id: string, flags: CommonFlags) => {
       const result = await client(flags).instance(service, id);
       output(flags, result, () => instanceDetails(result.instance));
     });
 
   clientCommand(program.command('stats'))
-    .description('registry, DNS and health check statistics')
+    .description('registry, health check and DNS statistics')
     .action(async (flags: CommonFlags) => {
       const result = await client(flags).stats();
       output(flags, result, () => statsTable(result));
@@ -62,27 +62,29 @@ export function addQueryCommands(program: Command): void {
     .description('where the daemon listens (DNS, control) and what it stores')
     .action(async (flags: CommonFlags) => {
       const result = await client(flags).info();
-      output(flags, result, () => JSON.stringify(result, null, 2));
+      output(flags, result, () => infoDetails(result));
     });
 
   clientCommand(program.command('watch'))
-    .description('print registry changes as they happen (until interrupted)')
+    .description('print registry changes as they happen, until interrupted (--json: one JSON object per line)')
     .option('--index <n>', 'start after this change index (default: now)')
     .option('--wait <duration>', 'long-poll wait per request', '30s')
     .action(watch);
 }
 
-/** One change as `watch` prints it. */
+/** One change as `watch` prints it: an aligned row, or a JSON line with --json. */
 function watchLine(e: WatchEvent, json: boolean | undefined): string {
-  return json ? JSON.stringify(e) : `${e.index}\t${e.type}\t${e.service}/${e.id}\t${e.removed ? 'removed' : `${e.health}${e.maintenance ? ' maintenance' : ''}`}`;
+  return json ? JSON.stringify(e) : watchRow(e);
 }
 
 /** `watch`: long-poll from `--index` (default: now) and print every change until interrupted. */
 async function watch(flags: CommonFlags & { index?: string; wait: string }): Promise<void> {
   const api = client(flags);
   const waitMs = parseDuration(flags.wait, '--wait');
+  if (flags.index !== undefined && !/^\d+$/.test(flags.index)) throw new InvalidArgumentError(`--index: not a change index (a whole number >= 0): ${flags.index}`, 'index');
   let index = flags.index === undefined ? (await api.watch(0, 1)).index : Number(flags.index);
   const { signal, dispose } = untilInterrupted();
+  if (!flags.json) print(watchHeader());
   try {
     while (!signal.aborted) {
       let result;
