@@ -4,7 +4,6 @@ import { parseDuration } from '../../config.js';
 import { HEALTH_STATUSES } from '../../registry/types.js';
 import { healthCell } from '../format.js';
 import { registerBody, type InstanceFlags } from '../register-body.js';
-import { runRegistered } from '../run.js';
 import { client, clientCommand, instanceOptions, label, output, sleep, untilInterrupted, type CommonFlags } from './shared.js';
 
 /** Add register, deregister, heartbeat, health, maintenance and report to the program. */
@@ -94,19 +93,22 @@ async function heartbeat(service: string, id: string, flags: CommonFlags & { fai
 /** Add `run` (register, run a command, heartbeat while it lives, deregister when it exits). */
 export function addRunCommand(program: Command): void {
   instanceOptions(clientCommand(program.command('run')))
-    .description('register a service, run its command, heartbeat while it lives, deregister when it exits')
+    .description('run a service\'s command, register it once it is ready, heartbeat while it lives, deregister when it exits')
     .requiredOption('--service <name>', 'service name')
     .requiredOption('--port <port>', 'port the command serves on')
     .option('--id <id>', 'instance name (default: <service>-<pid>)')
     .option('--heartbeat <duration>', 'heartbeat period (default: a third of --ttl; --ttl defaults to 30s here)')
+    .option('--ready-timeout <duration>', 'register anyway if the command is not ready after this long (ready: its check passes, else its port accepts connections)', '30s')
     .argument('<command...>', 'the command and its arguments, after --')
     .addHelpText('after', '\nExample: beacon run --service web --port 8080 --ttl 15s -- node server.js')
-    .action(async (command: string[], flags: CommonFlags & InstanceFlags & { service: string; id?: string; heartbeat?: string }) => {
+    .action(async (command: string[], flags: CommonFlags & InstanceFlags & { service: string; id?: string; heartbeat?: string; readyTimeout: string }) => {
       const body = registerBody(flags);
       const ttlMs = body.ttlMs ?? 30_000;
       // Heartbeats must match the TTL the daemon applies: state it rather than rely on the daemon's default.
       if (body.ttlMs === undefined && (body.check === undefined || body.check.type === 'ttl')) body.ttlMs = ttlMs;
       const heartbeatMs = flags.heartbeat === undefined ? Math.max(100, Math.min(10_000, Math.floor(ttlMs / 3))) : parseDuration(flags.heartbeat, '--heartbeat');
+      // Loaded here: the readiness probes pull in node:http and node:https, which other commands do not need.
+      const { runRegistered } = await import('../run.js');
       process.exitCode = await runRegistered({
         client: client(flags),
         service: flags.service,
@@ -114,6 +116,7 @@ export function addRunCommand(program: Command): void {
         body,
         command,
         heartbeatMs,
+        readyTimeoutMs: parseDuration(flags.readyTimeout, '--ready-timeout'),
         log: (line) => process.stderr.write(`beacon run: ${line}\n`),
       });
     });
