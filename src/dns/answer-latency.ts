@@ -31,9 +31,12 @@ export interface AnswerLatencySeries {
 export class AnswerLatencySampler {
   /** Requests until the next sampled one. */
   private countdown = ANSWER_LATENCY_SAMPLE_EVERY;
+  /** Whether the request in flight is timed (a boolean: BigInt compares cost more on every request). */
+  private sampling = false;
   private startedAt = 0n;
   private transport = '';
-  private readonly figures: Record<string, number> = {};
+  /** Per `transport|rcode`: the bucket counts, then the sum of seconds. */
+  private readonly series = new Map<string, number[]>();
 
   /**
    * `rcodeName` names a response code for the label (only called for sampled requests); `random` draws the
@@ -47,9 +50,10 @@ export class AnswerLatencySampler {
   /** A request entered the handler over `transport`. */
   started(transport: string): void {
     if (--this.countdown !== 0) {
-      this.startedAt = 0n;
+      this.sampling = false;
       return;
     }
+    this.sampling = true;
     this.countdown = 1 + Math.floor(this.random() * (2 * ANSWER_LATENCY_SAMPLE_EVERY - 1));
     this.transport = transport;
     this.startedAt = process.hrtime.bigint();
@@ -57,24 +61,37 @@ export class AnswerLatencySampler {
 
   /** The request's reply is ready with this rcode; recorded when the request was sampled. */
   answered(rcode: number): void {
-    if (this.startedAt === 0n) return;
+    if (!this.sampling) return;
+    this.sampling = false;
     const seconds = Number(process.hrtime.bigint() - this.startedAt) / 1e9;
-    this.startedAt = 0n;
     this.record(this.transport, this.rcodeName(rcode), seconds);
   }
 
   /** Record one observation (tests and `answered`). */
   record(transport: string, rcodeName: string, seconds: number): void {
-    let bucket = ANSWER_LATENCY_BUCKETS.findIndex((bound) => seconds <= bound);
-    if (bucket < 0) bucket = ANSWER_LATENCY_BUCKETS.length;
-    const key = `${transport}|${rcodeName}|`;
-    this.figures[key + bucket] = (this.figures[key + bucket] ?? 0) + 1;
-    this.figures[`${key}sum`] = (this.figures[`${key}sum`] ?? 0) + seconds;
+    const key = `${transport}|${rcodeName}`;
+    let slots = this.series.get(key);
+    if (!slots) {
+      slots = new Array<number>(ANSWER_LATENCY_BUCKETS.length + 2).fill(0);
+      this.series.set(key, slots);
+    }
+    let bucket = 0;
+    while (bucket < ANSWER_LATENCY_BUCKETS.length && seconds > (ANSWER_LATENCY_BUCKETS[bucket] ?? Infinity)) bucket++;
+    slots[bucket] = (slots[bucket] ?? 0) + 1;
+    slots[ANSWER_LATENCY_BUCKETS.length + 1] = (slots[ANSWER_LATENCY_BUCKETS.length + 1] ?? 0) + seconds;
   }
 
-  /** A copy of the figures, in the flat shape described above. */
+  /** The figures, in the flat shape described above. */
   snapshot(): Record<string, number> {
-    return { ...this.figures };
+    const out: Record<string, number> = {};
+    for (const [key, slots] of this.series) {
+      slots.forEach((value, index) => {
+        if (index <= ANSWER_LATENCY_BUCKETS.length) {
+          if (value > 0) out[`${key}|${index}`] = value;
+        } else out[`${key}|sum`] = value;
+      });
+    }
+    return out;
   }
 }
 
