@@ -2,11 +2,34 @@
  * Human output of the CLI: aligned text tables, `key  value` blocks and short durations. `--json` bypasses
  * all of this. Columns are aligned by display width (string-width: East Asian wide characters and emoji
  * take two terminal cells), not by `.length`, so CJK and emoji ids line up.
+ *
+ * string-width is loaded only for output that has non-ASCII text (`loadDisplayWidth`, which `output` in
+ * commands/shared.ts calls): loading it and its first call compile Unicode property regexes and an
+ * Intl.Segmenter, measured at 100-300 ms, which every command would otherwise pay at startup.
  */
-import stringWidth from 'string-width';
 import type { InstanceView } from '../control/instance-view.js';
 import type { WatchEvent } from '../control/watch.js';
 import type { RegistryStats } from '../registry/types.js';
+
+let wideWidth: ((text: string) => number) | undefined;
+
+/** Load string-width, needed before rendering non-ASCII text (see above). */
+export async function loadDisplayWidth(): Promise<void> {
+  wideWidth ??= (await import('string-width')).default;
+}
+
+/** Whether `value` (a command's result) holds non-ASCII text, so that rendering it needs `loadDisplayWidth`. */
+export function hasNonAscii(value: unknown): boolean {
+  // JSON escapes control characters, so anything outside printable ASCII here is non-ASCII text.
+  return /[^\x20-\x7e]/.test(JSON.stringify(value) ?? '');
+}
+
+/** Terminal cells `text` takes. Printable ASCII is one cell a character; anything else asks string-width. */
+export function stringWidth(text: string): number {
+  if (/^[\x20-\x7e]*$/.test(text)) return text.length;
+  // Not loaded (a caller skipped loadDisplayWidth): code points, which is right for most scripts.
+  return wideWidth ? wideWidth(text) : [...text].length;
+}
 
 /** `text` padded with spaces to `width` terminal cells. */
 export function padCells(text: string, width: number): string {

@@ -44,6 +44,13 @@ describe('CLI tables', () => {
 });
 
 describe('durations, display widths, info, watch rows', () => {
+  it('loads string-width only for non-ASCII output', async () => {
+    const { hasNonAscii } = await import('../../src/cli/format.js');
+    expect(hasNonAscii({ id: 'web-1', note: 'line\nbreak' })).toBe(false);
+    expect(hasNonAscii({ id: '東京' })).toBe(true);
+    expect(hasNonAscii([{ id: 'é' }])).toBe(true);
+  });
+
   it('prints durations the way people write them', async () => {
     const { formatDuration } = await import('../../src/cli/format.js');
     expect([0, 250, 1000, 1500, 3000, 59_999, 60_000, 90_000, 3_600_000, 3_660_000, 7_512_000, 90_000_000].map(formatDuration)).toEqual([
@@ -55,7 +62,9 @@ describe('durations, display widths, info, watch rows', () => {
     expect(instancesTable([{ ...base, ttlMs: 3000 }]).split('\n')[1]).toMatch(/ttl 3s$/);
   });
 
-  it('aligns by display width: CJK and emoji take two cells', () => {
+  it('aligns by display width: CJK and emoji take two cells', async () => {
+    const { loadDisplayWidth } = await import('../../src/cli/format.js');
+    await loadDisplayWidth();
     expect(table(['ID', 'PORT'], [['東京', '1'], ['😀x', '2'], ['abcd', '3']]).split('\n')).toEqual(['ID    PORT', '東京  1', '😀x   2', 'abcd  3']);
   });
 
@@ -82,7 +91,8 @@ describe('durations, display widths, info, watch rows', () => {
   });
 
   it('watch rows line up under the header, CJK ids too', async () => {
-    const { watchHeader, watchRow } = await import('../../src/cli/format.js');
+    const { loadDisplayWidth, watchHeader, watchRow } = await import('../../src/cli/format.js');
+    await loadDisplayWidth();
     const header = watchHeader();
     const row = watchRow({ index: 12, type: 'set-maintenance', service: 'web', id: '東京', health: 'healthy', maintenance: true, removed: false });
     expect(header).toBe('INDEX     CHANGE            INSTANCE                          STATE');

@@ -16,7 +16,7 @@ export function addInstanceCommands(program: Command): void {
     .addOption(new Option('--health <status>', 'initial health (instances without an active check)').choices([...HEALTH_STATUSES]))
     .action(async (service: string, id: string, flags: CommonFlags & InstanceFlags) => {
       const result = await client(flags).register(service, id, registerBody(flags));
-      output(flags, result, () => `registered ${label(result.instance)} at ${result.instance.address}:${result.instance.port} (${result.instance.health}, index ${result.index})`);
+      await output(flags, result, () => `registered ${label(result.instance)} at ${result.instance.address}:${result.instance.port} (${result.instance.health}, index ${result.index})`);
     });
 
   clientCommand(program.command('deregister'))
@@ -25,7 +25,7 @@ export function addInstanceCommands(program: Command): void {
     .argument('<id>', 'instance name')
     .action(async (service: string, id: string, flags: CommonFlags) => {
       const result = await client(flags).deregister(service, id);
-      output(flags, result, () => `deregistered ${service.toLowerCase()}/${id}`);
+      await output(flags, result, () => `deregistered ${service.toLowerCase()}/${id}`);
     });
 
   clientCommand(program.command('heartbeat'))
@@ -45,7 +45,7 @@ export function addInstanceCommands(program: Command): void {
     .option('--note <text>', 'note')
     .action(async (service: string, id: string, status: (typeof HEALTH_STATUSES)[number], flags: CommonFlags & { note?: string }) => {
       const result = await client(flags).setHealth(service, id, status, flags.note);
-      output(flags, result, () => `${label(result.instance)}: ${healthCell(result.instance)}`);
+      await output(flags, result, () => `${label(result.instance)}: ${healthCell(result.instance)}`);
     });
 
   clientCommand(program.command('maintenance'))
@@ -56,7 +56,7 @@ export function addInstanceCommands(program: Command): void {
     .option('--reason <text>', 'why')
     .action(async (service: string, id: string, state: 'on' | 'off', flags: CommonFlags & { reason?: string }) => {
       const result = await client(flags).maintenance(service, id, state === 'on', flags.reason);
-      output(flags, result, () => `${label(result.instance)}: maintenance ${state}${result.instance.maintenanceReason ? ` (${result.instance.maintenanceReason})` : ''}`);
+      await output(flags, result, () => `${label(result.instance)}: maintenance ${state}${result.instance.maintenanceReason ? ` (${result.instance.maintenanceReason})` : ''}`);
     });
 
   clientCommand(program.command('report'))
@@ -66,7 +66,7 @@ export function addInstanceCommands(program: Command): void {
     .addArgument(new Command().createArgument('<outcome>', 'success or failure').choices(['success', 'failure']))
     .action(async (service: string, id: string, outcome: 'success' | 'failure', flags: CommonFlags) => {
       const result = await client(flags).report(service, id, outcome);
-      output(flags, result, () => `${result.service}/${result.id}: circuit ${result.circuit}`);
+      await output(flags, result, () => `${result.service}/${result.id}: circuit ${result.circuit}`);
     });
 }
 
@@ -75,7 +75,7 @@ async function heartbeat(service: string, id: string, flags: CommonFlags & { fai
   const api = client(flags);
   const beat = async (): Promise<void> => {
     const result = await api.heartbeat(service, id, flags.fail ? 'fail' : 'pass', flags.note);
-    output(flags, result, () => `${service.toLowerCase()}/${id}: ${result.health}`);
+    await output(flags, result, () => `${service.toLowerCase()}/${id}: ${result.health}`);
   };
   if (flags.every === undefined) return beat();
   const every = parseDuration(flags.every, '--every');

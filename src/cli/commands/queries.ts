@@ -4,7 +4,7 @@ import { parseDuration } from '../../config.js';
 import { InvalidArgumentError } from '../../errors.js';
 import type { WatchEvent } from '../../control/watch.js';
 import { SELECTION_STRATEGIES } from '../../registry/types.js';
-import { infoDetails, instanceDetails, instancesTable, statsTable, table, watchHeader, watchRow } from '../format.js';
+import { hasNonAscii, infoDetails, instanceDetails, loadDisplayWidth, instancesTable, statsTable, table, watchHeader, watchRow } from '../format.js';
 import { collect } from '../register-body.js';
 import { client, clientCommand, label, output, print, untilInterrupted, type CommonFlags } from './shared.js';
 
@@ -14,7 +14,7 @@ export function addQueryCommands(program: Command): void {
     .description('list services')
     .action(async (flags: CommonFlags) => {
       const result = await client(flags).services();
-      output(flags, result, () =>
+      await output(flags, result, () =>
         result.services.length === 0
           ? 'no services'
           : table(['SERVICE', 'PROTOCOLS', 'INSTANCES', 'HEALTHY'], result.services.map((s) => [s.name, s.protocols.join(','), String(s.instances), String(s.healthy)])),
@@ -28,7 +28,7 @@ export function addQueryCommands(program: Command): void {
     .option('--healthy', 'only instances that can be served')
     .action(async (service: string, flags: CommonFlags & { tag?: string[]; healthy?: boolean }) => {
       const result = await client(flags).instances(service, { ...(flags.tag ? { tags: flags.tag } : {}), ...(flags.healthy ? { healthy: true } : {}) });
-      output(flags, result, () => (result.instances.length === 0 ? 'no matching instances' : instancesTable(result.instances)));
+      await output(flags, result, () => (result.instances.length === 0 ? 'no matching instances' : instancesTable(result.instances)));
     });
 
   clientCommand(program.command('resolve'))
@@ -39,7 +39,7 @@ export function addQueryCommands(program: Command): void {
     .option('--any-health', 'consider unhealthy instances too')
     .action(async (service: string, flags: CommonFlags & { strategy: (typeof SELECTION_STRATEGIES)[number]; tag?: string[]; anyHealth?: boolean }) => {
       const result = await client(flags).resolve(service, { strategy: flags.strategy, ...(flags.tag ? { tags: flags.tag } : {}), healthy: !flags.anyHealth });
-      output(flags, result, () => `${result.instance.address}:${result.instance.port}  ${label(result.instance)} (${result.instance.health})`);
+      await output(flags, result, () => `${result.instance.address}:${result.instance.port}  ${label(result.instance)} (${result.instance.health})`);
     });
 
   clientCommand(program.command('show'))
@@ -48,21 +48,21 @@ export function addQueryCommands(program: Command): void {
     .argument('<id>', 'instance name')
     .action(async (service: string, id: string, flags: CommonFlags) => {
       const result = await client(flags).instance(service, id);
-      output(flags, result, () => instanceDetails(result.instance));
+      await output(flags, result, () => instanceDetails(result.instance));
     });
 
   clientCommand(program.command('stats'))
     .description('registry, health check and DNS statistics')
     .action(async (flags: CommonFlags) => {
       const result = await client(flags).stats();
-      output(flags, result, () => statsTable(result));
+      await output(flags, result, () => statsTable(result));
     });
 
   clientCommand(program.command('info'))
     .description('where the daemon listens (DNS, control) and what it stores')
     .action(async (flags: CommonFlags) => {
       const result = await client(flags).info();
-      output(flags, result, () => infoDetails(result));
+      await output(flags, result, () => infoDetails(result));
     });
 
   clientCommand(program.command('watch'))
@@ -95,6 +95,7 @@ async function watch(flags: CommonFlags & { index?: string; wait: string }): Pro
         throw error;
       }
       if (result.reset) print(flags.json ? JSON.stringify({ reset: true, index: result.index }) : `reset: history before ${result.index} no longer kept`);
+      if (!flags.json && hasNonAscii(result.events)) await loadDisplayWidth();
       for (const e of result.events) print(watchLine(e, flags.json));
       index = result.index;
     }
