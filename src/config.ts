@@ -117,6 +117,10 @@ function toConfig(v: SettingValues): BeaconConfig {
   if (v.readToken !== undefined && v.readToken === v.token) {
     throw new InvalidConfigurationError(`readToken: must differ from the token, or reads could write`, 'readToken');
   }
+  // `store` defaults to sqlite, so etcd here was asked for: memory would silently drop the cluster.
+  if (v.ephemeral && v.store === 'etcd') {
+    throw new InvalidConfigurationError(`ephemeral: ${flagOf('ephemeral')} keeps the registry in memory and cannot be combined with ${flagOf('store')} etcd`, 'ephemeral');
+  }
   return {
     dataDir: v.dataDir,
     store: v.ephemeral ? 'memory' : v.store,

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { BEACON_VERSION } from '../daemon/version.js';
 import { isBeaconError } from '../errors.js';
+import { addCompletionCommand } from './commands/completion.js';
 import { addInstanceCommands, addRunCommand } from './commands/instances.js';
 import { addQueryCommands } from './commands/queries.js';
 import { addServeCommand } from './commands/serve.js';
@@ -21,12 +22,17 @@ export function buildProgram(): Command {
     .name('beacon')
     .description('A service registry that publishes itself as DNS (DNS-SD, RFC 6763).')
     .version(BEACON_VERSION)
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    // Set before the commands are added: they inherit it. Wrapped to the terminal (80 columns when not one),
+    // at most 100; wrapping goes on down to a 24-column description (commander stops below 40, which left
+    // `serve --help`, whose long flags leave 36, unwrapped).
+    .configureHelp({ helpWidth: Math.min(process.stdout.columns || 80, 100), minWidthToWrap: 24 });
   addServeCommand(program);
   addInstanceCommands(program);
   addQueryCommands(program);
   addSnapshotCommands(program);
   addRunCommand(program);
+  addCompletionCommand(program);
   return program;
 }
 

@@ -1,6 +1,6 @@
 /**
  * The control API as a fastify application, assembled here and only here: the shared plugins (error
- * mapping, request log, bearer authentication on TCP), then one plugin per resource, then any extra
+ * mapping, request log, request latency metrics, bearer authentication on TCP), then one plugin per resource, then any extra
  * plugins. The plugin contract is in plugin.ts; handlers only validate, call the write port or read the
  * registry, and shape JSON (see docs/ARCHITECTURE.md, 'The request path').
  */
@@ -12,6 +12,7 @@ import type { ControlApp, ControlDeps, ControlPlugin } from './plugin.js';
 import { bearerAuth } from './plugins/auth.js';
 import { errorMapping } from './plugins/errors.js';
 import { requestLog } from './plugins/request-log.js';
+import { requestMetrics } from './plugins/request-metrics.js';
 import { adminRoutes } from './routes/admin.js';
 import { DASHBOARD_ASSETS, DASHBOARD_PUBLIC_PATHS } from './routes/dashboard.js';
 import { instancesRoutes } from './routes/instances.js';
@@ -59,6 +60,7 @@ export function buildControlApp(deps: ControlDeps, options: AppOptions = {}): Co
   });
   void app.register(errorMapping);
   void app.register(requestLog);
+  void app.register(requestMetrics, deps);
   // Before any route: @fastify/swagger documents the routes registered after it (GET /v1/openapi.json).
   void app.register(openApi);
   if (options.token !== undefined) {

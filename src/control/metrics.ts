@@ -1,11 +1,19 @@
 /**
- * Counters for the Prometheus `/metrics` endpoint (text exposition format 0.0.4), fed by registry change
- * events, circuit transitions, health check results and the DNS server's own counters.
+ * The Prometheus `/metrics` endpoint's content (text exposition format 0.0.4), built with prom-client.
+ *
+ * Two kinds of families: event counters kept here (registrations, check results, circuit transitions...,
+ * fed by the daemon's listeners) and figures read at scrape time from the daemon (registry counts, the DNS
+ * counters summed over the DNS workers, cache size, open TCP connections, workers alive, store staleness).
+ * With `runtime: true` prom-client's default process and Node.js metrics (`process_*`, `nodejs_*`) are added.
+ * Names follow https://prometheus.io/docs/practices/naming/: `beacon_` prefix, base units (seconds, bytes),
+ * `_total` on counters, and every HELP line says what is counted.
  */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import { ANSWER_LATENCY_BUCKETS, ANSWER_LATENCY_SAMPLE_EVERY, answerLatencySeries } from '../dns/answer-latency.js';
 import type { ChangeEvent } from '../registry/mutations.js';
 import type { RegistryStats } from '../registry/types.js';
 
-/** DNS counters as the metrics endpoint needs them (the daemon adapts the DNS server's stats to this). */
+/** DNS figures as the metrics endpoint needs them (the daemon adapts the DNS server's stats to this). */
 export interface DnsMetrics {
   /** Queries, by query type (A, SRV, ...). */
   readonly queriesByType: Readonly<Record<string, number>>;
@@ -15,11 +23,26 @@ export interface DnsMetrics {
   readonly cacheHits: number;
   /** Answers computed (cache misses). */
   readonly cacheMisses?: number;
-  /** Other plain counters, exported as `beacon_dns_<name>_total`. */
-  readonly counters?: Readonly<Record<string, number>>;
+  /** Cached questions now, and the encoded reply bytes they hold. */
+  readonly cacheEntries?: number;
+  readonly cacheBytes?: number;
+  /** Cache entries dropped because something they depend on changed. */
+  readonly cacheInvalidations?: number;
+  /** Messages left unanswered, replies sent truncated, requests whose handling threw. */
+  readonly dropped?: number;
+  readonly truncated?: number;
+  readonly internalErrors?: number;
+  /** TCP connections accepted since start, open now, refused by the cap. */
+  readonly tcpConnections?: number;
+  readonly tcpOpen?: number;
+  readonly tcpRejected?: number;
+  /** TCP connections the server closed, by reason (evicted-idle, evicted-stalled, deadline, idle, dropped). */
+  readonly tcpClosed?: Readonly<Record<string, number>>;
+  /** Sampled answer latency, in the flat shape src/dns/answer-latency.ts describes. */
+  readonly answerLatency?: Readonly<Record<string, number>>;
 }
 
-/** Everything rendered besides the counters kept here. */
+/** What the daemon tells at scrape time, besides the counters kept here. */
 export interface MetricsInputs {
   readonly registry: RegistryStats;
   readonly dns?: DnsMetrics;
@@ -27,35 +50,103 @@ export interface MetricsInputs {
   readonly checksScheduled?: number;
 }
 
-/** A bag of labelled counters. */
-class Counter {
-  private readonly values = new Map<string, number>();
-  inc(labels: Record<string, string>, by = 1): void {
-    const key = JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)));
-    this.values.set(key, (this.values.get(key) ?? 0) + by);
-  }
-  entries(): { labels: [string, string][]; value: number }[] {
-    return [...this.values].map(([key, value]) => ({ labels: JSON.parse(key) as [string, string][], value }));
-  }
+/** Daemon facts read at each scrape; a family is left out when its source is not given. */
+export interface DaemonGauges {
+  /** DNS worker processes asked for (`--workers`; 0 when the daemon answers DNS itself). */
+  readonly workersDesired?: () => number;
+  /** DNS worker processes alive now. */
+  readonly workersAlive?: () => number;
+  /** Whether the store's view may be out of date (etcd: watch disconnected or probe failing). */
+  readonly storeStale?: () => boolean;
 }
 
-function escapeLabel(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+/** How to build the metrics. */
+export interface MetricsOptions {
+  /** Add prom-client's default process and Node.js runtime metrics (the daemon does; tests need not). */
+  readonly runtime?: boolean;
+  /** Labels of `beacon_build_info`. */
+  readonly build?: { readonly version: string };
+  readonly daemon?: DaemonGauges;
 }
 
-function labelText(labels: readonly (readonly [string, string])[]): string {
-  return labels.length === 0 ? '' : `{${labels.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',')}}`;
+/** Control API request latency buckets (seconds): sub-millisecond reads to multi-second long-polls. */
+const CONTROL_LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60];
+
+type Labelled = { labels: Record<string, string>; value: number };
+
+/** A counter whose values are read from somewhere else at each scrape (it only ever goes up there). */
+function pulledCounter(registry: Registry, name: string, help: string, labelNames: readonly string[], read: () => readonly Labelled[] | undefined): void {
+  new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect(this: Counter) {
+      this.reset();
+      for (const { labels, value } of read() ?? []) this.inc(labels, value);
+    },
+  });
 }
 
-/** The daemon's counters and their Prometheus rendering. */
+/** A gauge read at each scrape. */
+function pulledGauge(registry: Registry, name: string, help: string, labelNames: readonly string[], read: () => readonly Labelled[] | undefined): void {
+  new Gauge({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect(this: Gauge) {
+      this.reset();
+      for (const { labels, value } of read() ?? []) this.set(labels, value);
+    },
+  });
+}
+
+const one = (value: number | undefined): Labelled[] => (value === undefined ? [] : [{ labels: {}, value }]);
+const byLabel = (label: string, values: Readonly<Record<string, number>>): Labelled[] => Object.entries(values).map(([key, value]) => ({ labels: { [label]: key }, value }));
+
+/** The daemon's metrics and their Prometheus rendering. */
 export class Metrics {
-  private readonly registrations = new Counter();
-  private readonly deregistrations = new Counter();
-  private readonly healthChanges = new Counter();
-  private readonly checkResults = new Counter();
-  private readonly breakerTransitions = new Counter();
-  private readonly reports = new Counter();
-  private reaperRuns = 0;
+  /** The prom-client registry (one per daemon, so that several daemons can share a test process). */
+  readonly registry = new Registry();
+  private inputs: MetricsInputs | undefined;
+  private readonly registrations: Counter<'kind'>;
+  private readonly deregistrations: Counter<'reason'>;
+  private readonly healthChanges: Counter<'to'>;
+  private readonly checkResults: Counter<'result' | 'type'>;
+  private readonly breakerTransitions: Counter<'from' | 'to'>;
+  private readonly reports: Counter<'outcome'>;
+  private readonly reaperRuns: Counter;
+  private readonly controlLatency: Histogram<'method' | 'route' | 'status'>;
+
+  constructor(options: MetricsOptions = {}) {
+    const registers = [this.registry];
+    if (options.runtime) {
+      collectDefaultMetrics({ register: this.registry });
+      // These three are gauges named like counters, which `promtool check metrics` rejects; the same figures
+      // stay available by type in nodejs_active_handles, nodejs_active_requests and nodejs_active_resources.
+      for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
+    }
+    if (options.build) {
+      new Gauge({ name: 'beacon_build_info', help: 'Always 1; the labels tell the Beacon version and the Node.js version running it.', labelNames: ['version', 'node'], registers })
+        .set({ version: options.build.version, node: process.version }, 1);
+    }
+    this.registrations = new Counter({ name: 'beacon_registrations_total', help: 'Instance registrations, new ones and ones replacing an instance with the same id.', labelNames: ['kind'], registers });
+    this.deregistrations = new Counter({ name: 'beacon_deregistrations_total', help: 'Instance deregistrations, by reason (api, ttl expiry, critical too long...).', labelNames: ['reason'], registers });
+    this.healthChanges = new Counter({ name: 'beacon_health_transitions_total', help: 'Instance health changes, by the state entered.', labelNames: ['to'], registers });
+    this.checkResults = new Counter({ name: 'beacon_check_results_total', help: 'Active health check results (http, tcp), pass or fail.', labelNames: ['result', 'type'], registers });
+    this.breakerTransitions = new Counter({ name: 'beacon_breaker_transitions_total', help: 'Circuit breaker state changes, by from and to state.', labelNames: ['from', 'to'], registers });
+    this.reports = new Counter({ name: 'beacon_reports_total', help: 'Call outcomes clients reported to the circuit breakers.', labelNames: ['outcome'], registers });
+    this.reaperRuns = new Counter({ name: 'beacon_reaper_runs_total', help: 'Runs of the TTL reaper, which expires instances whose heartbeat is overdue.', registers });
+    this.controlLatency = new Histogram({
+      name: 'beacon_control_request_duration_seconds',
+      help: 'Control API request latency, from the request arriving to the response sent, by method, route pattern and HTTP status.',
+      labelNames: ['method', 'route', 'status'],
+      buckets: CONTROL_LATENCY_BUCKETS,
+      registers,
+    });
+    this.registerPulled(options.daemon ?? {});
+  }
 
   /** Count what a registry change event means. */
   onChange(event: ChangeEvent): void {
@@ -67,7 +158,7 @@ export class Metrics {
 
   /** Count one active check result. */
   onCheckResult(type: string, healthy: boolean): void {
-    this.checkResults.inc({ type, result: healthy ? 'pass' : 'fail' });
+    this.checkResults.inc({ result: healthy ? 'pass' : 'fail', type });
   }
 
   /** Count one circuit transition. */
@@ -82,45 +173,108 @@ export class Metrics {
 
   /** Count one reaper run. */
   onReaperRun(): void {
-    this.reaperRuns++;
+    this.reaperRuns.inc();
   }
 
-  /** Render everything in the Prometheus text format. */
-  render(inputs: MetricsInputs): string {
-    const out: string[] = [];
-    const family = (name: string, type: 'counter' | 'gauge', help: string, samples: { labels: [string, string][]; value: number }[]): void => {
-      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-      for (const s of samples) out.push(`${name}${labelText(s.labels)} ${s.value}`);
-    };
-    const r = inputs.registry;
-    family('beacon_services', 'gauge', 'Services with at least one instance.', [{ labels: [], value: r.totalServices }]);
-    family('beacon_instances', 'gauge', 'Registered instances by health.', [
-      { labels: [['health', 'healthy']], value: r.healthyInstances },
-      { labels: [['health', 'unhealthy']], value: r.unhealthyInstances },
-      { labels: [['health', 'unknown']], value: r.unknownInstances },
-    ]);
-    family('beacon_instances_maintenance', 'gauge', 'Instances in maintenance.', [{ labels: [], value: r.maintenanceInstances }]);
-    family('beacon_change_index', 'gauge', 'Registry change index.', [{ labels: [], value: r.index }]);
-    family('beacon_registrations_total', 'counter', 'Registrations (new or replacing).', this.registrations.entries());
-    family('beacon_deregistrations_total', 'counter', 'Deregistrations by reason.', this.deregistrations.entries());
-    family('beacon_health_transitions_total', 'counter', 'Instance health changes by new state.', this.healthChanges.entries());
-    family('beacon_check_results_total', 'counter', 'Active health check results.', this.checkResults.entries());
-    family('beacon_breaker_transitions_total', 'counter', 'Circuit breaker transitions.', this.breakerTransitions.entries());
-    family('beacon_reports_total', 'counter', 'Call outcomes reported to the circuit breakers.', this.reports.entries());
-    family('beacon_reaper_runs_total', 'counter', 'TTL reaper runs.', [{ labels: [], value: this.reaperRuns }]);
-    if (inputs.checksScheduled !== undefined) family('beacon_checks_scheduled', 'gauge', 'Instances with a scheduled active check.', [{ labels: [], value: inputs.checksScheduled }]);
-    if (inputs.watchers !== undefined) family('beacon_watchers', 'gauge', 'Open watch long-polls and streams.', [{ labels: [], value: inputs.watchers }]);
-    const dns = inputs.dns;
-    if (dns) {
-      family('beacon_dns_queries_total', 'counter', 'DNS queries by question type.', Object.entries(dns.queriesByType).map(([qtype, value]) => ({ labels: [['qtype', qtype]], value })));
-      family('beacon_dns_responses_total', 'counter', 'DNS responses by response code.', Object.entries(dns.responsesByRcode).map(([rcode, value]) => ({ labels: [['rcode', rcode]], value })));
-      family('beacon_dns_cache_hits_total', 'counter', 'DNS answers served from the response cache.', [{ labels: [], value: dns.cacheHits }]);
-      if (dns.cacheMisses !== undefined) family('beacon_dns_cache_misses_total', 'counter', 'DNS answers computed.', [{ labels: [], value: dns.cacheMisses }]);
-      for (const [name, value] of Object.entries(dns.counters ?? {})) {
-        const metric = `beacon_dns_${name.replace(/[^a-zA-Z0-9_]/g, '_').replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase()}_total`;
-        family(metric, 'counter', `DNS ${name}.`, [{ labels: [], value }]);
-      }
+  /** Record one control API request (`route` is the route pattern, never the raw URL: bounded cardinality). */
+  onControlRequest(method: string, route: string, status: number, seconds: number): void {
+    this.controlLatency.observe({ method, route, status: String(status) }, seconds);
+  }
+
+  /** Render everything in the Prometheus text format, reading the scrape-time figures from `inputs`. */
+  async render(inputs: MetricsInputs): Promise<string> {
+    this.inputs = inputs;
+    try {
+      return await this.registry.metrics();
+    } finally {
+      this.inputs = undefined;
     }
-    return `${out.join('\n')}\n`;
+  }
+
+  private registerPulled(daemon: DaemonGauges): void {
+    const r = this.registry;
+    const registry = (): RegistryStats | undefined => this.inputs?.registry;
+    const dns = (): DnsMetrics | undefined => this.inputs?.dns;
+    pulledGauge(r, 'beacon_services', 'Services with at least one registered instance.', [], () => one(registry()?.totalServices));
+    pulledGauge(r, 'beacon_instances', 'Registered instances, by health state (healthy, unhealthy, unknown).', ['health'], () => {
+      const s = registry();
+      return s && byLabel('health', { healthy: s.healthyInstances, unhealthy: s.unhealthyInstances, unknown: s.unknownInstances });
+    });
+    pulledGauge(r, 'beacon_instances_maintenance', 'Registered instances in maintenance (left out of DNS whatever their health).', [], () => one(registry()?.maintenanceInstances));
+    pulledGauge(r, 'beacon_change_index', 'The registry change index: goes up by one with every change.', [], () => one(registry()?.index));
+    pulledGauge(r, 'beacon_checks_scheduled', 'Instances with an active health check scheduled.', [], () => one(this.inputs?.checksScheduled));
+    pulledGauge(r, 'beacon_watchers', 'Open watch long-polls and event streams on the control API.', [], () => one(this.inputs?.watchers));
+
+    pulledCounter(r, 'beacon_dns_queries_total', 'DNS queries answered or refused, by question type.', ['qtype'], () => { const d = dns(); return d && byLabel('qtype', d.queriesByType); });
+    pulledCounter(r, 'beacon_dns_responses_total', 'DNS responses sent, by response code.', ['rcode'], () => { const d = dns(); return d && byLabel('rcode', d.responsesByRcode); });
+    pulledCounter(r, 'beacon_dns_cache_hits_total', 'DNS answers served from the encoded-response cache.', [], () => one(dns()?.cacheHits));
+    pulledCounter(r, 'beacon_dns_cache_misses_total', 'DNS answers computed from the registry because the cache had none.', [], () => one(dns()?.cacheMisses));
+    pulledCounter(r, 'beacon_dns_cache_invalidations_total', 'Cached DNS answers dropped because a record they depend on changed.', [], () => one(dns()?.cacheInvalidations));
+    pulledGauge(r, 'beacon_dns_cache_entries', 'Questions held in the DNS response cache.', [], () => one(dns()?.cacheEntries));
+    pulledGauge(r, 'beacon_dns_cache_bytes', 'Encoded reply bytes held in the DNS response cache.', [], () => one(dns()?.cacheBytes));
+    pulledCounter(r, 'beacon_dns_dropped_total', 'DNS messages left unanswered: too short, responses, source port 0, batches lost.', [], () => one(dns()?.dropped));
+    pulledCounter(r, 'beacon_dns_truncated_total', 'DNS replies sent with the TC bit set (the client should retry over TCP).', [], () => one(dns()?.truncated));
+    pulledCounter(r, 'beacon_dns_internal_errors_total', 'DNS requests whose handling failed unexpectedly (answered SERVFAIL).', [], () => one(dns()?.internalErrors));
+    pulledCounter(r, 'beacon_dns_tcp_connections_total', 'DNS TCP connections accepted.', [], () => one(dns()?.tcpConnections));
+    pulledGauge(r, 'beacon_dns_tcp_connections_open', 'DNS TCP connections open now.', [], () => one(dns()?.tcpOpen));
+    pulledCounter(r, 'beacon_dns_tcp_rejected_total', 'DNS TCP connections refused at accept: the client address holds too many already.', [], () => one(dns()?.tcpRejected));
+    pulledCounter(
+      r,
+      'beacon_dns_tcp_closed_total',
+      'DNS TCP connections the server closed, by reason: evicted-idle and evicted-stalled (room made for a new client), deadline (message not complete in time), idle, dropped (after a message it does not answer).',
+      ['reason'],
+      () => { const d = dns(); return d?.tcpClosed && byLabel('reason', d.tcpClosed); },
+    );
+    this.registerAnswerLatency();
+
+    if (daemon.workersDesired) {
+      const read = daemon.workersDesired;
+      pulledGauge(r, 'beacon_dns_workers_desired', 'DNS worker processes configured (--workers; 0 when the daemon answers DNS itself).', [], () => one(read()));
+    }
+    if (daemon.workersAlive) {
+      const read = daemon.workersAlive;
+      pulledGauge(r, 'beacon_dns_workers_alive', 'DNS worker processes running now; below beacon_dns_workers_desired means one died.', [], () => one(read()));
+    }
+    if (daemon.storeStale) {
+      const read = daemon.storeStale;
+      pulledGauge(r, 'beacon_store_stale', '1 while the store may be out of date (etcd watch disconnected or its probe failing), else 0.', [], () => one(read() ? 1 : 0));
+    }
+  }
+
+  /**
+   * The DNS answer latency histogram. Its buckets arrive already counted (summed over the DNS workers),
+   * which prom-client's Histogram cannot take, so this family is a collector of its own: prom-client's
+   * registry renders any object with `name`, `help`, `type` and `get()` (the shape its own metrics have).
+   */
+  private registerAnswerLatency(): void {
+    const name = 'beacon_dns_answer_duration_seconds';
+    const help = `Time to build a DNS reply, from the request entering the handler to the reply bytes, sampled 1 in ${ANSWER_LATENCY_SAMPLE_EVERY} requests, by transport and response code.`;
+    const collector = {
+      name,
+      help,
+      type: 'histogram',
+      aggregator: 'sum',
+      collect: undefined,
+      get: async () => ({ name, help, type: 'histogram', aggregator: 'sum', values: this.answerLatencyValues() }),
+      reset: () => undefined,
+    };
+    this.registry.registerMetric(collector as unknown as Metric);
+  }
+
+  private answerLatencyValues(): { metricName: string; labels: Record<string, string | number>; value: number }[] {
+    const values: { metricName: string; labels: Record<string, string | number>; value: number }[] = [];
+    const name = 'beacon_dns_answer_duration_seconds';
+    for (const series of answerLatencySeries(this.inputs?.dns?.answerLatency ?? {})) {
+      const labels = { rcode: series.rcode, transport: series.transport };
+      let cumulative = 0;
+      series.counts.forEach((count, index) => {
+        cumulative += count;
+        const le = index < ANSWER_LATENCY_BUCKETS.length ? String(ANSWER_LATENCY_BUCKETS[index]) : '+Inf';
+        values.push({ metricName: `${name}_bucket`, labels: { ...labels, le }, value: cumulative });
+      });
+      values.push({ metricName: `${name}_sum`, labels, value: series.sum });
+      values.push({ metricName: `${name}_count`, labels, value: cumulative });
+    }
+    return values;
   }
 }

@@ -4,6 +4,7 @@
  * API. `close()` shuts down in the reverse order: stop accepting control requests and finish those in
  * flight, stop checks and the reaper, close DNS, then flush and close the store.
  */
+import cluster from 'node:cluster';
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -72,18 +73,22 @@ export function dnsMetricsFrom(stats: DnsStats): DnsMetrics {
     responsesByRcode: stats.responsesByRcode,
     cacheHits: stats.cacheHits,
     cacheMisses: stats.cacheMisses,
-    counters: {
-      dropped: stats.dropped,
-      truncated: stats.truncated,
-      internalErrors: stats.internalErrors,
-      cacheInvalidations: stats.cacheInvalidations,
-      tcpConnections: stats.tcpConnections,
-      tcpRejected: stats.tcpRejected,
-      tcpEvictedIdle: stats.tcpEvictedIdle,
-      tcpEvictedStalled: stats.tcpEvictedStalled,
-      tcpDeadlineClosed: stats.tcpDeadlineClosed,
-      tcpIdleClosed: stats.tcpIdleClosed,
-      tcpDropClosed: stats.tcpDropClosed,
+    cacheEntries: stats.cacheEntries,
+    cacheBytes: stats.cacheBytes,
+    cacheInvalidations: stats.cacheInvalidations,
+    dropped: stats.dropped,
+    truncated: stats.truncated,
+    internalErrors: stats.internalErrors,
+    tcpConnections: stats.tcpConnections,
+    tcpOpen: stats.tcpOpen,
+    tcpRejected: stats.tcpRejected,
+    ...(stats.answerLatency ? { answerLatency: stats.answerLatency } : {}),
+    tcpClosed: {
+      'evicted-idle': stats.tcpEvictedIdle,
+      'evicted-stalled': stats.tcpEvictedStalled,
+      deadline: stats.tcpDeadlineClosed,
+      idle: stats.tcpIdleClosed,
+      dropped: stats.tcpDropClosed,
     },
   };
 }
@@ -175,7 +180,16 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
     const mdns = config.mdnsInterfaces !== undefined && view ? await startMdnsResponder({ view, interfaces: config.mdnsInterfaces, logger }) : undefined;
     if (mdns) undo.push(() => mdns.close());
 
-    const metrics = new Metrics();
+    const metrics = new Metrics({
+      runtime: true,
+      build: { version: BEACON_VERSION },
+      daemon: {
+        workersDesired: () => (workers ? config.dnsWorkers : 0),
+        // node:cluster lists the workers not yet exited; the primary forks only DNS workers.
+        workersAlive: () => (workers ? Object.values(cluster.workers ?? {}).filter((w) => w !== undefined && !w.isDead()).length : 0),
+        storeStale: () => ('stale' in store && store.stale === true),
+      },
+    });
     undo.push(registry.onChange((event) => metrics.onChange(event)));
     undo.push(balancer.onCircuitChange((change) => metrics.onCircuitChange(change.from, change.to)));
     const feed = new ChangeFeed(registry);

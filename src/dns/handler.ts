@@ -84,6 +84,7 @@ export class DnsRequestHandler {
 
   /** Handle one request: the reply to send, or undefined to send nothing. Never throws. */
   handle(msg: Buffer, transport: Transport): Buffer | undefined {
+    this.counters.started(transport);
     try {
       return this.process(msg, transport);
     } catch (err) {

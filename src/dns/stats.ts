@@ -3,6 +3,7 @@
  * methods, and `snapshot` reads them out in the DnsStats shape the daemon and /metrics expose.
  */
 import { Packet } from 'dns2';
+import { AnswerLatencySampler } from './answer-latency.js';
 
 /** Counters the server exposes. */
 export interface DnsStats {
@@ -39,6 +40,8 @@ export interface DnsStats {
   readonly tcpIdleClosed: number;
   /** TCP connections closed after a message that was dropped (a response, shorter than a header). */
   readonly tcpDropClosed: number;
+  /** Sampled answer latency by transport and rcode, in the flat shape answer-latency.ts describes. */
+  readonly answerLatency?: Readonly<Record<string, number>>;
 }
 
 /** What the response cache contributes to a snapshot. */
@@ -51,6 +54,10 @@ export interface CacheFigures {
 const RCODE_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(Packet.RCODE).filter(([name]) => name !== 'BADSIG').map(([name, code]) => [code, name]),
 );
+
+function rcodeName(rcode: number): string {
+  return RCODE_NAMES[rcode] ?? `RCODE${rcode}`;
+}
 
 /** Mutable DNS counters; only their methods change them. */
 export class DnsCounters {
@@ -70,6 +77,12 @@ export class DnsCounters {
   private tcpDeadlineClosedCount = 0;
   private tcpIdleClosedCount = 0;
   private tcpDropClosedCount = 0;
+  private readonly latency = new AnswerLatencySampler(rcodeName);
+
+  /** A request entered the handler over this transport (one in 64 is timed until its `response`). */
+  started(transport: string): void {
+    this.latency.started(transport);
+  }
 
   /** A request was parsed far enough to be answered (FORMERR and NOTIMP included). */
   query(): void {
@@ -82,6 +95,7 @@ export class DnsCounters {
   /** A reply with this rcode is sent. */
   response(rcode: number): void {
     this.byRcode.set(rcode, (this.byRcode.get(rcode) ?? 0) + 1);
+    this.latency.answered(rcode);
   }
   cacheHit(): void {
     this.hits++;
@@ -142,7 +156,7 @@ export class DnsCounters {
     return {
       queries: this.queries,
       queriesByType: named(this.byType, (t) => Packet.typeName(t)),
-      responsesByRcode: named(this.byRcode, (r) => RCODE_NAMES[r] ?? `RCODE${r}`),
+      responsesByRcode: named(this.byRcode, rcodeName),
       cacheHits: this.hits,
       cacheMisses: this.misses,
       cacheEntries: cache.size,
@@ -159,6 +173,7 @@ export class DnsCounters {
       tcpDeadlineClosed: this.tcpDeadlineClosedCount,
       tcpIdleClosed: this.tcpIdleClosedCount,
       tcpDropClosed: this.tcpDropClosedCount,
+      answerLatency: this.latency.snapshot(),
     };
   }
 }

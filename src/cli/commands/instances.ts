@@ -5,7 +5,6 @@ import { HEALTH_STATUSES } from '../../registry/types.js';
 import { healthCell } from '../format.js';
 import { registerBody, type InstanceFlags } from '../register-body.js';
 import { registrationOf } from '../service-file.js';
-import { runRegistered } from '../run.js';
 import { client, clientCommand, instanceOptions, label, output, sleep, untilInterrupted, type CommonFlags } from './shared.js';
 
 /** Add register, deregister, heartbeat, health, maintenance and report to the program. */
@@ -20,57 +19,57 @@ export function addInstanceCommands(program: Command): void {
     .action(async (serviceArg: string | undefined, idArg: string | undefined, flags: CommonFlags & InstanceFlags & { file?: string }) => {
       const { service, id, body } = await registrationOf(serviceArg, idArg, flags);
       const result = await client(flags).register(service, id, body);
-      output(flags, result, () => `registered ${label(result.instance)} at ${result.instance.address}:${result.instance.port} (${result.instance.health}, index ${result.index})`);
+      await output(flags, result, () => `registered ${label(result.instance)} at ${result.instance.address}:${result.instance.port} (${result.instance.health}, index ${result.index})`);
     });
 
   clientCommand(program.command('deregister'))
     .description('remove an instance')
-    .argument('<service>')
-    .argument('<id>')
+    .argument('<service>', 'service name, e.g. api')
+    .argument('<id>', 'instance name')
     .action(async (service: string, id: string, flags: CommonFlags) => {
       const result = await client(flags).deregister(service, id);
-      output(flags, result, () => `deregistered ${service.toLowerCase()}/${id}`);
+      await output(flags, result, () => `deregistered ${service.toLowerCase()}/${id}`);
     });
 
   clientCommand(program.command('heartbeat'))
     .description('send a heartbeat (TTL check), once or --every interval until interrupted')
-    .argument('<service>')
-    .argument('<id>')
+    .argument('<service>', 'service name, e.g. api')
+    .argument('<id>', 'instance name')
     .option('--fail', 'report failure instead of pass')
     .option('--note <text>', 'note stored with the heartbeat')
-    .option('--every <duration>', 'repeat every interval until interrupted, e.g. 10s')
+    .option('--every <duration>', 'repeat at this interval until interrupted, e.g. 10s')
     .action(heartbeat);
 
   clientCommand(program.command('health'))
     .description('set an instance\'s health by hand')
-    .argument('<service>')
-    .argument('<id>')
+    .argument('<service>', 'service name, e.g. api')
+    .argument('<id>', 'instance name')
     .addArgument(new Command().createArgument('<status>', 'healthy, unhealthy or unknown').choices([...HEALTH_STATUSES]))
     .option('--note <text>', 'note')
     .action(async (service: string, id: string, status: (typeof HEALTH_STATUSES)[number], flags: CommonFlags & { note?: string }) => {
       const result = await client(flags).setHealth(service, id, status, flags.note);
-      output(flags, result, () => `${label(result.instance)}: ${healthCell(result.instance)}`);
+      await output(flags, result, () => `${label(result.instance)}: ${healthCell(result.instance)}`);
     });
 
   clientCommand(program.command('maintenance'))
     .description('take an instance out of rotation (on) or put it back (off)')
-    .argument('<service>')
-    .argument('<id>')
+    .argument('<service>', 'service name, e.g. api')
+    .argument('<id>', 'instance name')
     .addArgument(new Command().createArgument('<state>', 'on or off').choices(['on', 'off']))
     .option('--reason <text>', 'why')
     .action(async (service: string, id: string, state: 'on' | 'off', flags: CommonFlags & { reason?: string }) => {
       const result = await client(flags).maintenance(service, id, state === 'on', flags.reason);
-      output(flags, result, () => `${label(result.instance)}: maintenance ${state}${result.instance.maintenanceReason ? ` (${result.instance.maintenanceReason})` : ''}`);
+      await output(flags, result, () => `${label(result.instance)}: maintenance ${state}${result.instance.maintenanceReason ? ` (${result.instance.maintenanceReason})` : ''}`);
     });
 
   clientCommand(program.command('report'))
     .description('report a call outcome to an instance\'s circuit breaker')
-    .argument('<service>')
-    .argument('<id>')
+    .argument('<service>', 'service name, e.g. api')
+    .argument('<id>', 'instance name')
     .addArgument(new Command().createArgument('<outcome>', 'success or failure').choices(['success', 'failure']))
     .action(async (service: string, id: string, outcome: 'success' | 'failure', flags: CommonFlags) => {
       const result = await client(flags).report(service, id, outcome);
-      output(flags, result, () => `${result.service}/${result.id}: circuit ${result.circuit}`);
+      await output(flags, result, () => `${result.service}/${result.id}: circuit ${result.circuit}`);
     });
 }
 
@@ -79,7 +78,7 @@ async function heartbeat(service: string, id: string, flags: CommonFlags & { fai
   const api = client(flags);
   const beat = async (): Promise<void> => {
     const result = await api.heartbeat(service, id, flags.fail ? 'fail' : 'pass', flags.note);
-    output(flags, result, () => `${service.toLowerCase()}/${id}: ${result.health}`);
+    await output(flags, result, () => `${service.toLowerCase()}/${id}: ${result.health}`);
   };
   if (flags.every === undefined) return beat();
   const every = parseDuration(flags.every, '--every');
@@ -97,19 +96,22 @@ async function heartbeat(service: string, id: string, flags: CommonFlags & { fai
 /** Add `run` (register, run a command, heartbeat while it lives, deregister when it exits). */
 export function addRunCommand(program: Command): void {
   instanceOptions(clientCommand(program.command('run')))
-    .description('register a service, run its command, heartbeat while it lives, deregister when it exits')
+    .description('run a service\'s command, register it once it is ready, heartbeat while it lives, deregister when it exits')
     .requiredOption('--service <name>', 'service name')
     .requiredOption('--port <port>', 'port the command serves on')
     .option('--id <id>', 'instance name (default: <service>-<pid>)')
     .option('--heartbeat <duration>', 'heartbeat period (default: a third of --ttl; --ttl defaults to 30s here)')
+    .option('--ready-timeout <duration>', 'register anyway if the command is not ready after this long (ready: its check passes, else its port accepts connections)', '30s')
     .argument('<command...>', 'the command and its arguments, after --')
     .addHelpText('after', '\nExample: beacon run --service web --port 8080 --ttl 15s -- node server.js')
-    .action(async (command: string[], flags: CommonFlags & InstanceFlags & { service: string; id?: string; heartbeat?: string }) => {
+    .action(async (command: string[], flags: CommonFlags & InstanceFlags & { service: string; id?: string; heartbeat?: string; readyTimeout: string }) => {
       const body = registerBody(flags);
       const ttlMs = body.ttlMs ?? 30_000;
       // Heartbeats must match the TTL the daemon applies: state it rather than rely on the daemon's default.
       if (body.ttlMs === undefined && (body.check === undefined || body.check.type === 'ttl')) body.ttlMs = ttlMs;
       const heartbeatMs = flags.heartbeat === undefined ? Math.max(100, Math.min(10_000, Math.floor(ttlMs / 3))) : parseDuration(flags.heartbeat, '--heartbeat');
+      // Loaded here: the readiness probes pull in node:http and node:https, which other commands do not need.
+      const { runRegistered } = await import('../run.js');
       process.exitCode = await runRegistered({
         client: client(flags),
         service: flags.service,
@@ -117,6 +119,7 @@ export function addRunCommand(program: Command): void {
         body,
         command,
         heartbeatMs,
+        readyTimeoutMs: parseDuration(flags.readyTimeout, '--ready-timeout'),
         log: (line) => process.stderr.write(`beacon run: ${line}\n`),
       });
     });

@@ -28,7 +28,7 @@ export function addServeCommand(program: Command): Command {
     .option(`${CONFIG_FILE.flag} <file>`, `JSON config file (default: $${CONFIG_FILE.env})`);
   for (const name of SETTING_NAMES) command.addOption(settingOption(name));
   return command
-    .addHelpText('after', `\nEvery flag also reads from BEACON_<FLAG> (e.g. ${envOf('dnsListen')}) and from the ${CONFIG_FILE.flag} file (camelCase keys).\nPrecedence: flags > environment > config file > defaults.`)
+    .addHelpText('after', `\nEvery flag also reads from BEACON_<FLAG> (e.g. ${envOf('dnsListen')})\nand from the ${CONFIG_FILE.flag} file (camelCase keys).\nPrecedence: flags > environment > config file > defaults.`)
     .action((flags: Record<string, unknown>) => serve(flags));
 }
 

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import type { ControlClient } from '../../control/client.js';
 import type { InstanceView } from '../../control/instance-view.js';
 import { clientFrom, type ConnectionFlags } from '../client-options.js';
+import { hasNonAscii, loadDisplayWidth } from '../format.js';
 import { collect } from '../register-body.js';
 
 /** Flags every client command takes. */
@@ -13,9 +14,11 @@ export const print = (text: string): void => {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 };
 
-/** Print `value` as JSON with `--json`, else the human rendering. */
-export function output(flags: CommonFlags, value: unknown, human: () => string): void {
-  print(flags.json ? JSON.stringify(value, null, 2) : human());
+/** Print `value` as JSON with `--json`, else the human rendering (aligned by display width). */
+export async function output(flags: CommonFlags, value: unknown, human: () => string): Promise<void> {
+  if (flags.json) return print(JSON.stringify(value, null, 2));
+  if (hasNonAscii(value)) await loadDisplayWidth();
+  print(human());
 }
 
 /** Add the connection and output flags every client command takes. */

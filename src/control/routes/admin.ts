@@ -33,7 +33,7 @@ export const adminRoutes: ControlPlugin<AdminDeps> = async (app, deps) => {
   app.get('/metrics', noQuery, async (_request, reply) => {
     reply.type('text/plain; version=0.0.4; charset=utf-8');
     const dns = deps.dnsMetrics?.();
-    return metrics.render({
+    return await metrics.render({
       registry: registry.stats(),
       ...(dns ? { dns } : {}),
       watchers: feed.watchers,
