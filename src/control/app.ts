@@ -8,7 +8,7 @@ import Fastify, { LogController } from 'fastify';
 import { silentLogger } from '../log.js';
 import type { ControlApp, ControlDeps, ControlPlugin } from './plugin.js';
 import { bearerAuth } from './plugins/auth.js';
-import { errorMapping } from './plugins/errors.js';
+import { errorMapping, writeClientError } from './plugins/errors.js';
 import { requestLog } from './plugins/request-log.js';
 import { adminRoutes } from './routes/admin.js';
 import { instancesRoutes } from './routes/instances.js';
@@ -44,7 +44,9 @@ export function buildControlApp(deps: ControlDeps, options: AppOptions = {}): Co
     bodyLimit: BODY_LIMIT_BYTES,
     // Strict validation: no type coercion, no silently dropped fields.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
-    return503OnClosing: true,
+    // errorMapping answers 503 SHUTTING_DOWN in the documented shape instead.
+    return503OnClosing: false,
+    clientErrorHandler: writeClientError,
     forceCloseConnections: 'idle',
   });
   void app.register(errorMapping);

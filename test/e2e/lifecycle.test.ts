@@ -72,7 +72,10 @@ describe('client commands around a running daemon', () => {
   it('beacon run exits with the code of a child that ends by itself', async () => {
     const result = await runCli(['run', '--service', 'oneshot', '--port', '1234', '--data-dir', daemon.dataDir, '--', process.execPath, '-e', 'process.exit(3)']);
     expect(result.code).toBe(3);
-    expect((await daemon.cli('instances', 'oneshot')).code).toBe(1);
+    // Deregistered on exit: the service lists as empty (not an error).
+    const listed = await daemon.cli('instances', 'oneshot', '--json');
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout).instances).toEqual([]);
   });
 
   it('heartbeat --every keeps a short-TTL instance healthy for many TTLs, until interrupted', async () => {

@@ -13,7 +13,9 @@ export function addInstanceCommands(program: Command): void {
     .description('register (or replace) an instance')
     .argument('<service>', 'service name, e.g. api (published as _api._tcp.<domain>)')
     .argument('<id>', 'instance name (DNS-SD instance label, up to 63 octets)')
-    .requiredOption('--port <port>', 'port (1..65535)')
+    // Not a commander requiredOption: commander checks those before arguments, so `register web` (no id)
+    // would complain about --port; registerBody refuses a missing port instead.
+    .option('--port <port>', 'port (1..65535), required')
     .addOption(new Option('--health <status>', 'initial health (instances without an active check)').choices([...HEALTH_STATUSES]))
     .action(async (service: string, id: string, flags: CommonFlags & InstanceFlags) => {
       const result = await client(flags).register(service, id, registerBody(flags));
