@@ -4,6 +4,7 @@
  */
 import http from 'node:http';
 import { BeaconError, InvalidArgumentError, type ErrorCode } from '../errors.js';
+import type { SnapshotDocument } from '../registry/snapshot.js';
 import type { HealthStatus, RegistryStats, SelectionStrategy } from '../registry/types.js';
 import type { CircuitState } from '../balancer/circuit-breaker.js';
 import type { InstanceView } from './instance-view.js';
@@ -199,12 +200,12 @@ export class ControlClient {
   watch(index: number, waitMs: number, signal?: AbortSignal): Promise<WatchResult> {
     return this.request('GET', `/v1/watch?index=${index}&wait=${Math.max(1, Math.round(waitMs))}ms`, undefined, waitMs, signal);
   }
-  /** Save a snapshot to `file` (a path on the daemon's host). */
-  snapshotSave(file: string): Promise<{ file: string; index: number; instances: number }> {
-    return this.request('POST', '/v1/snapshot/save', { file });
+  /** The registry as a snapshot document (write it where you like: the daemon writes no file). */
+  snapshot(): Promise<SnapshotDocument> {
+    return this.request('GET', '/v1/snapshot');
   }
-  /** Restore a snapshot from `file` (a path on the daemon's host). */
-  snapshotRestore(file: string): Promise<{ file: string; index: number; instances: number }> {
-    return this.request('POST', '/v1/snapshot/restore', { file });
+  /** Make the registry hold exactly the document's instances (validated first by the daemon; all or nothing). */
+  restoreSnapshot(document: SnapshotDocument): Promise<{ index: number; instances: number; changed: number; snapshotIndex: number }> {
+    return this.request('PUT', '/v1/snapshot', document);
   }
 }

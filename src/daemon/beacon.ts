@@ -21,7 +21,7 @@ import { HealthChecker } from '../health/checker.js';
 import { Reaper } from '../health/reaper.js';
 import { moduleLogger, silentLogger, type Logger } from '../log.js';
 import { ServiceRegistry } from '../registry/registry.js';
-import { restoreSnapshot, saveSnapshot } from '../registry/snapshot.js';
+import { restoreDocument, snapshotDocument } from '../registry/snapshot.js';
 import { DurableRegistry } from '../registry/write-path.js';
 import { openStore } from './store.js';
 
@@ -205,7 +205,7 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
         feed,
         metrics,
         logger: moduleLogger(logger, 'control'),
-        snapshot: { save: (file) => saveSnapshot(durable, file), restore: (file) => restoreSnapshot(durable, file) },
+        snapshot: { document: () => snapshotDocument(durable), restore: (document) => restoreDocument(durable, document) },
         dnsMetrics: () => dnsMetricsFrom(dns.stats()),
         extraStats: () => ({ dns: dns.stats(), checks: { scheduled: checker.size, inFlight: checker.inFlight } }),
         info: () => ({ ...info() }),
