@@ -4,7 +4,6 @@
  * API. `close()` shuts down in the reverse order: stop accepting control requests and finish those in
  * flight, stop checks and the reaper, close DNS, then flush and close the store.
  */
-import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { SmartLoadBalancer } from '../balancer/smart-load-balancer.js';
 import type { BeaconConfig } from '../config.js';
@@ -23,6 +22,7 @@ import { moduleLogger, silentLogger, type Logger } from '../log.js';
 import { ServiceRegistry } from '../registry/registry.js';
 import { restoreDocument, snapshotDocument } from '../registry/snapshot.js';
 import { DurableRegistry } from '../registry/write-path.js';
+import { makePrivateDirectory } from '../store/sqlite.js';
 import { openStore } from './store.js';
 
 import { BEACON_VERSION } from './version.js';
@@ -113,7 +113,7 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
     }
   };
   try {
-    if (config.store === 'sqlite') await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+    if (config.store === 'sqlite') makePrivateDirectory(config.dataDir);
     const registry = new ServiceRegistry(
       { defaultTtlMs: config.defaultTtlMs, healthCheckIntervalMs: config.healthCheckIntervalMs, deregisterCriticalAfterMs: config.deregisterCriticalAfterMs },
       // On etcd, leases enforce heartbeat TTLs: a node never sees the heartbeats other nodes receive.
