@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { InvalidConfigurationError } from '../errors.js';
+import { isHostName } from '../registry/validate.js';
 
 /** A host and port to listen on. */
 export interface ListenAddress {
@@ -116,7 +117,7 @@ export function parseListenAddress(value: string, field: string, defaultHost = '
   if (!/^\d+$/.test(portText) || Number(portText) > 65535) {
     throw new InvalidConfigurationError(`${field}: bad port in ${JSON.stringify(value)} (0..65535)`, field);
   }
-  if (host === '' || (isIP(host) === 0 && !/^[A-Za-z0-9.-]+$/.test(host))) {
+  if (host === '' || (isIP(host) === 0 && !isHostName(host))) {
     throw new InvalidConfigurationError(`${field}: bad host in ${JSON.stringify(value)}`, field);
   }
   return { host, port: Number(portText) };

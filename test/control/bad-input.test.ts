@@ -35,6 +35,8 @@ const cases: Case[] = [
   { name: 'fractional port', ...put('x', { address: '10.0.0.1', port: 80.5 }), status: 400, code: 'INVALID_ARGUMENT' },
   { name: 'missing address', ...put('x', { port: 80 }), status: 400, code: 'INVALID_ARGUMENT' },
   { name: 'address that is neither IP nor host name', ...put('x', { address: 'not an address!', port: 80 }), status: 400, code: 'INVALID_ARGUMENT' },
+  { name: 'address 999.1.1.1 (an all-numeric top label is no host name)', ...put('x', { address: '999.1.1.1', port: 80 }), status: 400, code: 'INVALID_ARGUMENT' },
+  { name: 'SRV target host 10.0.0.1 (an address, not a host name)', ...put('x', { ...ok, host: '10.0.0.1' }), status: 400, code: 'INVALID_ARGUMENT' },
   { name: 'empty id', ...put('', ok), status: 400, code: 'INVALID_ARGUMENT' },
   { name: '64-octet instance id', ...put('a'.repeat(64), ok), status: 400, code: 'INVALID_ARGUMENT' },
   { name: '64-octet id in UTF-8 (32 two-octet letters)', ...put('é'.repeat(32), ok), status: 400, code: 'INVALID_ARGUMENT' },
