@@ -22,7 +22,10 @@ import { moduleLogger, silentLogger, type Logger } from '../log.js';
 import { ServiceRegistry } from '../registry/registry.js';
 import { restoreDocument, snapshotDocument } from '../registry/snapshot.js';
 import { DurableRegistry } from '../registry/write-path.js';
+import { observeWrites } from '../store/observed.js';
 import { makePrivateDirectory } from '../store/sqlite.js';
+import { StoreFailureEpisodes } from '../store/store-episodes.js';
+import { changeLogger, circuitLogger } from './change-log.js';
 import { openStore } from './store.js';
 
 import { BEACON_VERSION } from './version.js';
@@ -119,7 +122,8 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
       // On etcd, leases enforce heartbeat TTLs: a node never sees the heartbeats other nodes receive.
       { logger: moduleLogger(logger, 'registry'), externalTtl: config.store === 'etcd' },
     );
-    const store = await openStore(config, moduleLogger(logger, 'store'));
+    const storeEpisodes = new StoreFailureEpisodes(moduleLogger(logger, 'store'));
+    const store = observeWrites(await openStore(config, moduleLogger(logger, 'store')), storeEpisodes);
     undo.push(() => store.close());
     const durable = await DurableRegistry.open(registry, store, { logger: moduleLogger(logger, 'durable') });
     undo.pop();
@@ -163,6 +167,9 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
 
     const metrics = new Metrics();
     undo.push(registry.onChange((event) => metrics.onChange(event)));
+    // The one place instance changes are logged at info (see change-log.ts).
+    undo.push(registry.onChange(changeLogger(moduleLogger(logger, 'registry'))));
+    undo.push(balancer.onCircuitChange(circuitLogger(moduleLogger(logger, 'balancer'))));
     undo.push(balancer.onCircuitChange((change) => metrics.onCircuitChange(change.from, change.to)));
     const feed = new ChangeFeed(registry);
     undo.push(() => feed.close());

@@ -46,7 +46,8 @@ function frameworkCode(status: number): ErrorCode {
 /** Map any error to `{error: {code, message}}` with the right status. */
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply, logger: Logger, bodyLimit: number): FastifyReply {
   if (isBeaconError(error)) {
-    if (error.status >= 500) logger.error({ err: error, url: request.url }, 'request failed');
+    // A failing store is logged once per episode by the daemon (src/store/store-episodes.ts), not per request.
+    if (error.status >= 500 && error.code !== 'STORE_UNAVAILABLE') logger.error({ err: error, url: request.url }, 'request failed');
     return reply.status(error.status).send({ error: error.toJSON() });
   }
   const fe = error as FastifyError;
