@@ -26,6 +26,7 @@ import { observeWrites } from '../store/observed.js';
 import { makePrivateDirectory } from '../store/sqlite.js';
 import { StoreFailureEpisodes } from '../store/store-episodes.js';
 import { changeLogger, circuitLogger } from './change-log.js';
+import { healthProblems } from './health.js';
 import { openStore } from './store.js';
 
 import { BEACON_VERSION } from './version.js';
@@ -214,9 +215,15 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
         logger: moduleLogger(logger, 'control'),
         snapshot: { document: () => snapshotDocument(durable), restore: (document) => restoreDocument(durable, document) },
         dnsMetrics: () => dnsMetricsFrom(dns.stats()),
-        extraStats: () => ({ dns: dns.stats(), checks: { scheduled: checker.size, inFlight: checker.inFlight } }),
+        extraStats: () => ({ dns: dns.stats(), ...(workers ? { workers: workers.workers() } : {}), checks: { scheduled: checker.size, inFlight: checker.inFlight } }),
         info: () => ({ ...info() }),
         checksScheduled: () => checker.size,
+        healthProblems: () =>
+          healthProblems({
+            ...(workers ? { workers: () => workers.workers() } : {}),
+            ...(isStaleAware(store) ? { storeStale: () => store.stale } : {}),
+            storeFailures: () => storeEpisodes.count,
+          }),
       },
       { socketPath: config.socketPath, ...(config.httpListen ? { tcp: config.httpListen, token: config.token } : {}) },
     );
@@ -249,4 +256,9 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
     await rollback();
     throw error;
   }
+}
+
+/** Stores that can lose their cluster say so (etcd: see src/store/etcd.ts, "Unavailability"). */
+function isStaleAware(store: object): store is { readonly stale: boolean } {
+  return typeof (store as { stale?: unknown }).stale === 'boolean';
 }
