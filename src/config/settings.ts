@@ -60,6 +60,12 @@ export const SETTING_TABLE = {
   ephemeral: { description: 'keep the registry in memory only (no database)', default: false, parse: (v, c) => parseBoolean(v, c.name) },
   store: { arg: '<kind>', description: 'storage backend', choices: STORES, default: 'sqlite', parse: oneOf(STORES) },
   etcdEndpoints: { arg: '<list>', description: 'etcd endpoints for --store etcd, comma-separated', default: '127.0.0.1:2379', parse: (v, c) => parseList(v, c.name) },
+  storeWait: {
+    arg: '<duration>',
+    description: 'at start, how long to keep retrying (with backoff) a shared store that does not answer before giving up',
+    defaultHelp: 'retry until it answers',
+    parse: duration,
+  },
   domain: { arg: '<name>', description: 'DNS-SD domain', default: 'local.', parse: (v, c) => parseDomain(v, c.name) },
   dnsListen: { arg: '<host:port>', description: 'DNS listen address, UDP and TCP; repeatable', repeatable: true, default: '127.0.0.1:8053', parse: (v, c) => parseListenList(v, c.name) },
   zones: { arg: '<dir>', description: 'directory of static zone files (*.zone)', parse: parsePath },

@@ -27,6 +27,7 @@ import { makePrivateDirectory } from '../store/sqlite.js';
 import { StoreFailureEpisodes } from '../store/store-episodes.js';
 import { changeLogger, circuitLogger } from './change-log.js';
 import { healthProblems } from './health.js';
+import { openWhenReachable } from './store-wait.js';
 import { openStore } from './store.js';
 
 import { BEACON_VERSION } from './version.js';
@@ -126,7 +127,10 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
     const storeEpisodes = new StoreFailureEpisodes(moduleLogger(logger, 'store'));
     const store = observeWrites(await openStore(config, moduleLogger(logger, 'store')), storeEpisodes);
     undo.push(() => store.close());
-    const durable = await DurableRegistry.open(registry, store, { logger: moduleLogger(logger, 'durable') });
+    const durable = await openWhenReachable(() => DurableRegistry.open(registry, store, { logger: moduleLogger(logger, 'durable') }), {
+      log: moduleLogger(logger, 'store'),
+      ...(config.storeWaitMs === undefined ? {} : { waitMs: config.storeWaitMs }),
+    });
     undo.pop();
     undo.push(() => durable.close());
     log.info({ store: store.kind, instances: registry.records().length, index: registry.index }, 'registry loaded');

@@ -43,7 +43,7 @@ async function refusal(name: SettingName, source: Source, value: unknown): Promi
 
 describe('durations in daemon settings', () => {
   it('covers every duration setting of the table', () => {
-    expect(DURATION_SETTINGS).toEqual(['answerTtl', 'negativeTtl', 'ttl', 'checkInterval', 'deregisterCriticalAfter', 'breakerOpenTimeout']);
+    expect(DURATION_SETTINGS).toEqual(['storeWait', 'answerTtl', 'negativeTtl', 'ttl', 'checkInterval', 'deregisterCriticalAfter', 'breakerOpenTimeout']);
   });
 
   const sources: Source[] = ['flag', 'env', 'file'];
@@ -65,6 +65,7 @@ describe('durations in daemon settings', () => {
   it.each(compound)('%s from the %s accepts 1m30s', async (name, source) => {
     const config = await load(name, source, '1m30s');
     const expected: Record<SettingName, Partial<BeaconConfig>> = {
+      storeWait: { storeWaitMs: 90_000 },
       answerTtl: { answerTtlSeconds: 90 },
       negativeTtl: { negativeTtlSeconds: 90 },
       ttl: { defaultTtlMs: 90_000 },
