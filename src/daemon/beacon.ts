@@ -219,7 +219,12 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
         logger: moduleLogger(logger, 'control'),
         snapshot: { document: () => snapshotDocument(durable), restore: (document) => restoreDocument(durable, document) },
         dnsMetrics: () => dnsMetricsFrom(dns.stats()),
-        extraStats: () => ({ dns: dns.stats(), ...(workers ? { workers: workers.workers() } : {}), checks: { scheduled: checker.size, inFlight: checker.inFlight } }),
+        extraStats: () => ({
+          dns: dns.stats(),
+          ...(workers ? { workers: workers.workers() } : {}),
+          store: { kind: store.kind, stale: isStaleAware(store) ? store.stale : false, failingWrites: storeEpisodes.count },
+          checks: { scheduled: checker.size, inFlight: checker.inFlight },
+        }),
         info: () => ({ ...info() }),
         checksScheduled: () => checker.size,
         healthProblems: () =>
