@@ -17,7 +17,10 @@ export interface WorkerDnsOptions {
 
 /** Daemon -> worker. */
 export type ToWorker =
-  | { readonly t: 'init'; readonly config: RegistryConfig; readonly dns: WorkerDnsOptions; readonly index: number; readonly records: readonly InstanceRecord[]; readonly refused: readonly (readonly [string, string])[] }
+  /** The replica's starting state; with `dns`, serve at once; without, stand by (a spare) until `serve`. */
+  | { readonly t: 'init'; readonly config: RegistryConfig; readonly dns?: WorkerDnsOptions; readonly index: number; readonly records: readonly InstanceRecord[]; readonly refused: readonly (readonly [string, string])[] }
+  /** A standby worker (kept up to date by `put`s) starts answering on these listeners. */
+  | { readonly t: 'serve'; readonly dns: WorkerDnsOptions }
   | { readonly t: 'put'; readonly index: number; readonly service: string; readonly id: string; readonly record: InstanceRecord | null }
   | { readonly t: 'circuit'; readonly service: string; readonly id: string; readonly admits: boolean }
   | { readonly t: 'stop' };

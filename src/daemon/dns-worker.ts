@@ -8,7 +8,7 @@ import { createRegistryView, type CircuitView } from '../dns/registry-view.js';
 import { startDnsServer, type DnsServer } from '../dns/server.js';
 import { ServiceRegistry } from '../registry/registry.js';
 import type { InstanceRecord } from '../registry/types.js';
-import type { FromWorker, ToWorker } from './dns-protocol.js';
+import type { FromWorker, ToWorker, WorkerDnsOptions } from './dns-protocol.js';
 
 /** How often a worker reports its DNS counters to the daemon (ms). */
 const STATS_INTERVAL_MS = 1_000;
@@ -51,6 +51,13 @@ async function main(): Promise<void> {
   let circuits: CircuitMirror | undefined;
   let server: DnsServer | undefined;
   let statsTimer: ReturnType<typeof setInterval> | undefined;
+  let view: ReturnType<typeof createRegistryView> | undefined;
+  const serve = async (dns: WorkerDnsOptions): Promise<void> => {
+    if (!view) throw new Error('serve before init');
+    server = await startDnsServer({ view, ...dns, listen: [...dns.listen], exclusive: false });
+    statsTimer = setInterval(() => server && send({ t: 'stats', stats: server.stats() }), STATS_INTERVAL_MS);
+    send({ t: 'ready', udp: server.addresses.udp, tcp: server.addresses.tcp });
+  };
   process.on('message', (raw: ToWorker) => {
     void (async () => {
       try {
@@ -61,13 +68,16 @@ async function main(): Promise<void> {
             registry = new ServiceRegistry(raw.config, { externalTtl: true });
             registry.load(raw.records, raw.index);
             circuits = new CircuitMirror(raw.refused);
-            const view = createRegistryView(registry, circuits);
-            server = await startDnsServer({ view, ...raw.dns, listen: [...raw.dns.listen], exclusive: false });
-            statsTimer = setInterval(() => server && send({ t: 'stats', stats: server.stats() }), STATS_INTERVAL_MS);
-            send({ t: 'ready', udp: server.addresses.udp, tcp: server.addresses.tcp });
+            view = createRegistryView(registry, circuits);
+            if (raw.dns) await serve(raw.dns);
             send({ t: 'applied', index: raw.index });
             break;
           }
+          case 'serve':
+            // A standby worker taking over: its replica already holds every change sent before this message.
+            if (!server) await serve(raw.dns);
+            send({ t: 'applied', index: registry?.index ?? 0 });
+            break;
           case 'put':
             // Before `init` there is no replica: the snapshot it brings already includes this change.
             registry?.apply({ type: 'sync', service: raw.service, id: raw.id, record: raw.record ?? undefined, at: Date.now() });

@@ -43,11 +43,15 @@ export interface DnsWorkerOptions {
 
 interface WorkerState {
   readonly worker: Worker;
-  /** The DNS options it was started with (its listen addresses name the sockets it shares). */
-  readonly dns: WorkerDnsOptions;
+  /** The DNS options it serves with (its listen addresses name the sockets it shares); none for a spare. */
+  dns: WorkerDnsOptions | undefined;
   applied: number;
   stats: DnsStats | undefined;
-  /** Up to date and answering (from its first `applied` until it exits). */
+  /** Holds a replica (it applied the snapshot). */
+  replica: boolean;
+  /** Its DNS server listens. */
+  bound: boolean;
+  /** Bound and up to date: counted by `synced` and reported as serving. */
   serving: boolean;
 }
 
@@ -74,10 +78,10 @@ export async function startDnsWorkers(options: DnsWorkerOptions): Promise<DnsWor
 
   // A worker gets the registry as it is when it says hello; changes broadcast before that reach it too but are
   // ignored there (it has no replica yet) and are already in the snapshot; later ones follow it in order.
-  const snapshot = (dns: WorkerDnsOptions): ToWorker => ({
+  const snapshot = (dns: WorkerDnsOptions | undefined): ToWorker => ({
     t: 'init',
     config: registry.config,
-    dns,
+    ...(dns ? { dns } : {}),
     index: registry.index,
     records: registry.records(),
     refused: registry.records().filter((r) => !balancer.admits(r)).map((r) => [r.service, r.spec.id] as const),
@@ -92,16 +96,25 @@ export async function startDnsWorkers(options: DnsWorkerOptions): Promise<DnsWor
   // when the last of them exits. A replacement asks for what the living workers asked for (so it joins
   // their sockets); when none lives, for the ports the first workers got (port 0 would pick new ones).
   let boundPorts: WorkerDnsOptions | undefined;
-  const listenFor = (): WorkerDnsOptions => states[0]?.dns ?? boundPorts ?? options.dns;
+  const listenFor = (): WorkerDnsOptions => states.find((s) => s.dns !== undefined)?.dns ?? boundPorts ?? options.dns;
   let first: (FromWorker & { t: 'ready' }) | undefined;
   // Counters of dead workers, so that the sums never go backwards when a worker is replaced.
   let retired: DnsStats[] = [];
 
-  /** Fork one worker, bring it up to date (the snapshot on hello), and report when it serves and exits. */
-  const launch = (): LaunchedWorker => {
-    const dns = listenFor();
+  /** A forked worker: `ready` once it answers DNS, `exited` when it is gone. */
+  interface Forked {
+    readonly state: WorkerState;
+    readonly ready: Promise<void>;
+    readonly exited: Promise<{ code: number | null; signal: string | null }>;
+  }
+
+  /**
+   * Fork one worker and bring it up to date (the snapshot on hello, then every change in order). With
+   * `dns` it answers at once; without, it stands by as a spare until told to `serve`.
+   */
+  const fork = (dns: WorkerDnsOptions | undefined): Forked => {
     const worker = cluster.fork();
-    const state: WorkerState = { worker, dns, applied: 0, stats: undefined, serving: false };
+    const state: WorkerState = { worker, dns, applied: 0, stats: undefined, replica: false, bound: false, serving: false };
     states.push(state);
     const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
       worker.once('exit', (code: number | null, signal: string | null) => {
@@ -112,34 +125,65 @@ export async function startDnsWorkers(options: DnsWorkerOptions): Promise<DnsWor
       }),
     );
     const ready = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`DNS worker ${worker.id} did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
       worker.on('message', (message: FromWorker) => {
         if (message.t === 'hello') {
           worker.send(snapshot(dns));
         } else if (message.t === 'ready') {
-          clearTimeout(timer);
+          state.bound = true;
           first ??= message;
           boundPorts ??= { ...options.dns, listen: message.udp.map((a) => ({ host: a.address, port: a.port })) };
           resolve();
         } else if (message.t === 'applied') {
           state.applied = Math.max(state.applied, message.index);
-          // Serving from its first `applied`: it answers from the snapshot plus every change since.
-          state.serving = true;
+          state.replica = true;
+          // Serving once bound: it answers from the snapshot plus every change since.
+          if (state.bound) state.serving = true;
           wake();
         } else if (message.t === 'stats') {
           state.stats = message.stats;
         } else {
-          clearTimeout(timer);
           log.error({ worker: worker.id, message: message.message }, 'DNS worker failed');
           reject(new Error(`DNS worker ${worker.id}: ${message.message}`));
         }
       });
-      void exited.then(({ code, signal }) => {
-        clearTimeout(timer);
-        reject(new Error(`DNS worker ${worker.id} exited (${signal ?? code})`));
-      });
+      void exited.then(({ code, signal }) => reject(new Error(`DNS worker ${worker.id} exited (${signal ?? code})`)));
     });
-    return { id: worker.id, ready, exited, kill: () => worker.kill('SIGKILL') };
+    ready.catch(() => undefined); // a spare that dies unused is only replaced
+    return { state, ready, exited };
+  };
+
+  // A standby worker, forked once the pool serves: replacing a dead worker is then a message to a process
+  // that is up and up to date, not a process start (which on a loaded machine can take seconds).
+  let spare: Forked | undefined;
+  let started = false;
+  const refillSpare = (): void => {
+    if (spare !== undefined || closing || !started) return;
+    const forked = fork(undefined);
+    spare = forked;
+    void forked.exited.then(() => {
+      if (spare === forked) spare = undefined;
+    });
+  };
+
+  /** Fill a slot: promote the spare when it is up to date, else fork a worker; then make a new spare. */
+  const launch = (): LaunchedWorker => {
+    const dns = listenFor();
+    let forked: Forked;
+    if (spare !== undefined && spare.state.replica && spare.state.worker.isConnected()) {
+      forked = spare;
+      spare = undefined;
+      forked.state.dns = dns;
+      forked.state.worker.send({ t: 'serve', dns } satisfies ToWorker);
+    } else {
+      forked = fork(dns);
+    }
+    refillSpare();
+    const { worker } = forked.state;
+    const ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`DNS worker ${worker.id} did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+      forked.ready.then(resolve, reject).finally(() => clearTimeout(timer));
+    });
+    return { id: worker.id, ready, exited: forked.exited, kill: () => worker.kill('SIGKILL') };
   };
   const supervisor = new WorkerSupervisor({ count: options.count, launch, logger: log });
 
@@ -168,6 +212,8 @@ export async function startDnsWorkers(options: DnsWorkerOptions): Promise<DnsWor
     await close();
     throw error;
   }
+  started = true;
+  refillSpare();
   if (!first) throw new Error('internal: DNS workers started without reporting their addresses');
   log.info({ workers: options.count, udp: first.udp.map((a) => `${a.address}:${a.port}`) }, 'DNS workers serving');
 

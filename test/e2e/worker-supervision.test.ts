@@ -107,7 +107,7 @@ describe('beacon serve --workers 2 under kill -9', () => {
     await daemon.ok('register', 'gap', `g-${port}`, '--port', String(port));
 
     expect(await answeredAgain(daemon.dnsPort, '_sup._tcp.local', 32000, killedAt)).toBeLessThan(2_000);
-    const after = await until(() => workers(daemon), (w) => w.serving === 2, 5_000, 20);
+    const after = await until(() => workers(daemon), (w) => w.serving === 2, 15_000, 20);
     expect(after.restarts).toBe(before.restarts + victims.length);
     for (const pid of victims) expect(after.pids).not.toContain(pid);
     expect(await health(daemon)).toMatchObject({ status: 200, body: { status: 'ok' } });
