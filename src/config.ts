@@ -26,6 +26,8 @@ export interface BeaconConfig {
   readonly store: StoreKind;
   /** etcd endpoints, for `--store etcd`. */
   readonly etcdEndpoints: readonly string[];
+  /** At start, give up on a shared store that has not answered for this long; undefined: retry until it does. */
+  readonly storeWaitMs?: number;
   /** DNS zone apex, with a trailing dot. */
   readonly domain: string;
   /** Where DNS listens (UDP and TCP on each). */
@@ -125,6 +127,7 @@ function toConfig(v: SettingValues): BeaconConfig {
     dataDir: v.dataDir,
     store: v.ephemeral ? 'memory' : v.store,
     etcdEndpoints: v.etcdEndpoints,
+    ...(v.storeWait === undefined ? {} : { storeWaitMs: v.storeWait }),
     domain: v.domain,
     dnsListen: v.dnsListen,
     ...(v.zones === undefined ? {} : { zonesDir: v.zones }),

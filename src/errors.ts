@@ -8,6 +8,8 @@
 export const ERROR_CODES = [
   'SERVICE_NOT_FOUND',
   'INSTANCE_NOT_FOUND',
+  /** The service exists but no instance passes the filters (health, maintenance, tags, circuit). */
+  'NO_ELIGIBLE_INSTANCE',
   'INVALID_CONFIGURATION',
   'INVALID_ARGUMENT',
   'NAME_CONFLICT',
@@ -20,6 +22,14 @@ export const ERROR_CODES = [
   'NOT_FOUND',
   'PAYLOAD_TOO_LARGE',
   'UNSUPPORTED_MEDIA_TYPE',
+  /** The request's header section is larger than node's HTTP parser accepts (status 431). */
+  'HEADERS_TOO_LARGE',
+  /** The client did not send a whole request in time (status 408). */
+  'REQUEST_TIMEOUT',
+  /** The daemon is stopping and takes no new requests (status 503). */
+  'SHUTTING_DOWN',
+  /** A client found no daemon at the socket or URL (nothing answered there). */
+  'DAEMON_UNREACHABLE',
   'INTERNAL',
 ] as const;
 
@@ -50,6 +60,14 @@ export class BeaconError extends Error {
 export class ServiceNotFoundError extends BeaconError {
   constructor(readonly service: string) {
     super('SERVICE_NOT_FOUND', `service not found: ${service}`, { status: 404 });
+  }
+}
+
+/** The service has instances, but none is eligible: unhealthy, in maintenance, circuit open or filtered out. */
+export class NoEligibleInstanceError extends BeaconError {
+  constructor(readonly service: string) {
+    // 404 like SERVICE_NOT_FOUND, so clients that only look at the status keep working; the code tells them apart.
+    super('NO_ELIGIBLE_INSTANCE', `no eligible instance of service ${service}`, { status: 404 });
   }
 }
 

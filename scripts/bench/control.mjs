@@ -2,8 +2,6 @@
 // per request, like the CLI's ControlClient), registrations from many concurrent clients with each one's
 // latency, and checks that acknowledged registrations are really there.
 import http from 'node:http';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 
 /** One request over the socket; resolves `{ status, body }` (body parsed as JSON when it is), rejects on a transport error. */
 export function controlRequest(socketPath, method, path, body, timeoutMs = 30_000) {
@@ -163,14 +161,13 @@ export function seedId(prefix, i) {
 }
 
 /**
- * Fill the registry with seedRecords(services) in one snapshot restore (POST /v1/snapshot/restore), the
- * public way to load many instances at once; the registry then holds exactly these. Resolves with seconds.
+ * Fill the registry with seedRecords(services) in one snapshot restore (PUT /v1/snapshot), the public way
+ * to load many instances at once; the registry then holds exactly these. Resolves with seconds.
  */
 export async function restoreInstances(socketPath, dataDir, services) {
-  const file = join(dataDir, `seed-${Date.now()}.json`);
-  writeFileSync(file, JSON.stringify({ format: 'beacon-snapshot', version: 1, index: 0, records: seedRecords(services) }));
+  const document = { format: 'beacon-snapshot', version: 1, index: 0, records: seedRecords(services) };
   const start = performance.now();
-  const r = await controlRequest(socketPath, 'POST', '/v1/snapshot/restore', { file }, 3_600_000);
+  const r = await controlRequest(socketPath, 'PUT', '/v1/snapshot', document, 3_600_000);
   if (r.status !== 200) throw new Error(`snapshot restore: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
   return (performance.now() - start) / 1000;
 }

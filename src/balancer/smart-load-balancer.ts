@@ -138,7 +138,8 @@ export class SmartLoadBalancer {
     // Admission-slot changes matter too: a half-open circuit with no free slot must leave DNS answers.
     const slotChange = from === 'half-open' && to === 'half-open' && breaker.canAdmit(before, this.config) !== breaker.canAdmit(after, this.config);
     if (from === to && !slotChange) return;
-    this.logger.info({ service, id, from, to }, 'circuit transition');
+    // Logged at info by the daemon's circuit listener (src/daemon/change-log.ts); here for library debugging.
+    this.logger.debug({ service, id, from, to }, 'circuit transition');
     for (const listener of this.listeners) {
       try {
         listener({ service, id, from, to });

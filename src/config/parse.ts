@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { InvalidConfigurationError } from '../errors.js';
+import { isHostName } from '../registry/validate.js';
 
 /** A host and port to listen on. */
 export interface ListenAddress {
@@ -20,33 +21,53 @@ export interface ParseContext {
 }
 
 const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_PART = /(\d+(?:\.\d+)?)(ms|h|m|s)/gy;
+const DURATION_EXAMPLE = 'e.g. 500ms, 10s, 1m30s, 1h';
 
 /**
- * Parse a duration: `500ms`, `10s`, `2m`, `1h`, `1.5s`, or a bare number of milliseconds.
- * Zero, negative and malformed values throw InvalidConfigurationError: a zero TTL or check interval would
- * expire or probe instances without pause.
+ * Parse a duration written with units: `500ms`, `10s`, `2m`, `1h`, `1.5s`, or a compound of them in
+ * descending order as Go and Consul write it (`1m30s`, `1h15m`). A bare number is refused wherever it comes
+ * from (flag, environment, config file): `--ttl 10` read as milliseconds expired instances at once, so
+ * the unit is never guessed. Zero, negative and malformed values throw InvalidConfigurationError naming
+ * the setting; a zero TTL or check interval would expire or probe instances without pause.
  */
 export function parseDuration(value: unknown, field = 'duration'): number {
-  let ms: number;
-  if (typeof value === 'number') {
-    ms = value;
-  } else if (typeof value === 'string') {
-    const match = /^\s*(-?\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
-    if (!match) throw new InvalidConfigurationError(`${field}: not a duration: ${JSON.stringify(value)} (use e.g. 500ms, 10s, 2m)`, field);
-    ms = Number(match[1]) * (DURATION_UNITS[match[2] ?? 'ms'] ?? 1);
-  } else {
-    throw new InvalidConfigurationError(`${field}: not a duration: ${JSON.stringify(value)}`, field);
+  if (typeof value === 'number' || (typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value))) {
+    throw new InvalidConfigurationError(`${field}: a duration needs a unit, got ${JSON.stringify(value)} (${DURATION_EXAMPLE})`, field);
+  }
+  if (typeof value !== 'string') throw new InvalidConfigurationError(`${field}: not a duration: ${JSON.stringify(value)} (${DURATION_EXAMPLE})`, field);
+  const ms = sumDurationParts(value.trim());
+  if (ms === undefined) {
+    if (/^\s*-/.test(value)) throw new InvalidConfigurationError(`${field}: must be greater than zero, got ${JSON.stringify(value)}`, field);
+    throw new InvalidConfigurationError(`${field}: not a duration: ${JSON.stringify(value)} (${DURATION_EXAMPLE})`, field);
   }
   if (!Number.isFinite(ms) || ms <= 0) throw new InvalidConfigurationError(`${field}: must be greater than zero, got ${JSON.stringify(value)}`, field);
   if (ms > 2_147_483_647) throw new InvalidConfigurationError(`${field}: too long (at most about 24 days)`, field);
   return Math.round(ms) || 1;
 }
 
-/** A DNS TTL in whole seconds (at least 1): a bare number means seconds here, unlike other durations. */
+/** The milliseconds of `1h2m3s4ms`-style text, or undefined when it is not such text (units must descend). */
+function sumDurationParts(text: string): number | undefined {
+  if (text === '') return undefined;
+  const order = ['h', 'm', 's', 'ms'];
+  let total = 0;
+  let lastRank = -1;
+  let at = 0;
+  DURATION_PART.lastIndex = 0;
+  for (let match = DURATION_PART.exec(text); match; match = DURATION_PART.exec(text)) {
+    const unit = match[2] ?? '';
+    const rank = order.indexOf(unit);
+    if (rank <= lastRank) return undefined;
+    lastRank = rank;
+    total += Number(match[1]) * (DURATION_UNITS[unit] ?? Number.NaN);
+    at = DURATION_PART.lastIndex;
+  }
+  return at === text.length ? total : undefined;
+}
+
+/** A DNS TTL in whole seconds (at least 1), written like every other duration (`5s`, `1m`). */
 export function parseTtlSeconds(value: unknown, field: string): number {
-  const seconds = typeof value === 'number' || (typeof value === 'string' && /^\s*\d+\s*$/.test(value));
-  const ms = parseDuration(seconds ? Number(value) * 1000 : value, field);
-  return Math.max(1, Math.round(ms / 1000));
+  return Math.max(1, Math.round(parseDuration(value, field) / 1000));
 }
 
 /** Parse a positive integer (`5`, `"5"`) or throw InvalidConfigurationError. */
@@ -105,7 +126,7 @@ export function parseListenAddress(value: string, field: string, defaultHost = '
   if (!/^\d+$/.test(portText) || Number(portText) > 65535) {
     throw new InvalidConfigurationError(`${field}: bad port in ${JSON.stringify(value)} (0..65535)`, field);
   }
-  if (host === '' || (isIP(host) === 0 && !/^[A-Za-z0-9.-]+$/.test(host))) {
+  if (host === '' || (isIP(host) === 0 && !isHostName(host))) {
     throw new InvalidConfigurationError(`${field}: bad host in ${JSON.stringify(value)}`, field);
   }
   return { host, port: Number(portText) };

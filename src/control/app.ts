@@ -10,7 +10,7 @@ import { consulTokenMapping } from './consul/token.js';
 import { openApi } from './openapi.js';
 import type { ControlApp, ControlDeps, ControlPlugin } from './plugin.js';
 import { bearerAuth } from './plugins/auth.js';
-import { errorMapping } from './plugins/errors.js';
+import { errorMapping, writeClientError } from './plugins/errors.js';
 import { requestLog } from './plugins/request-log.js';
 import { requestMetrics } from './plugins/request-metrics.js';
 import { adminRoutes } from './routes/admin.js';
@@ -55,7 +55,9 @@ export function buildControlApp(deps: ControlDeps, options: AppOptions = {}): Co
     bodyLimit: BODY_LIMIT_BYTES,
     // Strict validation: no type coercion, no silently dropped fields.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
-    return503OnClosing: true,
+    // errorMapping answers 503 SHUTTING_DOWN in the documented shape instead.
+    return503OnClosing: false,
+    clientErrorHandler: writeClientError,
     forceCloseConnections: 'idle',
   });
   void app.register(errorMapping);

@@ -3,7 +3,8 @@
  * The CLI uses it; so can scripts and tests. Failures are BeaconErrors carrying the API's code and status.
  */
 import http from 'node:http';
-import { BeaconError, type ErrorCode } from '../errors.js';
+import { BeaconError, InvalidArgumentError, type ErrorCode } from '../errors.js';
+import type { SnapshotDocument } from '../registry/snapshot.js';
 import type { HealthStatus, RegistryStats, SelectionStrategy } from '../registry/types.js';
 import type { CircuitState } from '../balancer/circuit-breaker.js';
 import type { InstanceView } from './instance-view.js';
@@ -41,19 +42,37 @@ export interface ServiceSummary {
   readonly healthy: number;
 }
 
-/** An error the daemon could not be reached for (as opposed to one it answered with). */
+/** An error the daemon could not be reached for (as opposed to one it answered with): DAEMON_UNREACHABLE. */
 export class ConnectionError extends BeaconError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('INTERNAL', message, { status: 503, ...options });
+    super('DAEMON_UNREACHABLE', message, { status: 503, ...options });
   }
+}
+
+/** What to do about finding no daemon. */
+const START_HINT = 'is `beacon serve` running? Start it with `beacon serve` (or `npm start` in a checkout), or point --socket, --data-dir or --url at a running one';
+
+/** The base URL of `--url`, or INVALID_ARGUMENT naming the value: only http: URLs are served. */
+function baseUrl(url: string): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new InvalidArgumentError(`--url: not a URL: ${JSON.stringify(url)} (e.g. http://127.0.0.1:8500)`, 'url');
+  }
+  if (parsed.protocol !== 'http:') throw new InvalidArgumentError(`--url: only http: URLs are served, got ${JSON.stringify(url)} (e.g. http://127.0.0.1:8500)`, 'url');
+  return parsed;
 }
 
 const enc = encodeURIComponent;
 
 /** Client of the control API. */
 export class ControlClient {
+  private readonly base: URL | undefined;
+
   constructor(private readonly options: ClientOptions) {
     if (!options.socketPath && !options.url) throw new BeaconError('INVALID_ARGUMENT', 'a socket path or a URL is needed', { status: 400 });
+    this.base = options.url ? baseUrl(options.url) : undefined;
   }
 
   /** Send one request; resolves with the parsed JSON (or text) body of a 2xx answer, rejects with a BeaconError. */
@@ -65,8 +84,8 @@ export class ControlClient {
       headers['content-length'] = String(payload.length);
     }
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
-    const target = this.options.url ? new URL(path, this.options.url) : undefined;
-    const where = this.options.socketPath ?? this.options.url ?? '';
+    const target = this.base ? new URL(path, this.base) : undefined;
+    const where = this.base ? `URL ${this.base.origin}` : `socket ${this.options.socketPath ?? ''}`;
     return new Promise<T>((resolve, reject) => {
       const request = http.request(
         {
@@ -102,10 +121,11 @@ export class ControlClient {
           });
         },
       );
-      request.on('timeout', () => request.destroy(new Error('request timed out')));
+      request.on('timeout', () => request.destroy(Object.assign(new Error('no answer in time'), { code: 'ETIMEDOUT' })));
       request.on('error', (error: NodeJS.ErrnoException) => {
-        const hint = error.code === 'ENOENT' || error.code === 'ECONNREFUSED' ? ' (is `beacon serve` running?)' : '';
-        reject(new ConnectionError(`cannot reach beacon at ${where}: ${error.code ?? error.message}${hint}`, { cause: error }));
+        const nobody = error.code === 'ENOENT' || error.code === 'ECONNREFUSED';
+        const hint = nobody ? `: ${START_HINT}` : '';
+        reject(new ConnectionError(`cannot reach beacon at ${where} (${error.code ?? error.message})${hint}`, { cause: error }));
       });
       request.end(payload);
     });
@@ -180,12 +200,12 @@ export class ControlClient {
   watch(index: number, waitMs: number, signal?: AbortSignal): Promise<WatchResult> {
     return this.request('GET', `/v1/watch?index=${index}&wait=${Math.max(1, Math.round(waitMs))}ms`, undefined, waitMs, signal);
   }
-  /** Save a snapshot to `file` (a path on the daemon's host). */
-  snapshotSave(file: string): Promise<{ file: string; index: number; instances: number }> {
-    return this.request('POST', '/v1/snapshot/save', { file });
+  /** The registry as a snapshot document (write it where you like: the daemon writes no file). */
+  snapshot(): Promise<SnapshotDocument> {
+    return this.request('GET', '/v1/snapshot');
   }
-  /** Restore a snapshot from `file` (a path on the daemon's host). */
-  snapshotRestore(file: string): Promise<{ file: string; index: number; instances: number }> {
-    return this.request('POST', '/v1/snapshot/restore', { file });
+  /** Make the registry hold exactly the document's instances (validated first by the daemon; all or nothing). */
+  restoreSnapshot(document: SnapshotDocument): Promise<{ index: number; instances: number; changed: number; snapshotIndex: number }> {
+    return this.request('PUT', '/v1/snapshot', document);
   }
 }

@@ -20,6 +20,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyPluginAsync, FastifyTypeProviderDefault, RawServerDefault } from 'fastify';
 import type { Logger } from 'pino';
 import type { Metrics, DnsMetrics } from './metrics.js';
+import type { HealthProblem } from './routes/admin.js';
 import type { RegistryReader, SelectionPort, SnapshotPort, WritePort } from './ports.js';
 import type { ChangeFeed } from './watch.js';
 
@@ -50,6 +51,8 @@ export interface ControlDeps {
   readonly info?: () => Record<string, unknown>;
   /** Instances with a scheduled active check (metrics). */
   readonly checksScheduled?: () => number;
+  /** Why `/health` should answer 503 now (see routes/admin.ts); empty or absent when healthy. */
+  readonly healthProblems?: () => readonly HealthProblem[];
 }
 
 /**

@@ -3,6 +3,7 @@
  * The daemon plugs the durable registry, the registry, the load balancer and the snapshot functions into
  * these; the route plugins never see the store or DNS (see docs/ARCHITECTURE.md, 'The write path').
  */
+import type { RestoreResult, SnapshotDocument } from '../registry/snapshot.js';
 import type { CircuitState } from '../balancer/circuit-breaker.js';
 import type { ChangeEvent } from '../registry/mutations.js';
 import type { HealthStatus, InstanceRecord, RegistryStats, ResolveOptions } from '../registry/types.js';
@@ -53,8 +54,13 @@ export interface SelectionPort {
   onCircuitChange(listener: (change: { readonly service: string; readonly id: string; readonly from: CircuitState; readonly to: CircuitState }) => void): () => void;
 }
 
-/** Snapshot save/restore, wired by the daemon to the store's snapshot functions. */
+/**
+ * Snapshots as documents that travel in HTTP bodies: the daemon never reads or writes a file for the API
+ * (a path would name a file on the daemon's host, whoever sends it). Wired by the daemon to src/registry/snapshot.ts.
+ */
 export interface SnapshotPort {
-  save(file: string): Promise<unknown>;
-  restore(file: string): Promise<unknown>;
+  /** The registry now, as a snapshot document. */
+  document(): SnapshotDocument;
+  /** Make the registry hold exactly the (validated) document's instances, all or nothing. */
+  restore(document: SnapshotDocument): Promise<RestoreResult>;
 }

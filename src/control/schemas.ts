@@ -129,12 +129,16 @@ export const watchQuery = {
   },
 } as const;
 
-/** Body of snapshot save/restore: a path on the daemon's host (the CLI sends an absolute one). */
+/**
+ * Body of `PUT /v1/snapshot`: a snapshot document. Only its outline here; src/registry/snapshot.ts validates
+ * the format marker, version and every record, with messages that name the bad record.
+ */
 export const snapshotBody = {
   type: 'object',
-  required: ['file'],
+  required: ['format', 'version', 'records'],
+  // Unknown fields (say a `file`) are a mistake worth reporting, not something to ignore.
   additionalProperties: false,
-  properties: { file: { type: 'string', minLength: 1, maxLength: 4096 } },
+  properties: { format: { type: 'string' }, version: { type: 'integer' }, index: { type: 'integer' }, records: { type: 'array' } },
 } as const;
 
 /** Query of the endpoints that take no parameters: anything given is a mistake worth reporting. */

@@ -5,7 +5,6 @@
  * flight, stop checks and the reaper, close DNS, then flush and close the store.
  */
 import cluster from 'node:cluster';
-import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { SmartLoadBalancer } from '../balancer/smart-load-balancer.js';
@@ -26,8 +25,14 @@ import { HealthChecker } from '../health/checker.js';
 import { Reaper } from '../health/reaper.js';
 import { moduleLogger, silentLogger, type Logger } from '../log.js';
 import { ServiceRegistry } from '../registry/registry.js';
-import { restoreSnapshot, saveSnapshot } from '../registry/snapshot.js';
+import { restoreDocument, snapshotDocument } from '../registry/snapshot.js';
 import { DurableRegistry } from '../registry/write-path.js';
+import { observeWrites } from '../store/observed.js';
+import { makePrivateDirectory } from '../store/sqlite.js';
+import { StoreFailureEpisodes } from '../store/store-episodes.js';
+import { changeLogger, circuitLogger } from './change-log.js';
+import { healthProblems } from './health.js';
+import { openWhenReachable } from './store-wait.js';
 import { openStore } from './store.js';
 
 import { BEACON_VERSION } from './version.js';
@@ -130,15 +135,19 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
     // The loop that answers DNS (without --workers) and the control API: its longest stall is in /v1/stats.
     const loopStall = new LoopStallMonitor();
     undo.push(() => loopStall.stop());
-    if (config.store === 'sqlite') await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+    if (config.store === 'sqlite') makePrivateDirectory(config.dataDir);
     const registry = new ServiceRegistry(
       { defaultTtlMs: config.defaultTtlMs, healthCheckIntervalMs: config.healthCheckIntervalMs, deregisterCriticalAfterMs: config.deregisterCriticalAfterMs },
       // On etcd, leases enforce heartbeat TTLs: a node never sees the heartbeats other nodes receive.
       { logger: moduleLogger(logger, 'registry'), externalTtl: config.store === 'etcd' },
     );
-    const store = await openStore(config, moduleLogger(logger, 'store'));
+    const storeEpisodes = new StoreFailureEpisodes(moduleLogger(logger, 'store'));
+    const store = observeWrites(await openStore(config, moduleLogger(logger, 'store')), storeEpisodes);
     undo.push(() => store.close());
-    const durable = await DurableRegistry.open(registry, store, { logger: moduleLogger(logger, 'durable') });
+    const durable = await openWhenReachable(() => DurableRegistry.open(registry, store, { logger: moduleLogger(logger, 'durable') }), {
+      log: moduleLogger(logger, 'store'),
+      ...(config.storeWaitMs === undefined ? {} : { waitMs: config.storeWaitMs }),
+    });
     undo.pop();
     undo.push(() => durable.close());
     log.info({ store: store.kind, instances: registry.records().length, index: registry.index }, 'registry loaded');
@@ -191,6 +200,9 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
       },
     });
     undo.push(registry.onChange((event) => metrics.onChange(event)));
+    // The one place instance changes are logged at info (see change-log.ts).
+    undo.push(registry.onChange(changeLogger(moduleLogger(logger, 'registry'))));
+    undo.push(balancer.onCircuitChange(circuitLogger(moduleLogger(logger, 'balancer'))));
     undo.push(balancer.onCircuitChange((change) => metrics.onCircuitChange(change.from, change.to)));
     const feed = new ChangeFeed(registry);
     undo.push(() => feed.close());
@@ -233,12 +245,24 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
         feed,
         metrics,
         logger: moduleLogger(logger, 'control'),
-        snapshot: { save: (file) => saveSnapshot(durable, file), restore: (file) => restoreSnapshot(durable, file) },
+        snapshot: { document: () => snapshotDocument(durable), restore: (document) => restoreDocument(durable, document) },
         dnsMetrics: () => dnsMetricsFrom(dns.stats()),
         // `eventLoop` covers the time since the previous /v1/stats read (each read starts a new window).
-        extraStats: () => ({ dns: dns.stats(), checks: { scheduled: checker.size, inFlight: checker.inFlight }, eventLoop: loopStall.take() }),
+        extraStats: () => ({
+          dns: dns.stats(),
+          ...(workers ? { workers: workers.workers() } : {}),
+          store: { kind: store.kind, stale: isStaleAware(store) ? store.stale : false, failingWrites: storeEpisodes.count },
+          checks: { scheduled: checker.size, inFlight: checker.inFlight },
+          eventLoop: loopStall.take(),
+        }),
         info: () => ({ ...info() }),
         checksScheduled: () => checker.size,
+        healthProblems: () =>
+          healthProblems({
+            ...(workers ? { workers: () => workers.workers() } : {}),
+            ...(isStaleAware(store) ? { storeStale: () => store.stale } : {}),
+            storeFailures: () => storeEpisodes.count,
+          }),
       },
       { socketPath: config.socketPath, plugins: [consulRoutes, dashboardRoutes], ...(config.httpListen ? {
               tcp: config.httpListen,
@@ -276,4 +300,9 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
     await rollback();
     throw error;
   }
+}
+
+/** Stores that can lose their cluster say so (etcd: see src/store/etcd.ts, "Unavailability"). */
+function isStaleAware(store: object): store is { readonly stale: boolean } {
+  return typeof (store as { stale?: unknown }).stale === 'boolean';
 }

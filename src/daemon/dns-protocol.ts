@@ -22,7 +22,10 @@ export type CircuitMessage = { readonly t: 'circuit'; readonly service: string; 
 
 /** Daemon -> worker. */
 export type ToWorker =
-  | { readonly t: 'init'; readonly config: RegistryConfig; readonly dns: WorkerDnsOptions; readonly index: number; readonly records: readonly InstanceRecord[]; readonly refused: readonly (readonly [string, string])[] }
+  /** The replica's starting state; with `dns`, serve at once; without, stand by (a spare) until `serve`. */
+  | { readonly t: 'init'; readonly config: RegistryConfig; readonly dns?: WorkerDnsOptions; readonly index: number; readonly records: readonly InstanceRecord[]; readonly refused: readonly (readonly [string, string])[] }
+  /** A standby worker (kept up to date by `put`s) starts answering on these listeners. */
+  | { readonly t: 'serve'; readonly dns: WorkerDnsOptions }
   | PutMessage
   | CircuitMessage
   /** Everything that changed in one turn of the daemon's event loop, in order: one IPC message, one acknowledgement. */

@@ -8,7 +8,7 @@ import { createRegistryView, type CircuitView } from '../dns/registry-view.js';
 import { startDnsServer, type DnsServer } from '../dns/server.js';
 import { ServiceRegistry } from '../registry/registry.js';
 import type { InstanceRecord } from '../registry/types.js';
-import type { CircuitMessage, FromWorker, PutMessage, ToWorker } from './dns-protocol.js';
+import type { CircuitMessage, FromWorker, PutMessage, ToWorker, WorkerDnsOptions } from './dns-protocol.js';
 
 /** How often a worker reports its DNS counters to the daemon (ms). */
 const STATS_INTERVAL_MS = 1_000;
@@ -61,6 +61,13 @@ async function main(): Promise<void> {
     if (registry === undefined || message.index <= loadedIndex) return;
     registry.apply({ type: 'sync', service: message.service, id: message.id, record: message.record ?? undefined, at: Date.now() });
   };
+  let view: ReturnType<typeof createRegistryView> | undefined;
+  const serve = async (dns: WorkerDnsOptions): Promise<void> => {
+    if (!view) throw new Error('serve before init');
+    server = await startDnsServer({ view, ...dns, listen: [...dns.listen], exclusive: false });
+    statsTimer = setInterval(() => server && send({ t: 'stats', stats: server.stats() }), STATS_INTERVAL_MS);
+    send({ t: 'ready', udp: server.addresses.udp, tcp: server.addresses.tcp });
+  };
   process.on('message', (raw: ToWorker) => {
     void (async () => {
       try {
@@ -72,13 +79,16 @@ async function main(): Promise<void> {
             registry.load(raw.records, raw.index);
             loadedIndex = raw.index;
             circuits = new CircuitMirror(raw.refused);
-            const view = createRegistryView(registry, circuits);
-            server = await startDnsServer({ view, ...raw.dns, listen: [...raw.dns.listen], exclusive: false });
-            statsTimer = setInterval(() => server && send({ t: 'stats', stats: server.stats() }), STATS_INTERVAL_MS);
-            send({ t: 'ready', udp: server.addresses.udp, tcp: server.addresses.tcp });
+            view = createRegistryView(registry, circuits);
+            if (raw.dns) await serve(raw.dns);
             send({ t: 'applied', index: raw.index });
             break;
           }
+          case 'serve':
+            // A standby worker taking over: its replica already holds every change sent before this message.
+            if (!server) await serve(raw.dns);
+            send({ t: 'applied', index: registry?.index ?? 0 });
+            break;
           case 'put':
           case 'circuit':
             applyChange(raw);

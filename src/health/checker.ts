@@ -239,12 +239,14 @@ export class HealthChecker {
     const current = this.options.registry.get(entry.service, entry.id);
     const health: HealthStatus = result.healthy ? 'healthy' : 'unhealthy';
     if (!current || current.health === health) return;
-    this.logger.info({ service: entry.service, id: entry.id, from: current.health, to: health, note: result.note }, 'health changed');
+    // The flip itself is logged at info by the daemon's registry change log, once it is recorded.
+    this.logger.debug({ service: entry.service, id: entry.id, from: current.health, to: health, note: result.note }, 'check result changes health');
     try {
       await this.options.writer.updateHealth(entry.service, entry.id, health, result.note);
     } catch (error) {
       // The instance may have been removed meanwhile, or the store may be down: log and try next interval.
-      this.logger.warn({ service: entry.service, id: entry.id, err: error }, 'could not record check result');
+      // A failing store is logged once per episode by the daemon; the instance may also have been removed.
+      this.logger.debug({ service: entry.service, id: entry.id, err: error }, 'could not record check result');
     }
   }
 }

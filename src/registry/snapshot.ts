@@ -57,7 +57,11 @@ export function snapshotDocument(source: SnapshotSource): SnapshotDocument {
  * renamed over `file`, so a crash leaves either the old file or the complete new one.
  */
 export async function saveSnapshot(source: SnapshotSource, file: string): Promise<{ index: number; records: number }> {
-  const document = snapshotDocument(source);
+  return writeSnapshotFile(snapshotDocument(source), file);
+}
+
+/** Write a snapshot document to `file` atomically (mode 0600; see saveSnapshot). */
+export async function writeSnapshotFile(document: SnapshotDocument, file: string): Promise<{ index: number; records: number }> {
   const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     const handle = await open(temporary, 'wx', 0o600);
@@ -99,6 +103,11 @@ export function parseSnapshot(text: string, origin = 'snapshot'): SnapshotDocume
   } catch (error) {
     throw new InvalidArgumentError(`${origin} is not JSON: ${(error as Error).message}`, 'snapshot');
   }
+  return validateSnapshot(value, origin);
+}
+
+/** Validate an already parsed snapshot document (see parseSnapshot); throws InvalidArgumentError. */
+export function validateSnapshot(value: unknown, origin = 'snapshot'): SnapshotDocument {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidArgumentError(`${origin} is not a JSON object`, 'snapshot');
   const document = value as Record<string, unknown>;
   if (document['format'] !== SNAPSHOT_FORMAT) {

@@ -78,11 +78,17 @@ export function validateInstanceId(value: unknown): string {
   return value;
 }
 
-/** Whether `value` is a syntactically valid host name (RFC 1123), at most 253 octets. */
+/**
+ * Whether `value` is a syntactically valid host name (RFC 1123 §2.1), at most 253 octets. The top label
+ * is never all digits ("at least the highest-level component label will be alphabetic"), so a mistyped
+ * address such as `999.1.1.1` or `10.0.0.256` is not taken for a name.
+ */
 export function isHostName(value: string): boolean {
   const name = value.endsWith('.') ? value.slice(0, -1) : value;
   if (name.length === 0 || name.length > 253) return false;
-  return name.split('.').every((label) => HOST_LABEL.test(label));
+  const labels = name.split('.');
+  if (/^[0-9]+$/.test(labels.at(-1) ?? '')) return false;
+  return labels.every((label) => HOST_LABEL.test(label));
 }
 
 /** Validate an address: an IPv4/IPv6 literal or a host name. */
@@ -90,7 +96,8 @@ export function validateAddress(value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) throw new InvalidArgumentError('address must be a non-empty string', 'address');
   if (isIP(value) !== 0) return value;
   if (isHostName(value)) return foldAscii(value);
-  throw new InvalidArgumentError(`address ${JSON.stringify(value)} is neither an IP address nor a host name`, 'address');
+  const numeric = /^[0-9.]+$/.test(value) ? ' (a host name\'s last label is never all digits, RFC 1123 §2.1; is it a mistyped IPv4 address?)' : '';
+  throw new InvalidArgumentError(`address ${JSON.stringify(value)} is neither an IP address nor a host name${numeric}`, 'address');
 }
 
 function validateInteger(value: unknown, field: string, min: number, max: number): number {

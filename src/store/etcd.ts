@@ -148,12 +148,18 @@ export class EtcdStore implements SharedStore {
     this.maxReconnectDelayMs = options.maxReconnectDelayMs ?? 1_000;
     this.probeIntervalMs = options.probeIntervalMs ?? 2_000;
     this.log = (options.logger ?? silentLogger).child({ module: 'store-etcd' });
-    const timeout = this.requestTimeoutMs;
+    // Each attempt of a unary call gets a quarter of the request's budget. etcd3 sends a call to one member
+    // picked at random and, on a recoverable error (a deadline exceeded is one), retries it on another (three
+    // attempts); its per-member circuit breaker skips a member after three consecutive failures. With the
+    // whole budget per attempt, a call that first picked a hung (SIGSTOPped) member spent all of it waiting
+    // there and failed although a quorum answered; with a quarter, it moves on in time. `call` still bounds
+    // the whole request by `requestTimeoutMs`.
+    const attemptTimeout = Math.max(100, Math.floor(this.requestTimeoutMs / 4));
     this.client = new Etcd3({
       hosts: [...options.endpoints],
-      dialTimeout: timeout,
+      dialTimeout: attemptTimeout,
       // Unary calls get a deadline so a dead cluster fails them instead of queueing them forever.
-      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeout }),
+      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + attemptTimeout }),
       grpcOptions: {
         // gRPC's default reconnect backoff grows to 120 s; nodes must notice a returning cluster quickly.
         'grpc.initial_reconnect_backoff_ms': 100,
@@ -233,13 +239,14 @@ export class EtcdStore implements SharedStore {
   /** Make one write durable in etcd (the StoreWrite's index is this node's and is not stored). */
   async write(change: StoreWrite): Promise<void> {
     this.assertOpen();
+    const deadline = Date.now() + this.requestTimeoutMs;
     const index = { request_put: { key: Buffer.from(this.indexKey), value: Buffer.from(String(change.index)) } };
-    // One deadline for the whole write (a put may take a lease grant and a transaction).
+    // One deadline for the whole write (a put may take a lease grant and a transaction), its echo included.
     const revision = await this.call(
       'write',
       change.kind === 'put' ? this.put(change.record, index) : this.remove(change.service, change.id, index),
     );
-    if (revision !== undefined) await this.waitDelivered(revision);
+    if (revision !== undefined) await this.waitDelivered(revision, deadline - Date.now());
   }
 
   /**
@@ -612,14 +619,15 @@ export class EtcdStore implements SharedStore {
   }
 
   /** Read-your-writes: when subscribed, wait (bounded) until the watch has delivered `revision`. */
-  private async waitDelivered(revision: number): Promise<void> {
-    if (this.listeners.size === 0 || this.revision >= revision || this.closed) return;
+  /** Wait (at most `withinMs`) until the watch delivered `revision`; the write is committed either way. */
+  private async waitDelivered(revision: number, withinMs = this.requestTimeoutMs): Promise<void> {
+    if (this.listeners.size === 0 || this.revision >= revision || this.closed || withinMs <= 0) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w.resolve !== done);
         this.log.debug({ revision }, 'write committed but not yet seen on the watch');
         resolve();
-      }, this.requestTimeoutMs);
+      }, withinMs);
       const done = (): void => {
         clearTimeout(timer);
         resolve();

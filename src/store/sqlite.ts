@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, closeSync, rmSync, statSync } from 'node:fs';
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,6 +94,9 @@ export class SqliteStore implements LocalStore {
 
     let db: Database.Database | undefined;
     try {
+      // SQLite gives the WAL and SHM files the database file's mode, so a private database file (made
+      // before SQLite opens it) keeps them private too, whatever the umask.
+      makePrivateFile(file);
       db = new Database(file, { timeout: options.lockTimeoutMs ?? 1000 });
       // Exclusive before WAL: no shared-memory index, and one process per database (see class comment).
       db.pragma('locking_mode = EXCLUSIVE');
@@ -104,6 +107,8 @@ export class SqliteStore implements LocalStore {
       // A checkpointed WAL is reused, not shrunk: after a burst (a restore of 100,000 instances) cut it back.
       db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
       migrate(db);
+      // Files left by an older Beacon (or created under a lax umask) are made private too.
+      for (const suffix of ['-wal', '-shm', '-journal']) if (existsSync(`${file}${suffix}`)) chmodSync(`${file}${suffix}`, PRIVATE_FILE_MODE);
       return new SqliteStore(file, db, options.synchronous !== 'normal');
     } catch (error) {
       db?.close();
@@ -111,9 +116,9 @@ export class SqliteStore implements LocalStore {
     }
   }
 
-  /** Open `beacon.db` in `dataDir`, creating the directory if needed. */
+  /** Open `beacon.db` in `dataDir`, creating the directory if needed (mode 0700, see makePrivateDirectory). */
   static async openInDirectory(dataDir: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
-    mkdirSync(dataDir, { recursive: true });
+    makePrivateDirectory(dataDir);
     return SqliteStore.open(join(dataDir, SQLITE_FILE_NAME), options);
   }
 
@@ -296,4 +301,24 @@ function problemOf(openCopy: () => Database.Database): string | undefined {
   } finally {
     db?.close();
   }
+}
+
+/** The mode of the database, WAL and SHM files: the registry is readable by its owner only. */
+export const PRIVATE_FILE_MODE = 0o600;
+/** The mode of the data directory. */
+export const PRIVATE_DIRECTORY_MODE = 0o700;
+
+/**
+ * Create `dataDir` if needed and make it 0700. `mkdir`'s mode is filtered by the umask and ignored for a
+ * directory that exists, so the mode is set with chmod afterwards in both cases.
+ */
+export function makePrivateDirectory(dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: PRIVATE_DIRECTORY_MODE });
+  chmodSync(dataDir, PRIVATE_DIRECTORY_MODE);
+}
+
+/** Create `file` empty if absent (SQLite reads an empty file as a new database) and make it 0600. */
+function makePrivateFile(file: string): void {
+  closeSync(openSync(file, 'a', PRIVATE_FILE_MODE));
+  chmodSync(file, PRIVATE_FILE_MODE);
 }

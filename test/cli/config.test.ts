@@ -32,13 +32,14 @@ describe('parseDuration', () => {
     ['2m', 120_000],
     ['1h', 3_600_000],
     ['1.5s', 1500],
-    ['250', 250],
-    [750, 750],
+    ['1m30s', 90_000],
+    ['1h15m', 4_500_000],
+    ['2s500ms', 2500],
   ])('%s -> %d ms', (input, ms) => {
     expect(parseDuration(input)).toBe(ms);
   });
 
-  it.each(['0s', '0', '-5s', '-1', 0, -10, 'ten seconds', '10x', '', '1e3'])('rejects %j with INVALID_CONFIGURATION', (input) => {
+  it.each(['0s', '0', '-5s', '-1', 0, -10, 'ten seconds', '10x', '', '1e3', '250', 750, '30s1m', '1m 30s', '1s1s'])('rejects %j with INVALID_CONFIGURATION', (input) => {
     expect(configError(() => parseDuration(input)).code).toBe('INVALID_CONFIGURATION');
   });
 });
@@ -136,7 +137,8 @@ describe('loadConfig', () => {
     expect(configError(() => loadConfig({ env: {}, configFile: array })).message).toMatch(/expected a JSON object/);
   });
 
-  it('answer TTLs are seconds (a bare number) or durations', () => {
-    expect(loadConfig({ env: {}, flags: { answerTtl: '10', negativeTtl: '2m' } })).toMatchObject({ answerTtlSeconds: 10, negativeTtlSeconds: 120 });
+  it('answer TTLs are durations in whole seconds; a bare number is refused like every other duration', () => {
+    expect(loadConfig({ env: {}, flags: { answerTtl: '10s', negativeTtl: '2m' } })).toMatchObject({ answerTtlSeconds: 10, negativeTtlSeconds: 120 });
+    expect(configError(() => loadConfig({ env: {}, flags: { answerTtl: '10' } })).message).toMatch(/^answerTtl: a duration needs a unit/);
   });
 });

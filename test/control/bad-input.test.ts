@@ -35,6 +35,8 @@ const cases: Case[] = [
   { name: 'fractional port', ...put('x', { address: '10.0.0.1', port: 80.5 }), status: 400, code: 'INVALID_ARGUMENT' },
   { name: 'missing address', ...put('x', { port: 80 }), status: 400, code: 'INVALID_ARGUMENT' },
   { name: 'address that is neither IP nor host name', ...put('x', { address: 'not an address!', port: 80 }), status: 400, code: 'INVALID_ARGUMENT' },
+  { name: 'address 999.1.1.1 (an all-numeric top label is no host name)', ...put('x', { address: '999.1.1.1', port: 80 }), status: 400, code: 'INVALID_ARGUMENT' },
+  { name: 'SRV target host 10.0.0.1 (an address, not a host name)', ...put('x', { ...ok, host: '10.0.0.1' }), status: 400, code: 'INVALID_ARGUMENT' },
   { name: 'empty id', ...put('', ok), status: 400, code: 'INVALID_ARGUMENT' },
   { name: '64-octet instance id', ...put('a'.repeat(64), ok), status: 400, code: 'INVALID_ARGUMENT' },
   { name: '64-octet id in UTF-8 (32 two-octet letters)', ...put('é'.repeat(32), ok), status: 400, code: 'INVALID_ARGUMENT' },
@@ -60,7 +62,8 @@ const cases: Case[] = [
   { name: 'health "great"', method: 'PUT', url: '/v1/services/api/instances/existing/health', body: { health: 'great' }, status: 400, code: 'INVALID_ARGUMENT' },
   { name: 'maintenance enabled as a string', method: 'PUT', url: '/v1/services/api/instances/existing/maintenance', body: { enabled: 'yes' }, status: 400, code: 'INVALID_ARGUMENT' },
   { name: 'report outcome "meh"', method: 'POST', url: '/v1/services/api/instances/existing/report', body: { outcome: 'meh' }, status: 400, code: 'INVALID_ARGUMENT' },
-  { name: 'deregister an unknown instance', method: 'DELETE', url: '/v1/services/api/instances/ghost', status: 404, code: 'INSTANCE_NOT_FOUND' },
+  { name: 'deregister with a 64-octet id', method: 'DELETE', url: `/v1/services/api/instances/${'a'.repeat(64)}`, status: 400, code: 'INVALID_ARGUMENT' },
+  { name: 'deregister in a badly named service', method: 'DELETE', url: '/v1/services/my_svc/instances/ghost', status: 400, code: 'INVALID_ARGUMENT' },
   { name: 'resolve with an unknown strategy', method: 'GET', url: '/v1/services/api/resolve?strategy=fastest', status: 400, code: 'INVALID_ARGUMENT' },
   { name: 'watch with a non-numeric index', method: 'GET', url: '/v1/watch?index=abc', status: 400, code: 'INVALID_ARGUMENT' },
   { name: 'oversized body (70 KiB)', ...put('x', { ...ok, metadata: { k: 'v'.repeat(70 * 1024) } }), status: 413, code: 'PAYLOAD_TOO_LARGE' },
@@ -109,8 +112,31 @@ describe('bad input table', () => {
     });
     expect({ status: response.statusCode, code: response.json().error?.code }).toEqual({ status: c.status, code: c.code });
     expect(typeof response.json().error.message).toBe('string');
+    // Messages name fields, never fastify's schema paths (`body/port must be <= 65535`).
+    expect(response.json().error.message).not.toMatch(/^(body|querystring|params|headers)\b/);
     expect(made.registry.index).toBe(before.index);
     expect(JSON.stringify(made.registry.records())).toBe(before.records);
+  });
+
+  it.each([
+    ['an unknown instance', '/v1/services/api/instances/ghost'],
+    ['an instance of an unknown service', '/v1/services/nothere/instances/ghost'],
+  ])('deregistering %s is 200 and changes nothing (idempotent, as in Consul)', async (_name, url) => {
+    const before = { index: socketApp.registry.index, records: JSON.stringify(socketApp.registry.records()) };
+    const response = await socketApp.app.inject({ method: 'DELETE', url });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ index: before.index, removed: false });
+    expect(socketApp.registry.index).toBe(before.index);
+    expect(JSON.stringify(socketApp.registry.records())).toBe(before.records);
+  });
+
+  it('names the field without its schema path', async () => {
+    const response = await socketApp.app.inject({ method: 'PUT', url: '/v1/services/api/instances/x', payload: { address: '10.0.0.1', port: 70000 } });
+    expect(response.json().error).toEqual({ code: 'INVALID_ARGUMENT', message: 'port must be <= 65535' });
+    const missing = await socketApp.app.inject({ method: 'PUT', url: '/v1/services/api/instances/x', payload: { port: 80 } });
+    expect(missing.json().error.message).toBe('missing field "address"');
+    const nested = await socketApp.app.inject({ method: 'PUT', url: '/v1/services/api/instances/x', payload: { address: '10.0.0.1', port: 80, check: { type: 'tcp', intervalMs: 'soon' } } });
+    expect(nested.json().error.message).toMatch(/^check\.intervalMs /);
   });
 
   it('the right token is accepted on TCP, and /health needs none', async () => {

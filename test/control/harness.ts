@@ -6,6 +6,7 @@ import { buildControlApp, type ControlDeps } from '../../src/control/app.js';
 import { Metrics } from '../../src/control/metrics.js';
 import { ChangeFeed } from '../../src/control/watch.js';
 import { ServiceRegistry } from '../../src/registry/registry.js';
+import { restoreDocument, snapshotDocument, type SnapshotDocument } from '../../src/registry/snapshot.js';
 import type { RegistryConfig } from '../../src/registry/types.js';
 import { DurableRegistry } from '../../src/registry/write-path.js';
 import { MemoryStore } from '../../src/store/memory.js';
@@ -20,7 +21,8 @@ export async function makeDeps(config: Partial<RegistryConfig> = {}, breaker: Pa
   const metrics = new Metrics();
   registry.onChange((e) => metrics.onChange(e));
   balancer.onCircuitChange((c) => metrics.onCircuitChange(c.from, c.to));
-  const deps: ControlDeps = { registry, writer: durable, balancer, feed, metrics };
+  const snapshot = { document: () => snapshotDocument(durable), restore: (document: SnapshotDocument) => restoreDocument(durable, document) };
+  const deps: ControlDeps = { registry, writer: durable, balancer, feed, metrics, snapshot };
   const dispose = async () => {
     feed.close();
     balancer.dispose();

@@ -112,7 +112,7 @@ describe('control app assembly', () => {
     expect((await app.inject({ method: 'GET', url: '/extra/index' })).statusCode).toBe(404);
     expect(RESOURCE_PLUGINS).toHaveLength(5);
     const routes = app.printRoutes({ commonPrefix: false });
-    for (const url of ['/health', '/metrics', '/v1/stats', '/v1/info', '/v1/services', '/v1/watch', '/v1/events', '/v1/snapshot/save', '/v1/snapshot/restore']) {
+    for (const url of ['/health', '/metrics', '/v1/stats', '/v1/info', '/v1/services', '/v1/watch', '/v1/events', '/v1/snapshot']) {
       expect(routes).toContain(url);
     }
   });

@@ -83,8 +83,11 @@ describe('control API over a real Unix socket', () => {
   it('says the daemon is not running when the socket is absent', async () => {
     const tmp = await tempDir();
     cleanups.push(tmp.remove);
-    const error = await new ControlClient({ socketPath: path.join(tmp.dir, 'none.sock') }).health().catch((e: unknown) => e as Error);
+    const socketPath = path.join(tmp.dir, 'none.sock');
+    const error = await new ControlClient({ socketPath }).health().catch((e: unknown) => e as Error);
     expect((error as Error).message).toMatch(/is `beacon serve` running/);
+    expect(hasErrorCode(error, 'DAEMON_UNREACHABLE')).toBe(true);
+    expect((error as Error).message).toContain(socketPath);
   });
 
   it('streams changes as server-sent events', async () => {

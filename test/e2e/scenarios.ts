@@ -18,7 +18,7 @@ export function api(daemon: Daemon): ControlClient {
 export type PortsOf = (service: string) => Promise<number[]>;
 
 /** Daemon flags the scenarios rely on. */
-export const SCENARIO_FLAGS = ['--breaker-failures', '3', '--breaker-open-timeout', '3s', '--answer-ttl', '1', '--negative-ttl', '1'];
+export const SCENARIO_FLAGS = ['--breaker-failures', '3', '--breaker-open-timeout', '3s', '--answer-ttl', '1s', '--negative-ttl', '1s'];
 
 /** A local HTTP check target whose status the test sets; `hang` makes it never answer. */
 export async function checkTarget() {

@@ -21,6 +21,14 @@ export interface AdminDeps {
   readonly info?: () => Record<string, unknown>;
   /** Instances with a scheduled active check. */
   readonly checksScheduled?: () => number;
+  /** What keeps the daemon from doing its whole job now (DNS not served everywhere, store failing); empty when healthy. */
+  readonly healthProblems?: () => readonly HealthProblem[];
+}
+
+/** One reason `/health` answers 503: which part and what is wrong with it. */
+export interface HealthProblem {
+  readonly component: 'dns' | 'store';
+  readonly message: string;
 }
 
 /** Routes `/health`, `/metrics`, `/v1/stats` and `/v1/info`. */
@@ -28,7 +36,13 @@ export const adminRoutes: ControlPlugin<AdminDeps> = async (app, deps) => {
   const { registry, feed, metrics } = deps;
   const noQuery = { schema: { querystring: schema.emptyQuery } };
 
-  app.get('/health', noQuery, async () => ({ status: 'ok', index: registry.index }));
+  // 200 only while the daemon does its whole job; otherwise 503 saying what is wrong, for load balancers,
+  // orchestrators and people alike (the same problems appear in the log when they start).
+  app.get('/health', noQuery, async (_request, reply) => {
+    const problems = deps.healthProblems?.() ?? [];
+    if (problems.length === 0) return { status: 'ok', index: registry.index };
+    return reply.status(503).send({ status: 'unavailable', index: registry.index, problems });
+  });
 
   app.get('/metrics', noQuery, async (_request, reply) => {
     reply.type('text/plain; version=0.0.4; charset=utf-8');

@@ -3,8 +3,9 @@
  * maintenance, and call-outcome reports for its circuit breaker. Writes go through the WritePort; each
  * answer carries the change index after the write.
  */
+import { hasErrorCode } from '../../errors.js';
 import type { HealthStatus } from '../../registry/types.js';
-import type { InstanceInput } from '../../registry/validate.js';
+import { validateInstanceId, validateServiceName, type InstanceInput } from '../../registry/validate.js';
 import { instanceView, requireRecord, type InstanceView } from '../instance-view.js';
 import type { Metrics } from '../metrics.js';
 import type { ControlPlugin } from '../plugin.js';
@@ -49,10 +50,22 @@ export const instancesRoutes: ControlPlugin<InstancesDeps> = async (app, { regis
     '/v1/services/:service/instances/:id',
     { schema: { params: schema.instanceParams, querystring: schema.emptyQuery } },
     async (request) => {
+      // Idempotent, as in Consul: deregistering what is not (or no longer) registered succeeds and changes
+      // nothing, so a retried or repeated deregister is not an error. `removed` says whether this one removed it.
       const { service, id } = request.params;
-      requireRecord(registry, service, id);
-      await writer.deregister(service, id);
-      return { index: registry.index, deregistered: { service: service.toLowerCase(), id } };
+      validateServiceName(service);
+      validateInstanceId(id);
+      let removed = false;
+      if (registry.get(service.toLowerCase(), id) !== undefined) {
+        try {
+          await writer.deregister(service, id);
+          removed = true;
+        } catch (error) {
+          // Reaped between the lookup and the write: already gone, which is what was asked.
+          if (!hasErrorCode(error, 'INSTANCE_NOT_FOUND') && !hasErrorCode(error, 'SERVICE_NOT_FOUND')) throw error;
+        }
+      }
+      return { index: registry.index, deregistered: { service: service.toLowerCase(), id }, removed };
     },
   );
 

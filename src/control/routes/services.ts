@@ -2,8 +2,9 @@
  * Resource plugin: services. The service listing, a service's instances (filtered by tag and health), and
  * `resolve`, which picks one instance through the selection strategies and circuit breakers.
  */
-import { BeaconError, ServiceNotFoundError } from '../../errors.js';
+import { NoEligibleInstanceError, ServiceNotFoundError } from '../../errors.js';
 import type { SelectionStrategy } from '../../registry/types.js';
+import { validateServiceName } from '../../registry/validate.js';
 import { instanceView, requireRecord } from '../instance-view.js';
 import type { ControlPlugin } from '../plugin.js';
 import type { RegistryReader, SelectionPort } from '../ports.js';
@@ -55,7 +56,9 @@ export const servicesRoutes: ControlPlugin<ServicesDeps> = async (app, { registr
     '/v1/services/:service/instances',
     { schema: { params: schema.serviceParams, querystring: schema.instancesQuery } },
     async (request) => {
-      const service = knownService(request.params.service);
+      // An unknown service lists as empty (200 []), as in Consul: a service whose last instance was just
+      // reaped or deregistered is not an error to a script that polls it.
+      const service = validateServiceName(request.params.service);
       const tags = asTags(request.query.tag);
       const records = registry.candidates(service, { ...(tags ? { tags } : {}), healthyOnly: parseBool(request.query.healthy, false) });
       return { index: registry.index, service, instances: records.map((r) => instanceView(r, balancer.circuitState(r.service, r.spec.id))) };
@@ -73,7 +76,7 @@ export const servicesRoutes: ControlPlugin<ServicesDeps> = async (app, { registr
         healthyOnly: parseBool(request.query.healthy, true),
         ...(request.query.strategy ? { strategy: request.query.strategy } : {}),
       });
-      if (!chosen) throw new BeaconError('SERVICE_NOT_FOUND', `no eligible instance of service ${service}`, { status: 404 });
+      if (!chosen) throw new NoEligibleInstanceError(service);
       const record = requireRecord(registry, service, chosen.id);
       return { instance: instanceView(record, balancer.circuitState(record.service, record.spec.id)) };
     },

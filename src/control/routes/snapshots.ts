@@ -1,24 +1,60 @@
-/** Resource plugin: registry snapshots, saved to and restored from a JSON file on the daemon's host. */
+/**
+ * Resource plugin: registry snapshots in HTTP bodies. `GET /v1/snapshot` streams the registry as a snapshot
+ * document; `PUT /v1/snapshot` restores one, validated whole before anything changes (all or nothing). No
+ * route takes a path: the daemon reads and writes no file for the API, so a token holder cannot make it
+ * write or read files on its host. The CLI keeps files on the client's side (src/cli/commands/snapshots.ts).
+ */
+import { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../../errors.js';
+import { validateSnapshot, type SnapshotDocument } from '../../registry/snapshot.js';
 import type { ControlPlugin } from '../plugin.js';
 import type { RegistryReader, SnapshotPort } from '../ports.js';
 import * as schema from '../schemas.js';
 
+/** Largest snapshot `PUT /v1/snapshot` accepts: far above the API's 64 KiB, about 100k instances. */
+export const SNAPSHOT_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
+
 /** What the snapshots plugin needs; without `snapshot` both routes answer INVALID_ARGUMENT. */
 export interface SnapshotsDeps {
-  readonly registry: Pick<RegistryReader, 'index' | 'records'>;
+  readonly registry: Pick<RegistryReader, 'index'>;
   readonly snapshot?: SnapshotPort;
 }
 
-/** Routes `POST /v1/snapshot/save` and `POST /v1/snapshot/restore`. */
+/**
+ * The document as JSON text in pieces, one record per chunk, so a large registry is not held twice as one
+ * string (the records themselves are already in memory).
+ */
+function* snapshotText(document: SnapshotDocument): Generator<string> {
+  yield `{"format":${JSON.stringify(document.format)},"version":${document.version},"index":${document.index},"records":[`;
+  let first = true;
+  for (const record of document.records) {
+    yield `${first ? '\n' : ',\n'}${JSON.stringify(record)}`;
+    first = false;
+  }
+  yield '\n]}\n';
+}
+
+/** Routes `GET /v1/snapshot` and `PUT /v1/snapshot`. */
 export const snapshotsRoutes: ControlPlugin<SnapshotsDeps> = async (app, { registry, snapshot }) => {
-  const route = (operation: keyof SnapshotPort): void => {
-    app.post<{ Body: { file: string } }>(`/v1/snapshot/${operation}`, { schema: { body: schema.snapshotBody } }, async (request) => {
-      if (!snapshot) throw new InvalidArgumentError('snapshots are not available in this daemon');
-      const result = await snapshot[operation](request.body.file);
-      return { file: request.body.file, index: registry.index, instances: registry.records().length, result: result ?? null };
-    });
+  const port = (): SnapshotPort => {
+    if (!snapshot) throw new InvalidArgumentError('snapshots are not available in this daemon');
+    return snapshot;
   };
-  route('save');
-  route('restore');
+
+  app.get('/v1/snapshot', { schema: { querystring: schema.emptyQuery } }, async (_request, reply) => {
+    const document = port().document();
+    return reply.type('application/json; charset=utf-8').send(Readable.from(snapshotText(document)));
+  });
+
+  app.put<{ Body: unknown }>(
+    '/v1/snapshot',
+    { bodyLimit: SNAPSHOT_BODY_LIMIT_BYTES, schema: { querystring: schema.emptyQuery, body: schema.snapshotBody } },
+    async (request) => {
+      const restorer = port();
+      // Every record is checked before the registry is touched: a bad document changes nothing.
+      const document = validateSnapshot(request.body, 'snapshot');
+      const result = await restorer.restore(document);
+      return { index: registry.index, instances: document.records.length, changed: result.changed, snapshotIndex: result.snapshotIndex };
+    },
+  );
 };
