@@ -55,6 +55,9 @@ export async function registrationOf(service: string | undefined, id: string | u
     if (service !== undefined || id !== undefined || flags.port !== undefined) throw new InvalidArgumentError('--file names the service, the instance and its port: give no <service>, <id> or --port with it', 'file');
     return readServiceFile(flags.file);
   }
-  if (service === undefined || id === undefined) throw new InvalidArgumentError('register needs <service> and <id> (or --file)', 'service');
+  // The arguments are optional for commander (a --file may name both), so their absence is reported here,
+  // in commander's words.
+  if (service === undefined) throw new InvalidArgumentError("missing required argument 'service' (register <service> <id>, or --file)", 'service');
+  if (id === undefined) throw new InvalidArgumentError("missing required argument 'id' (register <service> <id>, or --file)", 'id');
   return { service, id, body: registerBody(flags) };
 }

@@ -43,7 +43,7 @@ async function refusal(name: SettingName, source: Source, value: unknown): Promi
 
 describe('durations in daemon settings', () => {
   it('covers every duration setting of the table', () => {
-    expect(DURATION_SETTINGS).toEqual(['storeWait', 'answerTtl', 'negativeTtl', 'ttl', 'checkInterval', 'deregisterCriticalAfter', 'breakerOpenTimeout']);
+    expect(DURATION_SETTINGS).toEqual(['storeWait', 'answerTtl', 'negativeTtl', 'ttl', 'checkInterval', 'deregisterCriticalAfter', 'breakerOpenTimeout', 'dnsTcpMessageDeadline', 'dnsTcpIdleTimeout']);
   });
 
   const sources: Source[] = ['flag', 'env', 'file'];
@@ -72,6 +72,8 @@ describe('durations in daemon settings', () => {
       checkInterval: { healthCheckIntervalMs: 90_000 },
       deregisterCriticalAfter: { deregisterCriticalAfterMs: 90_000 },
       breakerOpenTimeout: { breakerOpenTimeoutMs: 90_000 },
+      dnsTcpMessageDeadline: { dnsTcp: expect.objectContaining({ messageDeadlineMs: 90_000 }) as BeaconConfig['dnsTcp'] },
+      dnsTcpIdleTimeout: { dnsTcp: expect.objectContaining({ idleTimeoutMs: 90_000 }) as BeaconConfig['dnsTcp'] },
     } as Record<SettingName, Partial<BeaconConfig>>;
     expect(config).toMatchObject(expected[name]!);
   });

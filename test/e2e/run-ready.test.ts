@@ -69,7 +69,8 @@ describe('beacon run waits for its child', () => {
     expect(result.code).toBe(127);
     expect(result.stderr).toContain('cannot start /nonexistent/command');
     expect(result.stderr).not.toContain('registered');
-    expect((await daemon.cli('instances', 'ghost')).code).toBe(1);
+    // Listing an unknown service is an empty list (Consul semantics): nothing was registered.
+    expect(JSON.parse(await daemon.ok('instances', 'ghost', '--json'))).toMatchObject({ service: 'ghost', instances: [] });
   });
 
   it('after --ready-timeout it registers anyway and says so', async () => {
