@@ -61,7 +61,7 @@ export function hostName(host: string): Name | undefined {
 // Their labels are durable (durable.ts) and `addr.<domain>` is shared, so a memoised name costs its
 // array and one label.
 const targetMemo = new WeakMap<Name, { readonly addrZone: Name; readonly names: Map<string, Name> }>();
-const TARGET_MEMO_LIMIT = 16384;
+const TARGET_MEMO_LIMIT = 1024;
 
 /** `<label>.addr.<domain>` for an address-derived label, shared between calls. */
 function addressTarget(label: string, domain: Name): Name {

@@ -71,7 +71,7 @@ export interface ParsedAddress {
 // Registry addresses repeat on every cache miss; parsing them once keeps misses cheap. Bounded: cleared when full.
 // The memo keeps durable copies of the octets (durable.ts), so it pins no allocation pools.
 const addressMemo = new Map<string, ParsedAddress | null>();
-const ADDRESS_MEMO_LIMIT = 16384;
+const ADDRESS_MEMO_LIMIT = 1024;
 
 /** Parse an IPv4 or IPv6 literal (memoised); undefined for anything else (a host name). */
 export function parseAddress(text: string): ParsedAddress | undefined {
