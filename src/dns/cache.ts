@@ -93,6 +93,9 @@ export function variantFor(entry: CacheEntry, shape: number): StoredVariant | un
   return entry.shape === shape ? entry : entry.others?.get(shape);
 }
 
+/** Keys a tag lists in an array before it gets a Set (deleting from the array scans it). */
+const SMALL_KEY_LIST = 8;
+
 /** Default bound on cached questions. */
 export const DEFAULT_CACHE_ENTRIES = 100_000;
 
@@ -117,8 +120,12 @@ function variantBytes(variant: StoredVariant): number {
 /** The response cache with tag-based invalidation. */
 export class ResponseCache {
   private readonly entries = new Map<string, CacheEntry>();
-  /** tag → the keys depending on it: one key as a plain string (most instance tags), more as a Set. */
-  private readonly byTag = new Map<string, string | Set<string>>();
+  /**
+   * tag → the keys depending on it: one key as a plain string, a few (an instance's SRV and TXT) as an
+   * array, more than SMALL_KEY_LIST as a Set, so a tag costs no Set object until it has many keys and
+   * dropping one key never scans a long list.
+   */
+  private readonly byTag = new Map<string, string | string[] | Set<string>>();
   private invalidatedCount = 0;
   private bytesHeld = 0;
   private readonly arena = new ReplyArena();
@@ -184,8 +191,11 @@ export class ResponseCache {
     for (const tag of answer.tags) {
       const keys = this.byTag.get(tag);
       if (keys === undefined || keys === key) this.byTag.set(tag, key);
-      else if (typeof keys === 'string') this.byTag.set(tag, new Set([keys, key]));
-      else keys.add(key);
+      else if (typeof keys === 'string') this.byTag.set(tag, [keys, key]);
+      else if (!Array.isArray(keys)) keys.add(key);
+      else if (keys.includes(key)) continue;
+      else if (keys.length < SMALL_KEY_LIST) keys.push(key);
+      else this.byTag.set(tag, new Set([...keys, key]));
     }
     return entry;
   }
@@ -195,7 +205,7 @@ export class ResponseCache {
     const keys = this.byTag.get(tag);
     if (keys === undefined) return 0;
     let n = 0;
-    for (const key of typeof keys === 'string' ? [keys] : [...keys]) if (this.delete(key)) n++;
+    for (const key of typeof keys === 'string' ? [keys] : Array.isArray(keys) ? keys.slice() : [...keys]) if (this.delete(key)) n++;
     this.byTag.delete(tag);
     this.invalidatedCount += n;
     return n;
@@ -231,6 +241,14 @@ export class ResponseCache {
       if (keys === undefined) continue;
       if (typeof keys === 'string') {
         if (keys === key) this.byTag.delete(tag);
+        continue;
+      }
+      if (Array.isArray(keys)) {
+        const at = keys.indexOf(key);
+        if (at < 0) continue;
+        keys[at] = keys[keys.length - 1] as string;
+        keys.pop();
+        if (keys.length === 1) this.byTag.set(tag, keys[0] as string);
         continue;
       }
       keys.delete(key);
