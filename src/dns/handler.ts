@@ -157,7 +157,8 @@ export class DnsRequestHandler {
       // Copy, then patch what differs between askers: ID, RD and CD bits, the question as asked.
       const length = variant.length;
       out = Buffer.allocUnsafe(length);
-      out.set(base === 0 && length === bytes.length ? bytes : bytes.subarray(base, base + length)); // a set copies natively
+      // A plain Uint8Array view: Buffer#subarray goes through the species constructor, about twice the cost.
+      out.set(base === 0 && length === bytes.length ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset + base, length));
     }
     const flags2 = bytes[base + 2] ?? 0;
     const flags3 = bytes[base + 3] ?? 0;
