@@ -26,6 +26,7 @@ import { ADDR_LABEL, HostIndex, srvTarget } from './hosts.js';
 import { type Protocol, type QueryKind, SUBTYPE_LABEL, classifyQuery } from './query-kind.js';
 import { ENUM_TAG, instanceTag, nameTag, serviceTag } from './cache-tags.js';
 import { mergeRRsets, rrsetKeys } from './rrset.js';
+import { durableName } from './durable.js';
 
 /** What the authority needs to know besides the view. */
 export interface AuthorityConfig {
@@ -422,7 +423,7 @@ export class Authority {
     const key = `${service}\0${protocol}`;
     let name = this.serviceNames.get(key);
     if (!name) {
-      name = joinNames(nameFromLabels([`_${service}`, `_${protocol}`]), this.domain);
+      name = durableName([`_${service}`, `_${protocol}`], this.domain); // kept: durable labels (durable.ts)
       if (this.serviceNames.size >= NAME_MEMO_LIMIT) this.serviceNames.clear();
       this.serviceNames.set(key, name);
     }

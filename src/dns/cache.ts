@@ -8,9 +8,9 @@
  */
 import { type AuthorityAnswer } from './authority.js';
 import { type WindowedReply } from './answer-limit.js';
-import { ReplyArena, type ArenaSlot } from './reply-arena.js';
+import { ReplyArena, slotBytes, type ArenaSlot, type Slab } from './reply-arena.js';
 
-/** One encoded reply for one EDNS shape. */
+/** One encoded reply for one EDNS shape, as the encoder hands it to the cache. */
 export interface EncodedVariant {
   readonly bytes: Buffer;
   /** Answer record offsets (and the section end) when the answer rotates by moving bytes; else undefined. */
@@ -19,36 +19,82 @@ export interface EncodedVariant {
   readonly window?: WindowedReply;
 }
 
-/** A variant as the cache keeps it: its bytes live in the reply arena (reply-arena.ts). */
-type StoredVariant = ArenaSlot & Omit<EncodedVariant, 'bytes'>;
+/**
+ * A cached reply: its octets are `memory[offset, offset + length)`, in the reply arena (reply-arena.ts) or,
+ * for a windowed reply, the window's header. Fields rather than a Buffer view: a view is one more heap
+ * object per cached question, and hits copy from the memory directly.
+ */
+export interface StoredVariant extends ArenaSlot {
+  answerOffsets: readonly number[] | undefined;
+  window: WindowedReply | undefined;
+  /** The octets, as a new view per read: the hot path reads `memory` and `offset` itself. */
+  readonly bytes: Buffer;
+}
+
+/** A further EDNS shape's reply, for the few questions asked in more than one shape. */
+class OtherVariant implements StoredVariant {
+  memory: Buffer = EMPTY;
+  offset = 0;
+  length = 0;
+  slab: Slab | undefined = undefined;
+  index = -1;
+  answerOffsets: readonly number[] | undefined = undefined;
+  window: WindowedReply | undefined = undefined;
+
+  /** The octets (a view; see `StoredVariant.bytes`). */
+  get bytes(): Buffer {
+    return slotBytes(this);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
 
 /**
- * One cached question. The authority's answer is kept only until the first reply is encoded (records cost
- * far more memory than bytes); a later EDNS shape asks the authority again. Rotation does not multiply the
- * bytes: successive replies move the answer records' bytes (see `rotatable` in wire.ts).
+ * One cached question, with the reply of the first EDNS shape asked inline (most questions only ever see
+ * one shape): one heap object per cached question besides its key. The authority's answer is kept only
+ * until the first reply is encoded (records cost far more memory than bytes); a later EDNS shape asks the
+ * authority again. Rotation does not multiply the bytes: successive replies move the answer records' bytes
+ * (see `rotatable` in wire.ts).
  */
-export interface CacheEntry {
-  readonly key: string;
-  /** Dependency tags: one as a string (most answers), more as an array of exactly that length. */
-  readonly tags: string | readonly string[];
-  readonly rcode: number;
-  /** How many orders replies cycle through (the answer RRset's size, or 1). */
-  readonly rotation: number;
+export class CacheEntry implements StoredVariant {
   /** Rotation step of the next reply, always in [0, rotation). */
-  next: number;
-  /** The authority's answer, until the first variant is encoded. */
-  answer: AuthorityAnswer | undefined;
-  /** The first shape asked and its reply, inline: most questions only ever see one shape. */
-  shape: number;
-  variant: EncodedVariant | undefined;
+  next = 0;
+  /** The first shape asked (-1: none yet); its reply is this entry's own StoredVariant fields. */
+  shape = -1;
+  memory: Buffer = EMPTY;
+  offset = 0;
+  length = 0;
+  slab: Slab | undefined = undefined;
+  index = -1;
+  answerOffsets: readonly number[] | undefined = undefined;
+  window: WindowedReply | undefined = undefined;
   /** Further shapes, created on demand. */
-  others: Map<number, EncodedVariant> | undefined;
+  others: Map<number, OtherVariant> | undefined = undefined;
+
+  constructor(
+    readonly key: string,
+    /** Dependency tags: one as a string (most answers), more as an array of exactly that length. */
+    readonly tags: string | readonly string[],
+    readonly rcode: number,
+    /** How many orders replies cycle through (the answer RRset's size, or 1). */
+    readonly rotation: number,
+    /** The authority's answer, until the first variant is encoded. */
+    public answer: AuthorityAnswer | undefined,
+  ) {}
+
+  /** The first shape's octets (a view; see `StoredVariant.bytes`). */
+  get bytes(): Buffer {
+    return slotBytes(this);
+  }
 }
 
-/** The encoded reply of `entry` for `shape`, if there is one. */
-export function variantFor(entry: CacheEntry, shape: number): EncodedVariant | undefined {
-  return entry.shape === shape ? entry.variant : entry.others?.get(shape);
+/** The stored reply of `entry` for `shape`, if there is one. */
+export function variantFor(entry: CacheEntry, shape: number): StoredVariant | undefined {
+  return entry.shape === shape ? entry : entry.others?.get(shape);
 }
+
+/** Keys a tag lists in an array before it gets a Set (deleting from the array scans it). */
+const SMALL_KEY_LIST = 8;
 
 /** Default bound on cached questions. */
 export const DEFAULT_CACHE_ENTRIES = 100_000;
@@ -62,20 +108,24 @@ export const DEFAULT_CACHE_BYTES = 32 * 1024 * 1024;
 
 /** Bytes an entry's replies hold. */
 function entryBytes(entry: CacheEntry): number {
-  let bytes = entry.variant ? variantBytes(entry.variant) : 0;
+  let bytes = entry.shape >= 0 ? variantBytes(entry) : 0;
   if (entry.others) for (const variant of entry.others.values()) bytes += variantBytes(variant);
   return bytes;
 }
 
-function variantBytes(variant: EncodedVariant): number {
-  return variant.window?.byteLength ?? variant.bytes.length;
+function variantBytes(variant: StoredVariant): number {
+  return variant.window?.byteLength ?? variant.length;
 }
 
 /** The response cache with tag-based invalidation. */
 export class ResponseCache {
   private readonly entries = new Map<string, CacheEntry>();
-  /** tag → the keys depending on it: one key as a plain string (most instance tags), more as a Set. */
-  private readonly byTag = new Map<string, string | Set<string>>();
+  /**
+   * tag → the keys depending on it: one key as a plain string, a few (an instance's SRV and TXT) as an
+   * array, more than SMALL_KEY_LIST as a Set, so a tag costs no Set object until it has many keys and
+   * dropping one key never scans a long list.
+   */
+  private readonly byTag = new Map<string, string | string[] | Set<string>>();
   private invalidatedCount = 0;
   private bytesHeld = 0;
   private readonly arena = new ReplyArena();
@@ -89,15 +139,25 @@ export class ResponseCache {
    * Store the encoded reply of `entry` for `shape`, then evict the oldest entries while over the byte budget.
    * Returns the reply as stored (its bytes copied into the arena).
    */
-  storeVariant(entry: CacheEntry, shape: number, variant: EncodedVariant): EncodedVariant {
+  storeVariant(entry: CacheEntry, shape: number, variant: EncodedVariant): StoredVariant {
     const live = this.entries.get(entry.key) === entry; // evicted meanwhile: not counted, not kept
-    const stored: StoredVariant = { bytes: variant.bytes, answerOffsets: variant.answerOffsets, window: variant.window, slab: undefined, index: -1 };
-    if (live && variant.window === undefined) this.arena.place(stored, variant.bytes);
-    if (entry.variant === undefined) {
+    let stored: StoredVariant;
+    if (entry.shape < 0) {
       entry.shape = shape;
-      entry.variant = stored;
+      stored = entry;
     } else {
+      stored = new OtherVariant();
       (entry.others ??= new Map()).set(shape, stored);
+    }
+    stored.answerOffsets = variant.answerOffsets;
+    stored.window = variant.window;
+    if (live && variant.window === undefined) {
+      this.arena.place(stored, variant.bytes);
+    } else {
+      // A window keeps its own memory; an entry evicted meanwhile still answers this one request.
+      stored.memory = variant.bytes;
+      stored.offset = 0;
+      stored.length = variant.bytes.length;
     }
     if (!live) return stored;
     this.bytesHeld += variantBytes(stored);
@@ -126,13 +186,16 @@ export class ResponseCache {
       if (!oldest.done) this.delete(oldest.value);
     }
     const tags = answer.tags.length === 1 ? (answer.tags[0] as string) : answer.tags.slice();
-    const entry: CacheEntry = { key, tags, rcode: answer.rcode, rotation: answer.rotation, next: 0, answer, shape: -1, variant: undefined, others: undefined };
+    const entry = new CacheEntry(key, tags, answer.rcode, answer.rotation, answer);
     this.entries.set(key, entry);
     for (const tag of answer.tags) {
       const keys = this.byTag.get(tag);
       if (keys === undefined || keys === key) this.byTag.set(tag, key);
-      else if (typeof keys === 'string') this.byTag.set(tag, new Set([keys, key]));
-      else keys.add(key);
+      else if (typeof keys === 'string') this.byTag.set(tag, [keys, key]);
+      else if (!Array.isArray(keys)) keys.add(key);
+      else if (keys.includes(key)) continue;
+      else if (keys.length < SMALL_KEY_LIST) keys.push(key);
+      else this.byTag.set(tag, new Set([...keys, key]));
     }
     return entry;
   }
@@ -142,7 +205,7 @@ export class ResponseCache {
     const keys = this.byTag.get(tag);
     if (keys === undefined) return 0;
     let n = 0;
-    for (const key of typeof keys === 'string' ? [keys] : [...keys]) if (this.delete(key)) n++;
+    for (const key of typeof keys === 'string' ? [keys] : Array.isArray(keys) ? keys.slice() : [...keys]) if (this.delete(key)) n++;
     this.byTag.delete(tag);
     this.invalidatedCount += n;
     return n;
@@ -171,13 +234,21 @@ export class ResponseCache {
     if (!entry) return false;
     this.entries.delete(key);
     this.bytesHeld -= entryBytes(entry);
-    if (entry.variant) this.arena.release(entry.variant as StoredVariant);
-    if (entry.others) for (const variant of entry.others.values()) this.arena.release(variant as StoredVariant);
+    if (entry.shape >= 0) this.arena.release(entry);
+    if (entry.others) for (const variant of entry.others.values()) this.arena.release(variant);
     for (const tag of typeof entry.tags === 'string' ? [entry.tags] : entry.tags) {
       const keys = this.byTag.get(tag);
       if (keys === undefined) continue;
       if (typeof keys === 'string') {
         if (keys === key) this.byTag.delete(tag);
+        continue;
+      }
+      if (Array.isArray(keys)) {
+        const at = keys.indexOf(key);
+        if (at < 0) continue;
+        keys[at] = keys[keys.length - 1] as string;
+        keys.pop();
+        if (keys.length === 1) this.byTag.set(tag, keys[0] as string);
         continue;
       }
       keys.delete(key);

@@ -143,33 +143,40 @@ export class DnsRequestHandler {
     counters.response(entry.rcode);
     const window = variant.window;
     let out: Buffer;
-    let bytes = variant.bytes;
+    // The reply's octets are bytes[base, base + length).
+    let bytes = variant.memory;
+    let base = variant.offset;
     if (window !== undefined) {
       // A large RRset: this reply hands out the window starting where the rotation stands.
       const reply = assembleWindow(window, step);
       const next = step + Math.max(reply.count, 1);
       entry.next = next >= entry.rotation ? next - entry.rotation : next;
       out = bytes = reply.bytes;
+      base = 0;
     } else {
       entry.next = step + 1 >= entry.rotation ? 0 : step + 1;
       // Copy, then patch what differs between askers: ID, RD and CD bits, the question as asked.
-      out = Buffer.allocUnsafe(bytes.length);
-      out.set(bytes); // a whole-buffer set copies natively, without the view Buffer.copy makes for a range
+      const length = variant.length;
+      out = Buffer.allocUnsafe(length);
+      // A plain Uint8Array view: Buffer#subarray goes through the species constructor, about twice the cost.
+      out.set(base === 0 && length === bytes.length ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset + base, length));
     }
-    if ((bytes[2] ?? 0) & (Flags.TC >> 8)) counters.truncated();
+    const flags2 = bytes[base + 2] ?? 0;
+    const flags3 = bytes[base + 3] ?? 0;
+    if (flags2 & (Flags.TC >> 8)) counters.truncated();
     const offsets = variant.answerOffsets;
     if (step !== 0 && offsets !== undefined) {
       // Rotate by moving whole answer records: [step..n) then [0..step). Nothing points into them.
       const first = offsets[0] ?? 0;
       const cut = offsets[step] ?? first;
       const end = offsets[offsets.length - 1] ?? first;
-      bytes.copy(out, first, cut, end);
-      bytes.copy(out, first + end - cut, first, cut);
+      bytes.copy(out, first, base + cut, base + end);
+      bytes.copy(out, first + end - cut, base + first, base + cut);
     }
     out[0] = msg[0] ?? 0;
     out[1] = msg[1] ?? 0;
-    out[2] = ((bytes[2] ?? 0) & ~(Flags.RD >> 8)) | ((msg[2] ?? 0) & (Flags.RD >> 8));
-    out[3] = ((bytes[3] ?? 0) & ~Flags.CD) | ((msg[3] ?? 0) & Flags.CD);
+    out[2] = (flags2 & ~(Flags.RD >> 8)) | ((msg[2] ?? 0) & (Flags.RD >> 8));
+    out[3] = (flags3 & ~Flags.CD) | ((msg[3] ?? 0) & Flags.CD);
     // The question as asked (its case may differ from the cached asker's); a short loop beats a ranged copy.
     for (let i = HEADER_SIZE; i < q.qnameEnd; i++) out[i] = msg[i] ?? 0;
     return out;

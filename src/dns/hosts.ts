@@ -11,8 +11,9 @@
  * lookup. An instance whose address is a host name (not a literal) uses that name as its target.
  */
 import { type DnsInstance } from './view.js';
-import { type Name, type Label, parseName, nameKey, isSubdomain, namesEqual, nameFromLabels, joinNames } from './name.js';
+import { type Name, type Label, parseName, nameKey, isSubdomain, namesEqual } from './name.js';
 import { parseAddress, parseIPv4, parseIPv6, formatIPv6 } from './ip.js';
+import { durableName } from './durable.js';
 
 /** The label under which address-derived target names live. */
 export const ADDR_LABEL = 'addr';
@@ -57,21 +58,23 @@ export function hostName(host: string): Name | undefined {
 }
 
 // Address-derived target names per domain, memoised (bounded) so cache misses share names and their keys.
-const targetMemo = new WeakMap<Name, Map<string, Name>>();
-const TARGET_MEMO_LIMIT = 16384;
+// Their labels are durable (durable.ts) and `addr.<domain>` is shared, so a memoised name costs its
+// array and one label.
+const targetMemo = new WeakMap<Name, { readonly addrZone: Name; readonly names: Map<string, Name> }>();
+const TARGET_MEMO_LIMIT = 1024;
 
 /** `<label>.addr.<domain>` for an address-derived label, shared between calls. */
 function addressTarget(label: string, domain: Name): Name {
   let memo = targetMemo.get(domain);
   if (!memo) {
-    memo = new Map();
+    memo = { addrZone: durableName([ADDR_LABEL], domain), names: new Map() };
     targetMemo.set(domain, memo);
   }
-  let name = memo.get(label);
+  let name = memo.names.get(label);
   if (!name) {
-    name = joinNames(nameFromLabels([label, ADDR_LABEL]), domain);
-    if (memo.size >= TARGET_MEMO_LIMIT) memo.clear();
-    memo.set(label, name);
+    name = durableName([label], memo.addrZone);
+    if (memo.names.size >= TARGET_MEMO_LIMIT) memo.names.clear();
+    memo.names.set(label, name);
   }
   return name;
 }

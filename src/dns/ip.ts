@@ -3,6 +3,7 @@
  * canonical IPv6 text of RFC 5952 that address-derived names and presentation output use.
  */
 import { isIP } from 'node:net';
+import { durableCopy } from './durable.js';
 
 /** IPv4 literal to its 4 octets; undefined if not a literal. */
 export function parseIPv4(text: string): Buffer | undefined {
@@ -68,8 +69,9 @@ export interface ParsedAddress {
 }
 
 // Registry addresses repeat on every cache miss; parsing them once keeps misses cheap. Bounded: cleared when full.
+// The memo keeps durable copies of the octets (durable.ts), so it pins no allocation pools.
 const addressMemo = new Map<string, ParsedAddress | null>();
-const ADDRESS_MEMO_LIMIT = 16384;
+const ADDRESS_MEMO_LIMIT = 1024;
 
 /** Parse an IPv4 or IPv6 literal (memoised); undefined for anything else (a host name). */
 export function parseAddress(text: string): ParsedAddress | undefined {
@@ -77,7 +79,7 @@ export function parseAddress(text: string): ParsedAddress | undefined {
   if (known !== undefined) return known ?? undefined;
   const v4 = parseIPv4(text);
   const v6 = v4 ? undefined : parseIPv6(text);
-  const parsed: ParsedAddress | null = v4 ? { family: 4, octets: v4 } : v6 ? { family: 6, octets: v6 } : null;
+  const parsed: ParsedAddress | null = v4 ? { family: 4, octets: durableCopy(v4) } : v6 ? { family: 6, octets: durableCopy(v6) } : null;
   if (addressMemo.size >= ADDRESS_MEMO_LIMIT) addressMemo.clear();
   addressMemo.set(text, parsed);
   return parsed ?? undefined;

@@ -1,8 +1,9 @@
 /**
  * Where the response cache keeps its encoded replies: packed into shared 64 KiB slabs rather than one Buffer
  * each. A Buffer of its own costs an ArrayBuffer object, a native backing store and a malloc'd block besides
- * its octets; a view into a slab costs one small object (scripts/bench/cache-memory.mjs: about 10 MB less
- * V8 heap at 100,000 cached questions).
+ * its octets; a slot names its reply by (memory, offset, length) in fields of the object that owns it, so a
+ * cached reply costs no heap object at all (a Buffer view would cost about 100 octets of V8 heap per reply;
+ * scripts/bench/cache-memory.mjs).
  *
  * Holes left by dropped replies are bounded: once a slab other than the one being filled holds less than
  * half its octets in live replies, those replies move to the current slab and the old one is let go (the
@@ -18,13 +19,21 @@ const OWN_MEMORY_ABOVE = 8 * 1024;
 /** `ArenaSlot.index` of a reply with memory of its own. */
 const OWN = -2;
 
-/** A reply's place in the arena; the arena updates `bytes` when it moves the reply. */
+/** A reply's place in the arena; the arena updates `memory` and `offset` when it moves the reply. */
 export interface ArenaSlot {
-  bytes: Buffer;
+  /** The slab's memory (or the reply's own); the reply is `memory[offset, offset + length)`. */
+  memory: Buffer;
+  offset: number;
+  length: number;
   /** The slab holding the reply (undefined: memory of its own, or not placed). */
   slab: Slab | undefined;
   /** Position in the slab's slot list; -1 when not placed (or released). */
   index: number;
+}
+
+/** The reply a slot holds, as a view (a new object each call: not for the hot path). */
+export function slotBytes(slot: ArenaSlot): Buffer {
+  return slot.memory.subarray(slot.offset, slot.offset + slot.length);
 }
 
 /** One slab and the replies in it. */
@@ -45,13 +54,15 @@ export class ReplyArena {
     return this.pinnedBytes;
   }
 
-  /** Copy `reply` into the arena and point `slot.bytes` at the copy. */
+  /** Copy `reply` into the arena and point the slot at the copy. */
   place(slot: ArenaSlot, reply: Buffer): void {
     const length = reply.length;
+    slot.length = length;
     if (length > OWN_MEMORY_ABOVE) {
       const own = Buffer.allocUnsafeSlow(length);
       reply.copy(own);
-      slot.bytes = own;
+      slot.memory = own;
+      slot.offset = 0;
       slot.slab = undefined;
       slot.index = OWN;
       this.pinnedBytes += length;
@@ -62,11 +73,11 @@ export class ReplyArena {
       slab = this.current = new Slab();
       this.pinnedBytes += SLAB_BYTES;
     }
-    const view = slab.memory.subarray(slab.used, slab.used + length);
-    reply.copy(view);
+    slab.memory.set(reply, slab.used);
+    slot.memory = slab.memory;
+    slot.offset = slab.used;
     slab.used += length;
     slab.liveBytes += length;
-    slot.bytes = view;
     slot.slab = slab;
     slot.index = slab.slots.length;
     slab.slots.push(slot);
@@ -76,7 +87,7 @@ export class ReplyArena {
   release(slot: ArenaSlot): void {
     const slab = slot.slab;
     if (slab === undefined) {
-      if (slot.index === OWN) this.pinnedBytes -= slot.bytes.length;
+      if (slot.index === OWN) this.pinnedBytes -= slot.length;
       slot.index = -1;
       return;
     }
@@ -87,12 +98,12 @@ export class ReplyArena {
     }
     slot.slab = undefined;
     slot.index = -1;
-    slab.liveBytes -= slot.bytes.length;
+    slab.liveBytes -= slot.length;
     if (slab.slots.length === 0) {
       this.drop(slab);
     } else if (slab !== this.current && slab.liveBytes * 2 < slab.used) {
       // Mostly holes: move what is left into the current slab and let this one go.
-      for (const moving of slab.slots) this.place(moving, moving.bytes);
+      for (const moving of slab.slots) this.place(moving, slotBytes(moving));
       slab.slots.length = 0;
       this.drop(slab);
     }

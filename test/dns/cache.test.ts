@@ -48,6 +48,23 @@ describe('ResponseCache bounds', () => {
     for (const key of ['a', 'b', 'c', 'd']) cache.set(key, answer([]));
     expect([cache.size, cache.get('a'), cache.get('d')?.key]).toEqual([3, undefined, 'd']);
   });
+
+  it('drops exactly the entries of a tag, however many keys it lists and whichever went first', () => {
+    for (const count of [1, 2, 3, 8, 9, 40]) {
+      const cache = new ResponseCache(1_000, 1_000_000);
+      const keys = Array.from({ length: count }, (_, i) => `k${i}`);
+      for (const key of keys) cache.set(key, answer(['svc:many', `inst:${key}`]));
+      cache.set('other', answer(['svc:other']));
+      // Drop every third key through its own tag first, then the rest through the shared one.
+      let dropped = 0;
+      for (const [i, key] of keys.entries()) if (i % 3 === 1) dropped += cache.invalidate(`inst:${key}`);
+      expect(cache.invalidate('svc:many')).toBe(count - dropped);
+      expect(keys.filter((key) => cache.get(key) !== undefined)).toEqual([]);
+      expect([cache.size, cache.get('other')?.key]).toEqual([1, 'other']);
+      cache.set('k0', answer(['svc:many'])); // the tag starts afresh
+      expect(cache.invalidate('svc:many')).toBe(1);
+    }
+  });
 });
 
 describe('CacheInvalidation: drops exactly the answers that read what changed', () => {
