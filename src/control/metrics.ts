@@ -233,7 +233,7 @@ export class Metrics {
     }
     if (daemon.workersAlive) {
       const read = daemon.workersAlive;
-      pulledGauge(r, 'beacon_dns_workers_alive', 'DNS worker processes running now; below beacon_dns_workers_desired means one died.', [], () => one(read()));
+      pulledGauge(r, 'beacon_dns_workers_alive', 'DNS worker processes serving now (the standby not counted); below beacon_dns_workers_desired while one is being replaced.', [], () => one(read()));
     }
     if (daemon.storeStale) {
       const read = daemon.storeStale;

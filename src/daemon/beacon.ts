@@ -4,7 +4,6 @@
  * API. `close()` shuts down in the reverse order: stop accepting control requests and finish those in
  * flight, stop checks and the reaper, close DNS, then flush and close the store.
  */
-import cluster from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { SmartLoadBalancer } from '../balancer/smart-load-balancer.js';
@@ -194,8 +193,8 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
       build: { version: BEACON_VERSION },
       daemon: {
         workersDesired: () => (workers ? config.dnsWorkers : 0),
-        // node:cluster lists the workers not yet exited; the primary forks only DNS workers.
-        workersAlive: () => (workers ? Object.values(cluster.workers ?? {}).filter((w) => w !== undefined && !w.isDead()).length : 0),
+        // Serving workers: the standby kept beside them is alive but answers nothing until it takes over.
+        workersAlive: () => (workers ? workers.workers().serving : 0),
         storeStale: () => ('stale' in store && store.stale === true),
       },
     });
