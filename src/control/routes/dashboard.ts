@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import { BeaconError } from '../../errors.js';
+import { EventStreams } from '../event-stream.js';
 import { instanceView, requireRecord } from '../instance-view.js';
 import type { ControlPlugin } from '../plugin.js';
 import type { RegistryReader, SelectionPort } from '../ports.js';
@@ -44,9 +45,6 @@ function dnsFacts(info: Record<string, unknown>): { domain: string; servers: str
   return { domain, servers };
 }
 
-/** A comment line this often keeps proxies and idle timers from closing a quiet stream. */
-const KEEP_ALIVE_MS = 15_000;
-
 /** Routes `/`, `/dashboard/*`, `GET /v1/dashboard`, `GET /v1/dashboard/circuits` and `POST .../circuit/reset`. */
 export const dashboardRoutes: ControlPlugin<DashboardDeps> = async (app, { registry, balancer, info }) => {
   const root = assetsRoot();
@@ -75,28 +73,15 @@ export const dashboardRoutes: ControlPlugin<DashboardDeps> = async (app, { regis
     return { index: registry.index, now, dns: dnsFacts(info?.() ?? {}), services };
   });
 
-  const openStreams = new Set<() => void>();
-  app.addHook('preClose', async () => {
-    for (const end of [...openStreams]) end();
-  });
+  const streams = new EventStreams();
+  app.addHook('preClose', async () => streams.endAll());
 
   app.get('/v1/dashboard/circuits', { schema: { querystring: schema.emptyQuery } }, async (request, reply) => {
-    reply.hijack();
-    const raw = reply.raw;
-    raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-    raw.write('event: hello\ndata: {}\n\n');
-    // One event per transition (HTML Living Standard, 'Server-sent events'); the page re-reads the overview.
-    const unsubscribe = balancer.onCircuitChange((change) => raw.write(`event: circuit\ndata: ${JSON.stringify(change)}\n\n`));
-    const keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
-    keepAlive.unref();
-    const end = (): void => {
-      clearInterval(keepAlive);
-      unsubscribe();
-      openStreams.delete(end);
-      if (!raw.writableEnded) raw.end();
-    };
-    openStreams.add(end);
-    request.raw.once('close', end);
+    streams.start(request, reply, (stream) => {
+      stream.send('hello', {});
+      // One event per transition; the page re-reads the overview.
+      return balancer.onCircuitChange((change) => stream.send('circuit', change));
+    });
   });
 
   app.post<{ Params: { service: string; id: string } }>(
