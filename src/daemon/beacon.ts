@@ -116,39 +116,140 @@ function writerSyncedWith(writer: WritePort, synced: (index: number) => Promise<
   };
 }
 
+/** Undo steps of a start, run in reverse order on shutdown or when a later step fails. */
+class Teardown {
+  private readonly steps: (() => Promise<void> | void)[] = [];
+
+  constructor(private readonly log: Logger) {}
+
+  /** Run `step` on teardown, after every step pushed later. */
+  push(step: () => Promise<void> | void): void {
+    this.steps.push(step);
+  }
+
+  /** Replace the newest step (a part handed over to one that closes it). */
+  replaceLast(step: () => Promise<void> | void): void {
+    this.steps.pop();
+    this.steps.push(step);
+  }
+
+  /** Run every step, newest first; a failing step is logged and the others still run. */
+  async run(): Promise<void> {
+    while (this.steps.length) {
+      try {
+        await this.steps.pop()!();
+      } catch (error) {
+        this.log.warn({ err: error }, 'cleanup after failed start');
+      }
+    }
+  }
+}
+
+/** The registry loaded from its store, behind the one write path. */
+async function openRegistry(config: BeaconConfig, logger: Logger, teardown: Teardown) {
+  if (config.store === 'sqlite') makePrivateDirectory(config.dataDir);
+  const registry = new ServiceRegistry(
+    { defaultTtlMs: config.defaultTtlMs, healthCheckIntervalMs: config.healthCheckIntervalMs, deregisterCriticalAfterMs: config.deregisterCriticalAfterMs },
+    // On etcd, leases enforce heartbeat TTLs: a node never sees the heartbeats other nodes receive.
+    { logger: moduleLogger(logger, 'registry'), externalTtl: config.store === 'etcd' },
+  );
+  const storeEpisodes = new StoreFailureEpisodes(moduleLogger(logger, 'store'));
+  const store = observeWrites(await openStore(config, moduleLogger(logger, 'store')), storeEpisodes);
+  teardown.push(() => store.close());
+  const durable = await openWhenReachable(() => DurableRegistry.open(registry, store, { logger: moduleLogger(logger, 'durable') }), {
+    log: moduleLogger(logger, 'store'),
+    ...(config.storeWaitMs === undefined ? {} : { waitMs: config.storeWaitMs }),
+  });
+  teardown.replaceLast(() => durable.close()); // closing the write path closes its store
+  return { registry, store, storeEpisodes, durable };
+}
+
+/** What the DNS server (or each worker's) starts with. */
+function dnsOptionsOf(config: BeaconConfig) {
+  return {
+    domain: config.domain,
+    listen: config.dnsListen.map((l) => ({ host: l.host, port: l.port })),
+    ...(config.zonesDir === undefined ? {} : { zones: config.zonesDir }),
+    ...(config.answerTtlSeconds === undefined ? {} : { answerTtl: config.answerTtlSeconds }),
+    ...(config.negativeTtlSeconds === undefined ? {} : { negativeTtl: config.negativeTtlSeconds }),
+    udpTransport: config.udpTransport,
+    tcp: { ...config.dnsTcp },
+    ...(config.maxAnswers > 0 ? { maxAnswers: config.maxAnswers } : {}),
+  };
+}
+
+/** DNS in this process or in `--workers N` processes, and the mDNS responder when asked for. */
+async function startDns(config: BeaconConfig, registry: ServiceRegistry, balancer: SmartLoadBalancer, logger: Logger, teardown: Teardown) {
+  const dnsOptions = dnsOptionsOf(config);
+  // With --workers N, N processes answer DNS from replicas of the registry; writes wait until they applied.
+  const workers = config.dnsWorkers > 1
+    ? await startDnsWorkers({ count: config.dnsWorkers, registry, balancer, dns: dnsOptions, logger: moduleLogger(logger, 'dns-workers') })
+    : undefined;
+  // The in-process view exists only when this process answers DNS itself (workers build their own) or
+  // publishes over multicast DNS (one responder per host, so never in the workers).
+  const needsView = workers === undefined || config.mdnsInterfaces !== undefined;
+  const view = needsView ? createRegistryView(registry, balancer) : undefined;
+  if (view) teardown.push(() => view.dispose());
+  const local = workers === undefined && view ? await startDnsServer({ view, ...dnsOptions, logger }) : undefined;
+  const dns = workers ?? local!;
+  teardown.push(() => dns.close());
+  const mdns = config.mdnsInterfaces !== undefined && view ? await startMdnsResponder({ view, interfaces: config.mdnsInterfaces, logger }) : undefined;
+  if (mdns) teardown.push(() => mdns.close());
+  return { workers, local, dns, mdns };
+}
+
+/** Metrics and the info-level change log, following the registry and the circuits. */
+function observe(registry: ServiceRegistry, balancer: SmartLoadBalancer, metrics: Metrics, logger: Logger, teardown: Teardown): void {
+  teardown.push(registry.onChange((event) => metrics.onChange(event)));
+  // The one place instance changes are logged at info (see change-log.ts).
+  teardown.push(registry.onChange(changeLogger(moduleLogger(logger, 'registry'))));
+  teardown.push(balancer.onCircuitChange(circuitLogger(moduleLogger(logger, 'balancer'))));
+  teardown.push(balancer.onCircuitChange((change) => metrics.onCircuitChange(change.from, change.to)));
+}
+
+/** Active checks and the TTL reaper, writing through the write path. */
+function startHealth(registry: ServiceRegistry, durable: DurableRegistry, metrics: Metrics, logger: Logger, teardown: Teardown) {
+  const checker = new HealthChecker({
+    registry,
+    writer: durable,
+    owns: (service, id) => durable.owns(service, id),
+    logger: moduleLogger(logger, 'health'),
+    onResult: (result) => metrics.onCheckResult(result.type, result.healthy),
+  });
+  checker.start();
+  teardown.push(() => checker.stop());
+  const reaper = new Reaper({ registry, writer: durable, logger: moduleLogger(logger, 'reaper'), onRun: () => metrics.onReaperRun() });
+  reaper.start();
+  teardown.push(() => reaper.stop());
+  return { checker, reaper };
+}
+
+/** The control API's listeners: the socket always; TCP with its tokens and browser sessions when configured. */
+function controlListeners(config: BeaconConfig) {
+  return {
+    socketPath: config.socketPath,
+    plugins: [consulRoutes, dashboardRoutes],
+    ...(config.httpListen
+      ? {
+          tcp: config.httpListen,
+          token: config.token,
+          ...(config.readToken === undefined ? {} : { readToken: config.readToken }),
+          sessionFile: path.join(config.dataDir, 'sessions.json'),
+        }
+      : {}),
+  };
+}
+
 /** Start every part of Beacon. On a failure, whatever was started is stopped again before rejecting. */
 export async function startBeacon(config: BeaconConfig, options: { logger?: Logger } = {}): Promise<Beacon> {
   const logger = options.logger ?? silentLogger;
   const log = moduleLogger(logger, 'daemon');
-  const undo: (() => Promise<void> | void)[] = [];
-  const rollback = async (): Promise<void> => {
-    while (undo.length) {
-      try {
-        await undo.pop()!();
-      } catch (error) {
-        log.warn({ err: error }, 'cleanup after failed start');
-      }
-    }
-  };
+  const teardown = new Teardown(log);
   try {
     // The loop that answers DNS (without --workers) and the control API: its longest stall is in /v1/stats.
     const loopStall = new LoopStallMonitor();
-    undo.push(() => loopStall.stop());
-    if (config.store === 'sqlite') makePrivateDirectory(config.dataDir);
-    const registry = new ServiceRegistry(
-      { defaultTtlMs: config.defaultTtlMs, healthCheckIntervalMs: config.healthCheckIntervalMs, deregisterCriticalAfterMs: config.deregisterCriticalAfterMs },
-      // On etcd, leases enforce heartbeat TTLs: a node never sees the heartbeats other nodes receive.
-      { logger: moduleLogger(logger, 'registry'), externalTtl: config.store === 'etcd' },
-    );
-    const storeEpisodes = new StoreFailureEpisodes(moduleLogger(logger, 'store'));
-    const store = observeWrites(await openStore(config, moduleLogger(logger, 'store')), storeEpisodes);
-    undo.push(() => store.close());
-    const durable = await openWhenReachable(() => DurableRegistry.open(registry, store, { logger: moduleLogger(logger, 'durable') }), {
-      log: moduleLogger(logger, 'store'),
-      ...(config.storeWaitMs === undefined ? {} : { waitMs: config.storeWaitMs }),
-    });
-    undo.pop();
-    undo.push(() => durable.close());
+    teardown.push(() => loopStall.stop());
+    const { registry, store, storeEpisodes, durable } = await openRegistry(config, logger, teardown);
     log.info({ store: store.kind, instances: registry.records().length, index: registry.index }, 'registry loaded');
 
     const balancer = new SmartLoadBalancer(
@@ -161,32 +262,8 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
       },
       { logger: moduleLogger(logger, 'balancer') },
     );
-    undo.push(() => balancer.dispose());
-
-    const dnsOptions = {
-      domain: config.domain,
-      listen: config.dnsListen.map((l) => ({ host: l.host, port: l.port })),
-      ...(config.zonesDir === undefined ? {} : { zones: config.zonesDir }),
-      ...(config.answerTtlSeconds === undefined ? {} : { answerTtl: config.answerTtlSeconds }),
-      ...(config.negativeTtlSeconds === undefined ? {} : { negativeTtl: config.negativeTtlSeconds }),
-      udpTransport: config.udpTransport,
-      tcp: { ...config.dnsTcp },
-      ...(config.maxAnswers > 0 ? { maxAnswers: config.maxAnswers } : {}),
-    };
-    // With --workers N, N processes answer DNS from replicas of the registry; writes wait until they applied.
-    const workers = config.dnsWorkers > 1
-      ? await startDnsWorkers({ count: config.dnsWorkers, registry, balancer, dns: dnsOptions, logger: moduleLogger(logger, 'dns-workers') })
-      : undefined;
-    // The in-process view exists only when this process answers DNS itself (workers build their own) or
-    // publishes over multicast DNS (one responder per host, so never in the workers).
-    const needsView = workers === undefined || config.mdnsInterfaces !== undefined;
-    const view = needsView ? createRegistryView(registry, balancer) : undefined;
-    if (view) undo.push(() => view.dispose());
-    const local = workers === undefined && view ? await startDnsServer({ view, ...dnsOptions, logger }) : undefined;
-    const dns = workers ?? local!;
-    undo.push(() => dns.close());
-    const mdns = config.mdnsInterfaces !== undefined && view ? await startMdnsResponder({ view, interfaces: config.mdnsInterfaces, logger }) : undefined;
-    if (mdns) undo.push(() => mdns.close());
+    teardown.push(() => balancer.dispose());
+    const { workers, local, dns, mdns } = await startDns(config, registry, balancer, logger, teardown);
 
     const metrics = new Metrics({
       runtime: true,
@@ -195,29 +272,13 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
         workersDesired: () => (workers ? config.dnsWorkers : 0),
         // Serving workers: the standby kept beside them is alive but answers nothing until it takes over.
         workersAlive: () => (workers ? workers.workers().serving : 0),
-        storeStale: () => ('stale' in store && store.stale === true),
+        storeStale: () => isStaleAware(store) && store.stale,
       },
     });
-    undo.push(registry.onChange((event) => metrics.onChange(event)));
-    // The one place instance changes are logged at info (see change-log.ts).
-    undo.push(registry.onChange(changeLogger(moduleLogger(logger, 'registry'))));
-    undo.push(balancer.onCircuitChange(circuitLogger(moduleLogger(logger, 'balancer'))));
-    undo.push(balancer.onCircuitChange((change) => metrics.onCircuitChange(change.from, change.to)));
+    observe(registry, balancer, metrics, logger, teardown);
     const feed = new ChangeFeed(registry);
-    undo.push(() => feed.close());
-
-    const checker = new HealthChecker({
-      registry,
-      writer: durable,
-      owns: (service, id) => durable.owns(service, id),
-      logger: moduleLogger(logger, 'health'),
-      onResult: (result) => metrics.onCheckResult(result.type, result.healthy),
-    });
-    checker.start();
-    undo.push(() => checker.stop());
-    const reaper = new Reaper({ registry, writer: durable, logger: moduleLogger(logger, 'reaper'), onRun: () => metrics.onReaperRun() });
-    reaper.start();
-    undo.push(() => reaper.stop());
+    teardown.push(() => feed.close());
+    const { checker, reaper } = startHealth(registry, durable, metrics, logger, teardown);
 
     // Filled once the control API listens; `info()` is called before that by nobody but the startup log.
     const bound: { control?: ControlServer } = {};
@@ -263,40 +324,24 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
             storeFailures: () => storeEpisodes.count,
           }),
       },
-      { socketPath: config.socketPath, plugins: [consulRoutes, dashboardRoutes], ...(config.httpListen ? {
-              tcp: config.httpListen,
-              token: config.token,
-              ...(config.readToken === undefined ? {} : { readToken: config.readToken }),
-              sessionFile: path.join(config.dataDir, 'sessions.json'),
-            } : {}) },
+      controlListeners(config),
     );
     bound.control = controlServer;
-    undo.push(() => controlServer.close());
+    teardown.push(() => controlServer.close());
 
     let closing: Promise<void> | undefined;
-    const beacon: Beacon = {
-      config,
-      registry,
-      durable,
-      balancer,
-      dns,
-      control: controlServer,
-      checker,
-      reaper,
-      info,
-      close: () => {
-        closing ??= (async () => {
-          log.info('shutting down');
-          await rollback();
-          log.info('stopped');
-        })();
-        return closing;
-      },
+    const close = (): Promise<void> => {
+      closing ??= (async () => {
+        log.info('shutting down');
+        await teardown.run();
+        log.info('stopped');
+      })();
+      return closing;
     };
     log.info(info(), 'beacon started');
-    return beacon;
+    return { config, registry, durable, balancer, dns, control: controlServer, checker, reaper, info, close };
   } catch (error) {
-    await rollback();
+    await teardown.run();
     throw error;
   }
 }
