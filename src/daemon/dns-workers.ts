@@ -55,198 +55,302 @@ interface WorkerState {
   serving: boolean;
 }
 
+/** A forked worker: `ready` once it answers DNS, `exited` when it is gone. */
+interface Forked {
+  readonly state: WorkerState;
+  readonly ready: Promise<void>;
+  readonly exited: Promise<{ code: number | null; signal: string | null }>;
+}
+
+/** How a forked worker's `ready` promise is settled from its messages. */
+interface ReadySettlers {
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
 /** Fork `count` DNS workers and wait until each serves. */
 export async function startDnsWorkers(options: DnsWorkerOptions): Promise<DnsWorkerPool> {
-  const { registry, balancer } = options;
-  const log = options.logger ?? silentLogger;
   cluster.setupPrimary({ exec: fileURLToPath(new URL('./dns-worker.js', import.meta.url)), args: [] });
-  const states: WorkerState[] = [];
-  let closing = false;
-  const waiters = new Set<{ index: number; resolve: () => void }>();
-  // Only serving workers count: one being replaced gets everything in its snapshot when it comes up.
-  const minApplied = (): number => Math.min(...states.filter((s) => s.serving).map((s) => s.applied));
-  const wake = (): void => {
-    const floor = minApplied();
-    for (const waiter of waiters) if (waiter.index <= floor) {
-      waiters.delete(waiter);
+  const pool = new DnsWorkers(options);
+  try {
+    await pool.start();
+  } catch (error) {
+    await pool.close();
+    throw error;
+  }
+  const first = pool.serving();
+  return {
+    addresses: { udp: first.udp, tcp: first.tcp },
+    stats: () => pool.stats(),
+    workers: () => pool.workers(),
+    synced: (index) => pool.synced(index),
+    close: () => pool.close(),
+  };
+}
+
+/**
+ * Registry and circuit changes, streamed to the workers. Changes are streamed in batches, one per turn of
+ * the event loop: a group commit of 200 registrations is one IPC message per worker and one acknowledgement
+ * back (the highest index applied), not 200 of each.
+ */
+class ChangeStream {
+  private outbox: (PutMessage | CircuitMessage)[] = [];
+  private readonly stopChanges: () => void;
+  private readonly stopCircuits: () => void;
+
+  constructor(registry: ServiceRegistry, balancer: SmartLoadBalancer, private readonly broadcast: (message: ToWorker) => void) {
+    this.stopChanges = registry.onChange((event) => this.post({ t: 'put', index: event.index, service: event.service, id: event.id, record: event.after ?? null }));
+    this.stopCircuits = balancer.onCircuitChange((change) => {
+      const record = registry.get(change.service, change.id);
+      this.post({ t: 'circuit', service: change.service, id: change.id, admits: record === undefined || balancer.admits(record) });
+    });
+  }
+
+  /** Stop following the registry and the circuits. */
+  stop(): void {
+    this.stopChanges();
+    this.stopCircuits();
+  }
+
+  private post(message: PutMessage | CircuitMessage): void {
+    if (this.outbox.length === 0) setImmediate(() => this.flush());
+    this.outbox.push(message);
+  }
+
+  private flush(): void {
+    const messages = this.outbox;
+    this.outbox = [];
+    if (messages.length > 0) this.broadcast({ t: 'batch', messages });
+  }
+}
+
+/** Writes waiting until every serving worker has applied their change index (the acknowledgement watermark). */
+class SyncWaiters {
+  private readonly waiters = new Set<{ index: number; resolve: () => void }>();
+
+  /** `floor`: the lowest index every serving worker has applied; `onTimeout`: a wait ran out. */
+  constructor(private readonly floor: () => number, private readonly onTimeout: (index: number) => void) {}
+
+  /** Resolves once `floor()` reaches `index`, or after SYNC_TIMEOUT_MS. */
+  wait(index: number): Promise<void> {
+    if (this.floor() >= index) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiter = { index, resolve: () => { clearTimeout(timer); resolve(); } };
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        this.onTimeout(index);
+        resolve();
+      }, SYNC_TIMEOUT_MS);
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** The floor may have risen (a worker applied a change, or one died): release the waits it covers. */
+  wake(): void {
+    const floor = this.floor();
+    for (const waiter of this.waiters) if (waiter.index <= floor) {
+      this.waiters.delete(waiter);
       waiter.resolve();
     }
-  };
-  const broadcast = (message: ToWorker): void => {
-    for (const state of states) if (state.worker.isConnected()) state.worker.send(message);
-  };
+  }
 
-  // A worker gets the registry as it is when it says hello; changes broadcast before that reach it too but are
-  // ignored there (it has no replica yet, or they are not newer than its snapshot); later ones follow in order.
-  const snapshot = (dns: WorkerDnsOptions | undefined): ToWorker => ({
-    t: 'init',
-    config: registry.config,
-    ...(dns ? { dns } : {}),
-    index: registry.index,
-    records: registry.records(),
-    refused: registry.records().filter((r) => !balancer.admits(r)).map((r) => [r.service, r.spec.id] as const),
-  });
-  // Changes are streamed in batches, one per turn of the event loop: a group commit of 200 registrations is
-  // one IPC message per worker and one acknowledgement back (the highest index applied), not 200 of each.
-  let outbox: (PutMessage | CircuitMessage)[] = [];
-  const flush = (): void => {
-    const messages = outbox;
-    outbox = [];
-    if (messages.length > 0) broadcast({ t: 'batch', messages });
-  };
-  const post = (message: PutMessage | CircuitMessage): void => {
-    if (outbox.length === 0) setImmediate(flush);
-    outbox.push(message);
-  };
-  const stopChanges = registry.onChange((event) => post({ t: 'put', index: event.index, service: event.service, id: event.id, record: event.after ?? null }));
-  const stopCircuits = balancer.onCircuitChange((change) => {
-    const record = registry.get(change.service, change.id);
-    post({ t: 'circuit', service: change.service, id: change.id, admits: record === undefined || balancer.admits(record) });
-  });
+  /** Release every wait (the pool closes). */
+  releaseAll(): void {
+    for (const waiter of this.waiters) waiter.resolve();
+    this.waiters.clear();
+  }
+}
 
+/** The worker processes: forking, bringing up to date, the standby, launching for the supervisor, closing. */
+class DnsWorkers {
+  private readonly log: Logger;
+  private readonly states: WorkerState[] = [];
+  private closing = false;
+  private started = false;
+  private readonly acks: SyncWaiters;
+  private readonly changes: ChangeStream;
+  private readonly supervisor: WorkerSupervisor;
   // node:cluster shares a socket among the workers that ask for the same address and port, and closes it
   // when the last of them exits. A replacement asks for what the living workers asked for (so it joins
   // their sockets); when none lives, for the ports the first workers got (port 0 would pick new ones).
-  let boundPorts: WorkerDnsOptions | undefined;
-  const listenFor = (): WorkerDnsOptions => states.find((s) => s.dns !== undefined)?.dns ?? boundPorts ?? options.dns;
-  let first: (FromWorker & { t: 'ready' }) | undefined;
-  // Counters of dead workers, so that the sums never go backwards when a worker is replaced.
-  let retired: DnsStats[] = [];
-
-  /** A forked worker: `ready` once it answers DNS, `exited` when it is gone. */
-  interface Forked {
-    readonly state: WorkerState;
-    readonly ready: Promise<void>;
-    readonly exited: Promise<{ code: number | null; signal: string | null }>;
-  }
-
-  /**
-   * Fork one worker and bring it up to date (the snapshot on hello, then every change in order). With
-   * `dns` it answers at once; without, it stands by as a spare until told to `serve`.
-   */
-  const fork = (dns: WorkerDnsOptions | undefined): Forked => {
-    const worker = cluster.fork();
-    const state: WorkerState = { worker, dns, applied: 0, stats: undefined, replica: false, bound: false, serving: false };
-    states.push(state);
-    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
-      worker.once('exit', (code: number | null, signal: string | null) => {
-        states.splice(states.indexOf(state), 1);
-        if (state.stats) retired = [sumStats([...retired, state.stats])];
-        wake(); // a dead worker answers nothing: never wait for it
-        resolve({ code, signal });
-      }),
-    );
-    const ready = new Promise<void>((resolve, reject) => {
-      worker.on('message', (message: FromWorker) => {
-        if (message.t === 'hello') {
-          worker.send(snapshot(dns));
-        } else if (message.t === 'ready') {
-          state.bound = true;
-          first ??= message;
-          boundPorts ??= { ...options.dns, listen: message.udp.map((a) => ({ host: a.address, port: a.port })) };
-          resolve();
-        } else if (message.t === 'applied') {
-          state.applied = Math.max(state.applied, message.index);
-          state.replica = true;
-          // Serving once bound: it answers from the snapshot plus every change since.
-          if (state.bound) state.serving = true;
-          wake();
-        } else if (message.t === 'stats') {
-          state.stats = message.stats;
-        } else {
-          log.error({ worker: worker.id, message: message.message }, 'DNS worker failed');
-          reject(new Error(`DNS worker ${worker.id}: ${message.message}`));
-        }
-      });
-      void exited.then(({ code, signal }) => reject(new Error(`DNS worker ${worker.id} exited (${signal ?? code})`)));
-    });
-    ready.catch(() => undefined); // a spare that dies unused is only replaced
-    return { state, ready, exited };
-  };
-
+  private boundPorts: WorkerDnsOptions | undefined;
+  private first: (FromWorker & { t: 'ready' }) | undefined;
+  /** Counters of dead workers, so that the sums never go backwards when a worker is replaced. */
+  private retired: DnsStats[] = [];
   // A standby worker, forked once the pool serves: replacing a dead worker is then a message to a process
   // that is up and up to date, not a process start (which on a loaded machine can take seconds).
-  let spare: Forked | undefined;
-  let started = false;
-  const refillSpare = (): void => {
-    if (spare !== undefined || closing || !started) return;
-    const forked = fork(undefined);
-    spare = forked;
-    void forked.exited.then(() => {
-      if (spare === forked) spare = undefined;
-    });
-  };
+  private spare: Forked | undefined;
+
+  constructor(private readonly options: DnsWorkerOptions) {
+    const log = (this.log = options.logger ?? silentLogger);
+    this.acks = new SyncWaiters(() => this.minApplied(), (index) =>
+      log.warn({ index, applied: this.states.map((s) => s.applied) }, 'DNS workers slow to apply a change; acknowledging anyway'));
+    this.changes = new ChangeStream(options.registry, options.balancer, (message) => this.broadcast(message));
+    this.supervisor = new WorkerSupervisor({ count: options.count, launch: () => this.launch(), logger: log });
+  }
+
+  /** Fill every slot and wait until each serves. */
+  start(): Promise<void> {
+    return this.supervisor.start();
+  }
+
+  /** The pool serves: fork the standby, and return the first worker's addresses (the shared sockets). */
+  serving(): FromWorker & { t: 'ready' } {
+    this.started = true;
+    this.refillSpare();
+    const { first } = this;
+    if (!first) throw new Error('internal: DNS workers started without reporting their addresses');
+    this.log.info({ workers: this.options.count, udp: first.udp.map((a) => `${a.address}:${a.port}`) }, 'DNS workers serving');
+    return first;
+  }
+
+  stats(): DnsStats {
+    return sumStats([...this.retired, ...this.states.map((s) => s.stats).filter((s): s is DnsStats => s !== undefined)]);
+  }
+
+  workers(): WorkerPoolStatus & { readonly pids: readonly number[] } {
+    const pids = this.states.filter((s) => s.serving).flatMap((s) => (s.worker.process.pid === undefined ? [] : [s.worker.process.pid]));
+    return { ...this.supervisor.status(), pids };
+  }
+
+  synced(index: number): Promise<void> {
+    if (this.closing) return Promise.resolve();
+    return this.acks.wait(index);
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    this.supervisor.close();
+    this.changes.stop();
+    this.acks.releaseAll();
+    await Promise.all(this.states.map(({ worker }) => stopWorker(worker)));
+  }
+
+  /** Only serving workers count: one being replaced gets everything in its snapshot when it comes up. */
+  private minApplied(): number {
+    return Math.min(...this.states.filter((s) => s.serving).map((s) => s.applied));
+  }
+
+  private broadcast(message: ToWorker): void {
+    for (const state of this.states) if (state.worker.isConnected()) state.worker.send(message);
+  }
+
+  // A worker gets the registry as it is when it says hello; changes broadcast before that reach it too but are
+  // ignored there (it has no replica yet, or they are not newer than its snapshot); later ones follow in order.
+  private snapshot(dns: WorkerDnsOptions | undefined): ToWorker {
+    const { registry, balancer } = this.options;
+    return {
+      t: 'init',
+      config: registry.config,
+      ...(dns ? { dns } : {}),
+      index: registry.index,
+      records: registry.records(),
+      refused: registry.records().filter((r) => !balancer.admits(r)).map((r) => [r.service, r.spec.id] as const),
+    };
+  }
+
+  private listenFor(): WorkerDnsOptions {
+    return this.states.find((s) => s.dns !== undefined)?.dns ?? this.boundPorts ?? this.options.dns;
+  }
 
   /** Fill a slot: promote the spare when it is up to date, else fork a worker; then make a new spare. */
-  const launch = (): LaunchedWorker => {
-    const dns = listenFor();
-    let forked: Forked;
-    if (spare !== undefined && spare.state.replica && spare.state.worker.isConnected()) {
-      forked = spare;
-      spare = undefined;
-      forked.state.dns = dns;
-      forked.state.worker.send({ t: 'serve', dns } satisfies ToWorker);
-    } else {
-      forked = fork(dns);
-    }
-    refillSpare();
+  private launch(): LaunchedWorker {
+    const forked = this.promoteSpare() ?? this.fork(this.listenFor());
+    this.refillSpare();
     const { worker } = forked.state;
     const ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`DNS worker ${worker.id} did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
       forked.ready.then(resolve, reject).finally(() => clearTimeout(timer));
     });
     return { id: worker.id, ready, exited: forked.exited, kill: () => worker.kill('SIGKILL') };
-  };
-  const supervisor = new WorkerSupervisor({ count: options.count, launch, logger: log });
-
-  const close = async (): Promise<void> => {
-    closing = true;
-    supervisor.close();
-    stopChanges();
-    stopCircuits();
-    for (const waiter of waiters) waiter.resolve();
-    waiters.clear();
-    await Promise.all(states.map(({ worker }) => new Promise<void>((resolve) => {
-      if (worker.isDead()) return resolve();
-      const timer = setTimeout(() => worker.kill('SIGKILL'), 5_000);
-      worker.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      if (worker.isConnected()) worker.send({ t: 'stop' } satisfies ToWorker);
-      else worker.kill();
-    })));
-  };
-
-  try {
-    await supervisor.start();
-  } catch (error) {
-    await close();
-    throw error;
   }
-  started = true;
-  refillSpare();
-  if (!first) throw new Error('internal: DNS workers started without reporting their addresses');
-  log.info({ workers: options.count, udp: first.udp.map((a) => `${a.address}:${a.port}`) }, 'DNS workers serving');
 
-  return {
-    addresses: { udp: first.udp, tcp: first.tcp },
-    stats: () => sumStats([...retired, ...states.map((s) => s.stats).filter((s): s is DnsStats => s !== undefined)]),
-    workers: () => ({ ...supervisor.status(), pids: states.filter((s) => s.serving).flatMap((s) => (s.worker.process.pid === undefined ? [] : [s.worker.process.pid])) }),
-    synced(index) {
-      if (minApplied() >= index || closing) return Promise.resolve();
-      return new Promise((resolve) => {
-        const waiter = { index, resolve: () => { clearTimeout(timer); resolve(); } };
-        const timer = setTimeout(() => {
-          waiters.delete(waiter);
-          log.warn({ index, applied: states.map((s) => s.applied) }, 'DNS workers slow to apply a change; acknowledging anyway');
-          resolve();
-        }, SYNC_TIMEOUT_MS);
-        waiters.add(waiter);
-      });
-    },
-    close,
-  };
+  /** The spare, told to serve, when it holds a replica and is connected; else undefined. */
+  private promoteSpare(): Forked | undefined {
+    const { spare } = this;
+    if (spare === undefined || !spare.state.replica || !spare.state.worker.isConnected()) return undefined;
+    const dns = this.listenFor();
+    this.spare = undefined;
+    spare.state.dns = dns;
+    spare.state.worker.send({ t: 'serve', dns } satisfies ToWorker);
+    return spare;
+  }
+
+  private refillSpare(): void {
+    if (this.spare !== undefined || this.closing || !this.started) return;
+    const forked = this.fork(undefined);
+    this.spare = forked;
+    void forked.exited.then(() => {
+      if (this.spare === forked) this.spare = undefined;
+    });
+  }
+
+  /**
+   * Fork one worker and bring it up to date (the snapshot on hello, then every change in order). With
+   * `dns` it answers at once; without, it stands by as a spare until told to `serve`.
+   */
+  private fork(dns: WorkerDnsOptions | undefined): Forked {
+    const worker = cluster.fork();
+    const state: WorkerState = { worker, dns, applied: 0, stats: undefined, replica: false, bound: false, serving: false };
+    this.states.push(state);
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+      worker.once('exit', (code: number | null, signal: string | null) => {
+        this.forget(state);
+        resolve({ code, signal });
+      }),
+    );
+    const ready = new Promise<void>((resolve, reject) => {
+      worker.on('message', (message: FromWorker) => this.onMessage(state, dns, message, { resolve, reject }));
+      void exited.then(({ code, signal }) => reject(new Error(`DNS worker ${worker.id} exited (${signal ?? code})`)));
+    });
+    ready.catch(() => undefined); // a spare that dies unused is only replaced
+    return { state, ready, exited };
+  }
+
+  /** A worker exited: drop it, keeping its counters. */
+  private forget(state: WorkerState): void {
+    this.states.splice(this.states.indexOf(state), 1);
+    if (state.stats) this.retired = [sumStats([...this.retired, state.stats])];
+    this.acks.wake(); // a dead worker answers nothing: never wait for it
+  }
+
+  /** One message from a worker forked with `dns`. */
+  private onMessage(state: WorkerState, dns: WorkerDnsOptions | undefined, message: FromWorker, ready: ReadySettlers): void {
+    const { worker } = state;
+    if (message.t === 'hello') {
+      worker.send(this.snapshot(dns));
+    } else if (message.t === 'ready') {
+      state.bound = true;
+      this.first ??= message;
+      this.boundPorts ??= { ...this.options.dns, listen: message.udp.map((a) => ({ host: a.address, port: a.port })) };
+      ready.resolve();
+    } else if (message.t === 'applied') {
+      state.applied = Math.max(state.applied, message.index);
+      state.replica = true;
+      // Serving once bound: it answers from the snapshot plus every change since.
+      if (state.bound) state.serving = true;
+      this.acks.wake();
+    } else if (message.t === 'stats') {
+      state.stats = message.stats;
+    } else {
+      this.log.error({ worker: worker.id, message: message.message }, 'DNS worker failed');
+      ready.reject(new Error(`DNS worker ${worker.id}: ${message.message}`));
+    }
+  }
+}
+
+/** Ask a worker to stop (SIGKILL after 5 s); resolves once it has exited. */
+function stopWorker(worker: Worker): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (worker.isDead()) return resolve();
+    const timer = setTimeout(() => worker.kill('SIGKILL'), 5_000);
+    worker.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    if (worker.isConnected()) worker.send({ t: 'stop' } satisfies ToWorker);
+    else worker.kill();
+  });
 }
 
 /** Add up counters: numbers are summed, and so are the numbers inside nested records (by type, by rcode). */
