@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { InvalidConfigurationError } from './errors.js';
 import type { ListenAddress } from './config/parse.js';
+import type { TsigKey } from './dns/update/tsig.js';
 import { CONFIG_FILE, envOf, flagOf, parseSettings, type RawSettings, type SettingValues } from './config/settings.js';
 import { settingsFromEnv, settingsFromFile } from './config/sources.js';
 
@@ -72,6 +73,12 @@ export interface BeaconConfig {
   readonly udpTransport: 'auto' | 'batched' | 'dgram';
   /** Interfaces to publish on over multicast DNS (empty: every non-loopback IPv4 one); undefined: off. */
   readonly mdnsInterfaces?: readonly string[];
+  /** TSIG keys DNS UPDATE may be signed with. */
+  readonly tsigKeys: readonly TsigKey[];
+  /** Networks (CIDR) whose unsigned DNS UPDATEs are accepted. */
+  readonly allowUpdateFrom: readonly string[];
+  /** Lease of a DNS UPDATE registration that asks for none, ms. */
+  readonly updateLeaseMs: number;
 }
 
 /** The control socket's path when none is configured: `beacon.sock` in the data directory. */
@@ -153,5 +160,8 @@ function toConfig(v: SettingValues): BeaconConfig {
       idleTimeoutMs: v.dnsTcpIdleTimeout,
     },
     ...(v.mdns === undefined ? {} : { mdnsInterfaces: v.mdns.filter((name) => name !== 'all') }),
+    tsigKeys: v.tsigKey ?? [],
+    allowUpdateFrom: v.allowUpdateFrom ?? [],
+    updateLeaseMs: v.updateLease,
   };
 }

@@ -20,6 +20,7 @@ import type { ChangeEvent } from '../registry/mutations.js';
 import { createRegistryView } from '../dns/registry-view.js';
 import { startDnsServer, type DnsServer, type DnsStats } from '../dns/server.js';
 import { startDnsWorkers } from './dns-workers.js';
+import { InvalidConfigurationError } from '../errors.js';
 import { startMdnsResponder } from '../mdns/index.js';
 import { LoopStallMonitor } from './loop-stall.js';
 import { HealthChecker } from '../health/checker.js';
@@ -165,6 +166,10 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
       tcp: { ...config.dnsTcp },
       ...(config.maxAnswers > 0 ? { maxAnswers: config.maxAnswers } : {}),
     };
+    // DNS UPDATE is on when a key or an unsigned source is configured; it writes through the one write path,
+    // from the process that holds it (workers hold read-only replicas).
+    const updatesOn = config.tsigKeys.length > 0 || config.allowUpdateFrom.length > 0;
+    if (updatesOn && config.dnsWorkers > 1) throw new InvalidConfigurationError('DNS UPDATE (--tsig-key, --allow-update-from) needs --workers 1', 'workers');
     // With --workers N, N processes answer DNS from replicas of the registry; writes wait until they applied.
     const workers = config.dnsWorkers > 1
       ? await startDnsWorkers({ count: config.dnsWorkers, registry, balancer, dns: dnsOptions, logger: moduleLogger(logger, 'dns-workers') })
@@ -174,7 +179,10 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
     const needsView = workers === undefined || config.mdnsInterfaces !== undefined;
     const view = needsView ? createRegistryView(registry, balancer) : undefined;
     if (view) undo.push(() => view.dispose());
-    const local = workers === undefined && view ? await startDnsServer({ view, ...dnsOptions, logger }) : undefined;
+    const update = updatesOn
+      ? { writer: durable as WritePort, keys: config.tsigKeys, allowFrom: config.allowUpdateFrom, defaultLeaseSeconds: Math.max(1, Math.round(config.updateLeaseMs / 1000)) }
+      : undefined;
+    const local = workers === undefined && view ? await startDnsServer({ view, ...dnsOptions, ...(update ? { update } : {}), logger }) : undefined;
     const dns = workers ?? local!;
     undo.push(() => dns.close());
     const mdns = config.mdnsInterfaces !== undefined && view ? await startMdnsResponder({ view, interfaces: config.mdnsInterfaces, logger }) : undefined;

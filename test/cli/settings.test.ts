@@ -51,6 +51,9 @@ const SAMPLES: Readonly<Record<SettingName, readonly [string, string]>> = {
   dnsTcpIdleTimeout: ['20s', '30s'],
   udpTransport: ['dgram', 'batched'],
   mdns: ['eth0', 'eth1'],
+  tsigKey: ['k1:hmac-sha256:c2VjcmV0LW9uZQ==', 'k2:hmac-sha512:c2VjcmV0LXR3bw==,k3:hmac-sha256:dGhyZWU='],
+  allowUpdateFrom: ['127.0.0.1/32', '10.0.0.0/8,::1'],
+  updateLease: ['30m', '1h'],
   logLevel: ['warn', 'debug'],
   pretty: ['true', 'false'],
 };
@@ -88,6 +91,9 @@ const LEGACY_SPELLINGS: Readonly<Record<SettingName, readonly [flag: string, env
   dnsTcpIdleTimeout: ['--dns-tcp-idle-timeout', 'BEACON_DNS_TCP_IDLE_TIMEOUT'],
   udpTransport: ['--udp-transport', 'BEACON_UDP_TRANSPORT'],
   mdns: ['--mdns', 'BEACON_MDNS'],
+  tsigKey: ['--tsig-key', 'BEACON_TSIG_KEY'],
+  allowUpdateFrom: ['--allow-update-from', 'BEACON_ALLOW_UPDATE_FROM'],
+  updateLease: ['--update-lease', 'BEACON_UPDATE_LEASE'],
   logLevel: ['--log-level', 'BEACON_LOG_LEVEL'],
   pretty: ['--pretty', 'BEACON_PRETTY'],
 };

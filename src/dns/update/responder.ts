@@ -5,6 +5,7 @@
  * checked holds until the writes it guards are acknowledged.
  */
 import { BlockList, isIP } from 'node:net';
+import { parseCidr } from './cidr.js';
 import type { WritePort } from '../../control/ports.js';
 import { type Logger, moduleLogger, silentLogger } from '../../log.js';
 import { type Name, isSubdomain, nameKey, namesEqual, nameToPresentation } from '../name.js';
@@ -88,17 +89,6 @@ class UpdateFailure extends Error {
 
 /** A registry write one update turns into. */
 type Write = { readonly op: 'register'; readonly service: string; readonly input: InstanceInput } | { readonly op: 'deregister'; readonly service: string; readonly id: string };
-
-/** Parse `10.0.0.0/8` or `::1/128` into a block list entry. */
-export function parseCidr(text: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
-  const [address = '', prefixText, extra] = text.split('/');
-  const version = isIP(address);
-  if (version === 0 || extra !== undefined) return undefined;
-  const max = version === 4 ? 32 : 128;
-  const prefix = prefixText === undefined ? max : Number(prefixText);
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (prefixText !== undefined && !/^\d+$/.test(prefixText))) return undefined;
-  return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
-}
 
 /** Answers UPDATE messages; one at a time. */
 export class UpdateResponder {
