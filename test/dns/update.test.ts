@@ -7,6 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import dnsPacket from 'dns-packet';
 import { ServiceRegistry } from '../../src/registry/registry.js';
+import { ManualClock } from '../../src/clock.js';
 import { DurableRegistry } from '../../src/registry/write-path.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { createRegistryView } from '../../src/dns/registry-view.js';
@@ -248,6 +249,30 @@ describe('DNS UPDATE: leases (RFC 9664)', () => {
     const opt = decode(reply).additionals.find((r) => r.type === 'OPT');
     const lease = opt?.options?.find((o) => o.code === 2);
     expect(lease?.data?.readUInt32BE(0)).toBe(3);
+  });
+
+  it('re-sending the update renews the lease (the registration counts as a heartbeat)', async () => {
+    await server.close();
+    view.dispose();
+    await durable.close();
+    const clock = new ManualClock(1_000_000);
+    registry = new ServiceRegistry({}, { clock });
+    durable = await DurableRegistry.open(registry, new MemoryStore());
+    view = createRegistryView(registry);
+    server = await startDnsServer({ view, listen: [{ host: '127.0.0.1', port: 0 }], zones: [], update: { writer: durable, keys: [parseTsigKey(`${KEY.name}:${KEY.algorithm}:${KEY.secret.toString('base64')}`)] } });
+    port = server.addresses.udp[0]?.port ?? 0;
+    const servable = (): boolean => {
+      const record = registry.get('http', 'web1');
+      return record !== undefined && registry.isServable(record);
+    };
+    expect(rcodeOf((await update({ updates: registration(), additional: [leaseOpt(3)] })).reply)).toBe(R.NOERROR);
+    clock.advance(2000);
+    expect(servable()).toBe(true);
+    expect(rcodeOf((await update({ updates: registration(), additional: [leaseOpt(3)] })).reply)).toBe(R.NOERROR);
+    clock.advance(2000);
+    expect(servable()).toBe(true); // 4 s after the first update, 2 s after the renewal
+    clock.advance(1500);
+    expect(servable()).toBe(false); // 3.5 s after the renewal: lapsed
   });
 
   it('without a lease the default (two hours) applies and none is echoed', async () => {

@@ -42,6 +42,8 @@ export interface WireRecord {
 
 /** An UPDATE message split into its sections. */
 export interface UpdateMessage {
+  /** The whole message (compressed names in RDATA point into it). */
+  readonly message: Buffer;
   readonly id: number;
   readonly flags: number;
   readonly zone: { readonly name: Name; readonly type: number; readonly klass: number };
@@ -126,6 +128,7 @@ export function parseUpdate(msg: Buffer): UpdateMessage {
   }
   if (offset !== msg.length) throw new MalformedMessage('trailing octets after the last record');
   return {
+    message: msg,
     id: msg.readUInt16BE(0),
     flags: msg.readUInt16BE(2),
     zone,

@@ -226,7 +226,7 @@ export class UpdateResponder {
         const key = nameKey(rr.name) + '/' + rr.type;
         let set = valueSets.get(key);
         if (!set) valueSets.set(key, (set = { name: rr.name, type: rr.type, rdata: new Set() }));
-        set.rdata.add(canonicalWireRdata(rr, this.msgOf(update, rr)));
+        set.rdata.add(canonicalWireRdata(rr, update.message));
       } else {
         throw new UpdateFailure(UpdateRcode.FORMERR, 'prerequisite class');
       }
@@ -236,12 +236,6 @@ export class UpdateResponder {
       const current = new Set(this.lookup.lookup(set.name, set.type).records.map((r) => canonicalRdata(r.data)));
       if (current.size !== set.rdata.size || [...set.rdata].some((r) => !current.has(r))) throw new UpdateFailure(UpdateRcode.NXRRSET, 'RRset differs');
     }
-  }
-
-  private msgOf(update: UpdateMessage, rr: WireRecord): Buffer {
-    void update;
-    // The RDATA subarray shares the message buffer; compressed names inside point into it.
-    return Buffer.from(rr.rdata.buffer, rr.rdata.byteOffset - rr.rdataOffset, rr.rdataOffset + rr.rdata.length);
   }
 
   /**
@@ -266,7 +260,7 @@ export class UpdateResponder {
     };
     for (const rr of update.updates) {
       this.prescan(rr);
-      const msg = this.msgOf(update, rr);
+      const msg = update.message;
       const instance = this.instanceName(rr.name);
       const service = this.serviceName(rr.name);
       const add = rr.klass === CLASS_IN;
