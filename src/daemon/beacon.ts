@@ -84,6 +84,7 @@ export function dnsMetricsFrom(stats: DnsStats): DnsMetrics {
     tcpOpen: stats.tcpOpen,
     tcpRejected: stats.tcpRejected,
     ...(stats.answerLatency ? { answerLatency: stats.answerLatency } : {}),
+    ...(stats.updatesByOutcome ? { updates: stats.updatesByOutcome } : {}),
     tcpClosed: {
       'evicted-idle': stats.tcpEvictedIdle,
       'evicted-stalled': stats.tcpEvictedStalled,

@@ -91,7 +91,7 @@ export interface DnsServerOptions {
    * UPDATE gets NOTIMP. UDP replies to an UPDATE are sent later, so updates use the dgram transport (`auto`
    * picks it; `batched` is refused).
    */
-  update?: Omit<UpdateResponderOptions, 'domain' | 'view' | 'logger'>;
+  update?: Omit<UpdateResponderOptions, 'domain' | 'view' | 'logger' | 'onOutcome'>;
   logger?: Logger;
 }
 
@@ -159,7 +159,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
 
   if (options.update) {
     if (options.udpTransport === 'batched') throw new InvalidConfigurationError('DNS UPDATE needs the dgram UDP transport, not batched', 'udpTransport');
-    const responder = new UpdateResponder(handler, { ...options.update, domain, view, ...(logger ? { logger } : {}) });
+    const responder = new UpdateResponder(handler, { ...options.update, domain, view, onOutcome: (outcome) => counters.update(outcome), ...(logger ? { logger } : {}) });
     handler.setUpdater((msg, remote) => responder.respond(msg, remote));
   }
   const exclusive = options.exclusive ?? true;

@@ -241,6 +241,17 @@ describe('DNS UPDATE: TSIG and authorization', () => {
   });
 });
 
+describe('DNS UPDATE: counted by outcome', () => {
+  it('counts accepted updates and refusals by reason', async () => {
+    expect(server.stats().updatesByOutcome).toBeUndefined();
+    await update({ updates: registration() });
+    await sendUdp(port, updateMessage({ updates: registration() }));
+    await sendUdp(port, sign(updateMessage({ updates: registration() }), { ...KEY, name: 'nobody' }, now()).signed);
+    await update({ prereq: [pre.nxdomain(INSTANCE)], updates: registration() });
+    expect(server.stats().updatesByOutcome).toEqual({ accepted: 1, unsigned: 1, badkey: 1, yxdomain: 1 });
+  });
+});
+
 describe('DNS UPDATE: leases (RFC 9664)', () => {
   it('the granted lease becomes the instance TTL and is echoed', async () => {
     const { reply } = await update({ updates: registration(), additional: [leaseOpt(3)] });

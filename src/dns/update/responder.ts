@@ -35,6 +35,8 @@ import { TsigError, TsigKeyring, appendTsig, findTsig, type TsigKey, type TsigRe
 /** The rcodes UPDATE answers with (RFC 2136 §2.2). */
 export const UpdateRcode = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5, YXDOMAIN: 6, YXRRSET: 7, NXRRSET: 8, NOTAUTH: 9, NOTZONE: 10 } as const;
 
+const RCODE_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(UpdateRcode).map(([name, code]) => [code, name.toLowerCase()]));
+
 /** The update lease option code (RFC 9664 §4). */
 export const LEASE_OPTION = 2;
 /**
@@ -75,6 +77,8 @@ export interface UpdateResponderOptions {
   readonly allowFrom?: readonly string[];
   /** Lease when the request has none, seconds (default DEFAULT_LEASE_SECONDS). */
   readonly defaultLeaseSeconds?: number;
+  /** Told the outcome of every update: `accepted`, or why it was refused (metrics). */
+  readonly onOutcome?: (outcome: string) => void;
   /** Unix time in seconds (tests pass their own). */
   readonly now?: () => number;
   readonly logger?: Logger;
@@ -101,6 +105,7 @@ export class UpdateResponder {
   private readonly defaultLease: number;
   private readonly now: () => number;
   private readonly log: Logger;
+  private readonly onOutcome: (outcome: string) => void;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly lookup: UpdateLookup, options: UpdateResponderOptions) {
@@ -117,6 +122,7 @@ export class UpdateResponder {
     this.defaultLease = options.defaultLeaseSeconds ?? DEFAULT_LEASE_SECONDS;
     this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
     this.log = moduleLogger(options.logger ?? silentLogger, 'dns-update');
+    this.onOutcome = options.onOutcome ?? (() => undefined);
   }
 
   /** Answer one UPDATE from `remote` (an IP literal): the reply bytes, or undefined to send nothing. Never rejects. */
@@ -125,6 +131,7 @@ export class UpdateResponder {
     this.queue = run.catch(() => undefined);
     return run.catch((err: unknown) => {
       this.log.error({ err }, 'update failed; answering SERVFAIL');
+      this.onOutcome('servfail');
       return msg.length >= 12 ? header(msg.readUInt16BE(0), UpdateRcode.SERVFAIL) : undefined;
     });
   }
@@ -139,6 +146,7 @@ export class UpdateResponder {
     } catch (err) {
       if (!(err instanceof MalformedMessage)) throw err;
       this.log.info({ remote, reason: err.message }, 'update refused: FORMERR');
+      this.onOutcome('formerr');
       return header(msg.readUInt16BE(0), UpdateRcode.FORMERR);
     }
     const now = this.now();
@@ -147,6 +155,7 @@ export class UpdateResponder {
       const check = this.keyring.verify(msg, tsig, now);
       if (!check.ok) {
         this.log.info({ remote, tsigError: check.error }, 'update refused: TSIG');
+        this.onOutcome(check.error === TsigError.BADKEY ? 'badkey' : check.error === TsigError.BADSIG ? 'badsig' : 'badtime');
         // RFC 8945 §5.3.2: BADKEY and BADSIG unsigned, BADTIME signed; rcode NOTAUTH with the TSIG error.
         const signer = check.error === TsigError.BADTIME ? check.key : undefined;
         return appendTsig(this.reply(update, UpdateRcode.NOTAUTH, undefined), tsig, signer, check.error, now);
@@ -154,6 +163,7 @@ export class UpdateResponder {
       key = check.key;
     } else if (!this.anyAllowed || !this.allowed(remote)) {
       this.log.info({ remote }, 'update refused: unsigned');
+      this.onOutcome('unsigned');
       return this.reply(update, UpdateRcode.REFUSED, undefined);
     }
     const lease = this.lease(update);
@@ -164,10 +174,14 @@ export class UpdateResponder {
       const writes = this.plan(update, lease.granted);
       await this.apply(writes);
       this.log.info({ remote, writes: writes.length, key: key ? nameToPresentation(key.name) : undefined }, 'update applied');
+      this.onOutcome('accepted');
     } catch (err) {
-      if (!(err instanceof UpdateFailure)) throw err;
-      rcode = err.rcode;
-      this.log.info({ remote, rcode, reason: err.message }, 'update refused');
+      // A name inside RDATA that cannot be read is a malformed message (RFC 2136 §3.4.1.3: FORMERR).
+      const failure = err instanceof MalformedMessage ? new UpdateFailure(UpdateRcode.FORMERR, err.message) : err;
+      if (!(failure instanceof UpdateFailure)) throw err;
+      rcode = failure.rcode;
+      this.log.info({ remote, rcode, reason: failure.message }, 'update refused');
+      this.onOutcome(RCODE_NAMES[rcode] ?? String(rcode));
     }
     const reply = this.reply(update, rcode, rcode === UpdateRcode.NOERROR ? lease.echo : undefined);
     return tsig ? appendTsig(reply, tsig, key, TsigError.NOERROR, now) : reply;
@@ -287,7 +301,9 @@ export class UpdateResponder {
           for (const i of this.view.eligible(service.service, service.protocol)) deleteInstance(pendingFor({ ...service, id: i.id }));
           continue;
         }
-        const target = this.instanceName(readName(msg, rr.rdataOffset).name);
+        const ptr = readName(msg, rr.rdataOffset);
+        if (ptr.end !== rr.rdataOffset + rr.rdata.length) throw new UpdateFailure(UpdateRcode.FORMERR, 'PTR RDATA length mismatch');
+        const target = this.instanceName(ptr.name);
         if (!target || target.service !== service.service || target.protocol !== service.protocol) {
           throw new UpdateFailure(UpdateRcode.REFUSED, 'PTR does not point at an instance of its service');
         }
