@@ -241,6 +241,19 @@ describe('DNS UPDATE: TSIG and authorization', () => {
   });
 });
 
+describe('DNS UPDATE: concurrency', () => {
+  it('100 concurrent updates from 10 clients (UDP and TCP) are all applied', async () => {
+    const client = async (c: number): Promise<number[]> => {
+      const sent = Array.from({ length: 10 }, (_, i) => update({ updates: registration(`c${c}-${i}`, 1000 + c * 10 + i) }, KEY, c % 2 === 0 ? 'udp' : 'tcp'));
+      return (await Promise.all(sent)).map((r) => rcodeOf(r.reply));
+    };
+    const rcodes = (await Promise.all(Array.from({ length: 10 }, (_, c) => client(c)))).flat();
+    expect(rcodes).toEqual(new Array<number>(100).fill(R.NOERROR));
+    expect(registry.records('http')).toHaveLength(100);
+    expect(new Set(registry.records('http').map((r) => r.spec.port)).size).toBe(100);
+  });
+});
+
 describe('DNS UPDATE: counted by outcome', () => {
   it('counts accepted updates and refusals by reason', async () => {
     expect(server.stats().updatesByOutcome).toBeUndefined();

@@ -57,6 +57,11 @@ const clients: Client[] = [
     run: (port, lines, key = KEY) => runClient('nsupdate', [], [`server 127.0.0.1 ${port}`, 'zone local.', ...(key ? [`key ${key.split(':')[1]}:${key.split(':')[0]} ${key.split(':')[2]}`] : []), ...lines, 'send', ''].join('\n')),
   },
   {
+    // -v: over TCP.
+    name: 'nsupdate-tcp',
+    run: (port, lines, key = KEY) => runClient('nsupdate', ['-v'], [`server 127.0.0.1 ${port}`, 'zone local.', ...(key ? [`key ${key.split(':')[1]}:${key.split(':')[0]} ${key.split(':')[2]}`] : []), ...lines, 'send', ''].join('\n')),
+  },
+  {
     name: 'knsupdate',
     run: (port, lines, key = KEY) => runClient('knsupdate', [], [`server 127.0.0.1 ${port}`, 'zone local.', ...(key ? [`key ${key.split(':')[1]}:${key.split(':')[0]}:${key.split(':')[2]}`] : []), ...lines, 'send', ''].join('\n')),
   },
