@@ -5,6 +5,9 @@
  * changed; deletion; a 3 s lease that lapses.
  */
 import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, until, type Daemon } from '../e2e/daemon.js';
 import { add, leaseOpt, rcodeOf, rdata, sendUdp, sign, T, tsigError, updateMessage } from '../dns/update-messages.js';
@@ -162,5 +165,44 @@ describe('DNS UPDATE: crafted messages against the daemon', () => {
     expect(await dig(daemon.dnsPort, 'short._lease._tcp.local.', 'SRV')).toEqual(['0 1 8080 10-0-0-5.addr.local.']);
     // Bounded wait on the observable outcome, not a timing assertion.
     await until(() => dig(daemon.dnsPort, 'short._lease._tcp.local.', 'SRV'), (lines) => lines.length === 0, 20_000, 250);
+  });
+});
+
+describe('DNS UPDATE: kill -9 during updates', () => {
+  it('loses no acknowledged update (SQLite)', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'beacon-update-kill-'));
+    const key = { name: 'upd-key', algorithm: 'hmac-sha256' as const, secret: Buffer.from(SECRET, 'base64') };
+    try {
+      const first = await startDaemon(['--tsig-key', KEY], { dataDir });
+      const acknowledged: string[] = [];
+      let stop = false;
+      const sender = async (client: number): Promise<void> => {
+        for (let i = 0; !stop; i++) {
+          const id = `k${client}-${i}`;
+          const msg = updateMessage({ id: (client * 1000 + i) & 0xffff, updates: [add(`${id}._kill._tcp.local.`, T.SRV, rdata.srv(0, 1, 9000, '10-0-0-3.addr.local.'))] });
+          try {
+            const reply = await sendUdp(first.dnsPort, sign(msg, key, Math.floor(Date.now() / 1000)).signed, 2000);
+            if (rcodeOf(reply) === 0) acknowledged.push(id);
+          } catch {
+            return; // no reply: the daemon is gone
+          }
+        }
+      };
+      const senders = [0, 1, 2, 3].map((c) => sender(c));
+      await until(() => Promise.resolve(acknowledged.length), (n) => n >= 40, 20_000, 20);
+      first.child.kill('SIGKILL');
+      stop = true;
+      await Promise.all(senders);
+      await first.stop();
+      const second = await startDaemon(['--tsig-key', KEY], { dataDir });
+      try {
+        const ids = new Set(await instanceIds(second, 'kill'));
+        expect(acknowledged.filter((id) => !ids.has(id))).toEqual([]);
+      } finally {
+        expect(await second.stop()).toBe(0);
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
