@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { InvalidConfigurationError } from './errors.js';
 import type { ListenAddress } from './config/parse.js';
+import type { TsigKey } from './dns/update/tsig.js';
 import { CONFIG_FILE, envOf, flagOf, parseSettings, type RawSettings, type SettingValues } from './config/settings.js';
 import { settingsFromEnv, settingsFromFile } from './config/sources.js';
 
@@ -74,6 +75,12 @@ export interface BeaconConfig {
   readonly udpTransport: 'auto' | 'batched' | 'dgram';
   /** Interfaces to publish on over multicast DNS (empty: every non-loopback IPv4 one); undefined: off. */
   readonly mdnsInterfaces?: readonly string[];
+  /** TSIG keys DNS UPDATE may be signed with. */
+  readonly tsigKeys: readonly TsigKey[];
+  /** Networks (CIDR) whose unsigned DNS UPDATEs are accepted. */
+  readonly allowUpdateFrom: readonly string[];
+  /** Lease of a DNS UPDATE registration that asks for none, ms. */
+  readonly updateLeaseMs: number;
 }
 
 /** The control socket's path when none is configured: `beacon.sock` in the data directory. */
@@ -123,6 +130,15 @@ function toConfig(v: SettingValues): BeaconConfig {
   if (v.ephemeral && v.store === 'etcd') {
     throw new InvalidConfigurationError(`ephemeral: ${flagOf('ephemeral')} keeps the registry in memory and cannot be combined with ${flagOf('store')} etcd`, 'ephemeral');
   }
+  // DNS UPDATE replies wait for the write path: the batched UDP transport cannot send late, and workers hold
+  // read-only replicas (see README, 'Registration through DNS UPDATE').
+  const updates = (v.tsigKey?.length ?? 0) > 0 || (v.allowUpdateFrom?.length ?? 0) > 0;
+  if (updates && v.workers > 1) {
+    throw new InvalidConfigurationError(`workers: DNS UPDATE (${flagOf('tsigKey')}, ${flagOf('allowUpdateFrom')}) needs ${flagOf('workers')} 1`, 'workers');
+  }
+  if (updates && v.udpTransport === 'batched') {
+    throw new InvalidConfigurationError(`udpTransport: DNS UPDATE (${flagOf('tsigKey')}, ${flagOf('allowUpdateFrom')}) needs ${flagOf('udpTransport')} auto or dgram`, 'udpTransport');
+  }
   return {
     dataDir: v.dataDir,
     store: v.ephemeral ? 'memory' : v.store,
@@ -156,5 +172,8 @@ function toConfig(v: SettingValues): BeaconConfig {
       idleTimeoutMs: v.dnsTcpIdleTimeout,
     },
     ...(v.mdns === undefined ? {} : { mdnsInterfaces: v.mdns.filter((name) => name !== 'all') }),
+    tsigKeys: v.tsigKey ?? [],
+    allowUpdateFrom: v.allowUpdateFrom ?? [],
+    updateLeaseMs: v.updateLease,
   };
 }

@@ -13,6 +13,8 @@
  * fails until a value set by each source reaches the BeaconConfig.
  */
 import { InvalidConfigurationError } from '../errors.js';
+import { parseTsigKey } from '../dns/update/tsig.js';
+import { parseCidr } from '../dns/update/cidr.js';
 import {
   nonEmptyString,
   oneOf,
@@ -113,6 +115,35 @@ export const SETTING_TABLE = {
     repeatable: true,
     defaultHelp: 'off',
     parse: (v, c) => parseList(v, c.name),
+  },
+  tsigKey: {
+    arg: '<name:algorithm:base64>',
+    description: 'a TSIG key (RFC 8945) DNS UPDATE may be signed with; algorithm hmac-sha256 or hmac-sha512; repeatable',
+    repeatable: true,
+    defaultHelp: 'none: DNS UPDATE is off unless --allow-update-from is given',
+    parse: (v, c) => parseList(v, c.name).map((text) => {
+      try {
+        return parseTsigKey(text);
+      } catch (err) {
+        throw new InvalidConfigurationError(`${c.name}: ${(err as Error).message}`, c.name);
+      }
+    }),
+  },
+  allowUpdateFrom: {
+    arg: '<cidr>',
+    description: 'accept unsigned DNS UPDATE from these networks (e.g. 127.0.0.1/32); repeatable',
+    repeatable: true,
+    defaultHelp: 'none',
+    parse: (v, c) => parseList(v, c.name).map((text) => {
+      if (!parseCidr(text)) throw new InvalidConfigurationError(`${c.name}: ${JSON.stringify(text)} is not an address or CIDR`, c.name);
+      return text;
+    }),
+  },
+  updateLease: {
+    arg: '<duration>',
+    description: 'lease (instance TTL) of a DNS UPDATE registration that asks for none (RFC 9664)',
+    default: '2h',
+    parse: duration,
   },
   logLevel: { arg: '<level>', description: orList(LOG_LEVELS), default: 'info', parse: oneOf(LOG_LEVELS) },
   pretty: { description: 'human-readable logs', default: false, defaultHelp: 'when stdout is a terminal', parse: (v, c) => parseBoolean(v, c.name) },

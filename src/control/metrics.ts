@@ -40,6 +40,8 @@ export interface DnsMetrics {
   readonly tcpClosed?: Readonly<Record<string, number>>;
   /** Sampled answer latency, in the flat shape src/dns/answer-latency.ts describes. */
   readonly answerLatency?: Readonly<Record<string, number>>;
+  /** DNS UPDATEs by outcome: accepted, or the reason refused. */
+  readonly updates?: Readonly<Record<string, number>>;
 }
 
 /** What the daemon tells at scrape time, besides the counters kept here. */
@@ -224,6 +226,13 @@ export class Metrics {
       'DNS TCP connections the server closed, by reason: evicted-idle and evicted-stalled (room made for a new client), deadline (message not complete in time), idle, dropped (after a message it does not answer).',
       ['reason'],
       () => { const d = dns(); return d?.tcpClosed && byLabel('reason', d.tcpClosed); },
+    );
+    pulledCounter(
+      r,
+      'beacon_dns_updates_total',
+      'DNS UPDATE messages by outcome: accepted, or why refused (unsigned, badkey, badsig, badtime, formerr, notauth, notzone, yxdomain, nxdomain, yxrrset, nxrrset, refused, servfail).',
+      ['outcome'],
+      () => { const d = dns(); return d?.updates && byLabel('outcome', d.updates); },
     );
     this.registerAnswerLatency();
 

@@ -18,6 +18,7 @@ import type { ChangeEvent } from '../registry/mutations.js';
 import { createRegistryView } from '../dns/registry-view.js';
 import { startDnsServer, type DnsServer, type DnsStats } from '../dns/server.js';
 import { startDnsWorkers } from './dns-workers.js';
+import { InvalidConfigurationError } from '../errors.js';
 import { startMdnsResponder } from '../mdns/index.js';
 import { LoopStallMonitor } from './loop-stall.js';
 import { HealthChecker } from '../health/checker.js';
@@ -87,6 +88,7 @@ export function dnsMetricsFrom(stats: DnsStats): DnsMetrics {
     tcpOpen: stats.tcpOpen,
     tcpRejected: stats.tcpRejected,
     ...(stats.answerLatency ? { answerLatency: stats.answerLatency } : {}),
+    ...(stats.updatesByOutcome ? { updates: stats.updatesByOutcome } : {}),
     tcpClosed: {
       'evicted-idle': stats.tcpEvictedIdle,
       'evicted-stalled': stats.tcpEvictedStalled,
@@ -179,8 +181,12 @@ function dnsOptionsOf(config: BeaconConfig) {
 }
 
 /** DNS in this process or in `--workers N` processes, and the mDNS responder when asked for. */
-async function startDns(config: BeaconConfig, registry: ServiceRegistry, balancer: SmartLoadBalancer, logger: Logger, teardown: Teardown) {
+async function startDns(config: BeaconConfig, registry: ServiceRegistry, balancer: SmartLoadBalancer, durable: DurableRegistry, logger: Logger, teardown: Teardown) {
   const dnsOptions = dnsOptionsOf(config);
+  // DNS UPDATE is on when a key or an unsigned source is configured; it writes through the one write path,
+  // from the process that holds it (workers hold read-only replicas).
+  const updatesOn = config.tsigKeys.length > 0 || config.allowUpdateFrom.length > 0;
+  if (updatesOn && config.dnsWorkers > 1) throw new InvalidConfigurationError('DNS UPDATE (--tsig-key, --allow-update-from) needs --workers 1', 'workers');
   // With --workers N, N processes answer DNS from replicas of the registry; writes wait until they applied.
   const workers = config.dnsWorkers > 1
     ? await startDnsWorkers({ count: config.dnsWorkers, registry, balancer, dns: dnsOptions, logger: moduleLogger(logger, 'dns-workers') })
@@ -190,7 +196,10 @@ async function startDns(config: BeaconConfig, registry: ServiceRegistry, balance
   const needsView = workers === undefined || config.mdnsInterfaces !== undefined;
   const view = needsView ? createRegistryView(registry, balancer) : undefined;
   if (view) teardown.push(() => view.dispose());
-  const local = workers === undefined && view ? await startDnsServer({ view, ...dnsOptions, logger }) : undefined;
+  const update = updatesOn
+    ? { writer: durable as WritePort, keys: config.tsigKeys, allowFrom: config.allowUpdateFrom, defaultLeaseSeconds: Math.max(1, Math.round(config.updateLeaseMs / 1000)) }
+    : undefined;
+  const local = workers === undefined && view ? await startDnsServer({ view, ...dnsOptions, ...(update ? { update } : {}), logger }) : undefined;
   const dns = workers ?? local!;
   teardown.push(() => dns.close());
   const mdns = config.mdnsInterfaces !== undefined && view ? await startMdnsResponder({ view, interfaces: config.mdnsInterfaces, logger }) : undefined;
@@ -263,7 +272,7 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
       { logger: moduleLogger(logger, 'balancer') },
     );
     teardown.push(() => balancer.dispose());
-    const { workers, local, dns, mdns } = await startDns(config, registry, balancer, logger, teardown);
+    const { workers, local, dns, mdns } = await startDns(config, registry, balancer, durable, logger, teardown);
 
     const metrics = new Metrics({
       runtime: true,

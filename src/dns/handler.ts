@@ -16,8 +16,12 @@ import { HostIndex } from './hosts.js';
 import { CacheInvalidation } from './cache-invalidation.js';
 import { DnsCounters, type DnsStats } from './stats.js';
 import { assembleWindow, buildWindowedReply, exceedsMaxAnswers } from './answer-limit.js';
-import { type Name } from './name.js';
-import { RRType, CLASS_IN } from './records.js';
+import { type Name, namesEqual } from './name.js';
+import { RRType, CLASS_IN, type ResourceRecord } from './records.js';
+import { foldOctet } from '../ascii.js';
+
+/** The UPDATE opcode (RFC 2136 §1.3). */
+const OPCODE_UPDATE = 5;
 import {
   CLASSIC_UDP_LIMIT,
   EDNS_UDP_LIMIT,
@@ -62,6 +66,7 @@ export class DnsRequestHandler {
   private readonly q = new ParsedQuery();
   private readonly invalidation: CacheInvalidation;
   private readonly maxAnswers: number;
+  private updater: ((msg: Buffer, remote: string) => Promise<Buffer | undefined>) | undefined;
   /** The counters this handler reports to (and the transports in front of it). */
   readonly counters: DnsCounters;
 
@@ -92,6 +97,32 @@ export class DnsRequestHandler {
       this.log.error({ err }, 'request handler failed; answering SERVFAIL');
       return this.servfail(msg);
     }
+  }
+
+  /** Answer DNS UPDATE (opcode 5) through `updater` (dns/update/): until set, UPDATE gets NOTIMP. */
+  setUpdater(updater: ((msg: Buffer, remote: string) => Promise<Buffer | undefined>) | undefined): void {
+    this.updater = updater;
+  }
+
+  /**
+   * When `msg` is an UPDATE request and updates are enabled: the reply to come (it waits for the write path, so
+   * the transports send it when it resolves); otherwise undefined and the message goes to `handle`.
+   */
+  update(msg: Buffer, remote: string): Promise<Buffer | undefined> | undefined {
+    const updater = this.updater;
+    if (updater === undefined || msg.length < HEADER_SIZE) return undefined;
+    const b2 = msg[2] ?? 0;
+    if ((b2 & 0x80) !== 0 || ((b2 >> 3) & 0xf) !== OPCODE_UPDATE) return undefined;
+    return updater(msg, remote);
+  }
+
+  /** The current answer for (name, type), as UPDATE prerequisites read it: whether the name exists, and its RRset. */
+  lookup(name: Name, type: number): { readonly exists: boolean; readonly records: readonly ResourceRecord[] } {
+    const folded = name.map((label) => Buffer.from(label.map(foldOctet)));
+    // Existence alone (type ANY) is read from any type's rcode: NXDOMAIN or not.
+    const answer = this.authority.answer(folded, type === 255 ? RRType.A : type, this.view, this.hosts);
+    const exists = answer.rcode === Rcode.NOERROR;
+    return { exists, records: exists ? answer.answer.filter((r) => r.type === type && namesEqual(r.name, folded)) : [] };
   }
 
   /** A snapshot of the counters. */

@@ -16,6 +16,7 @@ import { InvalidConfigurationError } from '../errors.js';
 import { type DnsView } from './view.js';
 import { Authority, parseDomain } from './authority.js';
 import { DnsRequestHandler } from './handler.js';
+import { UpdateResponder, type UpdateResponderOptions } from './update/responder.js';
 import { DnsCounters, type DnsStats } from './stats.js';
 import { type ZoneData, loadZoneDirectory } from './zonefile.js';
 import { bindBatchedUdp, chooseUdpTransport, sumUdpBatchCounters, type BatchedUdpListener, type UdpBatchAddon, type UdpBatchCounters, type UdpTransport, type UdpTransportChoice } from './udp-batched.js';
@@ -85,6 +86,12 @@ export interface DnsServerOptions {
    * node:dgram; `auto` takes batched where the addon loads, else dgram. TCP is node:net either way.
    */
   udpTransport?: UdpTransportChoice;
+  /**
+   * Accept DNS UPDATE (RFC 2136) for the domain, applied through `writer` (dns/update/responder.ts); absent:
+   * UPDATE gets NOTIMP. UDP replies to an UPDATE are sent later, so updates use the dgram transport (`auto`
+   * picks it; `batched` is refused).
+   */
+  update?: Omit<UpdateResponderOptions, 'domain' | 'view' | 'logger' | 'onOutcome'>;
   logger?: Logger;
 }
 
@@ -150,8 +157,13 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   }
   const handler = new DnsRequestHandler({ authority, view, domain, cacheEntries, cacheBytes, logger, counters, maxAnswers });
 
+  if (options.update) {
+    if (options.udpTransport === 'batched') throw new InvalidConfigurationError('DNS UPDATE needs the dgram UDP transport, not batched', 'udpTransport');
+    const responder = new UpdateResponder(handler, { ...options.update, domain, view, onOutcome: (outcome) => counters.update(outcome), ...(logger ? { logger } : {}) });
+    handler.setUpdater((msg, remote) => responder.respond(msg, remote));
+  }
   const exclusive = options.exclusive ?? true;
-  const udp = chooseUdpTransport(options.udpTransport ?? 'auto', listen, !exclusive);
+  const udp = chooseUdpTransport(options.update ? 'dgram' : (options.udpTransport ?? 'auto'), listen, !exclusive);
   const udpSockets: UdpListener[] = [];
   const tcpServers: net.Server[] = [];
   const tcp = new TcpTransport(handler, counters, tcpLimits, log);
@@ -263,6 +275,14 @@ function bindUdp(host: string, port: number, exclusive: boolean, handler: DnsReq
   socket.on('message', (msg, rinfo) => {
     if (rinfo.port === 0) {
       counters.dropped(); // replying to port 0 throws in node and is never legitimate
+      return;
+    }
+    const pending = handler.update(msg, rinfo.address);
+    if (pending) {
+      // UPDATE waits for the write path; its reply goes out when the write is acknowledged.
+      void pending.then((reply) => {
+        if (reply) socket.send(reply, rinfo.port, rinfo.address);
+      });
       return;
     }
     const reply = handler.handle(msg, 'udp');

@@ -42,6 +42,8 @@ export interface DnsStats {
   readonly tcpDropClosed: number;
   /** Sampled answer latency by transport and rcode, in the flat shape answer-latency.ts describes. */
   readonly answerLatency?: Readonly<Record<string, number>>;
+  /** DNS UPDATEs by outcome (`accepted`, or why refused: `unsigned`, `badsig`, `nxrrset`, ...); absent when none came. */
+  readonly updatesByOutcome?: Readonly<Record<string, number>>;
 }
 
 /** What the response cache contributes to a snapshot. */
@@ -78,6 +80,12 @@ export class DnsCounters {
   private tcpIdleClosedCount = 0;
   private tcpDropClosedCount = 0;
   private readonly latency = new AnswerLatencySampler(rcodeName);
+  private readonly updates = new Map<string, number>();
+
+  /** A DNS UPDATE was answered with this outcome (`accepted` or the reason it was refused). */
+  update(outcome: string): void {
+    this.updates.set(outcome, (this.updates.get(outcome) ?? 0) + 1);
+  }
 
   /** A request entered the handler over this transport (one in 64 is timed until its `response`). */
   started(transport: string): void {
@@ -174,6 +182,7 @@ export class DnsCounters {
       tcpIdleClosed: this.tcpIdleClosedCount,
       tcpDropClosed: this.tcpDropClosedCount,
       answerLatency: this.latency.snapshot(),
+      ...(this.updates.size > 0 ? { updatesByOutcome: Object.fromEntries(this.updates) } : {}),
     };
   }
 }

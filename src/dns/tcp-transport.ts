@@ -212,6 +212,19 @@ export class TcpTransport {
         pending = pending.subarray(2 + length);
         completed = true;
         conn.fresh = false;
+        const updateReply = this.handler.update(msg, socket.remoteAddress ?? '');
+        if (updateReply) {
+          // UPDATE waits for the write path: its reply goes out when ready, maybe after later replies
+          // (RFC 7766 §7 lets a server answer pipelined messages out of order; clients match by ID).
+          void updateReply.then((reply) => {
+            if (!reply || reply.length > MAX_MESSAGE || conn.closing || socket.destroyed) return;
+            const framed = Buffer.allocUnsafe(reply.length + 2);
+            framed.writeUInt16BE(reply.length, 0);
+            reply.copy(framed, 2);
+            socket.write(framed);
+          });
+          continue;
+        }
         const reply = this.handler.handle(msg, 'tcp');
         if (!reply) {
           // A dropped message (a response, or shorter than a header): not a DNS client; answer nothing more.

@@ -52,6 +52,9 @@ const SAMPLES: Readonly<Record<SettingName, readonly [string, string]>> = {
   dnsTcpIdleTimeout: ['20s', '30s'],
   udpTransport: ['dgram', 'batched'],
   mdns: ['eth0', 'eth1'],
+  tsigKey: ['k1:hmac-sha256:c2VjcmV0LW9uZQ==', 'k2:hmac-sha512:c2VjcmV0LXR3bw==,k3:hmac-sha256:dGhyZWU='],
+  allowUpdateFrom: ['127.0.0.1/32', '10.0.0.0/8,::1'],
+  updateLease: ['30m', '1h'],
   logLevel: ['warn', 'debug'],
   pretty: ['true', 'false'],
 };
@@ -90,6 +93,9 @@ const LEGACY_SPELLINGS: Readonly<Record<SettingName, readonly [flag: string, env
   dnsTcpIdleTimeout: ['--dns-tcp-idle-timeout', 'BEACON_DNS_TCP_IDLE_TIMEOUT'],
   udpTransport: ['--udp-transport', 'BEACON_UDP_TRANSPORT'],
   mdns: ['--mdns', 'BEACON_MDNS'],
+  tsigKey: ['--tsig-key', 'BEACON_TSIG_KEY'],
+  allowUpdateFrom: ['--allow-update-from', 'BEACON_ALLOW_UPDATE_FROM'],
+  updateLease: ['--update-lease', 'BEACON_UPDATE_LEASE'],
   logLevel: ['--log-level', 'BEACON_LOG_LEVEL'],
   pretty: ['--pretty', 'BEACON_PRETTY'],
 };
@@ -185,6 +191,13 @@ describe('the settings table', () => {
       expect(DEFAULT_SETTINGS[name]).toEqual(specOf(name).default);
     }
     expect(loadConfig({ env: {}, flags: { ...DEFAULT_SETTINGS }, cwd: '/srv' })).toEqual(loadConfig({ env: {}, cwd: '/srv' }));
+  });
+
+  it('refuses DNS UPDATE with DNS workers or the batched UDP transport', () => {
+    const key = 'k:hmac-sha256:c2VjcmV0';
+    expect(() => loadConfig({ env: { BEACON_TSIG_KEY: key, BEACON_WORKERS: '2' } })).toThrow(/^workers: DNS UPDATE/);
+    expect(() => loadConfig({ env: { BEACON_ALLOW_UPDATE_FROM: '127.0.0.1/32', BEACON_UDP_TRANSPORT: 'batched' } })).toThrow(/^udpTransport: DNS UPDATE/);
+    expect(loadConfig({ env: { BEACON_TSIG_KEY: key, BEACON_UDP_TRANSPORT: 'dgram' } }).tsigKeys).toHaveLength(1);
   });
 
   it('rejects a value of the wrong kind from any source, naming the setting', async () => {

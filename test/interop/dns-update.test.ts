@@ -1,0 +1,208 @@
+/**
+ * Registration through DNS UPDATE against the real daemon, with BIND's `nsupdate` and Knot's `knsupdate`:
+ * a DNS-SD service (PTR+SRV+TXT) signed with TSIG, seen through dig and `beacon instances`; every prerequisite
+ * form holding and failing; wrong secret, unknown key, skewed time and unsigned updates refused with nothing
+ * changed; deletion; a 3 s lease that lapses.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDaemon, until, type Daemon } from '../e2e/daemon.js';
+import { add, leaseOpt, rcodeOf, rdata, sendUdp, sign, T, tsigError, updateMessage } from '../dns/update-messages.js';
+
+const SECRET = Buffer.from('interop secret for beacon updates').toString('base64');
+const KEY = `upd-key:hmac-sha256:${SECRET}`;
+
+function dig(port: number, name: string, type: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    execFile('dig', ['@127.0.0.1', '-p', String(port), '+short', '+time=2', '+tries=2', name, type], { timeout: 15_000 }, (error, stdout) => {
+      if (error) reject(error);
+      else resolve(stdout.split('\n').filter((l) => l !== ''));
+    });
+  });
+}
+
+/** Run a client (nsupdate or knsupdate) with a script on stdin; its exit code and output. */
+function runClient(command: string, args: string[], script: string): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+    child.stdin.end(script);
+  });
+}
+
+/** The instance ids `beacon instances` lists for a service; none when the service does not exist. */
+async function instanceIds(daemon: Daemon, service: string): Promise<string[]> {
+  const result = await daemon.cli('instances', service, '--json');
+  if (result.code !== 0 && result.stderr.includes('SERVICE_NOT_FOUND')) return [];
+  if (result.code !== 0) throw new Error(`beacon instances failed: ${result.stderr}`);
+  return (JSON.parse(result.stdout) as { instances: { id: string }[] }).instances.map((i) => i.id);
+}
+
+interface Client {
+  readonly name: string;
+  run(port: number, lines: string[], key?: string): Promise<{ code: number | null; out: string }>;
+}
+
+const clients: Client[] = [
+  {
+    name: 'nsupdate',
+    run: (port, lines, key = KEY) => runClient('nsupdate', [], [`server 127.0.0.1 ${port}`, 'zone local.', ...(key ? [`key ${key.split(':')[1]}:${key.split(':')[0]} ${key.split(':')[2]}`] : []), ...lines, 'send', ''].join('\n')),
+  },
+  {
+    // -v: over TCP.
+    name: 'nsupdate-tcp',
+    run: (port, lines, key = KEY) => runClient('nsupdate', ['-v'], [`server 127.0.0.1 ${port}`, 'zone local.', ...(key ? [`key ${key.split(':')[1]}:${key.split(':')[0]} ${key.split(':')[2]}`] : []), ...lines, 'send', ''].join('\n')),
+  },
+  {
+    name: 'knsupdate',
+    run: (port, lines, key = KEY) => runClient('knsupdate', [], [`server 127.0.0.1 ${port}`, 'zone local.', ...(key ? [`key ${key.split(':')[1]}:${key.split(':')[0]}:${key.split(':')[2]}`] : []), ...lines, 'send', ''].join('\n')),
+  },
+];
+
+describe.each(clients)('DNS UPDATE with $name', (client) => {
+  let daemon: Daemon;
+  const instance = `${client.name}1._http._tcp.local.`;
+  const registration = [
+    `update add _http._tcp.local. 60 PTR ${instance}`,
+    `update add ${instance} 60 SRV 0 1 8080 10-0-0-7.addr.local.`,
+    `update add ${instance} 60 TXT "path=/api" "v=2"`,
+  ];
+  const listed = (): Promise<string[]> => instanceIds(daemon, 'http');
+
+  beforeAll(async () => {
+    daemon = await startDaemon(['--store', 'memory', '--tsig-key', KEY]);
+  });
+  afterAll(async () => {
+    expect(await daemon?.stop()).toBe(0);
+  });
+
+  it('adds a DNS-SD service (PTR+SRV+TXT) with TSIG; dig and `beacon instances` see it', async () => {
+    const result = await client.run(daemon.dnsPort, registration);
+    expect(result, result.out).toMatchObject({ code: 0 });
+    expect(await dig(daemon.dnsPort, instance, 'SRV')).toEqual(['0 1 8080 10-0-0-7.addr.local.']);
+    expect(await dig(daemon.dnsPort, instance, 'TXT')).toEqual(['"path=/api" "v=2"']);
+    expect(await dig(daemon.dnsPort, '_http._tcp.local.', 'PTR')).toContain(instance);
+    expect(await listed()).toContain(`${client.name}1`);
+  });
+
+  it.each([
+    ['yxdomain', `prereq yxdomain ${instance}`, 'prereq yxdomain nothing.local.', 'NXDOMAIN'],
+    ['nxdomain', 'prereq nxdomain nothing.local.', `prereq nxdomain ${instance}`, 'YXDOMAIN'],
+    ['yxrrset', `prereq yxrrset ${instance} SRV`, `prereq yxrrset ${instance} A`, 'NXRRSET'],
+    ['yxrrset with data', `prereq yxrrset ${instance} SRV 0 1 8080 10-0-0-7.addr.local.`, `prereq yxrrset ${instance} SRV 0 1 9999 10-0-0-7.addr.local.`, 'NXRRSET'],
+    ['nxrrset', `prereq nxrrset ${instance} A`, `prereq nxrrset ${instance} SRV`, 'YXRRSET'],
+  ])('prerequisite %s holds, then fails with %s', async (_form, holding, failing, rcode) => {
+    const extra = `${client.name}-pre._http._tcp.local.`;
+    const addExtra = [`update add ${extra} 60 SRV 0 1 7000 10-0-0-8.addr.local.`];
+    const failed = await client.run(daemon.dnsPort, [failing, ...addExtra]);
+    expect(failed.code).not.toBe(0);
+    expect(failed.out).toContain(rcode);
+    expect(await listed()).not.toContain(`${client.name}-pre`);
+    const held = await client.run(daemon.dnsPort, [holding, ...addExtra]);
+    expect(held, held.out).toMatchObject({ code: 0 });
+    expect(await listed()).toContain(`${client.name}-pre`);
+    expect((await client.run(daemon.dnsPort, [`update delete ${extra} SRV`])).code).toBe(0);
+  });
+
+  it('wrong secret and unknown key are refused, nothing changes', async () => {
+    const before = await listed();
+    const wrong = await client.run(daemon.dnsPort, [`update add ${client.name}-bad._http._tcp.local. 60 SRV 0 1 1 10-0-0-9.addr.local.`], `upd-key:hmac-sha256:${Buffer.from('not the secret').toString('base64')}`);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.out).toMatch(/BADSIG|NOTAUTH|tsig/i);
+    const unknown = await client.run(daemon.dnsPort, [`update add ${client.name}-bad._http._tcp.local. 60 SRV 0 1 1 10-0-0-9.addr.local.`], `other-key:hmac-sha256:${SECRET}`);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.out).toMatch(/BADKEY|NOTAUTH|tsig/i);
+    expect(await listed()).toEqual(before);
+  });
+
+  it('deleting the instance takes it out of DNS', async () => {
+    const result = await client.run(daemon.dnsPort, [`update delete ${instance}`]);
+    expect(result, result.out).toMatchObject({ code: 0 });
+    expect(await dig(daemon.dnsPort, instance, 'SRV')).toEqual([]);
+    expect(await listed()).not.toContain(`${client.name}1`);
+  });
+});
+
+describe('DNS UPDATE: crafted messages against the daemon', () => {
+  let daemon: Daemon;
+  const key = { name: 'upd-key', algorithm: 'hmac-sha256' as const, secret: Buffer.from(SECRET, 'base64') };
+  const now = (): number => Math.floor(Date.now() / 1000);
+  const srvUpdate = (id: string): Buffer => updateMessage({ updates: [add(`${id}._lease._tcp.local.`, T.SRV, rdata.srv(0, 1, 8080, '10-0-0-5.addr.local.'))], additional: [leaseOpt(3)] });
+  const ids = (): Promise<string[]> => instanceIds(daemon, 'lease');
+
+  beforeAll(async () => {
+    daemon = await startDaemon(['--store', 'memory', '--tsig-key', KEY]);
+  });
+  afterAll(async () => {
+    expect(await daemon?.stop()).toBe(0);
+  });
+
+  it('skewed time: NOTAUTH with BADTIME, nothing changed', async () => {
+    const reply = await sendUdp(daemon.dnsPort, sign(srvUpdate('skewed'), key, now() - 3600).signed);
+    expect(rcodeOf(reply)).toBe(9);
+    expect(tsigError(reply, key)).toBe(18);
+    expect(await ids()).toEqual([]);
+  });
+
+  it('unsigned: REFUSED, nothing changed', async () => {
+    expect(rcodeOf(await sendUdp(daemon.dnsPort, srvUpdate('unsigned')))).toBe(5);
+    expect(await ids()).toEqual([]);
+  });
+
+  it('a lease of 3 s not renewed: the instance leaves DNS after it', async () => {
+    expect(rcodeOf(await sendUdp(daemon.dnsPort, sign(srvUpdate('short'), key, now()).signed))).toBe(0);
+    expect(await dig(daemon.dnsPort, 'short._lease._tcp.local.', 'SRV')).toEqual(['0 1 8080 10-0-0-5.addr.local.']);
+    // Bounded wait on the observable outcome, not a timing assertion.
+    await until(() => dig(daemon.dnsPort, 'short._lease._tcp.local.', 'SRV'), (lines) => lines.length === 0, 20_000, 250);
+  });
+});
+
+describe('DNS UPDATE: kill -9 during updates', () => {
+  it('loses no acknowledged update (SQLite)', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'beacon-update-kill-'));
+    const key = { name: 'upd-key', algorithm: 'hmac-sha256' as const, secret: Buffer.from(SECRET, 'base64') };
+    try {
+      const first = await startDaemon(['--tsig-key', KEY], { dataDir });
+      const acknowledged: string[] = [];
+      let stop = false;
+      const sender = async (client: number): Promise<void> => {
+        for (let i = 0; !stop; i++) {
+          const id = `k${client}-${i}`;
+          const msg = updateMessage({ id: (client * 1000 + i) & 0xffff, updates: [add(`${id}._kill._tcp.local.`, T.SRV, rdata.srv(0, 1, 9000, '10-0-0-3.addr.local.'))] });
+          try {
+            const reply = await sendUdp(first.dnsPort, sign(msg, key, Math.floor(Date.now() / 1000)).signed, 2000);
+            if (rcodeOf(reply) === 0) acknowledged.push(id);
+          } catch {
+            return; // no reply: the daemon is gone
+          }
+        }
+      };
+      const senders = [0, 1, 2, 3].map((c) => sender(c));
+      await until(() => Promise.resolve(acknowledged.length), (n) => n >= 40, 20_000, 20);
+      first.child.kill('SIGKILL');
+      stop = true;
+      await Promise.all(senders);
+      await first.stop();
+      const second = await startDaemon(['--tsig-key', KEY], { dataDir });
+      try {
+        const ids = new Set(await instanceIds(second, 'kill'));
+        expect(acknowledged.filter((id) => !ids.has(id))).toEqual([]);
+      } finally {
+        expect(await second.stop()).toBe(0);
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
