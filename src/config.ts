@@ -126,6 +126,10 @@ function toConfig(v: SettingValues): BeaconConfig {
   if (v.readToken !== undefined && v.readToken === v.token) {
     throw new InvalidConfigurationError(`readToken: must differ from the token, or reads could write`, 'readToken');
   }
+  // A guessed endpoint would make a node serve from (or wait for) some other cluster, or none, without a word.
+  if (v.store === 'etcd' && !v.ephemeral && (v.etcdEndpoints === undefined || v.etcdEndpoints.length === 0)) {
+    throw new InvalidConfigurationError(`etcdEndpoints: ${flagOf('store')} etcd needs ${flagOf('etcdEndpoints')} (or ${envOf('etcdEndpoints')}), e.g. http://10.0.0.1:2379,http://10.0.0.2:2379`, 'etcdEndpoints');
+  }
   // `store` defaults to sqlite, so etcd here was asked for: memory would silently drop the cluster.
   if (v.ephemeral && v.store === 'etcd') {
     throw new InvalidConfigurationError(`ephemeral: ${flagOf('ephemeral')} keeps the registry in memory and cannot be combined with ${flagOf('store')} etcd`, 'ephemeral');
@@ -142,7 +146,7 @@ function toConfig(v: SettingValues): BeaconConfig {
   return {
     dataDir: v.dataDir,
     store: v.ephemeral ? 'memory' : v.store,
-    etcdEndpoints: v.etcdEndpoints,
+    etcdEndpoints: v.etcdEndpoints ?? [],
     ...(v.storeWait === undefined ? {} : { storeWaitMs: v.storeWait }),
     domain: v.domain,
     dnsListen: v.dnsListen,

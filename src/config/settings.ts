@@ -62,7 +62,12 @@ export const SETTING_TABLE = {
   dataDir: { arg: '<dir>', description: 'data directory: SQLite database and control socket', default: './.beacon', parse: parsePath },
   ephemeral: { description: 'keep the registry in memory only (no database)', default: false, parse: (v, c) => parseBoolean(v, c.name) },
   store: { arg: '<kind>', description: 'storage backend', choices: STORES, default: 'sqlite', parse: oneOf(STORES) },
-  etcdEndpoints: { arg: '<list>', description: 'etcd endpoints for --store etcd, comma-separated', default: '127.0.0.1:2379', parse: (v, c) => parseList(v, c.name) },
+  etcdEndpoints: {
+    arg: '<list>',
+    description: 'etcd endpoints for --store etcd, comma-separated',
+    defaultHelp: 'none: required with --store etcd',
+    parse: (v, c) => parseList(v, c.name),
+  },
   storeWait: {
     arg: '<duration>',
     description: 'at start, how long to keep retrying (with backoff) a shared store that does not answer before giving up',

@@ -96,6 +96,17 @@ describe('loadConfig', () => {
     expect(config.etcdEndpoints).toEqual(['a:1', 'b:2']);
   });
 
+  it('--store etcd needs its endpoints: none is refused, naming the setting, rather than guessing 127.0.0.1:2379', () => {
+    let error: unknown;
+    try {
+      loadConfig({ env: {}, flags: { store: 'etcd' } });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ code: 'INVALID_CONFIGURATION', message: expect.stringMatching(/^etcdEndpoints: --store etcd needs --etcd-endpoints/) });
+    expect(loadConfig({ env: { BEACON_ETCD_ENDPOINTS: 'http://10.0.0.1:2379' }, flags: { store: 'etcd' } }).etcdEndpoints).toEqual(['http://10.0.0.1:2379']);
+  });
+
   it('reads booleans from the environment', () => {
     expect(loadConfig({ env: { BEACON_PRETTY: 'true', BEACON_EPHEMERAL: '1' } })).toMatchObject({ pretty: true, store: 'memory' });
     expect(configError(() => loadConfig({ env: { BEACON_PRETTY: 'maybe' } })).code).toBe('INVALID_CONFIGURATION');

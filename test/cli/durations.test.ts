@@ -43,7 +43,7 @@ async function refusal(name: SettingName, source: Source, value: unknown): Promi
 
 describe('durations in daemon settings', () => {
   it('covers every duration setting of the table', () => {
-    expect(DURATION_SETTINGS).toEqual(['storeWait', 'answerTtl', 'negativeTtl', 'ttl', 'checkInterval', 'deregisterCriticalAfter', 'breakerOpenTimeout', 'dnsTcpMessageDeadline', 'dnsTcpIdleTimeout']);
+    expect(DURATION_SETTINGS).toEqual(['storeWait', 'answerTtl', 'negativeTtl', 'ttl', 'checkInterval', 'deregisterCriticalAfter', 'breakerOpenTimeout', 'dnsTcpMessageDeadline', 'dnsTcpIdleTimeout', 'updateLease']);
   });
 
   const sources: Source[] = ['flag', 'env', 'file'];
@@ -74,6 +74,7 @@ describe('durations in daemon settings', () => {
       breakerOpenTimeout: { breakerOpenTimeoutMs: 90_000 },
       dnsTcpMessageDeadline: { dnsTcp: expect.objectContaining({ messageDeadlineMs: 90_000 }) as BeaconConfig['dnsTcp'] },
       dnsTcpIdleTimeout: { dnsTcp: expect.objectContaining({ idleTimeoutMs: 90_000 }) as BeaconConfig['dnsTcp'] },
+      updateLease: { updateLeaseMs: 90_000 },
     } as Record<SettingName, Partial<BeaconConfig>>;
     expect(config).toMatchObject(expected[name]!);
   });

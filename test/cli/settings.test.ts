@@ -60,7 +60,7 @@ const SAMPLES: Readonly<Record<SettingName, readonly [string, string]>> = {
 };
 
 /** Settings another one needs to be valid at all, given as flags in every variant (they are not under test). */
-const COMPANIONS: Partial<Record<SettingName, RawSettings>> = { http: { token: 'companion-token' } };
+const COMPANIONS: Partial<Record<SettingName, RawSettings>> = { http: { token: 'companion-token' }, store: { etcdEndpoints: '127.0.0.1:2379' } };
 
 /** The spellings users rely on; derived ones must keep matching them. */
 const LEGACY_SPELLINGS: Readonly<Record<SettingName, readonly [flag: string, env: string]>> = {
