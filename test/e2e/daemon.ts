@@ -47,11 +47,21 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = process
   });
 }
 
+/** Options of startDaemon. */
+export interface StartDaemonOptions {
+  /** Data directory owned by the caller; otherwise a fresh temp dir removed on stop. */
+  readonly dataDir?: string;
+  /** Called with each JSON log line as it arrives, before "beacon started" too (e.g. to see a start wait). */
+  readonly onLog?: (entry: Record<string, unknown>) => void;
+  /** How long to wait for "beacon started" (default 15 s). */
+  readonly startTimeoutMs?: number;
+}
+
 /**
  * Start `beacon serve` with extra flags; resolves once it logged "beacon started". The data dir is a fresh
  * temp dir removed on stop, unless `options.dataDir` is given (then the caller owns it).
  */
-export async function startDaemon(extraArgs: readonly string[] = [], options: { dataDir?: string } = {}): Promise<Daemon> {
+export async function startDaemon(extraArgs: readonly string[] = [], options: StartDaemonOptions = {}): Promise<Daemon> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
   const owned = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'beacon-e2e-')));
@@ -84,6 +94,7 @@ export async function startDaemon(extraArgs: readonly string[] = [], options: { 
         try {
           const entry = JSON.parse(line) as Record<string, unknown>;
           logs.push(entry);
+          options.onLog?.(entry);
           if (entry.msg === 'beacon started') resolve(entry);
         } catch {
           // not a JSON log line
@@ -91,7 +102,8 @@ export async function startDaemon(extraArgs: readonly string[] = [], options: { 
       }
     });
     void exited.then((code) => reject(new Error(`beacon serve exited with ${code} before starting: ${stderr}${JSON.stringify(logs.slice(-3))}`)));
-    setTimeout(() => reject(new Error('beacon serve did not start within 15 s')), 15_000).unref();
+    const startTimeoutMs = options.startTimeoutMs ?? 15_000;
+    setTimeout(() => reject(new Error(`beacon serve did not start within ${startTimeoutMs} ms`)), startTimeoutMs).unref();
   });
   let info: Record<string, unknown>;
   try {

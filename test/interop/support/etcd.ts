@@ -57,12 +57,15 @@ export class EtcdCluster {
     readonly members: EtcdMember[],
   ) {}
 
-  /** Start `size` members (1 or 3) and wait until every member reports healthy (bounded). */
-  static async start(size = 1, options: { timeoutMs?: number } = {}): Promise<EtcdCluster> {
+  /**
+   * Start `size` members (1 or 3) and wait until every member reports healthy (bounded). `clientPorts`
+   * fixes the members' client ports (for a client configured before etcd runs); free ones otherwise.
+   */
+  static async start(size = 1, options: { timeoutMs?: number; clientPorts?: readonly number[] } = {}): Promise<EtcdCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'beacon-etcd-'));
     const members: EtcdMember[] = [];
     for (let i = 0; i < size; i++) {
-      const clientPort = await freePort();
+      const clientPort = options.clientPorts?.[i] ?? (await freePort());
       const peerPort = await freePort();
       members.push({ name: `m${i}`, clientPort, peerPort, clientUrl: `http://127.0.0.1:${clientPort}`, dataDir: join(dir, `m${i}.etcd`), process: undefined });
     }
