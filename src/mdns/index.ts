@@ -17,7 +17,7 @@ export { MDNS_DOMAIN } from './records.js';
 export interface MdnsOptions {
   /** The registry as DNS sees it (createRegistryView). */
   readonly view: DnsView;
-  /** Interface names or IPv4 addresses to serve; default: every non-loopback IPv4 interface. */
+  /** Interface names or IPv4 addresses to serve (over IPv6 too where the interface has a link-local address); default: every non-loopback IPv4 interface. */
   readonly interfaces?: readonly string[];
   readonly logger?: Logger;
   readonly clock?: Clock;
@@ -50,7 +50,7 @@ export async function startMdnsResponder(options: MdnsOptions): Promise<MdnsResp
   const transport = options.transport ?? (udp as MdnsTransport);
   const responder = new MdnsResponder({ view: options.view, transport, logger, ...(options.clock ? { clock: options.clock } : {}) });
   responder.start();
-  logger.info({ interfaces: udp?.interfaceAddresses ?? [] }, 'mdns: responder started');
+  logger.info({ interfaces: udp?.interfaceAddresses ?? [], ipv6Scopes: udp?.ipv6Scopes ?? [] }, 'mdns: responder started');
   let closing: Promise<void> | undefined;
   return {
     interfaceAddresses: udp?.interfaceAddresses ?? [],

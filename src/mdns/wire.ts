@@ -11,6 +11,8 @@ import { parseIPv4, parseIPv6 } from '../dns/ip.js';
 export const MDNS_PORT = 5353;
 /** The mDNS IPv4 group (RFC 6762 §3). */
 export const MDNS_GROUP_V4 = '224.0.0.251';
+/** RFC 6762 §3: the link-local IPv6 multicast group (FF02::FB). */
+export const MDNS_GROUP_V6 = 'ff02::fb';
 
 /** Record types Beacon publishes over mDNS. */
 export type MdnsType = 'PTR' | 'SRV' | 'TXT' | 'A' | 'AAAA';

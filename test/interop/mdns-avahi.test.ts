@@ -137,3 +137,34 @@ describe('mDNS interop with avahi, nss-mdns and dig in network namespaces', () =
     }
   });
 });
+
+describe('mDNS interop over IPv6 only (ff02::fb)', () => {
+  let lab6: MdnsLab;
+
+  beforeAll(async () => {
+    // avahi with use-ipv4=no: every query and answer it sees travels over IPv6.
+    lab6 = await startMdnsLab(BEACON_SCRIPT, { avahiIpv6Only: true });
+    const register6 = (id: string, port: number, extra: Record<string, unknown> = {}): Promise<Record<string, unknown>> =>
+      lab6.beacon.command({ op: 'register', service: 'web', instance: { id, address: ADDRESS_B, port, ...extra } });
+    await register6('web-1', 8080, { metadata: { version: '2' } });
+    await register6('web-2', 8081);
+    await register6('web-3', 8082, { health: 'unhealthy' });
+    await lab6.beacon.announced(['web/tcp/web-1', 'web/tcp/web-2']);
+  });
+
+  afterAll(async () => {
+    await lab6?.destroy();
+  });
+
+  it('avahi-browse -rpt over IPv6 lists the healthy instances with host, port and TXT, and not the unhealthy one', async () => {
+    const out = await lab6.inA(['avahi-browse', '-rpt', '_web._tcp'], 20_000);
+    const resolved = out.split('\n').filter((l) => parseBrowseLine(l)?.event === '=');
+    expect(resolved.length).toBeGreaterThan(0);
+    // Field 3 of `avahi-browse -p` is the protocol the service was found over.
+    for (const line of resolved) expect(line.split(';')[2]).toBe('IPv6');
+    const entries = new Map(resolved.map((l) => parseBrowseLine(l)).filter((e) => e !== undefined).map((e) => [e.name, e]));
+    expect([...entries.keys()].sort()).toEqual(['web-1', 'web-2']);
+    expect(entries.get('web-1')).toMatchObject({ host: HOST, address: ADDRESS_B, port: 8080, txt: ['version=2'] });
+    expect(entries.get('web-2')).toMatchObject({ host: HOST, address: ADDRESS_B, port: 8081 });
+  });
+});

@@ -3,6 +3,7 @@
  * (as an independent codec, so what the tests read is what would go on the wire); `deliver` hands the
  * responder a message as if it came from a peer, also through the codec (the QU bit set on the wire).
  */
+import { isIPv6 } from 'node:net';
 import dnsPacket, { type Packet } from 'dns-packet';
 import type { MdnsPacket, MdnsPeer, MdnsTransport } from '../../src/mdns/responder.js';
 
@@ -10,11 +11,15 @@ export interface Sent {
   readonly packet: MdnsPacket;
   /** undefined = multicast to the group. */
   readonly to: MdnsPeer | undefined;
+  /** The address families it goes out on, as the UDP transport sends: a group send on both, a reply on its peer's. */
+  readonly families: readonly ('IPv4' | 'IPv6')[];
   /** Raw class field of each record in the answer section (cache-flush bit included). */
   readonly answerClasses: readonly number[];
 }
 
 export const PEER: MdnsPeer = { address: '192.0.2.50', port: 5353 };
+/** A peer on the link over IPv6: link-local, with the scope the socket reports it with. */
+export const PEER6: MdnsPeer = { address: 'fe80::50%eth0', port: 5353 };
 
 export class FakeTransport implements MdnsTransport {
   readonly sent: Sent[] = [];
@@ -23,7 +28,8 @@ export class FakeTransport implements MdnsTransport {
 
   send(packet: Packet, to?: MdnsPeer): void {
     const bytes = dnsPacket.encode(packet);
-    this.sent.push({ packet: dnsPacket.decode(bytes) as MdnsPacket, to, answerClasses: answerClasses(bytes) });
+    const families = to === undefined ? (['IPv4', 'IPv6'] as const) : [isIPv6(to.address) ? ('IPv6' as const) : ('IPv4' as const)];
+    this.sent.push({ packet: dnsPacket.decode(bytes) as MdnsPacket, to, families, answerClasses: answerClasses(bytes) });
   }
 
   onMessage(listener: (packet: MdnsPacket, from: MdnsPeer) => void): () => void {

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Answer, Packet, RecordType } from 'dns-packet';
 import { MdnsResponder, type MdnsRename } from '../../src/mdns/responder.js';
 import { FakeView } from '../dns/fake-view.js';
-import { FakeTransport, PEER, type Sent } from './fake-transport.js';
+import { FakeTransport, PEER, PEER6, type Sent } from './fake-transport.js';
 
 const WEB1 = { service: 'web', id: 'web-1', address: '10.0.0.1', port: 8080, metadata: { version: '2' }, tags: ['canary'] };
 const WEB2 = { service: 'web', id: 'web-2', address: '10.0.0.2', port: 8081 };
@@ -291,6 +291,30 @@ describe('answering queries (RFC 6762 §6, §7)', () => {
     expect(sent).toHaveLength(1);
     expect(sent[0]?.to).toEqual({ address: PEER.address, port: 5353 });
     expect(find(answersOf(sent), NAME1, 'TXT')).toHaveLength(1);
+  });
+
+  it('answers a query that came over IPv6 over IPv6: QU by unicast to its link-local address, QM to the groups, legacy to its port', () => {
+    transport.deliver(query([{ name: NAME1, type: 'TXT' }]), PEER6, true);
+    expect(responses()).toHaveLength(1);
+    expect(responses()[0]?.to).toEqual({ address: PEER6.address, port: 5353 });
+    expect(responses()[0]?.families).toEqual(['IPv6']);
+    expect(find(answersOf(responses()), NAME1, 'TXT')).toHaveLength(1);
+
+    transport.clear();
+    transport.deliver(query([{ name: '_web._tcp.local', type: 'PTR' }]), PEER6);
+    vi.advanceTimersByTime(120);
+    expect(responses()).toHaveLength(1);
+    expect(responses()[0]?.to).toBeUndefined();
+    expect(responses()[0]?.families).toContain('IPv6');
+    expect(find(answersOf(responses()), '_web._tcp.local', 'PTR').map(dataOf).sort()).toEqual([NAME1, 'web-2._web._tcp.local']);
+
+    transport.clear();
+    const legacy = { address: 'fe80::51%eth0', port: 40124 };
+    transport.deliver(query([{ name: '_web._tcp.local', type: 'PTR' }], { id: 77 }), legacy);
+    expect(responses()).toHaveLength(1);
+    expect(responses()[0]?.to).toEqual(legacy);
+    expect(responses()[0]?.families).toEqual(['IPv6']);
+    expect(responses()[0]?.packet.id).toBe(77);
   });
 
   it('answers the service enumeration and subtype names, and nothing outside local.', () => {

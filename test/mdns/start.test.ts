@@ -1,6 +1,8 @@
 import { afterEach, expect, it, vi } from 'vitest';
 import { startMdnsResponder } from '../../src/mdns/index.js';
-import { resolveInterfaces } from '../../src/mdns/transport.js';
+import type { NetworkInterfaceInfo } from 'node:os';
+import type { Logger } from '../../src/log.js';
+import { resolveInterfaces, resolveIpv6Scopes } from '../../src/mdns/transport.js';
 import { FakeView } from '../dns/fake-view.js';
 import { FakeTransport } from './fake-transport.js';
 
@@ -34,4 +36,18 @@ it('startMdnsResponder publishes the view, reports renames, and on close says go
 it('refuses an interface that does not exist, naming it', () => {
   expect(() => resolveInterfaces(['no-such-if0'])).toThrow(/no-such-if0/);
   expect(resolveInterfaces(['192.0.2.7'])).toEqual(['192.0.2.7']);
+});
+
+it('serves IPv6 on the chosen interfaces that have a link-local IPv6 address, and skips the others with a debug log', () => {
+  const info = (family: 'IPv4' | 'IPv6', address: string): NetworkInterfaceInfo =>
+    ({ family, address, netmask: '', mac: '00:00:00:00:00:00', internal: false, cidr: null, ...(family === 'IPv6' ? { scopeid: 0 } : {}) }) as NetworkInterfaceInfo;
+  const table = {
+    eth0: [info('IPv4', '10.0.0.2'), info('IPv6', 'fe80::2')],
+    eth1: [info('IPv4', '10.1.0.2'), info('IPv6', '2001:db8::2')],
+    eth2: [info('IPv4', '10.2.0.2')],
+  };
+  const debug = vi.fn();
+  const log = { debug } as unknown as Logger;
+  expect(resolveIpv6Scopes(['10.0.0.2', '10.1.0.2', '10.2.0.2', '192.0.2.7'], log, table)).toEqual(['eth0']);
+  expect(debug.mock.calls.map((call) => (call[0] as Record<string, string>).interface ?? (call[0] as Record<string, string>).address)).toEqual(['eth1', 'eth2', '192.0.2.7']);
 });

@@ -2,7 +2,8 @@
  * A two-namespace link for multicast DNS interop: namespace A runs avahi-daemon (with a private D-Bus system
  * bus, a private /run and an nsswitch.conf using nss-mdns, all in its own mount namespace), namespace B runs
  * Beacon's responder (test/interop/support/mdns-beacon.mjs over dist/). A veth pair joins them; multicast is
- * on and 224.0.0.0/4 is routed on the link. Every wait is bounded; `destroy` kills what it started (by pid)
+ * on and 224.0.0.0/4 is routed on the link (avahi may be told to speak IPv6 only, over the link-local
+ * addresses). Every wait is bounded; `destroy` kills what it started (by pid)
  * and deletes the namespaces.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
@@ -138,12 +139,18 @@ const DBUS_CONF = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Con
 </busconfig>
 `;
 
-function avahiConf(iface: string): string {
+/** Options of `startMdnsLab`. */
+export interface MdnsLabOptions {
+  /** avahi speaks mDNS over IPv6 only (ff02::fb), never IPv4 (default: IPv4 only). */
+  readonly avahiIpv6Only?: boolean;
+}
+
+function avahiConf(iface: string, ipv6Only: boolean): string {
   return `[server]
 host-name=avahi-peer
 domain-name=local
-use-ipv4=yes
-use-ipv6=no
+use-ipv4=${ipv6Only ? 'no' : 'yes'}
+use-ipv6=${ipv6Only ? 'yes' : 'no'}
 allow-interfaces=${iface}
 enable-dbus=yes
 ratelimit-burst=1000
@@ -166,7 +173,8 @@ exec sleep 3600
 `;
 
 /** Create the namespaces and start dbus, avahi and Beacon's responder; fails (never skips) if a tool is missing. */
-export async function startMdnsLab(beaconScript: string): Promise<MdnsLab> {
+export async function startMdnsLab(beaconScript: string, options: MdnsLabOptions = {}): Promise<MdnsLab> {
+  const ipv6Only = options.avahiIpv6Only ?? false;
   const missing: string[] = [];
   for (const tool of TOOLS) {
     try {
@@ -178,12 +186,12 @@ export async function startMdnsLab(beaconScript: string): Promise<MdnsLab> {
   if (missing.length > 0) throw new Error(`mDNS interop needs ${missing.join(', ')} (Debian: apt-get install ${MDNS_LAB_PACKAGES.join(' ')})`);
   if (process.getuid?.() !== 0) throw new Error('mDNS interop creates network namespaces and must run as root');
 
-  const tag = String(process.pid % 100000);
+  const tag = `${process.pid % 100000}${ipv6Only ? 'v6' : ''}`;
   const nsA = `bmdns${tag}a`;
   const nsB = `bmdns${tag}b`;
   const dir = mkdtempSync(join(tmpdir(), 'beacon-mdns-'));
   writeFileSync(join(dir, 'dbus.conf'), DBUS_CONF);
-  writeFileSync(join(dir, 'avahi.conf'), avahiConf(nsA));
+  writeFileSync(join(dir, 'avahi.conf'), avahiConf(nsA, ipv6Only));
   writeFileSync(join(dir, 'nsswitch.conf'), 'passwd: files\ngroup: files\nhosts: files mdns4_minimal [NOTFOUND=return]\n');
   writeFileSync(join(dir, 'holder.sh'), HOLDER);
 
@@ -211,6 +219,9 @@ export async function startMdnsLab(beaconScript: string): Promise<MdnsLab> {
       await run('ip', ['-n', ns, 'link', 'set', ns, 'up', 'multicast', 'on']);
       await run('ip', ['-n', ns, 'route', 'add', '224.0.0.0/4', 'dev', ns]);
     }
+    // The link-local IPv6 addresses come up 'tentative' (duplicate address detection, RFC 4862 §5.4), and
+    // nothing can be sent from them until DAD is over: wait (bounded) for both to leave that state.
+    if (ipv6Only) for (const ns of [nsA, nsB]) await waitForLinkLocal(ns);
 
     // `ip netns exec` and `unshare` exec in turn, so the holder's pid is the child's: nsenter joins its namespaces.
     const holder = launch('ip', ['netns', 'exec', nsA, 'unshare', '-m', '--propagation', 'private', 'sh', join(dir, 'holder.sh'), dir], 'namespace holder');
@@ -238,6 +249,18 @@ export async function startMdnsLab(beaconScript: string): Promise<MdnsLab> {
   } catch (error) {
     await destroy();
     throw error;
+  }
+}
+
+/** Wait (bounded) until the namespace's interface of the same name has a link-local IPv6 address out of DAD. */
+async function waitForLinkLocal(ns: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const all = await run('ip', ['-n', ns, '-6', 'addr', 'show', 'dev', ns, 'scope', 'link']);
+    const tentative = await run('ip', ['-n', ns, '-6', 'addr', 'show', 'dev', ns, 'scope', 'link', 'tentative']);
+    if (all.includes('inet6 fe80') && !tentative.includes('inet6')) return;
+    if (Date.now() > deadline) throw new Error(`${ns}: no usable link-local IPv6 address within ${timeoutMs} ms:\n${all}`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
