@@ -2,37 +2,16 @@
  * DNS UPDATE on two daemons sharing one etcd cluster: an instance registered with `nsupdate` through node A
  * is answered by node B's DNS, and deleted through A it leaves B's answers.
  */
-import { execFile, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, until, type Daemon } from '../e2e/daemon.js';
+import { digShort as dig, runClient } from './support/dns-tools.js';
 import { EtcdCluster } from './support/etcd.js';
 
 const SECRET = Buffer.from('etcd interop secret for updates').toString('base64');
 const KEY = `upd-key:hmac-sha256:${SECRET}`;
 
-function dig(port: number, name: string, type: string): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    execFile('dig', ['@127.0.0.1', '-p', String(port), '+short', '+time=2', '+tries=2', name, type], { timeout: 15_000 }, (error, stdout) => {
-      if (error) reject(error);
-      else resolve(stdout.split('\n').filter((l) => l !== ''));
-    });
-  });
-}
-
 function nsupdate(port: number, lines: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('nsupdate', [], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-    child.stdin.end([`server 127.0.0.1 ${port}`, 'zone local.', `key hmac-sha256:upd-key ${SECRET}`, ...lines, 'send', ''].join('\n'));
-  });
+  return runClient('nsupdate', [], [`server 127.0.0.1 ${port}`, 'zone local.', `key hmac-sha256:upd-key ${SECRET}`, ...lines, 'send', ''].join('\n'));
 }
 
 describe('DNS UPDATE across two etcd nodes', () => {

@@ -4,42 +4,16 @@
  * form holding and failing; wrong secret, unknown key, skewed time and unsigned updates refused with nothing
  * changed; deletion; a 3 s lease that lapses.
  */
-import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, until, type Daemon } from '../e2e/daemon.js';
+import { digShort as dig, runClient } from './support/dns-tools.js';
 import { add, leaseOpt, rcodeOf, rdata, sendUdp, sign, T, tsigError, updateMessage } from '../dns/update-messages.js';
 
 const SECRET = Buffer.from('interop secret for beacon updates').toString('base64');
 const KEY = `upd-key:hmac-sha256:${SECRET}`;
-
-function dig(port: number, name: string, type: string): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    execFile('dig', ['@127.0.0.1', '-p', String(port), '+short', '+time=2', '+tries=2', name, type], { timeout: 15_000 }, (error, stdout) => {
-      if (error) reject(error);
-      else resolve(stdout.split('\n').filter((l) => l !== ''));
-    });
-  });
-}
-
-/** Run a client (nsupdate or knsupdate) with a script on stdin; its exit code and output. */
-function runClient(command: string, args: string[], script: string): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-    child.stdin.end(script);
-  });
-}
 
 /** The instance ids `beacon instances` lists for a service; none when the service does not exist. */
 async function instanceIds(daemon: Daemon, service: string): Promise<string[]> {

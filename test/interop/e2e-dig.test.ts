@@ -1,19 +1,9 @@
 /** The core e2e session and the README session, resolved with `dig` against the real daemon. */
-import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, until, type Daemon } from '../e2e/daemon.js';
 import * as scenario from '../e2e/scenarios.js';
 import { replaySession } from '../e2e/session.js';
-
-function dig(port: number, name: string, type: string, tcp = false): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const args = ['@127.0.0.1', '-p', String(port), '+short', '+time=2', '+tries=2', ...(tcp ? ['+tcp'] : []), name, type];
-    execFile('dig', args, { timeout: 15_000 }, (error, stdout) => {
-      if (error) reject(error);
-      else resolve(stdout.split('\n').filter((l) => l !== ''));
-    });
-  });
-}
+import { digShort as dig } from './support/dns-tools.js';
 
 /** Sorted SRV ports from `dig +short` lines (`priority weight port target`). */
 async function digPorts(port: number, service: string): Promise<number[]> {
