@@ -8,7 +8,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { Resolver } from 'node:dns/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+
+/** How long `stop()` waits for the daemon to exit after SIGTERM (a clean stop takes well under a second). */
+const STOP_TIMEOUT_MS = 20_000;
 
 /** Repository root. */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -129,7 +133,14 @@ export async function startDaemon(extraArgs: readonly string[] = [], options: St
     },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      const code = await exited;
+      // Bounded: a daemon that does not stop fails the test with its last log lines, then is killed.
+      const code = await Promise.race([exited, delay(STOP_TIMEOUT_MS).then(() => 'timeout' as const)]);
+      if (code === 'timeout') {
+        child.kill('SIGKILL');
+        await exited;
+        if (owned) await rm(dataDir, { recursive: true, force: true });
+        throw new Error(`beacon serve did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM; last log lines: ${JSON.stringify(logs.slice(-8))} ${stderr.slice(-2000)}`);
+      }
       if (owned) await rm(dataDir, { recursive: true, force: true });
       return code;
     },
