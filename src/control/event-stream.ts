@@ -16,7 +16,7 @@ export interface EventStream {
 
 /** The open streams of one plugin, ended together when its app closes (register `endAll` in `preClose`). */
 export class EventStreams {
-  private readonly open = new Set<() => void>();
+  private readonly open = new Set<(closeConnection?: boolean) => void>();
 
   /**
    * Take over `reply` as an event stream. `subscribe` starts the feed and returns its unsubscribe
@@ -34,18 +34,22 @@ export class EventStreams {
     const unsubscribe = subscribe(stream);
     const keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
     keepAlive.unref();
-    const end = (): void => {
+    const socket = request.raw.socket;
+    const end = (closeConnection = false): void => {
       clearInterval(keepAlive);
       unsubscribe();
       this.open.delete(end);
       if (!raw.writableEnded) raw.end();
+      // On shutdown the connection goes too: left as an idle keep-alive connection it would hold the
+      // server's close (see the onSend hook in plugins/errors.ts). end() lets the stream's last bytes out first.
+      if (closeConnection) socket.end();
     };
     this.open.add(end);
-    request.raw.once('close', end);
+    request.raw.once('close', () => end());
   }
 
-  /** End every open stream. */
+  /** End every open stream and close its connection (the app is closing). */
   endAll(): void {
-    for (const end of [...this.open]) end();
+    for (const end of [...this.open]) end(true);
   }
 }

@@ -24,7 +24,12 @@ export interface ControlServerOptions {
   readonly sessionFile?: string;
   /** More APIs served on both listeners (see the plugin contract in plugin.ts). */
   readonly plugins?: readonly ControlPlugin[];
+  /** How long `close()` lets requests in flight finish before it cuts their connections (default 10 s). */
+  readonly shutdownGraceMs?: number;
 }
+
+/** Default for `shutdownGraceMs`: ample for any control request, well inside systemd's 90 s stop timeout. */
+export const SHUTDOWN_GRACE_MS = 10_000;
 
 /** A running control API. */
 export interface ControlServer {
@@ -101,7 +106,17 @@ export async function startControlServer(deps: ControlDeps, options: ControlServ
     app,
     close() {
       closing ??= (async () => {
-        await Promise.all([app.close(), tcpApp?.close()]);
+        // A bounded stop: a client that never finishes its request cannot hold the daemon's shutdown.
+        const cut = setTimeout(() => {
+          app.server.closeAllConnections();
+          tcpApp?.server.closeAllConnections();
+        }, options.shutdownGraceMs ?? SHUTDOWN_GRACE_MS);
+        cut.unref();
+        try {
+          await Promise.all([app.close(), tcpApp?.close()]);
+        } finally {
+          clearTimeout(cut);
+        }
         await unlink(options.socketPath).catch(() => undefined);
       })();
       return closing;

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ControlClient } from '../../src/control/client.js';
+import type { ControlPlugin } from '../../src/control/plugin.js';
 import { startControlServer } from '../../src/control/server.js';
 import { hasErrorCode } from '../../src/errors.js';
 import { makeDeps, tempDir } from './harness.js';
@@ -13,7 +14,7 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function serve(options: { token?: string; tcp?: boolean } = {}) {
+async function serve(options: { token?: string; tcp?: boolean; plugins?: ControlPlugin[]; shutdownGraceMs?: number } = {}) {
   const tmp = await tempDir();
   cleanups.push(tmp.remove);
   const made = await makeDeps();
@@ -22,6 +23,8 @@ async function serve(options: { token?: string; tcp?: boolean } = {}) {
   const server = await startControlServer(made.deps, {
     socketPath,
     ...(options.tcp ? { tcp: { host: '127.0.0.1', port: 0 }, token: options.token } : {}),
+    ...(options.plugins ? { plugins: options.plugins } : {}),
+    ...(options.shutdownGraceMs === undefined ? {} : { shutdownGraceMs: options.shutdownGraceMs }),
   });
   cleanups.push(() => server.close());
   return { ...made, server, socketPath, dir: tmp.dir, client: new ControlClient({ socketPath }) };
@@ -135,5 +138,80 @@ describe('control API over TCP', () => {
     const tmp = await tempDir();
     cleanups.push(tmp.remove);
     await expect(startControlServer(made.deps, { socketPath: path.join(tmp.dir, 's.sock'), tcp: { host: '127.0.0.1', port: 0 } })).rejects.toThrow(/token/);
+  });
+});
+
+/** A route that answers only when the test says so, and tells when a request has reached it. */
+function heldRoute() {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let arrived!: () => void;
+  const reached = new Promise<void>((resolve) => (arrived = resolve));
+  let closeBegan!: () => void;
+  const closing = new Promise<void>((resolve) => (closeBegan = resolve));
+  const plugin: ControlPlugin = async (app) => {
+    // A plugin's preClose hooks run after the shared plugins' ones: the app counts as closing from here.
+    app.addHook('preClose', async () => closeBegan());
+    app.get('/v1/test/held', async () => {
+      arrived();
+      await released;
+      return { ok: true };
+    });
+  };
+  return { plugin, reached, release, closing };
+}
+
+describe('closing the control API with clients connected', () => {
+  it('lets a request in flight finish, with Connection: close, and does not wait for its keep-alive connection', async () => {
+    const held = heldRoute();
+    const s = await serve({ plugins: [held.plugin] });
+    const agent = new http.Agent({ keepAlive: true });
+    const response = new Promise<http.IncomingMessage>((resolve, reject) => {
+      http.get({ socketPath: s.socketPath, path: '/v1/test/held', agent }, resolve).on('error', reject);
+    });
+    await held.reached;
+    const closed = s.server.close();
+    await held.closing;
+    held.release();
+    const answer = await response;
+    expect(answer.statusCode).toBe(200);
+    expect(answer.headers.connection).toBe('close');
+    answer.resume();
+    // Without the header node would keep the idle connection, and close() would wait for keepAliveTimeout.
+    await closed;
+    agent.destroy();
+  });
+
+  it('ends open event streams and closes their connections', async () => {
+    const s = await serve();
+    const agent = new http.Agent({ keepAlive: true });
+    const streamEnded = new Promise<string>((resolve, reject) => {
+      http
+        .get({ socketPath: s.socketPath, path: '/v1/events', agent }, (response) => {
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => {
+            text += chunk;
+            if (text.includes('event: hello')) void s.server.close();
+          });
+          response.on('end', () => resolve(text));
+        })
+        .on('error', reject);
+    });
+    expect(await streamEnded).toContain('event: hello');
+    await s.server.close();
+    agent.destroy();
+  });
+
+  it('cuts a request that never finishes once the shutdown grace has passed', async () => {
+    const held = heldRoute();
+    const s = await serve({ plugins: [held.plugin], shutdownGraceMs: 50 });
+    const failed = new Promise<Error>((resolve) => {
+      http.get({ socketPath: s.socketPath, path: '/v1/test/held', agent: false }, () => resolve(new Error('answered'))).on('error', resolve);
+    });
+    await held.reached;
+    await s.server.close();
+    expect((await failed).message).toBe('socket hang up');
+    held.release();
   });
 });

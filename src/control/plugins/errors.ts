@@ -103,4 +103,11 @@ export const errorMapping = sharedPlugin<Record<never, never>>(async (app) => {
     if (!closing) return;
     await reply.status(503).header('connection', 'close').send({ error: { code: 'SHUTTING_DOWN', message: 'beacon is shutting down' } });
   });
+  // A request still in flight when closing starts must not leave its keep-alive connection behind: node's
+  // server.close() waits for every open connection, and an idle keep-alive one lasts keepAliveTimeout (72 s
+  // in fastify) unless the client hangs up.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
 });
