@@ -34,6 +34,8 @@ import { changeLogger, circuitLogger } from './change-log.js';
 import { healthProblems } from './health.js';
 import { openWhenReachable } from './store-wait.js';
 import { openStore } from './store.js';
+import { persistSerial, readSerial } from './serial-file.js';
+import { ZoneSerial } from '../dns/zone-serial.js';
 
 import { BEACON_VERSION } from './version.js';
 
@@ -187,9 +189,14 @@ async function startDns(config: BeaconConfig, registry: ServiceRegistry, balance
   // from the process that holds it (workers hold read-only replicas).
   const updatesOn = config.tsigKeys.length > 0 || config.allowUpdateFrom.length > 0;
   if (updatesOn && config.dnsWorkers > 1) throw new InvalidConfigurationError('DNS UPDATE (--tsig-key, --allow-update-from) needs --workers 1', 'workers');
+  // The SOA serial, published from this process (docs/ARCHITECTURE.md, "SOA serial"): it starts above the
+  // last one stored, and the workers adopt what it publishes.
+  const serial = ZoneSerial.startAfter(readSerial(config.dataDir, moduleLogger(logger, 'dns')));
+  const stored = persistSerial(serial, config.dataDir, moduleLogger(logger, 'dns'));
+  teardown.push(() => stored.close());
   // With --workers N, N processes answer DNS from replicas of the registry; writes wait until they applied.
   const workers = config.dnsWorkers > 1
-    ? await startDnsWorkers({ count: config.dnsWorkers, registry, balancer, dns: dnsOptions, logger: moduleLogger(logger, 'dns-workers') })
+    ? await startDnsWorkers({ count: config.dnsWorkers, registry, balancer, serial, dns: dnsOptions, logger: moduleLogger(logger, 'dns-workers') })
     : undefined;
   // The in-process view exists only when this process answers DNS itself (workers build their own) or
   // publishes over multicast DNS (one responder per host, so never in the workers).
@@ -199,7 +206,7 @@ async function startDns(config: BeaconConfig, registry: ServiceRegistry, balance
   const update = updatesOn
     ? { writer: durable as WritePort, keys: config.tsigKeys, allowFrom: config.allowUpdateFrom, defaultLeaseSeconds: Math.max(1, Math.round(config.updateLeaseMs / 1000)) }
     : undefined;
-  const local = workers === undefined && view ? await startDnsServer({ view, ...dnsOptions, ...(update ? { update } : {}), logger }) : undefined;
+  const local = workers === undefined && view ? await startDnsServer({ view, ...dnsOptions, ...(update ? { update } : {}), serial, logger }) : undefined;
   const dns = workers ?? local!;
   teardown.push(() => dns.close());
   const mdns = config.mdnsInterfaces !== undefined && view ? await startMdnsResponder({ view, interfaces: config.mdnsInterfaces, logger }) : undefined;

@@ -23,13 +23,16 @@ export type CircuitMessage = { readonly t: 'circuit'; readonly service: string; 
 /** Daemon -> worker. */
 export type ToWorker =
   /** The replica's starting state; with `dns`, serve at once; without, stand by (a spare) until `serve`. */
-  | { readonly t: 'init'; readonly config: RegistryConfig; readonly dns?: WorkerDnsOptions; readonly index: number; readonly records: readonly InstanceRecord[]; readonly refused: readonly (readonly [string, string])[] }
+  | { readonly t: 'init'; readonly config: RegistryConfig; readonly dns?: WorkerDnsOptions; readonly index: number; readonly records: readonly InstanceRecord[]; readonly refused: readonly (readonly [string, string])[]; readonly serial: number }
   /** A standby worker (kept up to date by `put`s) starts answering on these listeners. */
   | { readonly t: 'serve'; readonly dns: WorkerDnsOptions }
   | PutMessage
   | CircuitMessage
-  /** Everything that changed in one turn of the daemon's event loop, in order: one IPC message, one acknowledgement. */
-  | { readonly t: 'batch'; readonly messages: readonly (PutMessage | CircuitMessage)[] }
+  /**
+   * Everything that changed in one turn of the daemon's event loop, in order: one IPC message, one
+   * acknowledgement; `serial` is the SOA serial the daemon published for the last of them.
+   */
+  | { readonly t: 'batch'; readonly messages: readonly (PutMessage | CircuitMessage)[]; readonly serial: number }
   | { readonly t: 'stop' };
 
 /** Worker -> daemon. */

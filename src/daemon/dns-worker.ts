@@ -7,6 +7,7 @@ import cluster from 'node:cluster';
 import { createRegistryView, type CircuitView } from '../dns/registry-view.js';
 import { startDnsServer, type DnsServer } from '../dns/server.js';
 import { ServiceRegistry } from '../registry/registry.js';
+import { ZoneSerial } from '../dns/zone-serial.js';
 import type { InstanceRecord } from '../registry/types.js';
 import type { CircuitMessage, FromWorker, PutMessage, ToWorker, WorkerDnsOptions } from './dns-protocol.js';
 
@@ -52,6 +53,8 @@ async function main(): Promise<void> {
   let server: DnsServer | undefined;
   let statsTimer: ReturnType<typeof setInterval> | undefined;
   let loadedIndex = 0;
+  // The daemon publishes the serial; a worker only adopts it, so every worker answers the same one.
+  let serial: ZoneSerial | undefined;
   const applyChange = (message: PutMessage | CircuitMessage): void => {
     if (message.t === 'circuit') {
       circuits?.set(message.service, message.id, message.admits);
@@ -64,7 +67,7 @@ async function main(): Promise<void> {
   let view: ReturnType<typeof createRegistryView> | undefined;
   const serve = async (dns: WorkerDnsOptions): Promise<void> => {
     if (!view) throw new Error('serve before init');
-    server = await startDnsServer({ view, ...dns, listen: [...dns.listen], exclusive: false });
+    server = await startDnsServer({ view, ...dns, listen: [...dns.listen], exclusive: false, ...(serial ? { serial, serialFollowsView: false } : {}) });
     statsTimer = setInterval(() => server && send({ t: 'stats', stats: server.stats() }), STATS_INTERVAL_MS);
     send({ t: 'ready', udp: server.addresses.udp, tcp: server.addresses.tcp });
   };
@@ -79,6 +82,7 @@ async function main(): Promise<void> {
             registry.load(raw.records, raw.index);
             loadedIndex = raw.index;
             circuits = new CircuitMirror(raw.refused);
+            serial = new ZoneSerial(raw.serial);
             view = createRegistryView(registry, circuits);
             if (raw.dns) await serve(raw.dns);
             send({ t: 'applied', index: raw.index });
@@ -101,6 +105,8 @@ async function main(): Promise<void> {
               applyChange(message);
               if (message.t === 'put') last = message.index;
             }
+            // After the changes, in the same turn: no answer pairs the new serial with the old data.
+            serial?.adopt(raw.serial);
             if (last !== undefined) send({ t: 'applied', index: last });
             break;
           }

@@ -12,6 +12,7 @@ import { silentLogger, type Logger } from '../log.js';
 import type { SmartLoadBalancer } from '../balancer/smart-load-balancer.js';
 import type { DnsStats } from '../dns/server.js';
 import type { ServiceRegistry } from '../registry/registry.js';
+import type { ZoneSerial } from '../dns/zone-serial.js';
 import type { CircuitMessage, FromWorker, PutMessage, ToWorker, WorkerDnsOptions } from './dns-protocol.js';
 import { WorkerSupervisor, type LaunchedWorker, type WorkerPoolStatus } from './worker-supervisor.js';
 
@@ -37,6 +38,8 @@ export interface DnsWorkerOptions {
   readonly count: number;
   readonly registry: ServiceRegistry;
   readonly balancer: SmartLoadBalancer;
+  /** The SOA serial: bumped here for every change streamed, adopted by the workers with each batch. */
+  readonly serial: ZoneSerial;
   readonly dns: WorkerDnsOptions;
   readonly logger?: Logger;
 }
@@ -98,7 +101,7 @@ class ChangeStream {
   private readonly stopChanges: () => void;
   private readonly stopCircuits: () => void;
 
-  constructor(registry: ServiceRegistry, balancer: SmartLoadBalancer, private readonly broadcast: (message: ToWorker) => void) {
+  constructor(registry: ServiceRegistry, balancer: SmartLoadBalancer, private readonly serial: ZoneSerial, private readonly broadcast: (message: ToWorker) => void) {
     this.stopChanges = registry.onChange((event) => this.post({ t: 'put', index: event.index, service: event.service, id: event.id, record: event.after ?? null }));
     this.stopCircuits = balancer.onCircuitChange((change) => {
       const record = registry.get(change.service, change.id);
@@ -115,12 +118,14 @@ class ChangeStream {
   private post(message: PutMessage | CircuitMessage): void {
     if (this.outbox.length === 0) setImmediate(() => this.flush());
     this.outbox.push(message);
+    // Every change the workers' zone sees moves the serial (docs/ARCHITECTURE.md, "SOA serial").
+    this.serial.bump();
   }
 
   private flush(): void {
     const messages = this.outbox;
     this.outbox = [];
-    if (messages.length > 0) this.broadcast({ t: 'batch', messages });
+    if (messages.length > 0) this.broadcast({ t: 'batch', messages, serial: this.serial.current });
   }
 }
 
@@ -185,7 +190,7 @@ class DnsWorkers {
     const log = (this.log = options.logger ?? silentLogger);
     this.acks = new SyncWaiters(() => this.minApplied(), (index) =>
       log.warn({ index, applied: this.states.map((s) => s.applied) }, 'DNS workers slow to apply a change; acknowledging anyway'));
-    this.changes = new ChangeStream(options.registry, options.balancer, (message) => this.broadcast(message));
+    this.changes = new ChangeStream(options.registry, options.balancer, options.serial, (message) => this.broadcast(message));
     this.supervisor = new WorkerSupervisor({ count: options.count, launch: () => this.launch(), logger: log });
   }
 
@@ -246,6 +251,7 @@ class DnsWorkers {
       index: registry.index,
       records: registry.records(),
       refused: registry.records().filter((r) => !balancer.admits(r)).map((r) => [r.service, r.spec.id] as const),
+      serial: this.options.serial.current,
     };
   }
 

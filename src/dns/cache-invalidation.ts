@@ -11,7 +11,8 @@ import { foldAscii } from '../ascii.js';
 import { type DnsChange, type DnsInstance, type DnsInstanceChange, type DnsView } from './view.js';
 import { type ResponseCache } from './cache.js';
 import { type HostIndex } from './hosts.js';
-import { ENUM_TAG, instanceTag, nameTag, serviceTag } from './cache-tags.js';
+import { ENUM_TAG, SOA_TAG, instanceTag, nameTag, serviceTag } from './cache-tags.js';
+import type { SerialFeed } from './zone-serial.js';
 
 type Protocol = DnsInstance['protocol'];
 const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp'];
@@ -25,13 +26,17 @@ export class CacheInvalidation {
    */
   private readonly snapshots = new Map<string, readonly DnsInstance[]>();
   private readonly unsubscribe: () => void;
+  private readonly unsubscribeSerial: () => void;
 
+  /** With `serial`, answers carrying the SOA (the SOA itself, negative answers) are dropped when it moves. */
   constructor(
     private readonly view: DnsView,
     private readonly cache: ResponseCache,
     private readonly hosts: HostIndex,
+    serial?: SerialFeed,
   ) {
     this.unsubscribe = view.onChange((change) => this.onChange(change));
+    this.unsubscribeSerial = serial?.onChange(() => this.cache.invalidate(SOA_TAG)) ?? (() => undefined);
     const services = new Set(view.services().map((s) => s.service));
     for (const service of services) {
       for (const protocol of PROTOCOLS) {
@@ -45,6 +50,7 @@ export class CacheInvalidation {
   /** Stop following the view. */
   close(): void {
     this.unsubscribe();
+    this.unsubscribeSerial();
   }
 
   private onChange(change: DnsChange): void {

@@ -19,6 +19,7 @@ import { assembleWindow, buildWindowedReply, exceedsMaxAnswers } from './answer-
 import { type Name, namesEqual } from './name.js';
 import { RRType, CLASS_IN, type ResourceRecord } from './records.js';
 import { foldOctet } from '../ascii.js';
+import type { SerialFeed } from './zone-serial.js';
 
 /** The UPDATE opcode (RFC 2136 §1.3). */
 const OPCODE_UPDATE = 5;
@@ -54,6 +55,8 @@ export interface RequestHandlerOptions {
   readonly counters?: DnsCounters;
   /** At most this many SRV/A/AAAA/PTR records per answer, rotating through all (answer-limit.ts); 0 = no limit. */
   readonly maxAnswers?: number;
+  /** The zone's SOA serial, when it moves: cached answers carrying the SOA are dropped on each move. */
+  readonly serial?: SerialFeed;
 }
 
 /** Turns request bytes into reply bytes; owns the response cache and the host index. */
@@ -77,7 +80,7 @@ export class DnsRequestHandler {
     this.hosts = new HostIndex(options.domain);
     this.log = moduleLogger(options.logger ?? silentLogger, 'dns');
     this.counters = options.counters ?? new DnsCounters();
-    this.invalidation = new CacheInvalidation(this.view, this.cache, this.hosts);
+    this.invalidation = new CacheInvalidation(this.view, this.cache, this.hosts, options.serial);
     this.maxAnswers = options.maxAnswers ?? 0;
   }
 

@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, until, type Daemon } from '../e2e/daemon.js';
-import { digShort as dig, runClient } from './support/dns-tools.js';
+import { digShort as dig, digSoaSerial, runClient } from './support/dns-tools.js';
+import { serialGreater } from '../../src/dns/zone-serial.js';
 import { add, leaseOpt, rcodeOf, rdata, sendUdp, sign, T, tsigError, updateMessage } from '../dns/update-messages.js';
 
 const SECRET = Buffer.from('interop secret for beacon updates').toString('base64');
@@ -61,9 +62,12 @@ describe.each(clients)('DNS UPDATE with $name', (client) => {
     expect(await daemon?.stop()).toBe(0);
   });
 
-  it('adds a DNS-SD service (PTR+SRV+TXT) with TSIG; dig and `beacon instances` see it', async () => {
+  it('adds a DNS-SD service (PTR+SRV+TXT) with TSIG; dig and `beacon instances` see it; the SOA serial grew', async () => {
+    const serialBefore = await digSoaSerial(daemon.dnsPort);
     const result = await client.run(daemon.dnsPort, registration);
     expect(result, result.out).toMatchObject({ code: 0 });
+    const serialAfter = await digSoaSerial(daemon.dnsPort);
+    expect(serialGreater(serialAfter, serialBefore), `${serialBefore} -> ${serialAfter}`).toBe(true);
     expect(await dig(daemon.dnsPort, instance, 'SRV')).toEqual(['0 1 8080 10-0-0-7.addr.local.']);
     expect(await dig(daemon.dnsPort, instance, 'TXT')).toEqual(['"path=/api" "v=2"']);
     expect(await dig(daemon.dnsPort, '_http._tcp.local.', 'PTR')).toContain(instance);
@@ -100,9 +104,11 @@ describe.each(clients)('DNS UPDATE with $name', (client) => {
     expect(await listed()).toEqual(before);
   });
 
-  it('deleting the instance takes it out of DNS', async () => {
+  it('deleting the instance takes it out of DNS; the SOA serial grew', async () => {
+    const serialBefore = await digSoaSerial(daemon.dnsPort);
     const result = await client.run(daemon.dnsPort, [`update delete ${instance}`]);
     expect(result, result.out).toMatchObject({ code: 0 });
+    expect(serialGreater(await digSoaSerial(daemon.dnsPort), serialBefore)).toBe(true);
     expect(await dig(daemon.dnsPort, instance, 'SRV')).toEqual([]);
     expect(await listed()).not.toContain(`${client.name}1`);
   });
@@ -139,6 +145,39 @@ describe('DNS UPDATE: crafted messages against the daemon', () => {
     expect(await dig(daemon.dnsPort, 'short._lease._tcp.local.', 'SRV')).toEqual(['0 1 8080 10-0-0-5.addr.local.']);
     // Bounded wait on the observable outcome, not a timing assertion.
     await until(() => dig(daemon.dnsPort, 'short._lease._tcp.local.', 'SRV'), (lines) => lines.length === 0, 20_000, 250);
+  });
+});
+
+describe('the SOA serial (dig)', () => {
+  it('grows with a registration and a deregistration through the CLI, in negative answers too, and stays ahead across a restart', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'beacon-serial-'));
+    try {
+      const first = await startDaemon([], { dataDir });
+      let last: number;
+      try {
+        const s0 = await digSoaSerial(first.dnsPort);
+        await first.ok('register', 'serial', 's-1', '--address', '10.0.0.9', '--port', '8080');
+        const s1 = await digSoaSerial(first.dnsPort);
+        expect(serialGreater(s1, s0), `${s0} -> ${s1}`).toBe(true);
+        // NXDOMAIN carries the SOA in its authority section: the same, current serial.
+        const nx = await runClient('dig', ['@127.0.0.1', '-p', String(first.dnsPort), '+noall', '+authority', 'nothing-here.local.', 'A'], '');
+        expect(nx.out.split(/\s+/)[6]).toBe(String(s1));
+        await first.ok('deregister', 'serial', 's-1');
+        last = await digSoaSerial(first.dnsPort);
+        expect(serialGreater(last, s1), `${s1} -> ${last}`).toBe(true);
+      } finally {
+        expect(await first.stop()).toBe(0);
+      }
+      const second = await startDaemon([], { dataDir });
+      try {
+        const restarted = await digSoaSerial(second.dnsPort);
+        expect(serialGreater(restarted, last), `${last} -> ${restarted} after a restart`).toBe(true);
+      } finally {
+        expect(await second.stop()).toBe(0);
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
 
