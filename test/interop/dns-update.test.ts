@@ -148,6 +148,41 @@ describe('DNS UPDATE: crafted messages against the daemon', () => {
   });
 });
 
+describe('DNS UPDATE with a key limited to a service (nsupdate)', () => {
+  const SCOPED = `printers:hmac-sha256:${Buffer.from('a key for the printers only!').toString('base64')}`;
+  const nsupdate = (port: number, key: string, lines: string[]) =>
+    runClient('nsupdate', [], [`server 127.0.0.1 ${port}`, 'zone local.', `key ${key.split(':')[1]}:${key.split(':')[0]} ${key.split(':')[2]}`, ...lines, 'send', ''].join('\n'));
+  let daemon: Daemon;
+
+  beforeAll(async () => {
+    daemon = await startDaemon(['--store', 'memory', '--tsig-key', KEY, '--tsig-key', SCOPED, '--tsig-key-services', 'printers=ipp']);
+  });
+  afterAll(async () => {
+    expect(await daemon?.stop()).toBe(0);
+  });
+
+  it('registers under its service; an update reaching outside it is REFUSED and changes nothing; other keys stay unlimited', async () => {
+    const inScope = await nsupdate(daemon.dnsPort, SCOPED, ['update add lobby._ipp._tcp.local. 60 SRV 0 1 631 10-0-0-20.addr.local.']);
+    expect(inScope, inScope.out).toMatchObject({ code: 0 });
+    expect(await dig(daemon.dnsPort, 'lobby._ipp._tcp.local.', 'SRV')).toEqual(['0 1 631 10-0-0-20.addr.local.']);
+
+    const serial = await digSoaSerial(daemon.dnsPort);
+    const outside = await nsupdate(daemon.dnsPort, SCOPED, [
+      'update add hall._ipp._tcp.local. 60 SRV 0 1 631 10-0-0-21.addr.local.',
+      'update add sneaky._http._tcp.local. 60 SRV 0 1 80 10-0-0-22.addr.local.',
+    ]);
+    expect(outside.code).not.toBe(0);
+    expect(outside.out).toContain('REFUSED');
+    expect(await instanceIds(daemon, 'ipp')).toEqual(['lobby']);
+    expect(await instanceIds(daemon, 'http')).toEqual([]);
+    expect(await digSoaSerial(daemon.dnsPort)).toBe(serial);
+
+    const admin = await nsupdate(daemon.dnsPort, KEY, ['update add open._http._tcp.local. 60 SRV 0 1 80 10-0-0-23.addr.local.']);
+    expect(admin, admin.out).toMatchObject({ code: 0 });
+    expect(await instanceIds(daemon, 'http')).toEqual(['open']);
+  });
+});
+
 describe('the SOA serial (dig)', () => {
   it('grows with a registration and a deregistration through the CLI, in negative answers too, and stays ahead across a restart', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'beacon-serial-'));

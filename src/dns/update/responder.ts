@@ -30,7 +30,7 @@ import {
   type UpdateMessage,
   type WireRecord,
 } from './message.js';
-import { TsigError, TsigKeyring, appendTsig, findTsig, type TsigKey, type TsigRecord } from './tsig.js';
+import { TsigError, TsigKeyring, appendTsig, findTsig, type KeyScope, type TsigKey, type TsigRecord } from './tsig.js';
 
 /** The rcodes UPDATE answers with (RFC 2136 §2.2). */
 export const UpdateRcode = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5, YXDOMAIN: 6, YXRRSET: 7, NXRRSET: 8, NOTAUTH: 9, NOTZONE: 10 } as const;
@@ -84,9 +84,9 @@ export interface UpdateResponderOptions {
   readonly logger?: Logger;
 }
 
-/** A failure answered with an rcode. */
+/** A failure answered with an rcode; `outcome` names it in metrics when the rcode alone would not. */
 class UpdateFailure extends Error {
-  constructor(readonly rcode: number, message: string) {
+  constructor(readonly rcode: number, message: string, readonly outcome?: string) {
     super(message);
   }
 }
@@ -171,6 +171,7 @@ export class UpdateResponder {
     try {
       this.checkZone(update);
       this.checkPrerequisites(update);
+      if (key?.scope) this.checkScope(update, key.scope);
       const writes = this.plan(update, lease.granted);
       await this.apply(writes);
       this.log.info({ remote, writes: writes.length, key: key ? nameToPresentation(key.name) : undefined }, 'update applied');
@@ -181,7 +182,7 @@ export class UpdateResponder {
       if (!(failure instanceof UpdateFailure)) throw err;
       rcode = failure.rcode;
       this.log.info({ remote, rcode, reason: failure.message }, 'update refused');
-      this.onOutcome(RCODE_NAMES[rcode] ?? String(rcode));
+      this.onOutcome(failure.outcome ?? RCODE_NAMES[rcode] ?? String(rcode));
     }
     const reply = this.reply(update, rcode, rcode === UpdateRcode.NOERROR ? lease.echo : undefined);
     return tsig ? appendTsig(reply, tsig, key, TsigError.NOERROR, now) : reply;
@@ -249,6 +250,18 @@ export class UpdateResponder {
     for (const set of valueSets.values()) {
       const current = new Set(this.lookup.lookup(set.name, set.type).records.map((r) => canonicalRdata(r.data)));
       if (current.size !== set.rdata.size || [...set.rdata].some((r) => !current.has(r))) throw new UpdateFailure(UpdateRcode.NXRRSET, 'RRset differs');
+    }
+  }
+
+  /**
+   * RFC 2136 §3.3: a key limited to services may only touch names at or under `_S._P.D` of those services;
+   * one record outside them refuses the whole update, before anything is planned.
+   */
+  private checkScope(update: UpdateMessage, scope: readonly KeyScope[]): void {
+    for (const rr of update.updates) {
+      const under = rr.name.length >= this.domain.length + 2 ? this.serviceName(rr.name.slice(rr.name.length - this.domain.length - 2)) : undefined;
+      const allowed = under !== undefined && scope.some((s) => s.service === under.service && (s.protocol === undefined || s.protocol === under.protocol));
+      if (!allowed) throw new UpdateFailure(UpdateRcode.REFUSED, `${nameToPresentation(rr.name)} is outside the services the key may update`, 'outofscope');
     }
   }
 
