@@ -13,7 +13,8 @@ import type { SmartLoadBalancer } from '../balancer/smart-load-balancer.js';
 import type { DnsStats } from '../dns/server.js';
 import type { ServiceRegistry } from '../registry/registry.js';
 import type { ZoneSerial } from '../dns/zone-serial.js';
-import type { CircuitMessage, FromWorker, PutMessage, ToWorker, WorkerDnsOptions } from './dns-protocol.js';
+import type { CircuitMessage, FromWorker, PutMessage, ToWorker, WorkerDnsOptions, ZoneMessage } from './dns-protocol.js';
+import type { DynamicZone } from '../dns/dynamic-zone.js';
 import { WorkerSupervisor, type LaunchedWorker, type WorkerPoolStatus } from './worker-supervisor.js';
 
 /** How long a worker may take to start serving. */
@@ -40,6 +41,8 @@ export interface DnsWorkerOptions {
   readonly balancer: SmartLoadBalancer;
   /** The SOA serial: bumped here for every change streamed, adopted by the workers with each batch. */
   readonly serial: ZoneSerial;
+  /** Dynamic zone data: streamed to the workers like registry changes. */
+  readonly zone: DynamicZone;
   readonly dns: WorkerDnsOptions;
   readonly logger?: Logger;
 }
@@ -97,11 +100,13 @@ export async function startDnsWorkers(options: DnsWorkerOptions): Promise<DnsWor
  * back (the highest index applied), not 200 of each.
  */
 class ChangeStream {
-  private outbox: (PutMessage | CircuitMessage)[] = [];
+  private outbox: (PutMessage | CircuitMessage | ZoneMessage)[] = [];
   private readonly stopChanges: () => void;
   private readonly stopCircuits: () => void;
+  private readonly stopZone: () => void;
 
-  constructor(registry: ServiceRegistry, balancer: SmartLoadBalancer, private readonly serial: ZoneSerial, private readonly broadcast: (message: ToWorker) => void) {
+  constructor(registry: ServiceRegistry, balancer: SmartLoadBalancer, zone: DynamicZone, private readonly serial: ZoneSerial, private readonly broadcast: (message: ToWorker) => void) {
+    this.stopZone = zone.onChange((_names, sets) => this.post({ t: 'zone', sets }));
     this.stopChanges = registry.onChange((event) => this.post({ t: 'put', index: event.index, service: event.service, id: event.id, record: event.after ?? null }));
     this.stopCircuits = balancer.onCircuitChange((change) => {
       const record = registry.get(change.service, change.id);
@@ -113,9 +118,10 @@ class ChangeStream {
   stop(): void {
     this.stopChanges();
     this.stopCircuits();
+    this.stopZone();
   }
 
-  private post(message: PutMessage | CircuitMessage): void {
+  private post(message: PutMessage | CircuitMessage | ZoneMessage): void {
     if (this.outbox.length === 0) setImmediate(() => this.flush());
     this.outbox.push(message);
     // Every change the workers' zone sees moves the serial (docs/ARCHITECTURE.md, "SOA serial").
@@ -190,7 +196,7 @@ class DnsWorkers {
     const log = (this.log = options.logger ?? silentLogger);
     this.acks = new SyncWaiters(() => this.minApplied(), (index) =>
       log.warn({ index, applied: this.states.map((s) => s.applied) }, 'DNS workers slow to apply a change; acknowledging anyway'));
-    this.changes = new ChangeStream(options.registry, options.balancer, options.serial, (message) => this.broadcast(message));
+    this.changes = new ChangeStream(options.registry, options.balancer, options.zone, options.serial, (message) => this.broadcast(message));
     this.supervisor = new WorkerSupervisor({ count: options.count, launch: () => this.launch(), logger: log });
   }
 
@@ -252,6 +258,8 @@ class DnsWorkers {
       records: registry.records(),
       refused: registry.records().filter((r) => !balancer.admits(r)).map((r) => [r.service, r.spec.id] as const),
       serial: this.options.serial.current,
+      domain: this.options.dns.domain,
+      zone: this.options.zone.all(),
     };
   }
 

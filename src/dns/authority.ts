@@ -26,6 +26,7 @@ import { ADDR_LABEL, HostIndex, srvTarget } from './hosts.js';
 import { type Protocol, type QueryKind, SUBTYPE_LABEL, classifyQuery } from './query-kind.js';
 import { ENUM_TAG, SOA_TAG, instanceTag, nameTag, serviceTag } from './cache-tags.js';
 import type { SerialSource } from './zone-serial.js';
+import type { DynamicZone } from './dynamic-zone.js';
 import { mergeRRsets, rrsetKeys } from './rrset.js';
 import { durableName } from './durable.js';
 
@@ -46,6 +47,8 @@ export interface AuthorityConfig {
    * DNS-SD domain's SOA carries (generated or from a zone file) so that it follows every change (zone-serial.ts).
    */
   readonly serial?: number | SerialSource;
+  /** Dynamic zone data (records UPDATE added that describe no instance), served at host names like static data. */
+  readonly zoneData?: Pick<DynamicZone, 'records' | 'exists'>;
 }
 
 /** One response's sections plus what the cache needs. */
@@ -247,7 +250,18 @@ export class Authority {
         fixed = fixed.map((r) => (r.type === RRType.SOA ? this.soaOf(zone) : r));
         tags.push(SOA_TAG);
       }
-      const dyn = this.dynamic(classifyQuery(name, this.domain, zone.apex), name, qtype, view, hosts);
+      const kind = classifyQuery(name, this.domain, zone.apex);
+      const zoneData = this.config.zoneData;
+      if (zoneData !== undefined) {
+        // Dynamic zone data lives at host names only; their answers are tagged with the name (hostData), and
+        // a name that exists only above dynamic data changes negative answers alone (SOA-tagged).
+        if (kind.kind === 'host') {
+          const records = zoneData.records(name, qtype);
+          if (records.length > 0) fixed = fixed.length === 0 ? records : [...fixed, ...records];
+        }
+        exists ||= zoneData.exists(name);
+      }
+      const dyn = this.dynamic(kind, name, qtype, view, hosts);
       tags.push(...dyn.tags);
       exists ||= dyn.exists;
       // A registered instance's SRV and TXT are the registry's: the zone's records of those types at the

@@ -13,6 +13,7 @@ import { type ResponseCache } from './cache.js';
 import { type HostIndex } from './hosts.js';
 import { ENUM_TAG, SOA_TAG, instanceTag, nameTag, serviceTag } from './cache-tags.js';
 import type { SerialFeed } from './zone-serial.js';
+import type { DynamicZone } from './dynamic-zone.js';
 
 type Protocol = DnsInstance['protocol'];
 const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp'];
@@ -28,15 +29,24 @@ export class CacheInvalidation {
   private readonly unsubscribe: () => void;
   private readonly unsubscribeSerial: () => void;
 
-  /** With `serial`, answers carrying the SOA (the SOA itself, negative answers) are dropped when it moves. */
+  private readonly unsubscribeZone: () => void;
+
+  /**
+   * With `serial`, answers carrying the SOA (the SOA itself, negative answers) are dropped when it moves; with
+   * `zoneData`, the answers at the owner names of dynamic RRsets that changed.
+   */
   constructor(
     private readonly view: DnsView,
     private readonly cache: ResponseCache,
     private readonly hosts: HostIndex,
     serial?: SerialFeed,
+    zoneData?: Pick<DynamicZone, 'onChange'>,
   ) {
     this.unsubscribe = view.onChange((change) => this.onChange(change));
     this.unsubscribeSerial = serial?.onChange(() => this.cache.invalidate(SOA_TAG)) ?? (() => undefined);
+    this.unsubscribeZone = zoneData?.onChange((names) => {
+      for (const key of names) this.cache.invalidate(nameTag(key));
+    }) ?? (() => undefined);
     const services = new Set(view.services().map((s) => s.service));
     for (const service of services) {
       for (const protocol of PROTOCOLS) {
@@ -51,6 +61,7 @@ export class CacheInvalidation {
   close(): void {
     this.unsubscribe();
     this.unsubscribeSerial();
+    this.unsubscribeZone();
   }
 
   private onChange(change: DnsChange): void {

@@ -20,6 +20,7 @@ import { type Name, namesEqual } from './name.js';
 import { RRType, CLASS_IN, type ResourceRecord } from './records.js';
 import { foldOctet } from '../ascii.js';
 import type { SerialFeed } from './zone-serial.js';
+import type { DynamicZone } from './dynamic-zone.js';
 
 /** The UPDATE opcode (RFC 2136 §1.3). */
 const OPCODE_UPDATE = 5;
@@ -57,6 +58,8 @@ export interface RequestHandlerOptions {
   readonly maxAnswers?: number;
   /** The zone's SOA serial, when it moves: cached answers carrying the SOA are dropped on each move. */
   readonly serial?: SerialFeed;
+  /** Dynamic zone data the authority serves: answers at the names it changes are dropped. */
+  readonly zoneData?: Pick<DynamicZone, 'onChange'>;
 }
 
 /** Turns request bytes into reply bytes; owns the response cache and the host index. */
@@ -80,7 +83,7 @@ export class DnsRequestHandler {
     this.hosts = new HostIndex(options.domain);
     this.log = moduleLogger(options.logger ?? silentLogger, 'dns');
     this.counters = options.counters ?? new DnsCounters();
-    this.invalidation = new CacheInvalidation(this.view, this.cache, this.hosts, options.serial);
+    this.invalidation = new CacheInvalidation(this.view, this.cache, this.hosts, options.serial, options.zoneData);
     this.maxAnswers = options.maxAnswers ?? 0;
   }
 

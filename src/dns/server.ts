@@ -20,6 +20,7 @@ import { UpdateResponder, type UpdateResponderOptions } from './update/responder
 import { DnsCounters, type DnsStats } from './stats.js';
 import { type ZoneData, loadZoneDirectory } from './zonefile.js';
 import { ZoneSerial } from './zone-serial.js';
+import type { DynamicZone } from './dynamic-zone.js';
 import { namesEqual } from './name.js';
 import { bindBatchedUdp, chooseUdpTransport, sumUdpBatchCounters, type BatchedUdpListener, type UdpBatchAddon, type UdpBatchCounters, type UdpTransport, type UdpTransportChoice } from './udp-batched.js';
 import { TcpTransport, type TcpLimits, resolveTcpLimits, DEFAULT_TCP_LIMITS } from './tcp-transport.js';
@@ -93,7 +94,7 @@ export interface DnsServerOptions {
    * UPDATE gets NOTIMP. UDP replies to an UPDATE are sent later, so updates use the dgram transport (`auto`
    * picks it; `batched` is refused).
    */
-  update?: Omit<UpdateResponderOptions, 'domain' | 'view' | 'logger' | 'onOutcome'>;
+  update?: Omit<UpdateResponderOptions, 'domain' | 'view' | 'zoneData' | 'logger' | 'onOutcome'>;
   /**
    * The domain's SOA serial (zone-serial.ts); default: one starting at the current unix time. Unless
    * `serialFollowsView` is false (a DNS worker adopts the serials its daemon publishes), every change of the
@@ -101,6 +102,11 @@ export interface DnsServerOptions {
    */
   serial?: ZoneSerial;
   serialFollowsView?: boolean;
+  /**
+   * Dynamic zone data (dynamic-zone.ts), served at host names; with `update`, records of an UPDATE that
+   * describe no instance are written through `update.zoneWriter` and land here.
+   */
+  zoneData?: DynamicZone;
   logger?: Logger;
 }
 
@@ -158,18 +164,25 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   const { view, cacheEntries, cacheBytes, logger } = options;
   // Every change the zone sees moves the serial (docs/ARCHITECTURE.md, "SOA serial"): registrations,
   // deregistrations, health, circuit and TTL changes that alter answers all arrive as view changes.
-  const stopSerial = options.serialFollowsView === false ? () => undefined : view.onChange(() => serial.bump());
-  const authority = new Authority({ domain, answerTtl, negativeTtl, zones, nameServerAddresses, serial });
+  const { zoneData } = options;
+  const follow = options.serialFollowsView !== false;
+  const stopView = follow ? view.onChange(() => serial.bump()) : () => undefined;
+  const stopZone = follow && zoneData ? zoneData.onChange(() => serial.bump()) : () => undefined;
+  const stopSerial = (): void => {
+    stopView();
+    stopZone();
+  };
+  const authority = new Authority({ domain, answerTtl, negativeTtl, zones, nameServerAddresses, serial, ...(zoneData ? { zoneData } : {}) });
   const counters = new DnsCounters();
   const maxAnswers = options.maxAnswers ?? 0;
   if (!Number.isInteger(maxAnswers) || maxAnswers < 0) {
     throw new InvalidConfigurationError(`maxAnswers must be a whole number >= 0, got ${maxAnswers}`, 'maxAnswers');
   }
-  const handler = new DnsRequestHandler({ authority, view, domain, cacheEntries, cacheBytes, logger, counters, maxAnswers, serial });
+  const handler = new DnsRequestHandler({ authority, view, domain, cacheEntries, cacheBytes, logger, counters, maxAnswers, serial, ...(zoneData ? { zoneData } : {}) });
 
   if (options.update) {
     if (options.udpTransport === 'batched') throw new InvalidConfigurationError('DNS UPDATE needs the dgram UDP transport, not batched', 'udpTransport');
-    const responder = new UpdateResponder(handler, { ...options.update, domain, view, onOutcome: (outcome) => counters.update(outcome), ...(logger ? { logger } : {}) });
+    const responder = new UpdateResponder(handler, { ...options.update, domain, view, ...(zoneData ? { zoneData } : {}), onOutcome: (outcome) => counters.update(outcome), ...(logger ? { logger } : {}) });
     handler.setUpdater((msg, remote) => responder.respond(msg, remote));
   }
   const exclusive = options.exclusive ?? true;
