@@ -183,6 +183,44 @@ describe('DNS UPDATE with a key limited to a service (nsupdate)', () => {
   });
 });
 
+describe('DNS UPDATE: dynamic zone data (nsupdate, knsupdate, dig)', () => {
+  it('keeps a host\'s A record and a TXT, answers them, deletes them, and keeps them across a restart on SQLite (then answered by DNS workers)', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'beacon-zone-data-'));
+    try {
+      const first = await startDaemon(['--tsig-key', KEY], { dataDir });
+      try {
+        const byNsupdate = await clients[0]!.run(first.dnsPort, ['update add printer.local. 300 A 10.0.0.31', 'update add printer.local. 300 TXT "floor=2" "room=12"']);
+        expect(byNsupdate, byNsupdate.out).toMatchObject({ code: 0 });
+        const byKnsupdate = await clients[2]!.run(first.dnsPort, ['update add nas.local. 300 AAAA fd00::31', 'update add nas.local. 300 A 10.0.0.32']);
+        expect(byKnsupdate, byKnsupdate.out).toMatchObject({ code: 0 });
+        expect(await dig(first.dnsPort, 'printer.local.', 'A')).toEqual(['10.0.0.31']);
+        expect(await dig(first.dnsPort, 'printer.local.', 'TXT')).toEqual(['"floor=2" "room=12"']);
+        expect(await dig(first.dnsPort, 'nas.local.', 'AAAA', true)).toEqual(['fd00::31']);
+        // A prerequisite sees it: the name exists, so "nxdomain" fails with YXDOMAIN and nothing changes.
+        const refused = await clients[0]!.run(first.dnsPort, ['prereq nxdomain printer.local.', 'update add printer.local. 300 A 10.0.0.99']);
+        expect(refused.out).toContain('YXDOMAIN');
+        const deleted = await clients[0]!.run(first.dnsPort, ['update delete nas.local. A', 'update delete printer.local. TXT']);
+        expect(deleted, deleted.out).toMatchObject({ code: 0 });
+        expect(await dig(first.dnsPort, 'nas.local.', 'A')).toEqual([]);
+        expect(await dig(first.dnsPort, 'printer.local.', 'TXT')).toEqual([]);
+      } finally {
+        expect(await first.stop()).toBe(0);
+      }
+      // Restarted with DNS worker processes: the workers answer the stored zone data too.
+      const second = await startDaemon(['--workers', '2'], { dataDir });
+      try {
+        for (let i = 0; i < 4; i++) expect(await dig(second.dnsPort, 'printer.local.', 'A')).toEqual(['10.0.0.31']);
+        expect(await dig(second.dnsPort, 'nas.local.', 'AAAA')).toEqual(['fd00::31']);
+        expect(await dig(second.dnsPort, 'nas.local.', 'A')).toEqual([]);
+      } finally {
+        expect(await second.stop()).toBe(0);
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the SOA serial (dig)', () => {
   it('grows with a registration and a deregistration through the CLI, in negative answers too, and stays ahead across a restart', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'beacon-serial-'));
