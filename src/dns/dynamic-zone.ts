@@ -24,6 +24,8 @@ interface Held {
   readonly records: readonly ResourceRecord[];
 }
 
+const NONE: readonly ResourceRecord[] = Object.freeze([]);
+
 /** The stored form of an owner name: ASCII lower case, presentation form with \DDD escapes, trailing dot. */
 export function ownerText(name: Name): string {
   return nameToPresentation(name.map((label) => Buffer.from(label.map(foldOctet))), true);
@@ -55,6 +57,7 @@ export class DynamicZone {
 
   /** The records at `name` of `type` (every type for ANY); matching is ASCII case-insensitive. */
   records(name: Name, type: number): readonly ResourceRecord[] {
+    if (this.byName.size === 0) return NONE; // the common case: no zone data, and no name key to build
     const types = this.byName.get(nameKey(name));
     if (types === undefined) return [];
     if (type === RRType.ANY) return [...types.values()].flatMap((h) => h.records);
@@ -73,6 +76,7 @@ export class DynamicZone {
 
   /** Whether `name` exists because of dynamic data: it holds an RRset, or one is held below it. */
   exists(name: Name): boolean {
+    if (this.below.size === 0) return false;
     return (this.below.get(nameKey(name)) ?? 0) > 0;
   }
 
