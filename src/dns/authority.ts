@@ -522,7 +522,8 @@ export class Authority {
 
   /**
    * A/AAAA for SRV targets we are authoritative for (RFC 2782 "Usage rules", RFC 6763 §12.2): address-derived
-   * names from the instance's own address, instance host names from the host index, static names from zones.
+   * names from the instance's own address, instance host names from the host index and the dynamic zone data,
+   * static names from zones.
    * A target outside our zones gets nothing.
    */
   private targetAddresses(targets: readonly { target: Name; inst: DnsInstance }[], hosts: HostIndex, result: DynamicResult): void {
@@ -542,6 +543,9 @@ export class Authority {
       if (!zone) continue;
       const own: ResourceRecord[] = [];
       for (const t of [RRType.A, RRType.AAAA]) own.push(...this.staticRecords(zone, target, t));
+      if (zone === this.domainZone && this.config.zoneData !== undefined) {
+        for (const t of [RRType.A, RRType.AAAA]) own.push(...this.config.zoneData.records(target, t));
+      }
       const fromZone = own.length;
       if (zone === this.domainZone) {
         result.tags.push(nameTag(key));

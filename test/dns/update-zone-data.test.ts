@@ -142,6 +142,18 @@ describe('dynamic zone data through UPDATE', () => {
     expect((await data('box.local', 'A')).sort()).toEqual(['10.0.0.44', '10.0.0.45']);
   });
 
+  it('gives an SRV target its zone-data address in the additional section, and a cached browse answer follows it', async () => {
+    expect(await update([add('cam._rtsp._tcp.local.', T.SRV, rdata.srv(0, 1, 554, 'cam-host.local.'))])).toBe(R.NOERROR);
+    const additional = async (): Promise<unknown[]> => {
+      const msg = dnsPacket.encode({ type: 'query', id: 3, flags: 0, questions: [{ name: '_rtsp._tcp.local', type: 'PTR', class: 'IN' }] });
+      const reply = dnsPacket.decode(await sendUdp(port(), msg)) as unknown as { additionals: { name: string; type: string; data: unknown }[] };
+      return reply.additionals.filter((a) => a.type === 'A').map((a) => [a.name, a.data]);
+    };
+    expect(await additional()).toEqual([]);
+    expect(await update([add('cam-host.local.', T.A, rdata.a('10.0.0.60'))])).toBe(R.NOERROR);
+    expect(await additional()).toEqual([['cam-host.local', '10.0.0.60']]);
+  });
+
   it('stores names in RDATA decompressed, and compares them without case', async () => {
     // PTR RDATA "host" + a pointer to the zone name at offset 12: host.local.
     const compressed: TestRecord = { name: 'alias.local.', type: T.PTR, klass: C.IN, ttl: 60, rdata: Buffer.from([4, ...Buffer.from('Host'), 0xc0, 0x0c]) };
