@@ -161,17 +161,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   // A zone file's own serial for the domain is a floor: the served serial never goes below what it said.
   const fileSoa = zones.find((z) => namesEqual(z.apex, domain))?.records.find((r) => r.data.kind === 'SOA' && namesEqual(r.name, domain));
   if (fileSoa?.data.kind === 'SOA') serial.adopt(fileSoa.data.serial);
-  const { view, cacheEntries, cacheBytes, logger } = options;
-  // Every change the zone sees moves the serial (docs/ARCHITECTURE.md, "SOA serial"): registrations,
-  // deregistrations, health, circuit and TTL changes that alter answers all arrive as view changes.
-  const { zoneData } = options;
-  const follow = options.serialFollowsView !== false;
-  const stopView = follow ? view.onChange(() => serial.bump()) : () => undefined;
-  const stopZone = follow && zoneData ? zoneData.onChange(() => serial.bump()) : () => undefined;
-  const stopSerial = (): void => {
-    stopView();
-    stopZone();
-  };
+  const { view, cacheEntries, cacheBytes, logger, zoneData } = options;
   const authority = new Authority({ domain, answerTtl, negativeTtl, zones, nameServerAddresses, serial, ...(zoneData ? { zoneData } : {}) });
   const counters = new DnsCounters();
   const maxAnswers = options.maxAnswers ?? 0;
@@ -185,6 +175,16 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     const responder = new UpdateResponder(handler, { ...options.update, domain, view, ...(zoneData ? { zoneData } : {}), onOutcome: (outcome) => counters.update(outcome), ...(logger ? { logger } : {}) });
     handler.setUpdater((msg, remote) => responder.respond(msg, remote));
   }
+  // Every change the zone sees moves the serial (docs/ARCHITECTURE.md, "SOA serial"): registrations,
+  // deregistrations, health, circuit and TTL changes that alter answers all arrive as view changes, and
+  // dynamic zone data changes from the zone data.
+  const follow = options.serialFollowsView !== false;
+  const stopView = follow ? view.onChange(() => serial.bump()) : () => undefined;
+  const stopZone = follow && zoneData ? zoneData.onChange(() => serial.bump()) : () => undefined;
+  const stopSerial = (): void => {
+    stopView();
+    stopZone();
+  };
   const exclusive = options.exclusive ?? true;
   const udp = chooseUdpTransport(options.update ? 'dgram' : (options.udpTransport ?? 'auto'), listen, !exclusive);
   const udpSockets: UdpListener[] = [];
