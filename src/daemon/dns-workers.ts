@@ -124,14 +124,16 @@ class ChangeStream {
   private post(message: PutMessage | CircuitMessage | ZoneMessage): void {
     if (this.outbox.length === 0) setImmediate(() => this.flush());
     this.outbox.push(message);
-    // Every change the workers' zone sees moves the serial (docs/ARCHITECTURE.md, "SOA serial").
-    this.serial.bump();
   }
 
   private flush(): void {
     const messages = this.outbox;
     this.outbox = [];
-    if (messages.length > 0) this.broadcast({ t: 'batch', messages, serial: this.serial.current });
+    if (messages.length === 0) return;
+    // Every batch moves the serial (docs/ARCHITECTURE.md, "SOA serial"): a worker applies a batch and adopts
+    // its serial in one turn, so no answer falls between the changes of one batch. This process cannot know
+    // whether the workers' answers carried the serial, so it always moves.
+    this.broadcast({ t: 'batch', messages, serial: this.serial.bump() });
   }
 }
 

@@ -111,7 +111,7 @@ function buildZone(zone: Zone, config: AuthorityConfig): StaticZone {
         kind: 'SOA',
         mname: ns,
         rname: joinNames(nameFromLabels(['hostmaster']), apex),
-        serial: typeof config.serial === 'number' ? config.serial : (config.serial?.current ?? 1),
+        serial: typeof config.serial === 'number' ? config.serial : (config.serial?.observe() ?? 1),
         refresh: 3600,
         retry: 600,
         expire: 86400,
@@ -173,7 +173,7 @@ export class Authority {
   /** A zone's SOA as served now: the DNS-SD domain's carries the current serial when it follows changes. */
   private soaOf(zone: StaticZone): ResourceRecord {
     if (zone !== this.domainZone || this.serial === undefined) return zone.soa;
-    const serial = this.serial.current;
+    const serial = this.serial.observe();
     const soa = this.liveSoa;
     if (soa.data.kind === 'SOA' && soa.data.serial !== serial) this.liveSoa = { ...soa, data: { ...soa.data, serial } };
     return this.liveSoa;

@@ -179,8 +179,8 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   // deregistrations, health, circuit and TTL changes that alter answers all arrive as view changes, and
   // dynamic zone data changes from the zone data.
   const follow = options.serialFollowsView !== false;
-  const stopView = follow ? view.onChange(() => serial.bump()) : () => undefined;
-  const stopZone = follow && zoneData ? zoneData.onChange(() => serial.bump()) : () => undefined;
+  const stopView = follow ? view.onChange(() => serial.changed()) : () => undefined;
+  const stopZone = follow && zoneData ? zoneData.onChange(() => serial.changed()) : () => undefined;
   const stopSerial = (): void => {
     stopView();
     stopZone();

@@ -5,12 +5,18 @@
  * ahead of what it served before even without persisted state; `previous + 1` keeps the serial growing when
  * many changes fall in one second or the clock steps back. A process adopting serials published elsewhere
  * (a DNS worker, fed by the daemon) uses `adopt`, never `bump`.
+ *
+ * What must hold is that a client that read the SOA before a change reads a greater serial after it. So a
+ * change needs a new serial only if the current one went out in an answer since it was published
+ * (`observe`): `changed` moves it then and otherwise keeps it, which also spares the cache an invalidation
+ * that would drop nothing. Many changes between two answers cost one step, and the serial stays close to
+ * unix time under heavy churn.
  */
 
 /** What the DNS layer reads the serial through. */
 export interface SerialSource {
-  /** The serial to publish now. */
-  readonly current: number;
+  /** The serial an answer carries now; the source notes that it went out. */
+  observe(): number;
 }
 
 /** A serial that tells when it moves (what the response cache follows). */
@@ -45,6 +51,8 @@ const systemSeconds = (): number => Math.floor(Date.now() / 1000);
 /** The zone's serial: bumped per change (or adopted from the publisher), with listeners told of each move. */
 export class ZoneSerial implements SerialFeed {
   private value: number;
+  /** Whether `value` went out in an answer (or may have: a start, an adopted serial). */
+  private observed = true;
   private readonly listeners = new Set<(serial: number) => void>();
 
   /** Start at exactly `initial` (a worker taking its daemon's serial); `startAfter` for a publisher. */
@@ -61,14 +69,26 @@ export class ZoneSerial implements SerialFeed {
     return new ZoneSerial(last === undefined ? Math.floor(now) % MOD : nextSerial(last, now), nowSeconds);
   }
 
-  /** The serial published now. */
+  /** The serial published now (reading it here is not an answer: see `observe`). */
   get current(): number {
     return this.value;
   }
 
-  /** A change was published: move to max(current + 1, now) and tell the listeners. Returns the new serial. */
+  /** The serial an answer carries: from now on a change must move it. */
+  observe(): number {
+    this.observed = true;
+    return this.value;
+  }
+
+  /** The zone changed: move the serial if an answer carried it since it was published. Returns the serial. */
+  changed(): number {
+    return this.observed ? this.bump() : this.value;
+  }
+
+  /** Move to max(current + 1, now) whether or not it went out, and tell the listeners. Returns the new serial. */
   bump(): number {
     this.value = nextSerial(this.value, this.nowSeconds());
+    this.observed = false;
     this.notify();
     return this.value;
   }
@@ -77,6 +97,7 @@ export class ZoneSerial implements SerialFeed {
   adopt(serial: number): boolean {
     if (!serialGreater(serial, this.value)) return false;
     this.value = serial;
+    this.observed = true;
     this.notify();
     return true;
   }

@@ -55,6 +55,19 @@ describe('ZoneSerial', () => {
     expect(ZoneSerial.startAfter(before.current, clock.now).current).toBe(1_800_000_000);
   });
 
+  it('a change moves it only if an answer carried it since it was published; changes nobody saw share one step', () => {
+    const serial = new ZoneSerial(1_000, () => 0);
+    const moves: number[] = [];
+    serial.onChange((s) => moves.push(s));
+    expect(serial.changed()).toBe(1_001); // a new serial may have been seen by anyone: the first change moves
+    expect([serial.changed(), serial.changed()]).toEqual([1_001, 1_001]); // nobody read 1001 yet
+    expect(serial.observe()).toBe(1_001); // an answer carries it now
+    expect(serial.changed()).toBe(1_002);
+    expect(serial.current).toBe(1_002); // reading `current` is no answer
+    expect(serial.changed()).toBe(1_002);
+    expect(moves).toEqual([1_001, 1_002]);
+  });
+
   it('tells listeners of each move; adopt takes only greater serials (a worker following its daemon)', () => {
     const serial = new ZoneSerial(10, () => 0);
     const moves: number[] = [];
@@ -98,6 +111,8 @@ describe('the SOA serial in answers', () => {
     const hitsBefore = server.stats().cacheHits;
 
     view.set({ service: 'web', id: 'w', address: '10.0.0.2', port: 80 }); // a registration elsewhere in the zone
+    expect(server.serial.current).toBe(1_700_000_001);
+    view.set({ service: 'web', id: 'w2', address: '10.0.0.3', port: 80 }); // nobody has read 1_700_000_001 yet
     expect(server.serial.current).toBe(1_700_000_001);
     expect(soaSerial((await ask('local', 'SOA')).answer[0])).toBe(1_700_000_001);
     expect(soaSerial((await ask('nothing.local', 'A')).authority[0])).toBe(1_700_000_001);
