@@ -12,7 +12,7 @@ import { type DnsChange, type DnsInstance, type DnsInstanceChange, type DnsView 
 import { type ResponseCache } from './cache.js';
 import { type HostIndex } from './hosts.js';
 import { ENUM_TAG, SOA_TAG, instanceTag, nameTag, serviceTag } from './cache-tags.js';
-import type { SerialFeed } from './zone-serial.js';
+import type { SerialFeed, SerialSource } from './zone-serial.js';
 import type { DynamicZone } from './dynamic-zone.js';
 
 type Protocol = DnsInstance['protocol'];
@@ -32,18 +32,23 @@ export class CacheInvalidation {
   private readonly unsubscribeZone: () => void;
 
   /**
-   * With `serial`, answers carrying the SOA (the SOA itself, negative answers) are dropped when it moves; with
+   * With `serial`, answers carrying the SOA (the SOA itself, negative answers) get the new serial when it moves; with
    * `zoneData`, the answers at the owner names of dynamic RRsets that changed.
    */
   constructor(
     private readonly view: DnsView,
     private readonly cache: ResponseCache,
     private readonly hosts: HostIndex,
-    serial?: SerialFeed,
+    serial?: SerialFeed & SerialSource,
     zoneData?: Pick<DynamicZone, 'onChange'>,
   ) {
     this.unsubscribe = view.onChange((change) => this.onChange(change));
-    this.unsubscribeSerial = serial?.onChange(() => this.cache.invalidate(SOA_TAG)) ?? (() => undefined);
+    // The serial is rewritten in the cached replies rather than dropping them: every change moves it, and
+    // dropping every negative answer on every change would cost a miss per negative question per change.
+    // Cached replies that now carry the new serial hand it out without asking the authority: it counts as seen.
+    this.unsubscribeSerial = serial?.onChange((value) => {
+      if (this.cache.rewriteSerial(SOA_TAG, value) > 0) serial.observe();
+    }) ?? (() => undefined);
     this.unsubscribeZone = zoneData?.onChange((names) => {
       for (const key of names) this.cache.invalidate(nameTag(key));
     }) ?? (() => undefined);

@@ -9,6 +9,8 @@
 import { type AuthorityAnswer } from './authority.js';
 import { type WindowedReply } from './answer-limit.js';
 import { ReplyArena, slotBytes, type ArenaSlot, type Slab } from './reply-arena.js';
+import { SOA_TAG } from './cache-tags.js';
+import { soaSerialOffset } from './soa-serial-offset.js';
 
 /** One encoded reply for one EDNS shape, as the encoder hands it to the cache. */
 export interface EncodedVariant {
@@ -27,6 +29,8 @@ export interface EncodedVariant {
 export interface StoredVariant extends ArenaSlot {
   answerOffsets: readonly number[] | undefined;
   window: WindowedReply | undefined;
+  /** In a reply that carries the zone's moving SOA: where its serial is (rewriteSerial); else -1. */
+  serialAt: number;
   /** The octets, as a new view per read: the hot path reads `memory` and `offset` itself. */
   readonly bytes: Buffer;
 }
@@ -40,6 +44,7 @@ class OtherVariant implements StoredVariant {
   index = -1;
   answerOffsets: readonly number[] | undefined = undefined;
   window: WindowedReply | undefined = undefined;
+  serialAt = -1;
 
   /** The octets (a view; see `StoredVariant.bytes`). */
   get bytes(): Buffer {
@@ -68,6 +73,7 @@ export class CacheEntry implements StoredVariant {
   index = -1;
   answerOffsets: readonly number[] | undefined = undefined;
   window: WindowedReply | undefined = undefined;
+  serialAt = -1;
   /** Further shapes, created on demand. */
   others: Map<number, OtherVariant> | undefined = undefined;
 
@@ -117,6 +123,17 @@ function variantBytes(variant: StoredVariant): number {
   return variant.window?.byteLength ?? variant.length;
 }
 
+function hasTag(tags: string | readonly string[], tag: string): boolean {
+  return typeof tags === 'string' ? tags === tag : tags.includes(tag);
+}
+
+/** Write `serial` at a stored reply's serial offset; false when it has none (or no reply is stored yet). */
+function writeSerial(variant: StoredVariant, serial: number): boolean {
+  if (variant.serialAt < 0) return false;
+  variant.memory.writeUInt32BE(serial >>> 0, variant.offset + variant.serialAt);
+  return true;
+}
+
 /** The response cache with tag-based invalidation. */
 export class ResponseCache {
   private readonly entries = new Map<string, CacheEntry>();
@@ -151,6 +168,8 @@ export class ResponseCache {
     }
     stored.answerOffsets = variant.answerOffsets;
     stored.window = variant.window;
+    // Replies carrying the moving SOA get their serial rewritten in place when it moves (rewriteSerial).
+    stored.serialAt = variant.window === undefined && hasTag(entry.tags, SOA_TAG) ? soaSerialOffset(variant.bytes) : -1;
     if (live && variant.window === undefined) {
       this.arena.place(stored, variant.bytes);
     } else {
@@ -209,6 +228,27 @@ export class ResponseCache {
     this.byTag.delete(tag);
     this.invalidatedCount += n;
     return n;
+  }
+
+  /**
+   * The zone's SOA serial moved: write it into every cached reply tagged `tag` that holds it (the SOA answer,
+   * negative answers), in place, so they stay cached; entries with a reply whose serial was not found are
+   * dropped instead. Cost: the entries under the tag, four octets each. Returns how many now carry `serial`.
+   */
+  rewriteSerial(tag: string, serial: number): number {
+    const keys = this.byTag.get(tag);
+    if (keys === undefined) return 0;
+    const stale: string[] = [];
+    for (const key of typeof keys === 'string' ? [keys] : keys) {
+      const entry = this.entries.get(key);
+      if (entry === undefined) continue;
+      let ok = writeSerial(entry, serial);
+      if (entry.others) for (const variant of entry.others.values()) ok = writeSerial(variant, serial) && ok;
+      if (!ok) stale.push(key);
+    }
+    for (const key of stale) this.delete(key);
+    this.invalidatedCount += stale.length;
+    return (typeof keys === 'string' ? 1 : Array.isArray(keys) ? keys.length : keys.size) - stale.length;
   }
 
   /** Drop everything. */

@@ -19,7 +19,7 @@ import { assembleWindow, buildWindowedReply, exceedsMaxAnswers } from './answer-
 import { type Name, namesEqual } from './name.js';
 import { RRType, CLASS_IN, type ResourceRecord } from './records.js';
 import { foldOctet } from '../ascii.js';
-import type { SerialFeed } from './zone-serial.js';
+import type { SerialFeed, SerialSource } from './zone-serial.js';
 import type { DynamicZone } from './dynamic-zone.js';
 
 /** The UPDATE opcode (RFC 2136 §1.3). */
@@ -57,7 +57,7 @@ export interface RequestHandlerOptions {
   /** At most this many SRV/A/AAAA/PTR records per answer, rotating through all (answer-limit.ts); 0 = no limit. */
   readonly maxAnswers?: number;
   /** The zone's SOA serial, when it moves: cached answers carrying the SOA are dropped on each move. */
-  readonly serial?: SerialFeed;
+  readonly serial?: SerialFeed & SerialSource;
   /** Dynamic zone data the authority serves: answers at the names it changes are dropped. */
   readonly zoneData?: Pick<DynamicZone, 'onChange'>;
 }
