@@ -11,7 +11,7 @@ import { foldAscii } from '../ascii.js';
 import { type DnsChange, type DnsInstance, type DnsInstanceChange, type DnsView } from './view.js';
 import { type ResponseCache } from './cache.js';
 import { type HostIndex } from './hosts.js';
-import { ENUM_TAG, SOA_TAG, instanceTag, nameTag, serviceTag } from './cache-tags.js';
+import { ENUM_TAG, instanceTag, nameTag, serviceTag } from './cache-tags.js';
 import type { SerialFeed, SerialSource } from './zone-serial.js';
 import type { DynamicZone } from './dynamic-zone.js';
 
@@ -47,7 +47,7 @@ export class CacheInvalidation {
     // dropping every negative answer on every change would cost a miss per negative question per change.
     // Cached replies that now carry the new serial hand it out without asking the authority: it counts as seen.
     this.unsubscribeSerial = serial?.onChange((value) => {
-      if (this.cache.rewriteSerial(SOA_TAG, value) > 0) serial.observe();
+      if (this.cache.rewriteSerial(value) > 0) serial.observe();
     }) ?? (() => undefined);
     this.unsubscribeZone = zoneData?.onChange((names) => {
       for (const key of names) this.cache.invalidate(nameTag(key));

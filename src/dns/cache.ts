@@ -127,12 +127,6 @@ function hasTag(tags: string | readonly string[], tag: string): boolean {
   return typeof tags === 'string' ? tags === tag : tags.includes(tag);
 }
 
-/** Write `serial` at a stored reply's serial offset; false when it has none (or no reply is stored yet). */
-function writeSerial(variant: StoredVariant, serial: number): boolean {
-  if (variant.serialAt < 0) return false;
-  variant.memory.writeUInt32BE(serial >>> 0, variant.offset + variant.serialAt);
-  return true;
-}
 
 /** The response cache with tag-based invalidation. */
 export class ResponseCache {
@@ -144,6 +138,10 @@ export class ResponseCache {
    */
   private readonly byTag = new Map<string, string | string[] | Set<string>>();
   private invalidatedCount = 0;
+  /** Stored replies holding the zone's moving SOA serial at `serialAt` (rewriteSerial writes each). */
+  private readonly serialHolders = new Set<StoredVariant>();
+  /** Keys of SOA-tagged entries with a reply (or pending answer) whose serial cannot be rewritten: dropped on a move. */
+  private readonly serialMisses = new Set<string>();
   private bytesHeld = 0;
   private readonly arena = new ReplyArena();
 
@@ -169,7 +167,16 @@ export class ResponseCache {
     stored.answerOffsets = variant.answerOffsets;
     stored.window = variant.window;
     // Replies carrying the moving SOA get their serial rewritten in place when it moves (rewriteSerial).
-    stored.serialAt = variant.window === undefined && hasTag(entry.tags, SOA_TAG) ? soaSerialOffset(variant.bytes) : -1;
+    stored.serialAt = -1;
+    if (live && hasTag(entry.tags, SOA_TAG)) {
+      stored.serialAt = variant.window === undefined ? soaSerialOffset(variant.bytes) : -1;
+      if (stored.serialAt >= 0) {
+        this.serialHolders.add(stored);
+        if (stored === entry) this.serialMisses.delete(entry.key);
+      } else {
+        this.serialMisses.add(entry.key);
+      }
+    }
     if (live && variant.window === undefined) {
       this.arena.place(stored, variant.bytes);
     } else {
@@ -207,6 +214,8 @@ export class ResponseCache {
     const tags = answer.tags.length === 1 ? (answer.tags[0] as string) : answer.tags.slice();
     const entry = new CacheEntry(key, tags, answer.rcode, answer.rotation, answer);
     this.entries.set(key, entry);
+    // Until its reply is stored with the serial's offset, the entry holds the serial only in `answer`.
+    if (answer.tags.includes(SOA_TAG)) this.serialMisses.add(key);
     for (const tag of answer.tags) {
       const keys = this.byTag.get(tag);
       if (keys === undefined || keys === key) this.byTag.set(tag, key);
@@ -231,28 +240,23 @@ export class ResponseCache {
   }
 
   /**
-   * The zone's SOA serial moved: write it into every cached reply tagged `tag` that holds it (the SOA answer,
-   * negative answers), in place, so they stay cached; entries with a reply whose serial was not found are
-   * dropped instead. Cost: the entries under the tag, four octets each. Returns how many now carry `serial`.
+   * The zone's SOA serial moved: write it into every cached reply tagged SOA_TAG that holds it (the SOA
+   * answer, negative answers), in place, so they stay cached; entries with a reply whose serial was not found
+   * are dropped instead. Cost: four octets per such reply. Returns how many replies now carry `serial`.
    */
-  rewriteSerial(tag: string, serial: number): number {
-    const keys = this.byTag.get(tag);
-    if (keys === undefined) return 0;
-    const stale: string[] = [];
-    for (const key of typeof keys === 'string' ? [keys] : keys) {
-      const entry = this.entries.get(key);
-      if (entry === undefined) continue;
-      let ok = writeSerial(entry, serial);
-      if (entry.others) for (const variant of entry.others.values()) ok = writeSerial(variant, serial) && ok;
-      if (!ok) stale.push(key);
-    }
-    for (const key of stale) this.delete(key);
-    this.invalidatedCount += stale.length;
-    return (typeof keys === 'string' ? 1 : Array.isArray(keys) ? keys.length : keys.size) - stale.length;
+  rewriteSerial(serial: number): number {
+    for (const key of [...this.serialMisses]) if (this.delete(key)) this.invalidatedCount++;
+    this.serialMisses.clear();
+    const value = serial >>> 0;
+    // One write per reply; no lookups: a move costs a few nanoseconds per cached negative answer.
+    for (const variant of this.serialHolders) variant.memory.writeUInt32BE(value, variant.offset + variant.serialAt);
+    return this.serialHolders.size;
   }
 
   /** Drop everything. */
   clear(): void {
+    this.serialHolders.clear();
+    this.serialMisses.clear();
     this.entries.clear();
     this.byTag.clear();
     this.bytesHeld = 0;
@@ -274,6 +278,9 @@ export class ResponseCache {
     if (!entry) return false;
     this.entries.delete(key);
     this.bytesHeld -= entryBytes(entry);
+    this.serialHolders.delete(entry);
+    if (entry.others) for (const variant of entry.others.values()) this.serialHolders.delete(variant);
+    this.serialMisses.delete(key);
     if (entry.shape >= 0) this.arena.release(entry);
     if (entry.others) for (const variant of entry.others.values()) this.arena.release(variant);
     for (const tag of typeof entry.tags === 'string' ? [entry.tags] : entry.tags) {
