@@ -8,7 +8,8 @@
 import path from 'node:path';
 import { InvalidConfigurationError } from './errors.js';
 import type { ListenAddress } from './config/parse.js';
-import type { TsigKey } from './dns/update/tsig.js';
+import type { KeyScopeEntry, TsigKey } from './dns/update/tsig.js';
+import { nameKey, nameToPresentation } from './dns/name.js';
 import { CONFIG_FILE, envOf, flagOf, parseSettings, type RawSettings, type SettingValues } from './config/settings.js';
 import { settingsFromEnv, settingsFromFile } from './config/sources.js';
 
@@ -143,6 +144,7 @@ function toConfig(v: SettingValues): BeaconConfig {
   if (updates && v.udpTransport === 'batched') {
     throw new InvalidConfigurationError(`udpTransport: DNS UPDATE (${flagOf('tsigKey')}, ${flagOf('allowUpdateFrom')}) needs ${flagOf('udpTransport')} auto or dgram`, 'udpTransport');
   }
+  const tsigKeys = scopedKeys(v.tsigKey ?? [], v.tsigKeyServices ?? []);
   return {
     dataDir: v.dataDir,
     store: v.ephemeral ? 'memory' : v.store,
@@ -176,8 +178,22 @@ function toConfig(v: SettingValues): BeaconConfig {
       idleTimeoutMs: v.dnsTcpIdleTimeout,
     },
     ...(v.mdns === undefined ? {} : { mdnsInterfaces: v.mdns.filter((name) => name !== 'all') }),
-    tsigKeys: v.tsigKey ?? [],
+    tsigKeys,
     allowUpdateFrom: v.allowUpdateFrom ?? [],
     updateLeaseMs: v.updateLease,
   };
+}
+
+/** The keys with the services each is limited to (`tsigKeyServices`); a scope naming no configured key is refused. */
+function scopedKeys(keys: readonly TsigKey[], entries: readonly KeyScopeEntry[]): TsigKey[] {
+  const known = new Set(keys.map((k) => nameKey(k.name)));
+  for (const entry of entries) {
+    if (!known.has(nameKey(entry.keyName))) {
+      throw new InvalidConfigurationError(`tsigKeyServices: no ${flagOf('tsigKey')} is named ${nameToPresentation(entry.keyName)}`, 'tsigKeyServices');
+    }
+  }
+  return keys.map((k) => {
+    const scope = entries.filter((e) => nameKey(e.keyName) === nameKey(k.name)).map((e) => e.scope);
+    return scope.length > 0 ? { ...k, scope } : k;
+  });
 }

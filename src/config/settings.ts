@@ -13,7 +13,7 @@
  * fails until a value set by each source reaches the BeaconConfig.
  */
 import { InvalidConfigurationError } from '../errors.js';
-import { parseTsigKey } from '../dns/update/tsig.js';
+import { parseKeyScope, parseTsigKey } from '../dns/update/tsig.js';
 import { parseCidr } from '../dns/update/cidr.js';
 import {
   nonEmptyString,
@@ -129,6 +129,19 @@ export const SETTING_TABLE = {
     parse: (v, c) => parseList(v, c.name).map((text) => {
       try {
         return parseTsigKey(text);
+      } catch (err) {
+        throw new InvalidConfigurationError(`${c.name}: ${(err as Error).message}`, c.name);
+      }
+    }),
+  },
+  tsigKeyServices: {
+    arg: '<key=service>',
+    description: 'limit a TSIG key to DNS UPDATEs of names under a service (printer: _printer._tcp and _printer._udp; _printer._tcp: that protocol); repeatable; an update touching any other name is REFUSED',
+    repeatable: true,
+    defaultHelp: 'none: every key may update the whole zone',
+    parse: (v, c) => parseList(v, c.name).map((text) => {
+      try {
+        return parseKeyScope(text);
       } catch (err) {
         throw new InvalidConfigurationError(`${c.name}: ${(err as Error).message}`, c.name);
       }

@@ -33,7 +33,12 @@ import { StoreFailureEpisodes } from '../store/store-episodes.js';
 import { changeLogger, circuitLogger } from './change-log.js';
 import { healthProblems } from './health.js';
 import { openWhenReachable } from './store-wait.js';
-import { openStore } from './store.js';
+import { openStore, type DaemonStore } from './store.js';
+import { openZoneData } from './zone-data.js';
+import type { DynamicRRset } from '../dns/dynamic-zone.js';
+import { parseDomain } from '../dns/authority.js';
+import { persistSerial, readSerial } from './serial-file.js';
+import { ZoneSerial } from '../dns/zone-serial.js';
 
 import { BEACON_VERSION } from './version.js';
 
@@ -181,15 +186,23 @@ function dnsOptionsOf(config: BeaconConfig) {
 }
 
 /** DNS in this process or in `--workers N` processes, and the mDNS responder when asked for. */
-async function startDns(config: BeaconConfig, registry: ServiceRegistry, balancer: SmartLoadBalancer, durable: DurableRegistry, logger: Logger, teardown: Teardown) {
+async function startDns(config: BeaconConfig, registry: ServiceRegistry, balancer: SmartLoadBalancer, durable: DurableRegistry, store: DaemonStore, logger: Logger, teardown: Teardown) {
   const dnsOptions = dnsOptionsOf(config);
   // DNS UPDATE is on when a key or an unsigned source is configured; it writes through the one write path,
   // from the process that holds it (workers hold read-only replicas).
   const updatesOn = config.tsigKeys.length > 0 || config.allowUpdateFrom.length > 0;
   if (updatesOn && config.dnsWorkers > 1) throw new InvalidConfigurationError('DNS UPDATE (--tsig-key, --allow-update-from) needs --workers 1', 'workers');
+  // The SOA serial, published from this process (docs/ARCHITECTURE.md, "SOA serial"): it starts above the
+  // last one stored, and the workers adopt what it publishes.
+  const serial = ZoneSerial.startAfter(readSerial(config.dataDir, moduleLogger(logger, 'dns')));
+  const stored = persistSerial(serial, config.dataDir, moduleLogger(logger, 'dns'));
+  teardown.push(() => stored.close());
+  // Dynamic zone data (records UPDATE keeps that describe no instance), loaded from the store and following it.
+  const zoneData = await openZoneData(store, parseDomain(config.domain));
+  teardown.push(() => zoneData.close());
   // With --workers N, N processes answer DNS from replicas of the registry; writes wait until they applied.
   const workers = config.dnsWorkers > 1
-    ? await startDnsWorkers({ count: config.dnsWorkers, registry, balancer, dns: dnsOptions, logger: moduleLogger(logger, 'dns-workers') })
+    ? await startDnsWorkers({ count: config.dnsWorkers, registry, balancer, serial, zone: zoneData.zone, dns: dnsOptions, logger: moduleLogger(logger, 'dns-workers') })
     : undefined;
   // The in-process view exists only when this process answers DNS itself (workers build their own) or
   // publishes over multicast DNS (one responder per host, so never in the workers).
@@ -197,9 +210,15 @@ async function startDns(config: BeaconConfig, registry: ServiceRegistry, balance
   const view = needsView ? createRegistryView(registry, balancer) : undefined;
   if (view) teardown.push(() => view.dispose());
   const update = updatesOn
-    ? { writer: durable as WritePort, keys: config.tsigKeys, allowFrom: config.allowUpdateFrom, defaultLeaseSeconds: Math.max(1, Math.round(config.updateLeaseMs / 1000)) }
+    ? {
+        writer: durable as WritePort,
+        keys: config.tsigKeys,
+        allowFrom: config.allowUpdateFrom,
+        defaultLeaseSeconds: Math.max(1, Math.round(config.updateLeaseMs / 1000)),
+        zoneWriter: (sets: readonly DynamicRRset[]) => zoneData.write(sets),
+      }
     : undefined;
-  const local = workers === undefined && view ? await startDnsServer({ view, ...dnsOptions, ...(update ? { update } : {}), logger }) : undefined;
+  const local = workers === undefined && view ? await startDnsServer({ view, ...dnsOptions, ...(update ? { update } : {}), serial, zoneData: zoneData.zone, logger }) : undefined;
   const dns = workers ?? local!;
   teardown.push(() => dns.close());
   const mdns = config.mdnsInterfaces !== undefined && view ? await startMdnsResponder({ view, interfaces: config.mdnsInterfaces, logger }) : undefined;
@@ -272,7 +291,7 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
       { logger: moduleLogger(logger, 'balancer') },
     );
     teardown.push(() => balancer.dispose());
-    const { workers, local, dns, mdns } = await startDns(config, registry, balancer, durable, logger, teardown);
+    const { workers, local, dns, mdns } = await startDns(config, registry, balancer, durable, store, logger, teardown);
 
     const metrics = new Metrics({
       runtime: true,

@@ -5,6 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import type { DnsStats } from '../dns/server.js';
 import type { InstanceRecord, RegistryConfig } from '../registry/types.js';
+import type { DynamicRRset } from '../dns/dynamic-zone.js';
 
 /** DNS settings a worker starts its server with. */
 export interface WorkerDnsOptions {
@@ -17,19 +18,25 @@ export interface WorkerDnsOptions {
 
 /** One instance's state after change `index` (null: removed). */
 export type PutMessage = { readonly t: 'put'; readonly index: number; readonly service: string; readonly id: string; readonly record: InstanceRecord | null };
+/** Dynamic zone RRsets the daemon applied (no RDATA: deleted). */
+export type ZoneMessage = { readonly t: 'zone'; readonly sets: readonly DynamicRRset[] };
 /** Whether DNS may hand out an instance, after a circuit transition. */
 export type CircuitMessage = { readonly t: 'circuit'; readonly service: string; readonly id: string; readonly admits: boolean };
 
 /** Daemon -> worker. */
 export type ToWorker =
   /** The replica's starting state; with `dns`, serve at once; without, stand by (a spare) until `serve`. */
-  | { readonly t: 'init'; readonly config: RegistryConfig; readonly dns?: WorkerDnsOptions; readonly index: number; readonly records: readonly InstanceRecord[]; readonly refused: readonly (readonly [string, string])[] }
+  | { readonly t: 'init'; readonly config: RegistryConfig; readonly dns?: WorkerDnsOptions; readonly index: number; readonly records: readonly InstanceRecord[]; readonly refused: readonly (readonly [string, string])[]; readonly serial: number; readonly domain: string; readonly zone: readonly DynamicRRset[] }
   /** A standby worker (kept up to date by `put`s) starts answering on these listeners. */
   | { readonly t: 'serve'; readonly dns: WorkerDnsOptions }
   | PutMessage
   | CircuitMessage
-  /** Everything that changed in one turn of the daemon's event loop, in order: one IPC message, one acknowledgement. */
-  | { readonly t: 'batch'; readonly messages: readonly (PutMessage | CircuitMessage)[] }
+  | ZoneMessage
+  /**
+   * Everything that changed in one turn of the daemon's event loop, in order: one IPC message, one
+   * acknowledgement; `serial` is the SOA serial the daemon published for the last of them.
+   */
+  | { readonly t: 'batch'; readonly messages: readonly (PutMessage | CircuitMessage | ZoneMessage)[]; readonly serial: number }
   | { readonly t: 'stop' };
 
 /** Worker -> daemon. */

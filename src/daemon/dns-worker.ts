@@ -7,8 +7,11 @@ import cluster from 'node:cluster';
 import { createRegistryView, type CircuitView } from '../dns/registry-view.js';
 import { startDnsServer, type DnsServer } from '../dns/server.js';
 import { ServiceRegistry } from '../registry/registry.js';
+import { ZoneSerial } from '../dns/zone-serial.js';
+import { DynamicZone } from '../dns/dynamic-zone.js';
+import { parseDomain } from '../dns/authority.js';
 import type { InstanceRecord } from '../registry/types.js';
-import type { CircuitMessage, FromWorker, PutMessage, ToWorker, WorkerDnsOptions } from './dns-protocol.js';
+import type { CircuitMessage, FromWorker, PutMessage, ToWorker, WorkerDnsOptions, ZoneMessage } from './dns-protocol.js';
 
 /** How often a worker reports its DNS counters to the daemon (ms). */
 const STATS_INTERVAL_MS = 1_000;
@@ -52,7 +55,14 @@ async function main(): Promise<void> {
   let server: DnsServer | undefined;
   let statsTimer: ReturnType<typeof setInterval> | undefined;
   let loadedIndex = 0;
-  const applyChange = (message: PutMessage | CircuitMessage): void => {
+  // The daemon publishes the serial; a worker only adopts it, so every worker answers the same one.
+  let serial: ZoneSerial | undefined;
+  let zone: DynamicZone | undefined;
+  const applyChange = (message: PutMessage | CircuitMessage | ZoneMessage): void => {
+    if (message.t === 'zone') {
+      zone?.apply(message.sets);
+      return;
+    }
     if (message.t === 'circuit') {
       circuits?.set(message.service, message.id, message.admits);
       return;
@@ -64,7 +74,7 @@ async function main(): Promise<void> {
   let view: ReturnType<typeof createRegistryView> | undefined;
   const serve = async (dns: WorkerDnsOptions): Promise<void> => {
     if (!view) throw new Error('serve before init');
-    server = await startDnsServer({ view, ...dns, listen: [...dns.listen], exclusive: false });
+    server = await startDnsServer({ view, ...dns, listen: [...dns.listen], exclusive: false, ...(serial ? { serial, serialFollowsView: false } : {}), ...(zone ? { zoneData: zone } : {}) });
     statsTimer = setInterval(() => server && send({ t: 'stats', stats: server.stats() }), STATS_INTERVAL_MS);
     send({ t: 'ready', udp: server.addresses.udp, tcp: server.addresses.tcp });
   };
@@ -79,6 +89,9 @@ async function main(): Promise<void> {
             registry.load(raw.records, raw.index);
             loadedIndex = raw.index;
             circuits = new CircuitMirror(raw.refused);
+            serial = new ZoneSerial(raw.serial);
+            zone = new DynamicZone(parseDomain(raw.domain));
+            zone.apply(raw.zone);
             view = createRegistryView(registry, circuits);
             if (raw.dns) await serve(raw.dns);
             send({ t: 'applied', index: raw.index });
@@ -91,6 +104,7 @@ async function main(): Promise<void> {
             break;
           case 'put':
           case 'circuit':
+          case 'zone':
             applyChange(raw);
             if (raw.t === 'put') send({ t: 'applied', index: raw.index });
             break;
@@ -101,6 +115,8 @@ async function main(): Promise<void> {
               applyChange(message);
               if (message.t === 'put') last = message.index;
             }
+            // After the changes, in the same turn: no answer pairs the new serial with the old data.
+            serial?.adopt(raw.serial);
             if (last !== undefined) send({ t: 'applied', index: last });
             break;
           }

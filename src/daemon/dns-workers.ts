@@ -12,7 +12,9 @@ import { silentLogger, type Logger } from '../log.js';
 import type { SmartLoadBalancer } from '../balancer/smart-load-balancer.js';
 import type { DnsStats } from '../dns/server.js';
 import type { ServiceRegistry } from '../registry/registry.js';
-import type { CircuitMessage, FromWorker, PutMessage, ToWorker, WorkerDnsOptions } from './dns-protocol.js';
+import type { ZoneSerial } from '../dns/zone-serial.js';
+import type { CircuitMessage, FromWorker, PutMessage, ToWorker, WorkerDnsOptions, ZoneMessage } from './dns-protocol.js';
+import type { DynamicZone } from '../dns/dynamic-zone.js';
 import { WorkerSupervisor, type LaunchedWorker, type WorkerPoolStatus } from './worker-supervisor.js';
 
 /** How long a worker may take to start serving. */
@@ -37,6 +39,10 @@ export interface DnsWorkerOptions {
   readonly count: number;
   readonly registry: ServiceRegistry;
   readonly balancer: SmartLoadBalancer;
+  /** The SOA serial: bumped here for every change streamed, adopted by the workers with each batch. */
+  readonly serial: ZoneSerial;
+  /** Dynamic zone data: streamed to the workers like registry changes. */
+  readonly zone: DynamicZone;
   readonly dns: WorkerDnsOptions;
   readonly logger?: Logger;
 }
@@ -94,11 +100,13 @@ export async function startDnsWorkers(options: DnsWorkerOptions): Promise<DnsWor
  * back (the highest index applied), not 200 of each.
  */
 class ChangeStream {
-  private outbox: (PutMessage | CircuitMessage)[] = [];
+  private outbox: (PutMessage | CircuitMessage | ZoneMessage)[] = [];
   private readonly stopChanges: () => void;
   private readonly stopCircuits: () => void;
+  private readonly stopZone: () => void;
 
-  constructor(registry: ServiceRegistry, balancer: SmartLoadBalancer, private readonly broadcast: (message: ToWorker) => void) {
+  constructor(registry: ServiceRegistry, balancer: SmartLoadBalancer, zone: DynamicZone, private readonly serial: ZoneSerial, private readonly broadcast: (message: ToWorker) => void) {
+    this.stopZone = zone.onChange((_names, sets) => this.post({ t: 'zone', sets }));
     this.stopChanges = registry.onChange((event) => this.post({ t: 'put', index: event.index, service: event.service, id: event.id, record: event.after ?? null }));
     this.stopCircuits = balancer.onCircuitChange((change) => {
       const record = registry.get(change.service, change.id);
@@ -110,9 +118,10 @@ class ChangeStream {
   stop(): void {
     this.stopChanges();
     this.stopCircuits();
+    this.stopZone();
   }
 
-  private post(message: PutMessage | CircuitMessage): void {
+  private post(message: PutMessage | CircuitMessage | ZoneMessage): void {
     if (this.outbox.length === 0) setImmediate(() => this.flush());
     this.outbox.push(message);
   }
@@ -120,7 +129,11 @@ class ChangeStream {
   private flush(): void {
     const messages = this.outbox;
     this.outbox = [];
-    if (messages.length > 0) this.broadcast({ t: 'batch', messages });
+    if (messages.length === 0) return;
+    // Every batch moves the serial (docs/ARCHITECTURE.md, "SOA serial"): a worker applies a batch and adopts
+    // its serial in one turn, so no answer falls between the changes of one batch. This process cannot know
+    // whether the workers' answers carried the serial, so it always moves.
+    this.broadcast({ t: 'batch', messages, serial: this.serial.bump() });
   }
 }
 
@@ -185,7 +198,7 @@ class DnsWorkers {
     const log = (this.log = options.logger ?? silentLogger);
     this.acks = new SyncWaiters(() => this.minApplied(), (index) =>
       log.warn({ index, applied: this.states.map((s) => s.applied) }, 'DNS workers slow to apply a change; acknowledging anyway'));
-    this.changes = new ChangeStream(options.registry, options.balancer, (message) => this.broadcast(message));
+    this.changes = new ChangeStream(options.registry, options.balancer, options.zone, options.serial, (message) => this.broadcast(message));
     this.supervisor = new WorkerSupervisor({ count: options.count, launch: () => this.launch(), logger: log });
   }
 
@@ -246,6 +259,9 @@ class DnsWorkers {
       index: registry.index,
       records: registry.records(),
       refused: registry.records().filter((r) => !balancer.admits(r)).map((r) => [r.service, r.spec.id] as const),
+      serial: this.options.serial.current,
+      domain: this.options.dns.domain,
+      zone: this.options.zone.all(),
     };
   }
 

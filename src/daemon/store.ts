@@ -3,10 +3,14 @@ import type { BeaconConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { MemoryStore } from '../store/memory.js';
 import { SqliteStore } from '../store/sqlite.js';
-import type { Store } from '../store/store.js';
+import type { LocalStore, SharedStore } from '../store/store.js';
+import type { LocalZoneStore, SharedZoneStore } from '../store/zone-data.js';
+
+/** A backend as the daemon uses it: instances and dynamic zone data. */
+export type DaemonStore = (LocalStore & LocalZoneStore) | (SharedStore & SharedZoneStore);
 
 /** Open the configured store. Rejects with StoreCorruptError / StoreUnavailableError when it cannot be used. */
-export async function openStore(config: BeaconConfig, logger: Logger): Promise<Store> {
+export async function openStore(config: BeaconConfig, logger: Logger): Promise<DaemonStore> {
   switch (config.store) {
     case 'memory':
       return new MemoryStore();

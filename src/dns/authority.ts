@@ -24,7 +24,9 @@ import { type Zone, type ZoneData } from './zonefile.js';
 import { Rcode } from './wire.js';
 import { ADDR_LABEL, HostIndex, srvTarget } from './hosts.js';
 import { type Protocol, type QueryKind, SUBTYPE_LABEL, classifyQuery } from './query-kind.js';
-import { ENUM_TAG, instanceTag, nameTag, serviceTag } from './cache-tags.js';
+import { ENUM_TAG, SOA_TAG, instanceTag, nameTag, serviceTag } from './cache-tags.js';
+import type { SerialSource } from './zone-serial.js';
+import type { DynamicZone } from './dynamic-zone.js';
 import { mergeRRsets, rrsetKeys } from './rrset.js';
 import { durableName } from './durable.js';
 
@@ -40,8 +42,13 @@ export interface AuthorityConfig {
   readonly zones: ZoneData;
   /** Addresses for the generated `ns.<apex>` name server, when a zone file does not give NS. */
   readonly nameServerAddresses?: readonly string[];
-  /** SOA serial of generated SOA records. */
-  readonly serial?: number;
+  /**
+   * SOA serial: a number for generated SOA records, fixed; or a source read at answer time, whose serial the
+   * DNS-SD domain's SOA carries (generated or from a zone file) so that it follows every change (zone-serial.ts).
+   */
+  readonly serial?: number | SerialSource;
+  /** Dynamic zone data (records UPDATE added that describe no instance), served at host names like static data. */
+  readonly zoneData?: Pick<DynamicZone, 'records' | 'exists'>;
 }
 
 /** One response's sections plus what the cache needs. */
@@ -104,7 +111,7 @@ function buildZone(zone: Zone, config: AuthorityConfig): StaticZone {
         kind: 'SOA',
         mname: ns,
         rname: joinNames(nameFromLabels(['hostmaster']), apex),
-        serial: config.serial ?? 1,
+        serial: typeof config.serial === 'number' ? config.serial : (config.serial?.observe() ?? 1),
         refresh: 3600,
         retry: 600,
         expire: 86400,
@@ -144,6 +151,10 @@ export class Authority {
   private readonly byId = new WeakMap<readonly DnsInstance[], Map<string, DnsInstance>>();
   /** Memo of service names (bounded; cleared when full). Names are immutable, so sharing them is safe. */
   private readonly serviceNames = new Map<string, Name>();
+  /** Where the DNS-SD domain's SOA serial comes from, when it follows changes. */
+  private readonly serial: SerialSource | undefined;
+  /** The DNS-SD domain's SOA as last served (rebuilt when the serial moves). */
+  private liveSoa: ResourceRecord;
 
   constructor(private readonly config: AuthorityConfig) {
     this.domain = config.domain;
@@ -155,6 +166,24 @@ export class Authority {
     const domainZone = this.zones.find((z) => namesEqual(z.apex, config.domain));
     if (!domainZone) throw new Error('unreachable: the DNS-SD domain zone is always present');
     this.domainZone = domainZone;
+    this.serial = typeof config.serial === 'object' ? config.serial : undefined;
+    this.liveSoa = domainZone.soa;
+  }
+
+  /** A zone's SOA as served now: the DNS-SD domain's carries the current serial when it follows changes. */
+  private soaOf(zone: StaticZone): ResourceRecord {
+    if (zone !== this.domainZone || this.serial === undefined) return zone.soa;
+    const serial = this.serial.observe();
+    const soa = this.liveSoa;
+    if (soa.data.kind === 'SOA' && soa.data.serial !== serial) this.liveSoa = { ...soa, data: { ...soa.data, serial } };
+    return this.liveSoa;
+  }
+
+  /** The answer for `outcome`; answers that carry the DNS-SD domain's moving SOA depend on its serial too. */
+  private finish(outcome: Outcome, zone: StaticZone | undefined, tags: string[]): AuthorityAnswer {
+    const negative = outcome.kind === 'nodata' || outcome.kind === 'nxdomain';
+    if (negative && zone === this.domainZone && this.serial !== undefined) tags.push(SOA_TAG);
+    return toAnswer(outcome, zone ? this.soaOf(zone) : undefined, tags);
   }
 
   /** Answer `qtype` at `qname` (labels as asked; matching is case-insensitive). */
@@ -174,7 +203,7 @@ export class Authority {
 
   private resolve(qname: Name, qtype: number, view: DnsView, hosts: HostIndex): AuthorityAnswer {
     const zone = this.zoneOf(qname);
-    if (!zone) return toAnswer({ kind: 'refused' }, undefined, []);
+    if (!zone) return this.finish({ kind: 'refused' }, undefined, []);
     const tags: string[] = [];
     const chain: ResourceRecord[] = [];
     let name = qname;
@@ -184,17 +213,17 @@ export class Authority {
       const outcome = this.lookup(current, name, qtype, view, hosts, tags);
       const cname = outcome.kind === 'data' ? undefined : this.staticRecords(current, name, RRType.CNAME)[0];
       if (!cname || qtype === RRType.CNAME || qtype === RRType.ANY || cname.data.kind !== 'CNAME') {
-        if (chain.length === 0) return toAnswer(outcome, current, tags);
-        if (outcome.kind === 'data') return toAnswer({ ...outcome, answer: [...chain, ...outcome.answer] }, current, tags);
-        return { ...toAnswer(outcome, current, tags), answer: chain, rotation: 1 };
+        if (chain.length === 0) return this.finish(outcome, current, tags);
+        if (outcome.kind === 'data') return this.finish({ ...outcome, answer: [...chain, ...outcome.answer] }, current, tags);
+        return { ...this.finish(outcome, current, tags), answer: chain, rotation: 1 };
       }
       chain.push(cname);
       name = cname.data.target;
       const next = this.zoneOf(name);
-      if (!next) return toAnswer({ kind: 'data', answer: chain, additional: [] }, current, tags);
+      if (!next) return this.finish({ kind: 'data', answer: chain, additional: [] }, current, tags);
       current = next;
     }
-    return toAnswer({ kind: 'data', answer: chain, additional: [] }, current, tags);
+    return this.finish({ kind: 'data', answer: chain, additional: [] }, current, tags);
   }
 
   /** The closest enclosing zone we serve (zones are sorted deepest apex first). */
@@ -216,7 +245,23 @@ export class Authority {
     const answer: ResourceRecord[] = [];
     const additional: ResourceRecord[] = [];
     if (zone === this.domainZone) {
-      const dyn = this.dynamic(classifyQuery(name, this.domain, zone.apex), name, qtype, view, hosts);
+      if (this.serial !== undefined && fixed.some((r) => r.type === RRType.SOA)) {
+        // The apex SOA carries the serial of now (zone-serial.ts); its answer is dropped when the serial moves.
+        fixed = fixed.map((r) => (r.type === RRType.SOA ? this.soaOf(zone) : r));
+        tags.push(SOA_TAG);
+      }
+      const kind = classifyQuery(name, this.domain, zone.apex);
+      const zoneData = this.config.zoneData;
+      if (zoneData !== undefined) {
+        // Dynamic zone data lives at host names only; their answers are tagged with the name (hostData), and
+        // a name that exists only above dynamic data changes negative answers alone (SOA-tagged).
+        if (kind.kind === 'host') {
+          const records = zoneData.records(name, qtype);
+          if (records.length > 0) fixed = fixed.length === 0 ? records : [...fixed, ...records];
+        }
+        exists ||= zoneData.exists(name);
+      }
+      const dyn = this.dynamic(kind, name, qtype, view, hosts);
       tags.push(...dyn.tags);
       exists ||= dyn.exists;
       // A registered instance's SRV and TXT are the registry's: the zone's records of those types at the
@@ -477,7 +522,8 @@ export class Authority {
 
   /**
    * A/AAAA for SRV targets we are authoritative for (RFC 2782 "Usage rules", RFC 6763 §12.2): address-derived
-   * names from the instance's own address, instance host names from the host index, static names from zones.
+   * names from the instance's own address, instance host names from the host index and the dynamic zone data,
+   * static names from zones.
    * A target outside our zones gets nothing.
    */
   private targetAddresses(targets: readonly { target: Name; inst: DnsInstance }[], hosts: HostIndex, result: DynamicResult): void {
@@ -497,6 +543,9 @@ export class Authority {
       if (!zone) continue;
       const own: ResourceRecord[] = [];
       for (const t of [RRType.A, RRType.AAAA]) own.push(...this.staticRecords(zone, target, t));
+      if (zone === this.domainZone && this.config.zoneData !== undefined) {
+        for (const t of [RRType.A, RRType.AAAA]) own.push(...this.config.zoneData.records(target, t));
+      }
       const fromZone = own.length;
       if (zone === this.domainZone) {
         result.tags.push(nameTag(key));
@@ -525,7 +574,7 @@ function unreachable(kind: never): never {
 }
 
 /** The one place outcomes become rcodes and sections. */
-function toAnswer(outcome: Outcome, zone: StaticZone | undefined, tags: readonly string[]): AuthorityAnswer {
+function toAnswer(outcome: Outcome, soa: ResourceRecord | undefined, tags: readonly string[]): AuthorityAnswer {
   switch (outcome.kind) {
     case 'data': {
       const { answer, additional } = outcome;
@@ -547,7 +596,7 @@ function toAnswer(outcome: Outcome, zone: StaticZone | undefined, tags: readonly
         rcode: outcome.kind === 'nxdomain' ? Rcode.NXDOMAIN : Rcode.NOERROR,
         aa: true,
         answer: [],
-        authority: zone ? [negativeSoa(zone.soa)] : [],
+        authority: soa ? [negativeSoa(soa)] : [],
         additional: [],
         rotation: 1,
         tags,

@@ -12,6 +12,8 @@ import { type DnsChange, type DnsInstance, type DnsInstanceChange, type DnsView 
 import { type ResponseCache } from './cache.js';
 import { type HostIndex } from './hosts.js';
 import { ENUM_TAG, instanceTag, nameTag, serviceTag } from './cache-tags.js';
+import type { SerialFeed, SerialSource } from './zone-serial.js';
+import type { DynamicZone } from './dynamic-zone.js';
 
 type Protocol = DnsInstance['protocol'];
 const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp'];
@@ -25,13 +27,31 @@ export class CacheInvalidation {
    */
   private readonly snapshots = new Map<string, readonly DnsInstance[]>();
   private readonly unsubscribe: () => void;
+  private readonly unsubscribeSerial: () => void;
 
+  private readonly unsubscribeZone: () => void;
+
+  /**
+   * With `serial`, answers carrying the SOA (the SOA itself, negative answers) get the new serial when it moves; with
+   * `zoneData`, the answers at the owner names of dynamic RRsets that changed.
+   */
   constructor(
     private readonly view: DnsView,
     private readonly cache: ResponseCache,
     private readonly hosts: HostIndex,
+    serial?: SerialFeed & SerialSource,
+    zoneData?: Pick<DynamicZone, 'onChange'>,
   ) {
     this.unsubscribe = view.onChange((change) => this.onChange(change));
+    // The serial is rewritten in the cached replies rather than dropping them: every change moves it, and
+    // dropping every negative answer on every change would cost a miss per negative question per change.
+    // Cached replies that now carry the new serial hand it out without asking the authority: it counts as seen.
+    this.unsubscribeSerial = serial?.onChange((value) => {
+      if (this.cache.rewriteSerial(value) > 0) serial.observe();
+    }) ?? (() => undefined);
+    this.unsubscribeZone = zoneData?.onChange((names) => {
+      for (const key of names) this.cache.invalidate(nameTag(key));
+    }) ?? (() => undefined);
     const services = new Set(view.services().map((s) => s.service));
     for (const service of services) {
       for (const protocol of PROTOCOLS) {
@@ -45,6 +65,8 @@ export class CacheInvalidation {
   /** Stop following the view. */
   close(): void {
     this.unsubscribe();
+    this.unsubscribeSerial();
+    this.unsubscribeZone();
   }
 
   private onChange(change: DnsChange): void {

@@ -11,3 +11,5 @@ export const nameTag = (key: string): string => `name:${key}`;
 export const instanceTag = (service: string, protocol: 'tcp' | 'udp', foldedId: string): string => `inst:${service}/${protocol}/${foldedId}`;
 /** Dependency tag of the enumeration names (`_services._dns-sd._udp`, `_tcp`, `_udp`). */
 export const ENUM_TAG = 'enum';
+/** Dependency tag of the answers that carry the DNS-SD domain's SOA (its serial moves with every change). */
+export const SOA_TAG = 'soa';

@@ -9,6 +9,8 @@
 import { type AuthorityAnswer } from './authority.js';
 import { type WindowedReply } from './answer-limit.js';
 import { ReplyArena, slotBytes, type ArenaSlot, type Slab } from './reply-arena.js';
+import { SOA_TAG } from './cache-tags.js';
+import { soaSerialOffset } from './soa-serial-offset.js';
 
 /** One encoded reply for one EDNS shape, as the encoder hands it to the cache. */
 export interface EncodedVariant {
@@ -27,6 +29,8 @@ export interface EncodedVariant {
 export interface StoredVariant extends ArenaSlot {
   answerOffsets: readonly number[] | undefined;
   window: WindowedReply | undefined;
+  /** In a reply that carries the zone's moving SOA: where its serial is (rewriteSerial); else -1. */
+  serialAt: number;
   /** The octets, as a new view per read: the hot path reads `memory` and `offset` itself. */
   readonly bytes: Buffer;
 }
@@ -40,6 +44,7 @@ class OtherVariant implements StoredVariant {
   index = -1;
   answerOffsets: readonly number[] | undefined = undefined;
   window: WindowedReply | undefined = undefined;
+  serialAt = -1;
 
   /** The octets (a view; see `StoredVariant.bytes`). */
   get bytes(): Buffer {
@@ -68,6 +73,7 @@ export class CacheEntry implements StoredVariant {
   index = -1;
   answerOffsets: readonly number[] | undefined = undefined;
   window: WindowedReply | undefined = undefined;
+  serialAt = -1;
   /** Further shapes, created on demand. */
   others: Map<number, OtherVariant> | undefined = undefined;
 
@@ -117,6 +123,11 @@ function variantBytes(variant: StoredVariant): number {
   return variant.window?.byteLength ?? variant.length;
 }
 
+function hasTag(tags: string | readonly string[], tag: string): boolean {
+  return typeof tags === 'string' ? tags === tag : tags.includes(tag);
+}
+
+
 /** The response cache with tag-based invalidation. */
 export class ResponseCache {
   private readonly entries = new Map<string, CacheEntry>();
@@ -127,6 +138,10 @@ export class ResponseCache {
    */
   private readonly byTag = new Map<string, string | string[] | Set<string>>();
   private invalidatedCount = 0;
+  /** Stored replies holding the zone's moving SOA serial at `serialAt` (rewriteSerial writes each). */
+  private readonly serialHolders = new Set<StoredVariant>();
+  /** Keys of SOA-tagged entries with a reply (or pending answer) whose serial cannot be rewritten: dropped on a move. */
+  private readonly serialMisses = new Set<string>();
   private bytesHeld = 0;
   private readonly arena = new ReplyArena();
 
@@ -151,6 +166,17 @@ export class ResponseCache {
     }
     stored.answerOffsets = variant.answerOffsets;
     stored.window = variant.window;
+    // Replies carrying the moving SOA get their serial rewritten in place when it moves (rewriteSerial).
+    stored.serialAt = -1;
+    if (live && hasTag(entry.tags, SOA_TAG)) {
+      stored.serialAt = variant.window === undefined ? soaSerialOffset(variant.bytes) : -1;
+      if (stored.serialAt >= 0) {
+        this.serialHolders.add(stored);
+        if (stored === entry) this.serialMisses.delete(entry.key);
+      } else {
+        this.serialMisses.add(entry.key);
+      }
+    }
     if (live && variant.window === undefined) {
       this.arena.place(stored, variant.bytes);
     } else {
@@ -188,6 +214,8 @@ export class ResponseCache {
     const tags = answer.tags.length === 1 ? (answer.tags[0] as string) : answer.tags.slice();
     const entry = new CacheEntry(key, tags, answer.rcode, answer.rotation, answer);
     this.entries.set(key, entry);
+    // Until its reply is stored with the serial's offset, the entry holds the serial only in `answer`.
+    if (answer.tags.includes(SOA_TAG)) this.serialMisses.add(key);
     for (const tag of answer.tags) {
       const keys = this.byTag.get(tag);
       if (keys === undefined || keys === key) this.byTag.set(tag, key);
@@ -211,8 +239,24 @@ export class ResponseCache {
     return n;
   }
 
+  /**
+   * The zone's SOA serial moved: write it into every cached reply tagged SOA_TAG that holds it (the SOA
+   * answer, negative answers), in place, so they stay cached; entries with a reply whose serial was not found
+   * are dropped instead. Cost: four octets per such reply. Returns how many replies now carry `serial`.
+   */
+  rewriteSerial(serial: number): number {
+    for (const key of [...this.serialMisses]) if (this.delete(key)) this.invalidatedCount++;
+    this.serialMisses.clear();
+    const value = serial >>> 0;
+    // One write per reply; no lookups: a move costs a few nanoseconds per cached negative answer.
+    for (const variant of this.serialHolders) variant.memory.writeUInt32BE(value, variant.offset + variant.serialAt);
+    return this.serialHolders.size;
+  }
+
   /** Drop everything. */
   clear(): void {
+    this.serialHolders.clear();
+    this.serialMisses.clear();
     this.entries.clear();
     this.byTag.clear();
     this.bytesHeld = 0;
@@ -234,6 +278,9 @@ export class ResponseCache {
     if (!entry) return false;
     this.entries.delete(key);
     this.bytesHeld -= entryBytes(entry);
+    this.serialHolders.delete(entry);
+    if (entry.others) for (const variant of entry.others.values()) this.serialHolders.delete(variant);
+    this.serialMisses.delete(key);
     if (entry.shape >= 0) this.arena.release(entry);
     if (entry.others) for (const variant of entry.others.values()) this.arena.release(variant);
     for (const tag of typeof entry.tags === 'string' ? [entry.tags] : entry.tags) {

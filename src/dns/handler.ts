@@ -19,6 +19,8 @@ import { assembleWindow, buildWindowedReply, exceedsMaxAnswers } from './answer-
 import { type Name, namesEqual } from './name.js';
 import { RRType, CLASS_IN, type ResourceRecord } from './records.js';
 import { foldOctet } from '../ascii.js';
+import type { SerialFeed, SerialSource } from './zone-serial.js';
+import type { DynamicZone } from './dynamic-zone.js';
 
 /** The UPDATE opcode (RFC 2136 §1.3). */
 const OPCODE_UPDATE = 5;
@@ -54,6 +56,10 @@ export interface RequestHandlerOptions {
   readonly counters?: DnsCounters;
   /** At most this many SRV/A/AAAA/PTR records per answer, rotating through all (answer-limit.ts); 0 = no limit. */
   readonly maxAnswers?: number;
+  /** The zone's SOA serial, when it moves: cached answers carrying the SOA are dropped on each move. */
+  readonly serial?: SerialFeed & SerialSource;
+  /** Dynamic zone data the authority serves: answers at the names it changes are dropped. */
+  readonly zoneData?: Pick<DynamicZone, 'onChange'>;
 }
 
 /** Turns request bytes into reply bytes; owns the response cache and the host index. */
@@ -77,7 +83,7 @@ export class DnsRequestHandler {
     this.hosts = new HostIndex(options.domain);
     this.log = moduleLogger(options.logger ?? silentLogger, 'dns');
     this.counters = options.counters ?? new DnsCounters();
-    this.invalidation = new CacheInvalidation(this.view, this.cache, this.hosts);
+    this.invalidation = new CacheInvalidation(this.view, this.cache, this.hosts, options.serial, options.zoneData);
     this.maxAnswers = options.maxAnswers ?? 0;
   }
 

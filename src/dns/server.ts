@@ -19,6 +19,9 @@ import { DnsRequestHandler } from './handler.js';
 import { UpdateResponder, type UpdateResponderOptions } from './update/responder.js';
 import { DnsCounters, type DnsStats } from './stats.js';
 import { type ZoneData, loadZoneDirectory } from './zonefile.js';
+import { ZoneSerial } from './zone-serial.js';
+import type { DynamicZone } from './dynamic-zone.js';
+import { namesEqual } from './name.js';
 import { bindBatchedUdp, chooseUdpTransport, sumUdpBatchCounters, type BatchedUdpListener, type UdpBatchAddon, type UdpBatchCounters, type UdpTransport, type UdpTransportChoice } from './udp-batched.js';
 import { TcpTransport, type TcpLimits, resolveTcpLimits, DEFAULT_TCP_LIMITS } from './tcp-transport.js';
 
@@ -91,7 +94,19 @@ export interface DnsServerOptions {
    * UPDATE gets NOTIMP. UDP replies to an UPDATE are sent later, so updates use the dgram transport (`auto`
    * picks it; `batched` is refused).
    */
-  update?: Omit<UpdateResponderOptions, 'domain' | 'view' | 'logger' | 'onOutcome'>;
+  update?: Omit<UpdateResponderOptions, 'domain' | 'view' | 'zoneData' | 'logger' | 'onOutcome'>;
+  /**
+   * The domain's SOA serial (zone-serial.ts); default: one starting at the current unix time. Unless
+   * `serialFollowsView` is false (a DNS worker adopts the serials its daemon publishes), every change of the
+   * view bumps it.
+   */
+  serial?: ZoneSerial;
+  serialFollowsView?: boolean;
+  /**
+   * Dynamic zone data (dynamic-zone.ts), served at host names; with `update`, records of an UPDATE that
+   * describe no instance are written through `update.zoneWriter` and land here.
+   */
+  zoneData?: DynamicZone;
   logger?: Logger;
 }
 
@@ -103,6 +118,8 @@ export interface DnsServer {
   stats(): DnsStats;
   /** The request handler (for in-process use and fuzzing). */
   readonly handler: DnsRequestHandler;
+  /** The domain's SOA serial. */
+  readonly serial: ZoneSerial;
   /** The UDP transport running. */
   readonly udpTransport: UdpTransport;
   /** Why `auto` fell back to dgram (absent when it did not). */
@@ -139,29 +156,35 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   const tcpLimits = resolveTcpLimits({ idleTimeoutMs: Math.ceil(idleMs), maxConnections: maxTcp, ...options.tcp });
   const listen = options.listen ?? DEFAULT_LISTEN.map((l) => ({ ...l }));
   const nameServerAddresses = listen.map((l) => l.host).filter((h) => net.isIP(h) !== 0 && h !== '0.0.0.0' && h !== '::');
-  const authority = new Authority({
-    domain,
-    answerTtl,
-    negativeTtl,
-    zones: resolveZones(options.zones),
-    nameServerAddresses,
-    // SOA serial: start time in seconds. It is not bumped per registry change because no secondary
-    // transfers this zone (AXFR is refused), and a per-change serial would invalidate every negative answer.
-    serial: Math.floor(Date.now() / 1000) >>> 0,
-  });
+  const zones = resolveZones(options.zones);
+  const serial = options.serial ?? ZoneSerial.startAfter(undefined);
+  // A zone file's own serial for the domain is a floor: the served serial never goes below what it said.
+  const fileSoa = zones.find((z) => namesEqual(z.apex, domain))?.records.find((r) => r.data.kind === 'SOA' && namesEqual(r.name, domain));
+  if (fileSoa?.data.kind === 'SOA') serial.adopt(fileSoa.data.serial);
+  const { view, cacheEntries, cacheBytes, logger, zoneData } = options;
+  const authority = new Authority({ domain, answerTtl, negativeTtl, zones, nameServerAddresses, serial, ...(zoneData ? { zoneData } : {}) });
   const counters = new DnsCounters();
-  const { view, cacheEntries, cacheBytes, logger } = options;
   const maxAnswers = options.maxAnswers ?? 0;
   if (!Number.isInteger(maxAnswers) || maxAnswers < 0) {
     throw new InvalidConfigurationError(`maxAnswers must be a whole number >= 0, got ${maxAnswers}`, 'maxAnswers');
   }
-  const handler = new DnsRequestHandler({ authority, view, domain, cacheEntries, cacheBytes, logger, counters, maxAnswers });
+  const handler = new DnsRequestHandler({ authority, view, domain, cacheEntries, cacheBytes, logger, counters, maxAnswers, serial, ...(zoneData ? { zoneData } : {}) });
 
   if (options.update) {
     if (options.udpTransport === 'batched') throw new InvalidConfigurationError('DNS UPDATE needs the dgram UDP transport, not batched', 'udpTransport');
-    const responder = new UpdateResponder(handler, { ...options.update, domain, view, onOutcome: (outcome) => counters.update(outcome), ...(logger ? { logger } : {}) });
+    const responder = new UpdateResponder(handler, { ...options.update, domain, view, ...(zoneData ? { zoneData } : {}), onOutcome: (outcome) => counters.update(outcome), ...(logger ? { logger } : {}) });
     handler.setUpdater((msg, remote) => responder.respond(msg, remote));
   }
+  // Every change the zone sees moves the serial (docs/ARCHITECTURE.md, "SOA serial"): registrations,
+  // deregistrations, health, circuit and TTL changes that alter answers all arrive as view changes, and
+  // dynamic zone data changes from the zone data.
+  const follow = options.serialFollowsView !== false;
+  const stopView = follow ? view.onChange(() => serial.changed()) : () => undefined;
+  const stopZone = follow && zoneData ? zoneData.onChange(() => serial.changed()) : () => undefined;
+  const stopSerial = (): void => {
+    stopView();
+    stopZone();
+  };
   const exclusive = options.exclusive ?? true;
   const udp = chooseUdpTransport(options.update ? 'dgram' : (options.udpTransport ?? 'auto'), listen, !exclusive);
   const udpSockets: UdpListener[] = [];
@@ -181,6 +204,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   } catch (err) {
     for (const s of udpSockets) void s.close();
     for (const s of tcpServers) s.close();
+    stopSerial();
     handler.close();
     throw err;
   }
@@ -190,12 +214,14 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   return {
     addresses,
     handler,
+    serial,
     udpTransport: udp.transport,
     udpTransportReason: udp.reason,
     stats: () => handler.stats(),
     udpCounters: () => (udp.transport === 'batched' ? sumUdpBatchCounters(udpSockets.flatMap((s) => (s.counters ? [s.counters()] : []))) : undefined),
     close() {
       closed ??= (async () => {
+        stopSerial();
         handler.close();
         tcp.closeAll();
         await Promise.all([

@@ -14,9 +14,9 @@ export const DEFAULT_ETCD_ROOT = '/beacon/v1/';
 export const DEFAULT_ETCD_PREFIX = `${DEFAULT_ETCD_ROOT}instances/`;
 
 /** Where Beacon's keys live under `root`: instances under a prefix, the change index in one key beside it. */
-export function etcdLayout(root: string): { prefix: string; indexKey: string } {
+export function etcdLayout(root: string): { prefix: string; indexKey: string; zonePrefix: string } {
   if (!root.startsWith('/') || !root.endsWith('/')) throw new RangeError(`etcd root must start and end with '/': ${root}`);
-  return { prefix: `${root}instances/`, indexKey: `${root}index` };
+  return { prefix: `${root}instances/`, indexKey: `${root}index`, zonePrefix: `${root}zone/` };
 }
 
 /**

@@ -49,6 +49,8 @@ import {
 } from './etcd-codec.js';
 import { encodeRecord } from './record-codec.js';
 import type { SharedStore, StoreEvent, StoreSnapshot, StoreWrite } from './store.js';
+import type { SharedZoneStore, ZoneRecordSet } from './zone-data.js';
+import { EtcdZoneData } from './etcd-zone.js';
 
 /** Options of the etcd store. */
 export interface EtcdStoreOptions {
@@ -100,7 +102,7 @@ function cappedBackoff(initialMs: number, maxMs: number): WatchBackoff {
 const RANGE_PAGE_SIZE = 1000;
 
 /** A Store on etcd (v3 API, npm `etcd3`): shared by every Beacon node pointed at the same cluster and prefix. */
-export class EtcdStore implements SharedStore {
+export class EtcdStore implements SharedStore, SharedZoneStore {
   /** Backend name. */
   readonly kind = 'etcd';
   /** Every node pointed at the same cluster and root writes it. */
@@ -109,6 +111,8 @@ export class EtcdStore implements SharedStore {
   readonly prefix: string;
   /** Key of the change index (`<root>index`). */
   readonly indexKey: string;
+  /** Dynamic zone data, under `<root>zone/` (etcd-zone.ts). */
+  private readonly zoneData: EtcdZoneData;
   private readonly client: Etcd3;
   private readonly log: Logger;
   private readonly defaultTtlMs: number;
@@ -170,6 +174,25 @@ export class EtcdStore implements SharedStore {
       },
       faultHandling: { watchBackoff: cappedBackoff(100, this.maxReconnectDelayMs) },
     });
+    this.zoneData = new EtcdZoneData({ client: this.client, prefix: layout.zonePrefix, requestTimeoutMs: this.requestTimeoutMs, call: (what, request) => this.call(what, request), log: this.log });
+  }
+
+  /** Every RRset of dynamic zone data (etcd-zone.ts). */
+  async loadZone(): Promise<readonly ZoneRecordSet[]> {
+    this.assertOpen();
+    return this.zoneData.load();
+  }
+
+  /** Replace RRsets in one transaction; resolves once this node's zone watch saw it. */
+  async writeZone(sets: readonly ZoneRecordSet[]): Promise<void> {
+    this.assertOpen();
+    return this.zoneData.write(sets);
+  }
+
+  /** Every zone RRset change by any node, in revision order, after the last `loadZone`. */
+  subscribeZone(listener: (set: ZoneRecordSet) => void): () => void {
+    this.assertOpen();
+    return this.zoneData.subscribe(listener);
   }
 
   /**
@@ -298,6 +321,7 @@ export class EtcdStore implements SharedStore {
     const watcher = this.watcher;
     this.watcher = undefined;
     if (watcher !== undefined) await this.call('watch cancel', watcher.cancel()).catch(() => undefined);
+    await this.zoneData.close();
     this.client.close();
   }
 

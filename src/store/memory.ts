@@ -1,6 +1,7 @@
 import { StoreUnavailableError } from '../errors.js';
 import type { InstanceRecord } from '../registry/types.js';
 import type { LocalStore, StoreSnapshot, StoreWrite } from './store.js';
+import { zoneSetKey, type LocalZoneStore, type ZoneRecordSet } from './zone-data.js';
 
 /**
  * The reference LocalStore (see docs/ARCHITECTURE.md, "Habits"): a Map of records plus the change index, nothing durable.
@@ -8,17 +9,22 @@ import type { LocalStore, StoreSnapshot, StoreWrite } from './store.js';
  * store contract suite. Records are copied through JSON on the way in and out, so callers can neither
  * alias the store's state nor write anything a real store could not hold.
  */
-export class MemoryStore implements LocalStore {
+export class MemoryStore implements LocalStore, LocalZoneStore {
   /** Backend name. */
   readonly kind = 'memory';
   /** Only this process writes it. */
   readonly shared = false;
   private readonly services = new Map<string, Map<string, InstanceRecord>>();
+  private readonly zone = new Map<string, ZoneRecordSet>();
   private index = 0;
   private closed = false;
 
-  /** Start empty, or from `initial` (e.g. `other.snapshot()` to emulate reopening the same data). */
-  constructor(initial?: StoreSnapshot) {
+  /**
+   * Start empty, or from `initial` and `zone` (e.g. `other.snapshot()` and `other.zoneSnapshot()` to emulate
+   * reopening the same data).
+   */
+  constructor(initial?: StoreSnapshot, zone: readonly ZoneRecordSet[] = []) {
+    for (const set of zone) this.zone.set(zoneSetKey(set), copy(set));
     if (initial === undefined) return;
     this.index = initial.index;
     for (const record of initial.records) this.put(record);
@@ -47,6 +53,26 @@ export class MemoryStore implements LocalStore {
   async writeBatch(changes: readonly StoreWrite[]): Promise<void> {
     this.assertOpen();
     for (const change of changes) this.applyWrite(change);
+  }
+
+  /** The zone data, synchronously, even after close. */
+  zoneSnapshot(): ZoneRecordSet[] {
+    return [...this.zone.values()].map(copy);
+  }
+
+  /** Every RRset of zone data. */
+  async loadZone(): Promise<readonly ZoneRecordSet[]> {
+    this.assertOpen();
+    return this.zoneSnapshot();
+  }
+
+  /** Replace RRsets (no RDATA: delete), all at once. */
+  async writeZone(sets: readonly ZoneRecordSet[]): Promise<void> {
+    this.assertOpen();
+    for (const set of sets) {
+      if (set.rdata.length === 0) this.zone.delete(zoneSetKey(set));
+      else this.zone.set(zoneSetKey(set), copy(set));
+    }
   }
 
   /** Stop taking writes. Idempotent. */
@@ -80,6 +106,6 @@ export class MemoryStore implements LocalStore {
   }
 }
 
-function copy(record: InstanceRecord): InstanceRecord {
-  return JSON.parse(JSON.stringify(record)) as InstanceRecord;
+function copy<T extends InstanceRecord | ZoneRecordSet>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
 }

@@ -1,8 +1,8 @@
 /**
  * A store seen through an observer of its writes: the same object for every other purpose (a Proxy, so
- * LocalStore and SharedStore keep their whole contract), with each `write` and `writeBatch` outcome
- * reported. The daemon uses it to log store failures once per episode (store-episodes.ts) and to say in
- * `/health` that writes are failing, without the write path knowing about either.
+ * LocalStore and SharedStore keep their whole contract), with each `write`, `writeBatch` and `writeZone`
+ * outcome reported. The daemon uses it to log store failures once per episode (store-episodes.ts) and to say
+ * in `/health` that writes are failing, without the write path knowing about either.
  */
 import type { Store } from './store.js';
 
@@ -12,7 +12,7 @@ export interface WriteObserver {
   failed(error: unknown): void;
 }
 
-const OBSERVED = new Set<PropertyKey>(['write', 'writeBatch']);
+const OBSERVED = new Set<PropertyKey>(['write', 'writeBatch', 'writeZone']);
 
 /** `store`, with its writes reported to `observer`. */
 export function observeWrites<S extends Store>(store: S, observer: WriteObserver): S {

@@ -8,6 +8,7 @@ import type Database from 'better-sqlite3';
  * Layout (version 1): one row per instance, the record as JSON text. Plain columns would buy nothing:
  * the registry needs whole records, tags and metadata would still be JSON, and one JSON.parse per row
  * is the fastest way back to objects (see scripts/bench-restart.mjs). The change index is a row in `meta`.
+ * Version 2 adds `zone_rrsets`: dynamic zone data (store/zone-data.ts), one row per (owner, type).
  */
 
 /** One schema step. */
@@ -39,6 +40,18 @@ export const MIGRATIONS: readonly Migration[] = [
       INSERT INTO meta (key, value) VALUES ('index', 0);
     `,
   },
+  {
+    version: 2,
+    description: 'zone_rrsets table (dynamic zone data: one row per owner/type, TTL and RDATA as JSON)',
+    sql: `
+      CREATE TABLE zone_rrsets (
+        owner TEXT NOT NULL,
+        type  INTEGER NOT NULL,
+        rrset TEXT NOT NULL,
+        PRIMARY KEY (owner, type)
+      );
+    `,
+  },
 ];
 
 /** The schema version this build writes and reads. */
@@ -61,6 +74,11 @@ const EXPECTED_TABLES: Readonly<Record<string, readonly ColumnShape[]>> = {
   meta: [
     { name: 'key', type: 'TEXT', notnull: 1, pk: 1 },
     { name: 'value', type: 'INTEGER', notnull: 1, pk: 0 },
+  ],
+  zone_rrsets: [
+    { name: 'owner', type: 'TEXT', notnull: 1, pk: 1 },
+    { name: 'type', type: 'INTEGER', notnull: 1, pk: 2 },
+    { name: 'rrset', type: 'TEXT', notnull: 1, pk: 0 },
   ],
 };
 
@@ -101,14 +119,16 @@ export function schemaProblem(db: Database.Database): string | undefined {
 /** Exact table-shape check at SCHEMA_VERSION, or undefined when everything matches. */
 export function shapeProblem(db: Database.Database, tables = userTables(db)): string | undefined {
   const expectedNames = Object.keys(EXPECTED_TABLES).sort();
-  if (tables.join(',') !== expectedNames.join(',')) {
-    return `unexpected tables: found [${tables.join(', ')}], expected [${expectedNames.join(', ')}]`;
-  }
+  // Shapes of the tables present first: a wrong column says more than a list of table names.
   for (const [table, expected] of Object.entries(EXPECTED_TABLES)) {
+    if (!tables.includes(table)) continue;
     const columns = (db.pragma(`table_info(${table})`) as ColumnShape[]).map(({ name, type, notnull, pk }) => ({ name, type: type.toUpperCase(), notnull, pk }));
     if (JSON.stringify(columns) !== JSON.stringify(expected)) {
       return `table ${table} has columns ${JSON.stringify(columns)}, expected ${JSON.stringify(expected)}`;
     }
+  }
+  if (tables.join(',') !== expectedNames.join(',')) {
+    return `unexpected tables: found [${tables.join(', ')}], expected [${expectedNames.join(', ')}]`;
   }
   const index = db.prepare("SELECT value FROM meta WHERE key = 'index'").get() as { value: unknown } | undefined;
   if (index === undefined) return 'meta table has no index row';

@@ -8,6 +8,7 @@ import type { InstanceRecord } from '../registry/types.js';
 import { decodeRecord, decodeStoredRecord, describeKey, encodeRecord } from './record-codec.js';
 import { migrate, schemaProblem } from './sqlite-schema.js';
 import type { LocalStore, StoreSnapshot, StoreWrite } from './store.js';
+import { decodeZoneValue, encodeZoneValue, type LocalZoneStore, type ZoneRecordSet } from './zone-data.js';
 
 /** The database file's name inside the data directory. */
 export const SQLITE_FILE_NAME = 'beacon.db';
@@ -48,7 +49,7 @@ type Row = [service: string, id: string, record: string];
  * left byte-for-byte untouched. The connection holds an exclusive lock, so a second Beacon on the same
  * data directory fails with StoreUnavailableError instead of silently diverging.
  */
-export class SqliteStore implements LocalStore {
+export class SqliteStore implements LocalStore, LocalZoneStore {
   /** Backend name. */
   readonly kind = 'sqlite';
   /** Only this process writes it (the file is locked exclusively). */
@@ -60,6 +61,8 @@ export class SqliteStore implements LocalStore {
   private readonly selectRows: Database.Statement<[], Row>;
   private readonly selectIndex: Database.Statement<[], number>;
   private readonly applyAll: (changes: readonly StoreWrite[]) => void;
+  private readonly applyZone: (sets: readonly ZoneRecordSet[]) => void;
+  private readonly selectZone: Database.Statement<[], [string, number, string]>;
   /** The WAL file, opened at the first durable write, for `fdatasync` (see SqliteStoreOptions.synchronous). */
   private wal: Promise<FileHandle> | undefined;
 
@@ -84,6 +87,15 @@ export class SqliteStore implements LocalStore {
         this.setIndex.run(change.index);
       }
     });
+    const putSet = db.prepare<[string, number, string]>('INSERT INTO zone_rrsets (owner, type, rrset) VALUES (?, ?, ?) ON CONFLICT (owner, type) DO UPDATE SET rrset = excluded.rrset');
+    const deleteSet = db.prepare<[string, number]>('DELETE FROM zone_rrsets WHERE owner = ? AND type = ?');
+    this.applyZone = db.transaction((sets: readonly ZoneRecordSet[]) => {
+      for (const set of sets) {
+        if (set.rdata.length === 0) deleteSet.run(set.owner, set.type);
+        else putSet.run(set.owner, set.type, encodeZoneValue(set));
+      }
+    });
+    this.selectZone = db.prepare<[], [string, number, string]>('SELECT owner, type, rrset FROM zone_rrsets').raw(true);
   }
 
   /** Open (creating if absent) the database `file`. Rejects with StoreCorruptError for a file it cannot trust. */
@@ -148,6 +160,23 @@ export class SqliteStore implements LocalStore {
   /** Make several writes durable in one transaction: all of them or none (bulk loads, snapshot restore). */
   async writeBatch(changes: readonly StoreWrite[]): Promise<void> {
     this.writeSync(changes);
+    await this.flush();
+  }
+
+  /** Every RRset of zone data; StoreCorruptError naming the row when one does not decode. */
+  async loadZone(): Promise<readonly ZoneRecordSet[]> {
+    this.assertOpen();
+    return this.selectZone.all().map(([owner, type, text]) => decodeZoneValue(owner, type, text, `SQLite database ${this.file}`));
+  }
+
+  /** Replace RRsets (no RDATA: delete) in one transaction, made durable like `write`. */
+  async writeZone(sets: readonly ZoneRecordSet[]): Promise<void> {
+    this.assertOpen();
+    try {
+      this.applyZone(sets);
+    } catch (error) {
+      throw new StoreUnavailableError(`cannot write to SQLite database ${this.file}: ${messageOf(error)}`, { cause: error });
+    }
     await this.flush();
   }
 

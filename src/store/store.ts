@@ -3,8 +3,8 @@ import type { InstanceRecord } from '../registry/types.js';
 /**
  * The two contracts storage backends implement (see docs/ARCHITECTURE.md, "Write path"). The registry's
  * write path (registry/write-path.ts) computes the record a mutation produces, a store makes that record
- * durable, and only then is the mutation applied in memory and acknowledged. Stores hold instance records;
- * they know nothing about DNS. A backend is one of:
+ * durable, and only then is the mutation applied in memory and acknowledged. Stores hold instance records
+ * (and the opaque dynamic zone RRsets of zone-data.ts); they know nothing about DNS. A backend is one of:
  * - a LocalStore (memory, SQLite): this process alone writes it; the registry in memory is the truth and
  *   the store keeps it across restarts;
  * - a SharedStore (etcd): several nodes write it; the store is the truth and every node follows its feed.

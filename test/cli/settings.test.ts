@@ -53,6 +53,7 @@ const SAMPLES: Readonly<Record<SettingName, readonly [string, string]>> = {
   udpTransport: ['dgram', 'batched'],
   mdns: ['eth0', 'eth1'],
   tsigKey: ['k1:hmac-sha256:c2VjcmV0LW9uZQ==', 'k2:hmac-sha512:c2VjcmV0LXR3bw==,k3:hmac-sha256:dGhyZWU='],
+  tsigKeyServices: ['k1=printer', 'k1=_ipp._tcp,k1=http'],
   allowUpdateFrom: ['127.0.0.1/32', '10.0.0.0/8,::1'],
   updateLease: ['30m', '1h'],
   logLevel: ['warn', 'debug'],
@@ -60,7 +61,11 @@ const SAMPLES: Readonly<Record<SettingName, readonly [string, string]>> = {
 };
 
 /** Settings another one needs to be valid at all, given as flags in every variant (they are not under test). */
-const COMPANIONS: Partial<Record<SettingName, RawSettings>> = { http: { token: 'companion-token' }, store: { etcdEndpoints: '127.0.0.1:2379' } };
+const COMPANIONS: Partial<Record<SettingName, RawSettings>> = {
+  http: { token: 'companion-token' },
+  store: { etcdEndpoints: '127.0.0.1:2379' },
+  tsigKeyServices: { tsigKey: ['k1:hmac-sha256:c2VjcmV0LW9uZQ=='] },
+};
 
 /** The spellings users rely on; derived ones must keep matching them. */
 const LEGACY_SPELLINGS: Readonly<Record<SettingName, readonly [flag: string, env: string]>> = {
@@ -94,6 +99,7 @@ const LEGACY_SPELLINGS: Readonly<Record<SettingName, readonly [flag: string, env
   udpTransport: ['--udp-transport', 'BEACON_UDP_TRANSPORT'],
   mdns: ['--mdns', 'BEACON_MDNS'],
   tsigKey: ['--tsig-key', 'BEACON_TSIG_KEY'],
+  tsigKeyServices: ['--tsig-key-services', 'BEACON_TSIG_KEY_SERVICES'],
   allowUpdateFrom: ['--allow-update-from', 'BEACON_ALLOW_UPDATE_FROM'],
   updateLease: ['--update-lease', 'BEACON_UPDATE_LEASE'],
   logLevel: ['--log-level', 'BEACON_LOG_LEVEL'],

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { AuthorityAnswer } from '../../src/dns/authority.js';
 import { ResponseCache, variantFor } from '../../src/dns/cache.js';
 import { CacheInvalidation } from '../../src/dns/cache-invalidation.js';
-import { ENUM_TAG, instanceTag, nameTag, serviceTag } from '../../src/dns/cache-tags.js';
+import { ENUM_TAG, SOA_TAG, instanceTag, nameTag, serviceTag } from '../../src/dns/cache-tags.js';
+import dnsPacket from 'dns-packet';
 import { HostIndex } from '../../src/dns/hosts.js';
 import { nameKey, parseName } from '../../src/dns/name.js';
 import type { DnsChange, DnsView } from '../../src/dns/view.js';
@@ -112,5 +113,38 @@ describe('CacheInvalidation: drops exactly the answers that read what changed', 
     expect(cache.get(enumeration)).toBeDefined();
     notify({ services: ['api'] });
     expect(cache.get(enumeration)).toBeUndefined();
+  });
+});
+
+describe('ResponseCache.rewriteSerial', () => {
+  const negative = (serial: number): Buffer =>
+    dnsPacket.encode({
+      type: 'response',
+      id: 1,
+      flags: 0x8400 | 3,
+      questions: [{ name: 'x.local', type: 'A', class: 'IN' }],
+      authorities: [{ name: 'local', type: 'SOA', ttl: 5, data: { mname: 'ns.local', rname: 'hostmaster.local', serial, refresh: 3600, retry: 600, expire: 86400, minimum: 5 } }],
+    });
+  const serialOf = (bytes: Buffer): number => (dnsPacket.decode(bytes).authorities![0] as { data: { serial: number } }).data.serial;
+
+  it('writes the new serial into every stored SOA-bearing reply in place, keeps them, drops one it cannot rewrite', () => {
+    const cache = new ResponseCache(1_000, 1_000_000);
+    const a = cache.set('a', answer(['name:a', SOA_TAG]));
+    cache.storeVariant(a, 0, { bytes: negative(100), answerOffsets: undefined });
+    cache.storeVariant(a, 1, { bytes: negative(100), answerOffsets: undefined }); // a second EDNS shape
+    const unreadable = cache.set('u', answer([SOA_TAG]));
+    cache.storeVariant(unreadable, 0, variant(30)); // zeros: no SOA to be found
+    const pending = cache.set('p', answer([SOA_TAG])); // never encoded: its answer holds the old serial
+    const untagged = cache.set('n', answer(['name:n']));
+    cache.storeVariant(untagged, 0, { bytes: negative(100), answerOffsets: undefined });
+    const gone = cache.set('g', answer([SOA_TAG]));
+    cache.storeVariant(gone, 0, { bytes: negative(100), answerOffsets: undefined });
+    expect(cache.rewriteSerial(101)).toBe(3); // a's two replies and g's
+    expect([serialOf(variantFor(a, 0)!.bytes), serialOf(variantFor(a, 1)!.bytes), serialOf(variantFor(gone, 0)!.bytes)]).toEqual([101, 101, 101]);
+    expect(serialOf(variantFor(untagged, 0)!.bytes)).toBe(100); // not SOA-tagged: not touched
+    expect([cache.get('u'), cache.get('p')]).toEqual([undefined, undefined]);
+    expect(pending.key).toBe('p');
+    cache.invalidate('name:a');
+    expect(cache.rewriteSerial(102)).toBe(1); // a's replies left with it
   });
 });

@@ -5,6 +5,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { srvPorts, startDaemon, until, type Daemon } from './daemon.js';
 import * as scenario from './scenarios.js';
+import { buildQuery, decode, udpQuery } from '../dns/helpers.js';
+import { serialGreater } from '../../src/dns/zone-serial.js';
+
+/** The SOA serials of `count` queries, each from a new socket (so the kernel spreads them over the workers). */
+async function soaSerials(port: number, count: number): Promise<number[]> {
+  const replies = await Promise.all(Array.from({ length: count }, () => udpQuery(port, buildQuery('local', 'SOA'))));
+  return replies.map((r) => Number(decode(r).answer[0]?.split(' ')[6]));
+}
 
 describe('beacon serve --workers 2', () => {
   let daemon: Daemon;
@@ -30,6 +38,18 @@ describe('beacon serve --workers 2', () => {
       const after = await Promise.all(Array.from({ length: 20 }, () => ports('rw')));
       for (const answer of after) expect(answer).not.toContain(30_000 + round);
     }
+  });
+
+  it('the SOA serial grows with an acknowledged write, and every worker answers the same one', async () => {
+    const before = await soaSerials(daemon.dnsPort, 20);
+    expect(new Set(before).size).toBe(1);
+    await daemon.ok('register', 'serial', 'serial-1', '--port', '32000');
+    const after = await soaSerials(daemon.dnsPort, 20);
+    expect(new Set(after).size).toBe(1);
+    expect(serialGreater(after[0]!, before[0]!), `${before[0]} -> ${after[0]}`).toBe(true);
+    // Negative answers carry the same serial in their authority section.
+    const nx = decode(await udpQuery(daemon.dnsPort, buildQuery('nothing-here.local', 'A')));
+    expect(Number(nx.authority[0]?.split(' ')[6])).toBe(after[0]);
   });
 
   it('registered -> in DNS, deregistered -> out', () => scenario.registeredThenDeregistered(daemon, ports));

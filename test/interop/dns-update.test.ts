@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, until, type Daemon } from '../e2e/daemon.js';
-import { digShort as dig, runClient } from './support/dns-tools.js';
+import { digShort as dig, digSoaSerial, runClient } from './support/dns-tools.js';
+import { serialGreater } from '../../src/dns/zone-serial.js';
 import { add, leaseOpt, rcodeOf, rdata, sendUdp, sign, T, tsigError, updateMessage } from '../dns/update-messages.js';
 
 const SECRET = Buffer.from('interop secret for beacon updates').toString('base64');
@@ -61,9 +62,12 @@ describe.each(clients)('DNS UPDATE with $name', (client) => {
     expect(await daemon?.stop()).toBe(0);
   });
 
-  it('adds a DNS-SD service (PTR+SRV+TXT) with TSIG; dig and `beacon instances` see it', async () => {
+  it('adds a DNS-SD service (PTR+SRV+TXT) with TSIG; dig and `beacon instances` see it; the SOA serial grew', async () => {
+    const serialBefore = await digSoaSerial(daemon.dnsPort);
     const result = await client.run(daemon.dnsPort, registration);
     expect(result, result.out).toMatchObject({ code: 0 });
+    const serialAfter = await digSoaSerial(daemon.dnsPort);
+    expect(serialGreater(serialAfter, serialBefore), `${serialBefore} -> ${serialAfter}`).toBe(true);
     expect(await dig(daemon.dnsPort, instance, 'SRV')).toEqual(['0 1 8080 10-0-0-7.addr.local.']);
     expect(await dig(daemon.dnsPort, instance, 'TXT')).toEqual(['"path=/api" "v=2"']);
     expect(await dig(daemon.dnsPort, '_http._tcp.local.', 'PTR')).toContain(instance);
@@ -100,9 +104,11 @@ describe.each(clients)('DNS UPDATE with $name', (client) => {
     expect(await listed()).toEqual(before);
   });
 
-  it('deleting the instance takes it out of DNS', async () => {
+  it('deleting the instance takes it out of DNS; the SOA serial grew', async () => {
+    const serialBefore = await digSoaSerial(daemon.dnsPort);
     const result = await client.run(daemon.dnsPort, [`update delete ${instance}`]);
     expect(result, result.out).toMatchObject({ code: 0 });
+    expect(serialGreater(await digSoaSerial(daemon.dnsPort), serialBefore)).toBe(true);
     expect(await dig(daemon.dnsPort, instance, 'SRV')).toEqual([]);
     expect(await listed()).not.toContain(`${client.name}1`);
   });
@@ -139,6 +145,112 @@ describe('DNS UPDATE: crafted messages against the daemon', () => {
     expect(await dig(daemon.dnsPort, 'short._lease._tcp.local.', 'SRV')).toEqual(['0 1 8080 10-0-0-5.addr.local.']);
     // Bounded wait on the observable outcome, not a timing assertion.
     await until(() => dig(daemon.dnsPort, 'short._lease._tcp.local.', 'SRV'), (lines) => lines.length === 0, 20_000, 250);
+  });
+});
+
+describe('DNS UPDATE with a key limited to a service (nsupdate)', () => {
+  const SCOPED = `printers:hmac-sha256:${Buffer.from('a key for the printers only!').toString('base64')}`;
+  const nsupdate = (port: number, key: string, lines: string[]) =>
+    runClient('nsupdate', [], [`server 127.0.0.1 ${port}`, 'zone local.', `key ${key.split(':')[1]}:${key.split(':')[0]} ${key.split(':')[2]}`, ...lines, 'send', ''].join('\n'));
+  let daemon: Daemon;
+
+  beforeAll(async () => {
+    daemon = await startDaemon(['--store', 'memory', '--tsig-key', KEY, '--tsig-key', SCOPED, '--tsig-key-services', 'printers=ipp']);
+  });
+  afterAll(async () => {
+    expect(await daemon?.stop()).toBe(0);
+  });
+
+  it('registers under its service; an update reaching outside it is REFUSED and changes nothing; other keys stay unlimited', async () => {
+    const inScope = await nsupdate(daemon.dnsPort, SCOPED, ['update add lobby._ipp._tcp.local. 60 SRV 0 1 631 10-0-0-20.addr.local.']);
+    expect(inScope, inScope.out).toMatchObject({ code: 0 });
+    expect(await dig(daemon.dnsPort, 'lobby._ipp._tcp.local.', 'SRV')).toEqual(['0 1 631 10-0-0-20.addr.local.']);
+
+    const serial = await digSoaSerial(daemon.dnsPort);
+    const outside = await nsupdate(daemon.dnsPort, SCOPED, [
+      'update add hall._ipp._tcp.local. 60 SRV 0 1 631 10-0-0-21.addr.local.',
+      'update add sneaky._http._tcp.local. 60 SRV 0 1 80 10-0-0-22.addr.local.',
+    ]);
+    expect(outside.code).not.toBe(0);
+    expect(outside.out).toContain('REFUSED');
+    expect(await instanceIds(daemon, 'ipp')).toEqual(['lobby']);
+    expect(await instanceIds(daemon, 'http')).toEqual([]);
+    expect(await digSoaSerial(daemon.dnsPort)).toBe(serial);
+
+    const admin = await nsupdate(daemon.dnsPort, KEY, ['update add open._http._tcp.local. 60 SRV 0 1 80 10-0-0-23.addr.local.']);
+    expect(admin, admin.out).toMatchObject({ code: 0 });
+    expect(await instanceIds(daemon, 'http')).toEqual(['open']);
+  });
+});
+
+describe('DNS UPDATE: dynamic zone data (nsupdate, knsupdate, dig)', () => {
+  it('keeps a host\'s A record and a TXT, answers them, deletes them, and keeps them across a restart on SQLite (then answered by DNS workers)', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'beacon-zone-data-'));
+    try {
+      const first = await startDaemon(['--tsig-key', KEY], { dataDir });
+      try {
+        const byNsupdate = await clients[0]!.run(first.dnsPort, ['update add printer.local. 300 A 10.0.0.31', 'update add printer.local. 300 TXT "floor=2" "room=12"']);
+        expect(byNsupdate, byNsupdate.out).toMatchObject({ code: 0 });
+        const byKnsupdate = await clients[2]!.run(first.dnsPort, ['update add nas.local. 300 AAAA fd00::31', 'update add nas.local. 300 A 10.0.0.32']);
+        expect(byKnsupdate, byKnsupdate.out).toMatchObject({ code: 0 });
+        expect(await dig(first.dnsPort, 'printer.local.', 'A')).toEqual(['10.0.0.31']);
+        expect(await dig(first.dnsPort, 'printer.local.', 'TXT')).toEqual(['"floor=2" "room=12"']);
+        expect(await dig(first.dnsPort, 'nas.local.', 'AAAA', true)).toEqual(['fd00::31']);
+        // A prerequisite sees it: the name exists, so "nxdomain" fails with YXDOMAIN and nothing changes.
+        const refused = await clients[0]!.run(first.dnsPort, ['prereq nxdomain printer.local.', 'update add printer.local. 300 A 10.0.0.99']);
+        expect(refused.out).toContain('YXDOMAIN');
+        const deleted = await clients[0]!.run(first.dnsPort, ['update delete nas.local. A', 'update delete printer.local. TXT']);
+        expect(deleted, deleted.out).toMatchObject({ code: 0 });
+        expect(await dig(first.dnsPort, 'nas.local.', 'A')).toEqual([]);
+        expect(await dig(first.dnsPort, 'printer.local.', 'TXT')).toEqual([]);
+      } finally {
+        expect(await first.stop()).toBe(0);
+      }
+      // Restarted with DNS worker processes: the workers answer the stored zone data too.
+      const second = await startDaemon(['--workers', '2'], { dataDir });
+      try {
+        for (let i = 0; i < 4; i++) expect(await dig(second.dnsPort, 'printer.local.', 'A')).toEqual(['10.0.0.31']);
+        expect(await dig(second.dnsPort, 'nas.local.', 'AAAA')).toEqual(['fd00::31']);
+        expect(await dig(second.dnsPort, 'nas.local.', 'A')).toEqual([]);
+      } finally {
+        expect(await second.stop()).toBe(0);
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the SOA serial (dig)', () => {
+  it('grows with a registration and a deregistration through the CLI, in negative answers too, and stays ahead across a restart', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'beacon-serial-'));
+    try {
+      const first = await startDaemon([], { dataDir });
+      let last: number;
+      try {
+        const s0 = await digSoaSerial(first.dnsPort);
+        await first.ok('register', 'serial', 's-1', '--address', '10.0.0.9', '--port', '8080');
+        const s1 = await digSoaSerial(first.dnsPort);
+        expect(serialGreater(s1, s0), `${s0} -> ${s1}`).toBe(true);
+        // NXDOMAIN carries the SOA in its authority section: the same, current serial.
+        const nx = await runClient('dig', ['@127.0.0.1', '-p', String(first.dnsPort), '+noall', '+authority', 'nothing-here.local.', 'A'], '');
+        expect(nx.out.split(/\s+/)[6]).toBe(String(s1));
+        await first.ok('deregister', 'serial', 's-1');
+        last = await digSoaSerial(first.dnsPort);
+        expect(serialGreater(last, s1), `${s1} -> ${last}`).toBe(true);
+      } finally {
+        expect(await first.stop()).toBe(0);
+      }
+      const second = await startDaemon([], { dataDir });
+      try {
+        const restarted = await digSoaSerial(second.dnsPort);
+        expect(serialGreater(restarted, last), `${last} -> ${restarted} after a restart`).toBe(true);
+      } finally {
+        expect(await second.stop()).toBe(0);
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
 import { Etcd3 } from 'etcd3';
 import { EtcdStore } from '../../src/store/etcd.js';
-import { defineSharedStoreContract } from '../store/contract.js';
+import { defineSharedStoreContract, defineZoneDataContract } from '../store/contract.js';
 import { EtcdCluster } from './support/etcd.js';
 
 let cluster: EtcdCluster;
@@ -16,7 +16,7 @@ afterAll(async () => {
   await cluster?.destroy();
 });
 
-defineSharedStoreContract('etcd', async () => {
+const etcdHarness = async () => {
   // Every test gets its own root, so tests share one member without seeing each other's keys.
   const root = `/beacon-contract/${randomUUID()}/`;
   const open = async (): Promise<EtcdStore> => new EtcdStore({ endpoints: cluster.endpoints, root });
@@ -32,4 +32,6 @@ defineSharedStoreContract('etcd', async () => {
       }
     },
   };
-});
+};
+defineSharedStoreContract('etcd', etcdHarness);
+defineZoneDataContract('etcd', 'shared', etcdHarness);

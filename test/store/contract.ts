@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { hasErrorCode } from '../../src/errors.js';
 import type { InstanceRecord } from '../../src/registry/types.js';
 import type { LocalStore, SharedStore, Store, StoreEvent } from '../../src/store/store.js';
+import type { ZoneRecordSet, ZoneStore } from '../../src/store/zone-data.js';
 import { makeRecord, sorted } from './fixtures.js';
 
 /** What a backend provides to the contract suite. */
@@ -273,5 +274,96 @@ function defineContract<S extends Store>(title: string, factory: () => Promise<S
     });
 
     specific({ harness: () => harness, restart, track: (store) => opened.unshift(store) });
+  });
+}
+
+/**
+ * The zone data contract (store/zone-data.ts), for every backend that keeps dynamic zone data (memory,
+ * SQLite, etcd): RRsets replaced and deleted per (owner, type), all of a write at once, across restarts,
+ * beside the instances and without touching them; a shared backend echoes every node's zone writes.
+ */
+export function defineZoneDataContract(name: string, sharing: 'local' | 'shared', factory: () => Promise<StoreHarness<Store & ZoneStore>>): void {
+  describe(`zone data contract: ${name}`, () => {
+    let harness: StoreHarness<Store & ZoneStore>;
+    let opened: (Store & ZoneStore)[];
+    beforeEach(async () => {
+      harness = await factory();
+      opened = [harness.store];
+    });
+    afterEach(async () => {
+      for (const store of opened) await store.close();
+      await harness.cleanup();
+    });
+    async function restart(): Promise<Store & ZoneStore> {
+      await opened[opened.length - 1]!.close();
+      const store = await harness.reopen();
+      opened.push(store);
+      return store;
+    }
+    const rrset = (owner: string, type: number, rdata: string[], ttl = 60): ZoneRecordSet => ({ owner, type, ttl, rdata });
+    const byKey = (sets: readonly ZoneRecordSet[]): ZoneRecordSet[] => [...sets].sort((a, b) => (a.owner === b.owner ? a.type - b.type : a.owner < b.owner ? -1 : 1));
+    const A1 = Buffer.from([10, 0, 0, 1]).toString('base64');
+    const A2 = Buffer.from([10, 0, 0, 2]).toString('base64');
+    const TXT = Buffer.from('\u0005hello', 'latin1').toString('base64');
+
+    it('starts with no zone data', async () => {
+      expect(await harness.store.loadZone()).toEqual([]);
+    });
+
+    it('loads back what was written, across a restart, and leaves the instances alone (and they it)', async () => {
+      const record = makeRecord('api', 'a');
+      await harness.store.write({ kind: 'put', index: 1, record });
+      await harness.store.writeZone([rrset('host.local.', 1, [A1, A2]), rrset('host.local.', 16, [TXT], 300)]);
+      await harness.store.write({ kind: 'delete', index: 2, service: 'api', id: 'a' });
+      await harness.store.write({ kind: 'put', index: 3, record });
+      const reopened = await restart();
+      expect(byKey(await reopened.loadZone())).toEqual([rrset('host.local.', 1, [A1, A2]), rrset('host.local.', 16, [TXT], 300)]);
+      expect(await reopened.load()).toEqual({ index: 3, records: [record] });
+    });
+
+    it('replaces an RRset written again and deletes one written without RDATA, all in one write', async () => {
+      await harness.store.writeZone([rrset('a.local.', 1, [A1]), rrset('b.local.', 1, [A1]), rrset('c.local.', 16, [TXT])]);
+      await harness.store.writeZone([rrset('a.local.', 1, [A2], 30), rrset('b.local.', 1, []), rrset('nothing.local.', 1, []), rrset('d.local.', 65280, [A1])]);
+      expect(byKey(await (await restart()).loadZone())).toEqual([rrset('a.local.', 1, [A2], 30), rrset('c.local.', 16, [TXT]), rrset('d.local.', 65280, [A1])]);
+    });
+
+    it('keeps owners with escapes, slashes and non-ASCII octets, and empty RDATA strings, unchanged', async () => {
+      const owners = ['a\\.b.local.', 'x/y.local.', '\\195\\169t\\195\\169.local.', '%41.local.'];
+      await harness.store.writeZone(owners.map((o) => rrset(o, 16, ['', TXT])));
+      expect(byKey(await (await restart()).loadZone())).toEqual(byKey(owners.map((o) => rrset(o, 16, ['', TXT]))));
+    });
+
+    it('refuses zone writes once closed', async () => {
+      await harness.store.close();
+      const failure = await harness.store.writeZone([rrset('a.local.', 1, [A1])]).then(() => undefined, (error: unknown) => error);
+      expect(hasErrorCode(failure, 'STORE_UNAVAILABLE')).toBe(true);
+    });
+
+    if (sharing === 'local') {
+      it('is local: its writer applies its own zone writes, there is no zone feed', () => {
+        expect(harness.store.shared).toBe(false);
+        expect('subscribeZone' in harness.store).toBe(false);
+      });
+      return;
+    }
+
+    it('echoes every node\'s zone writes, in order, to every subscriber', async () => {
+      const first = harness.store;
+      const second = await harness.reopen();
+      opened.push(second);
+      if (!first.shared || !second.shared) throw new Error('a shared store opened as a local one');
+      await first.loadZone();
+      await second.loadZone();
+      const seen: { first: ZoneRecordSet[]; second: ZoneRecordSet[] } = { first: [], second: [] };
+      first.subscribeZone((set) => seen.first.push(set));
+      second.subscribeZone((set) => seen.second.push(set));
+      await first.writeZone([rrset('a.local.', 1, [A1])]);
+      expect(seen.first).toEqual([rrset('a.local.', 1, [A1])]); // read-your-writes: seen before the write resolved
+      await second.writeZone([rrset('a.local.', 1, [A1, A2]), rrset('t.local.', 16, [TXT])]);
+      await second.writeZone([rrset('t.local.', 16, [])]);
+      const expected = [rrset('a.local.', 1, [A1]), rrset('a.local.', 1, [A1, A2]), rrset('t.local.', 16, [TXT]), { owner: 't.local.', type: 16, ttl: 0, rdata: [] }];
+      await vi.waitFor(() => expect(seen.first).toEqual(expected), { timeout: 5_000 });
+      expect(seen.second).toEqual(expected);
+    });
   });
 }

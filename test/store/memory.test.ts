@@ -2,18 +2,20 @@ import { describe, expect, it } from 'vitest';
 import { InstanceNotFoundError, StoreUnavailableError } from '../../src/errors.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import type { SharedStore, StoreEvent, StoreSnapshot, StoreWrite } from '../../src/store/store.js';
-import { defineLocalStoreContract, defineSharedStoreContract } from './contract.js';
+import { defineLocalStoreContract, defineSharedStoreContract, defineZoneDataContract } from './contract.js';
 import { makeRecord } from './fixtures.js';
 
-defineLocalStoreContract('memory', async () => {
+const memoryHarness = async () => {
   let current = new MemoryStore();
   return {
     store: current,
     // A restarted memory store only remembers what we hand it: the previous store's state.
-    reopen: async () => (current = new MemoryStore(current.snapshot())),
+    reopen: async () => (current = new MemoryStore(current.snapshot(), current.zoneSnapshot())),
     cleanup: async () => {},
   };
-});
+};
+defineLocalStoreContract('memory', memoryHarness);
+defineZoneDataContract('memory', 'local', memoryHarness);
 
 describe('MemoryStore', () => {
   it('starts from an initial snapshot', async () => {

@@ -164,6 +164,47 @@ describe('SqliteStore: schema and lifecycle', () => {
     }
   });
 
+  it('migrates a version 1 database (instances only) to the current version, keeping its instances', async () => {
+    const record = makeRecord('api', 'kept');
+    const db = new Database(file);
+    db.exec(MIGRATIONS[0]!.sql);
+    db.pragma('user_version = 1');
+    db.prepare('INSERT INTO instances (service, id, record) VALUES (?, ?, ?)').run('api', 'kept', JSON.stringify(record));
+    db.prepare("UPDATE meta SET value = 7 WHERE key = 'index'").run();
+    db.close();
+    const store = await SqliteStore.open(file);
+    try {
+      expect(await store.load()).toEqual({ index: 7, records: [record] });
+      expect(await store.loadZone()).toEqual([]);
+      await store.writeZone([{ owner: 'h.local.', type: 1, ttl: 60, rdata: ['CgAAAQ=='] }]);
+      expect(await store.loadZone()).toEqual([{ owner: 'h.local.', type: 1, ttl: 60, rdata: ['CgAAAQ=='] }]);
+    } finally {
+      await store.close();
+    }
+    const check = new Database(file, { readonly: true });
+    try {
+      expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    } finally {
+      check.close();
+    }
+  });
+
+  it('rejects loadZone() when a zone row does not hold an RRset, naming the file', async () => {
+    const store = await SqliteStore.open(file);
+    await store.close();
+    const db = new Database(file);
+    db.prepare('INSERT INTO zone_rrsets (owner, type, rrset) VALUES (?, ?, ?)').run('h.local.', 1, '{"ttl":"soon"}');
+    db.close();
+    const reopened = await SqliteStore.open(file);
+    try {
+      const error = await reopened.loadZone().then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreCorruptError);
+      expect((error as Error).message).toContain(file);
+    } finally {
+      await reopened.close();
+    }
+  });
+
   it('migrates an empty table-less SQLite database made by someone else', async () => {
     const db = new Database(file);
     db.pragma('page_size = 8192');

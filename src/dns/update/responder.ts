@@ -16,6 +16,8 @@ import { ADDR_LABEL, addressFromLabel } from '../hosts.js';
 import { formatIPv6 } from '../ip.js';
 import { validateInstance, type InstanceInput } from '../../registry/validate.js';
 import type { DnsView } from '../view.js';
+import { type DynamicRRset, type DynamicZone, ownerText, txtStrings } from '../dynamic-zone.js';
+import { classifyQuery } from '../query-kind.js';
 import {
   CLASS_ANY,
   CLASS_NONE,
@@ -30,7 +32,7 @@ import {
   type UpdateMessage,
   type WireRecord,
 } from './message.js';
-import { TsigError, TsigKeyring, appendTsig, findTsig, type TsigKey, type TsigRecord } from './tsig.js';
+import { TsigError, TsigKeyring, appendTsig, findTsig, type KeyScope, type TsigKey, type TsigRecord } from './tsig.js';
 
 /** The rcodes UPDATE answers with (RFC 2136 §2.2). */
 export const UpdateRcode = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5, YXDOMAIN: 6, YXRRSET: 7, NXRRSET: 8, NOTAUTH: 9, NOTZONE: 10 } as const;
@@ -77,6 +79,13 @@ export interface UpdateResponderOptions {
   readonly allowFrom?: readonly string[];
   /** Lease when the request has none, seconds (default DEFAULT_LEASE_SECONDS). */
   readonly defaultLeaseSeconds?: number;
+  /**
+   * Where records that describe no instance are kept (dynamic zone data, at host names): read from
+   * `zoneData`, written with `zoneWriter`, which resolves once they are durable and applied. Without both such
+   * records are REFUSED.
+   */
+  readonly zoneData?: DynamicZone;
+  readonly zoneWriter?: (sets: readonly DynamicRRset[]) => Promise<void>;
   /** Told the outcome of every update: `accepted`, or why it was refused (metrics). */
   readonly onOutcome?: (outcome: string) => void;
   /** Unix time in seconds (tests pass their own). */
@@ -84,9 +93,9 @@ export interface UpdateResponderOptions {
   readonly logger?: Logger;
 }
 
-/** A failure answered with an rcode. */
+/** A failure answered with an rcode; `outcome` names it in metrics when the rcode alone would not. */
 class UpdateFailure extends Error {
-  constructor(readonly rcode: number, message: string) {
+  constructor(readonly rcode: number, message: string, readonly outcome?: string) {
     super(message);
   }
 }
@@ -106,6 +115,7 @@ export class UpdateResponder {
   private readonly now: () => number;
   private readonly log: Logger;
   private readonly onOutcome: (outcome: string) => void;
+  private readonly zone: { readonly data: DynamicZone; readonly write: (sets: readonly DynamicRRset[]) => Promise<void> } | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly lookup: UpdateLookup, options: UpdateResponderOptions) {
@@ -123,6 +133,7 @@ export class UpdateResponder {
     this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
     this.log = moduleLogger(options.logger ?? silentLogger, 'dns-update');
     this.onOutcome = options.onOutcome ?? (() => undefined);
+    this.zone = options.zoneData && options.zoneWriter ? { data: options.zoneData, write: options.zoneWriter } : undefined;
   }
 
   /** Answer one UPDATE from `remote` (an IP literal): the reply bytes, or undefined to send nothing. Never rejects. */
@@ -171,9 +182,10 @@ export class UpdateResponder {
     try {
       this.checkZone(update);
       this.checkPrerequisites(update);
-      const writes = this.plan(update, lease.granted);
-      await this.apply(writes);
-      this.log.info({ remote, writes: writes.length, key: key ? nameToPresentation(key.name) : undefined }, 'update applied');
+      if (key?.scope) this.checkScope(update, key.scope);
+      const { writes, zoneSets } = this.plan(update, lease.granted);
+      await this.apply(writes, zoneSets);
+      this.log.info({ remote, writes: writes.length, zoneRRsets: zoneSets.length, key: key ? nameToPresentation(key.name) : undefined }, 'update applied');
       this.onOutcome('accepted');
     } catch (err) {
       // A name inside RDATA that cannot be read is a malformed message (RFC 2136 §3.4.1.3: FORMERR).
@@ -181,7 +193,7 @@ export class UpdateResponder {
       if (!(failure instanceof UpdateFailure)) throw err;
       rcode = failure.rcode;
       this.log.info({ remote, rcode, reason: failure.message }, 'update refused');
-      this.onOutcome(RCODE_NAMES[rcode] ?? String(rcode));
+      this.onOutcome(failure.outcome ?? RCODE_NAMES[rcode] ?? String(rcode));
     }
     const reply = this.reply(update, rcode, rcode === UpdateRcode.NOERROR ? lease.echo : undefined);
     return tsig ? appendTsig(reply, tsig, key, TsigError.NOERROR, now) : reply;
@@ -253,13 +265,27 @@ export class UpdateResponder {
   }
 
   /**
+   * RFC 2136 §3.3: a key limited to services may only touch names at or under `_S._P.D` of those services;
+   * one record outside them refuses the whole update, before anything is planned.
+   */
+  private checkScope(update: UpdateMessage, scope: readonly KeyScope[]): void {
+    for (const rr of update.updates) {
+      const under = rr.name.length >= this.domain.length + 2 ? this.serviceName(rr.name.slice(rr.name.length - this.domain.length - 2)) : undefined;
+      const allowed = under !== undefined && scope.some((s) => s.service === under.service && (s.protocol === undefined || s.protocol === under.protocol));
+      if (!allowed) throw new UpdateFailure(UpdateRcode.REFUSED, `${nameToPresentation(rr.name)} is outside the services the key may update`, 'outofscope');
+    }
+  }
+
+  /**
    * RFC 2136 §3.4.1 prescan, then the mapping to registry writes (README, "Registration through DNS UPDATE").
    * Everything is checked before anything is written (§3.4: all or nothing).
    */
-  private plan(update: UpdateMessage, leaseSeconds: number): Write[] {
+  private plan(update: UpdateMessage, leaseSeconds: number): { writes: Write[]; zoneSets: DynamicRRset[] } {
     interface Pending { service: string; protocol: 'tcp' | 'udp'; id: string; srv?: { priority: number; weight: number; port: number; target: Name }; txt?: Record<string, string>; deleted: boolean; touched: boolean }
     const instances = new Map<string, Pending>();
     const addresses = new Map<string, string>();
+    /** Records for dynamic zone data, in order; an A/AAAA add also offered as an SRV target's address. */
+    const zoneRecords: { rr: WireRecord; address?: string }[] = [];
     const pendingFor = (parts: InstanceName): Pending => {
       const key = parts.service + '/' + parts.protocol + '/' + parts.id.toLowerCase();
       let p = instances.get(key);
@@ -311,7 +337,14 @@ export class UpdateResponder {
         if (rr.klass === CLASS_NONE) deleteInstance(p);
         else p.touched = true;
       } else if (rr.klass === CLASS_IN && (rr.type === TYPE_A || rr.type === TYPE_AAAA)) {
-        addresses.set(nameKey(rr.name), rr.type === TYPE_A ? [...rr.rdata].join('.') : formatIPv6(Buffer.from(rr.rdata)));
+        if (rr.rdata.length !== (rr.type === TYPE_A ? 4 : 16)) throw new UpdateFailure(UpdateRcode.FORMERR, 'address RDATA of the wrong length');
+        const address = rr.type === TYPE_A ? [...rr.rdata].join('.') : formatIPv6(Buffer.from(rr.rdata));
+        addresses.set(nameKey(rr.name), address);
+        // Kept as zone data unless an SRV of this update takes it as its target's address (decided below).
+        if (this.zone && this.zoneDataName(rr.name)) zoneRecords.push({ rr, address });
+      } else if (this.zone && !instance && !service && this.zoneDataName(rr.name)) {
+        this.checkZoneDataType(rr.type);
+        zoneRecords.push({ rr });
       } else {
         throw new UpdateFailure(UpdateRcode.REFUSED, 'record does not map to a service instance');
       }
@@ -351,10 +384,68 @@ export class UpdateResponder {
         throw new UpdateFailure(UpdateRcode.REFUSED, 'an instance needs its SRV record in the same update');
       }
     }
+    const keptAsZoneData = new Set(zoneRecords.filter((z) => z.address !== undefined).map((z) => nameKey(z.rr.name)));
     for (const key of addresses.keys()) {
-      if (!usedAddresses.has(key)) throw new UpdateFailure(UpdateRcode.REFUSED, 'address record is not the target of an SRV in this update');
+      if (!usedAddresses.has(key) && !keptAsZoneData.has(key)) throw new UpdateFailure(UpdateRcode.REFUSED, 'address record is neither the target of an SRV in this update nor at a host name');
     }
-    return writes;
+    const kept = zoneRecords.filter(({ rr, address }) => address === undefined || !usedAddresses.has(nameKey(rr.name)));
+    return { writes, zoneSets: kept.length > 0 ? this.planZoneData(kept.map((k) => k.rr), update.message) : [] };
+  }
+
+  /** Whether dynamic zone data may live at `name`: a host name (query-kind.ts), not a DNS-SD or apex name. */
+  private zoneDataName(name: Name): boolean {
+    return classifyQuery(name, this.domain, this.domain).kind === 'host';
+  }
+
+  /** Types not kept as zone data: obsolete types with compressible names (RFC 3597 §4) and DNSSEC (the zone is unsigned). */
+  private checkZoneDataType(type: number): void {
+    if (ZONE_DATA_REFUSED_TYPES.has(type)) throw new UpdateFailure(UpdateRcode.REFUSED, `type ${type} is not kept as zone data`);
+  }
+
+  /**
+   * RFC 2136 §3.4.2 over the dynamic RRsets: adds join their RRset (a record already there only updates the
+   * TTL), RRset and name deletes empty them, single deletes remove the matching record (names compared
+   * canonically). Returns the RRsets that end up different, in their new stored form.
+   */
+  private planZoneData(records: readonly WireRecord[], msg: Buffer): DynamicRRset[] {
+    const zone = this.zone!;
+    interface Draft { owner: string; type: number; ttl: number; rdata: Buffer[]; before: string }
+    const drafts = new Map<string, Draft>();
+    const draft = (name: Name, type: number): Draft => {
+      const owner = ownerText(name);
+      const key = owner + '\u0000' + type;
+      let d = drafts.get(key);
+      if (!d) {
+        const current = zone.data.rrset(name, type);
+        const rdata = (current?.rdata ?? []).map((r) => Buffer.from(r, 'base64'));
+        d = { owner, type, ttl: current?.ttl ?? 0, rdata, before: JSON.stringify([current?.ttl ?? 0, current?.rdata ?? []]) };
+        drafts.set(key, d);
+      }
+      return d;
+    };
+    for (const rr of records) {
+      if (rr.klass === CLASS_IN) {
+        const d = draft(rr.name, rr.type);
+        const data = storedRdata(rr, msg);
+        const key = comparableRdata(rr.type, data);
+        if (!d.rdata.some((r) => comparableRdata(rr.type, r) === key)) d.rdata.push(data);
+        d.ttl = rr.ttl;
+      } else if (rr.klass === CLASS_ANY) {
+        const types = rr.type === TYPE_ANY ? [...new Set([...zone.data.types(rr.name), ...[...drafts.values()].filter((d) => d.owner === ownerText(rr.name)).map((d) => d.type)])] : [rr.type];
+        for (const type of types) draft(rr.name, type).rdata = [];
+      } else {
+        const d = draft(rr.name, rr.type);
+        const key = comparableRdata(rr.type, storedRdata(rr, msg));
+        d.rdata = d.rdata.filter((r) => comparableRdata(rr.type, r) !== key);
+      }
+    }
+    const sets: DynamicRRset[] = [];
+    for (const d of drafts.values()) {
+      const rdata = d.rdata.map((r) => r.toString('base64'));
+      const ttl = rdata.length === 0 ? 0 : d.ttl;
+      if (JSON.stringify([ttl, rdata]) !== d.before) sets.push({ owner: d.owner, type: d.type, ttl, rdata });
+    }
+    return sets;
   }
 
   /** RFC 2136 §3.4.1.3: the update section prescan. */
@@ -397,7 +488,16 @@ export class UpdateResponder {
     return addressFromLabel(labelText(target[0] ?? Buffer.alloc(0)).toLowerCase());
   }
 
-  private async apply(writes: readonly Write[]): Promise<void> {
+  private async apply(writes: readonly Write[], zoneSets: readonly DynamicRRset[]): Promise<void> {
+    // Zone data first: one store write for all of it, so a failure there leaves everything unchanged.
+    if (zoneSets.length > 0) {
+      try {
+        await this.zone!.write(zoneSets);
+      } catch (err) {
+        this.log.warn({ err }, 'zone data write failed');
+        throw new UpdateFailure(UpdateRcode.SERVFAIL, 'zone data write failed');
+      }
+    }
     for (const w of writes) {
       try {
         if (w.op === 'register') await this.writer.register(w.service, w.input);
@@ -434,6 +534,56 @@ interface InstanceName {
   readonly service: string;
   readonly protocol: 'tcp' | 'udp';
   readonly id: string;
+}
+
+/** Types never kept as dynamic zone data: MB, MG, MR, MINFO (compressible names, obsolete); DS, RRSIG, NSEC, DNSKEY, NSEC3, NSEC3PARAM. */
+const ZONE_DATA_REFUSED_TYPES = new Set([7, 8, 9, 14, 43, 46, 47, 48, 50, 51]);
+const TYPE_MX = 15;
+
+/**
+ * A request record's RDATA as stored: names in PTR, MX and SRV decompressed (the message's pointers mean
+ * nothing outside it; RFC 3597 §4 lets only RFC 1035 types compress), A/AAAA and TXT checked for shape.
+ */
+function storedRdata(rr: WireRecord, msg: Buffer): Buffer {
+  const nameFrom = (fixed: number): Buffer => {
+    if (rr.rdata.length < fixed + 1) throw new UpdateFailure(UpdateRcode.FORMERR, 'RDATA too short');
+    const read = readName(msg, rr.rdataOffset + fixed);
+    if (read.end !== rr.rdataOffset + rr.rdata.length) throw new UpdateFailure(UpdateRcode.FORMERR, 'RDATA length mismatch');
+    return Buffer.concat([rr.rdata.subarray(0, fixed), ...read.name.map((l) => Buffer.concat([Buffer.from([l.length]), l])), Buffer.from([0])]);
+  };
+  switch (rr.type) {
+    case TYPE_PTR:
+      return nameFrom(0);
+    case TYPE_MX:
+      return nameFrom(2);
+    case TYPE_SRV:
+      return nameFrom(6);
+    case TYPE_A:
+    case TYPE_AAAA:
+      if (rr.rdata.length !== (rr.type === TYPE_A ? 4 : 16)) throw new UpdateFailure(UpdateRcode.FORMERR, 'address RDATA of the wrong length');
+      return Buffer.from(rr.rdata);
+    case TYPE_TXT:
+      try {
+        txtStrings(rr.rdata);
+      } catch {
+        throw new UpdateFailure(UpdateRcode.FORMERR, 'TXT string runs past its RDATA');
+      }
+      if (rr.rdata.length === 0 && rr.klass === CLASS_IN) throw new UpdateFailure(UpdateRcode.FORMERR, 'TXT without a string');
+      return Buffer.from(rr.rdata);
+    default:
+      return Buffer.from(rr.rdata);
+  }
+}
+
+/** Stored RDATA as compared (RFC 2136 §1.1.1: names case-insensitively): names folded, the rest as is. */
+function comparableRdata(type: number, data: Buffer): string {
+  const fixed = type === TYPE_PTR ? 0 : type === TYPE_MX ? 2 : type === TYPE_SRV ? 6 : -1;
+  if (fixed < 0) return data.toString('latin1');
+  try {
+    return Buffer.concat([data.subarray(0, fixed), canonicalName(readName(data, fixed).name)]).toString('latin1');
+  } catch {
+    return data.toString('latin1');
+  }
 }
 
 /** A bare header: QR, opcode UPDATE, the rcode, no records. */
@@ -510,6 +660,8 @@ function canonicalWireRdata(rr: WireRecord, msg: Buffer): string {
         return nameAt(rr.rdataOffset).toString('latin1');
       case TYPE_SRV:
         return Buffer.concat([rr.rdata.subarray(0, 6), nameAt(rr.rdataOffset + 6)]).toString('latin1');
+      case TYPE_MX:
+        return Buffer.concat([rr.rdata.subarray(0, 2), nameAt(rr.rdataOffset + 2)]).toString('latin1');
       default:
         return rr.rdata.toString('latin1');
     }

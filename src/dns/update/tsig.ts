@@ -17,11 +17,48 @@ const ALGORITHMS: Readonly<Record<string, 'sha256' | 'sha512'>> = { 'hmac-sha256
 /** The default fudge (RFC 8945 §10: 300 seconds). */
 export const DEFAULT_FUDGE = 300;
 
+/** A service a key may update: names at or under `_service._protocol.D` (both protocols when none is given). */
+export interface KeyScope {
+  readonly service: string;
+  readonly protocol?: 'tcp' | 'udp';
+}
+
 /** One shared key. */
 export interface TsigKey {
   readonly name: Name;
   readonly algorithm: 'hmac-sha256' | 'hmac-sha512';
   readonly secret: Buffer;
+  /** When present, the only names updates signed with this key may touch (README, "Registration through DNS UPDATE"). */
+  readonly scope?: readonly KeyScope[];
+}
+
+/** One `--tsig-key-services` entry: a key's name and a service it is limited to. */
+export interface KeyScopeEntry {
+  readonly keyName: Name;
+  readonly scope: KeyScope;
+}
+
+/**
+ * Parse `key=service` (`printer`: both protocols; `_printer._tcp`: one) as `--tsig-key-services` takes it;
+ * throws InvalidConfigurationError naming the problem.
+ */
+export function parseKeyScope(text: string): KeyScopeEntry {
+  const eq = text.indexOf('=');
+  const keyText = text.slice(0, Math.max(eq, 0));
+  const serviceText = text.slice(eq + 1).toLowerCase();
+  if (eq <= 0 || serviceText === '') throw new InvalidConfigurationError(`${JSON.stringify(text)} is not key=service`, 'tsigKeyServices');
+  let keyName: Name;
+  try {
+    keyName = parseName(keyText.endsWith('.') ? keyText : keyText + '.');
+  } catch {
+    throw new InvalidConfigurationError(`TSIG key name ${JSON.stringify(keyText)} is not a domain name`, 'tsigKeyServices');
+  }
+  const labelled = /^_([a-z0-9-]{1,62})\._(tcp|udp)$/.exec(serviceText);
+  if (labelled?.[1] && labelled[2]) return { keyName, scope: { service: labelled[1], protocol: labelled[2] as 'tcp' | 'udp' } };
+  if (!/^[a-z0-9-]{1,62}$/.test(serviceText)) {
+    throw new InvalidConfigurationError(`${JSON.stringify(text.slice(eq + 1))} is not a service name (printer) or service and protocol (_printer._tcp)`, 'tsigKeyServices');
+  }
+  return { keyName, scope: { service: serviceText } };
 }
 
 /** Parse `name:algorithm:base64` (the `--tsig-key` form); throws InvalidConfigurationError naming the problem. */

@@ -28,3 +28,11 @@ export function runClient(command: string, args: string[], script: string): Prom
     child.stdin.end(script);
   });
 }
+
+/** The zone's SOA serial as `dig` reads it (`dig +short D SOA`: mname rname serial refresh retry expire minimum). */
+export async function digSoaSerial(port: number, zone = 'local.'): Promise<number> {
+  const [line] = await digShort(port, zone, 'SOA');
+  const serial = Number(line?.split(' ')[2]);
+  if (!Number.isInteger(serial)) throw new Error(`no SOA serial in dig's answer: ${String(line)}`);
+  return serial;
+}
