@@ -107,8 +107,8 @@ export const errorMapping = sharedPlugin<Record<never, never>>(async (app) => {
   // A request still in flight when closing starts must not leave its keep-alive connection behind: node's
   // server.close() waits for every open connection, and an idle keep-alive one lasts keepAliveTimeout (72 s
   // in fastify) unless the client hangs up.
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
 });
