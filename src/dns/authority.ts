@@ -151,7 +151,12 @@ interface InstanceParts {
   readonly txtRecord: ResourceRecord | undefined;
   /** A/AAAA at `target` from its address, for an address-derived target. */
   readonly targetAddress: ResourceRecord | undefined;
+  /** Its address as A/AAAA RDATA (the record's owner is a placeholder): a service name's A/AAAA answer. */
+  readonly address: ResourceRecord | undefined;
 }
+
+/** Owner of the memoised address records, whose RDATA alone is used. */
+const ROOT_NAME: Name = [];
 
 /**
  * Instances whose answer parts are memoised: the instances of the services a burst writes to, not a whole
@@ -418,10 +423,10 @@ export class Authority {
     if (ADDRESS_TYPES.has(qtype) || any) {
       const seen = new Set<string>();
       for (const inst of eligible) {
-        const rr = addressRecord(name, this.ttl, inst.address);
-        if (rr && (qtype === rr.type || any) && !seen.has(inst.address)) {
+        const address = this.partsOf(inst).address;
+        if (address && (qtype === address.type || any) && !seen.has(inst.address)) {
           seen.add(inst.address);
-          result.answer.push(rr);
+          result.answer.push({ name, type: address.type, ttl: this.ttl, data: address.data });
         }
       }
     }
@@ -487,6 +492,7 @@ export class Authority {
       txt,
       txtRecord: name === undefined ? undefined : { name, type: RRType.TXT, ttl: this.ttl, data: txt },
       targetAddress: target === undefined ? undefined : addressRecord(target, this.ttl, inst.address),
+      address: addressRecord(ROOT_NAME, this.ttl, inst.address),
     };
     if (this.parts.size >= INSTANCE_PARTS_LIMIT) this.parts.delete(this.parts.keys().next().value as DnsInstance);
     this.parts.set(inst, parts);
