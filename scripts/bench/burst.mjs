@@ -11,6 +11,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { buildDataset, buildQueryFile } from './dataset.mjs';
 import { controlRequest, countLost, register, registrationBody, runClients, summarizeRegistrations } from './control.mjs';
 import { startDaemon } from './daemon.mjs';
@@ -83,7 +84,12 @@ export async function runBurst(o) {
     log(`  burst: ${o.clients} clients x ${o.total} registrations`);
     const services = dataset.services.map((s) => s.name);
     const jobs = Array.from({ length: o.total }, (_, j) => () => register(daemon.socketPath, services[j % services.length], `burst-${String(j).padStart(6, '0')}`, registrationBody(j)));
+    const driverLoop = monitorEventLoopDelay({ resolution: 1 });
+    driverLoop.enable();
+    const driverCpu0 = process.cpuUsage();
     const run = await runClients(jobs, { clients: o.clients, maxSeconds: o.maxBurstSeconds });
+    driverLoop.disable();
+    const driverCpu = process.cpuUsage(driverCpu0);
     const cpu2 = cpuMark(daemon, dnsperf.pid, probe.pid);
     const stallAfter = await daemonStall(daemon.socketPath);
     await sleep(1000);
@@ -106,6 +112,9 @@ export async function runBurst(o) {
       daemonMaxStallMs: stallAfter === undefined ? undefined : { before: stallBefore, after: stallAfter },
       qpsRatio: before.qps && during.qps ? during.qps / before.qps : undefined,
       registrations,
+      // The load driver itself (this process: the 50 clients): when its loop lags or it uses a whole core,
+      // registrations/s and their latency measure the driver, not the daemon.
+      driver: { cores: (driverCpu.user + driverCpu.system) / 1e6 / run.seconds, loopDelayP50Ms: driverLoop.percentile(50) / 1e6, loopDelayMaxMs: driverLoop.max / 1e6 },
       lost: lost.lost,
       lostExamples: lost.examples,
       dnsperfSummary: { qps: perf.qps, lost: perf.lost, rcodes: perf.rcodes, maxLatencyMs: perf.maxLatencyMs },

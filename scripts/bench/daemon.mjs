@@ -2,7 +2,7 @@
 // free loopback port, the control API on the Unix socket in the data directory. Used by the load phases
 // (burst, big service), which drive it only through its public interfaces (DNS and the control socket).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +32,12 @@ export async function startDaemon({ workers = 1, store = 'sqlite', ttl = '1h', e
   // BENCH_DAEMON_NODE_ARGS: extra node flags for the daemon only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
   // (node refuses --cpu-prof in NODE_OPTIONS, and it would profile the load tools too).
   const nodeArgs = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // BENCH_DAEMON_STDOUT=FILE: keep the daemon's stdout (e.g. node's --trace-gc lines) in FILE, appended.
+  const stdout = process.env.BENCH_DAEMON_STDOUT ? openSync(process.env.BENCH_DAEMON_STDOUT, 'a') : 'ignore';
+  // BENCH_DAEMON_CLI=PATH: another build's dist/cli/main.js (a before/after comparison on one machine state).
+  const cli = process.env.BENCH_DAEMON_CLI ?? CLI;
+  const child = spawn(process.execPath, [...nodeArgs, cli, ...args], { stdio: ['ignore', stdout, 'pipe'] });
+  if (typeof stdout === 'number') closeSync(stdout);
   let stderr = '';
   child.stderr.on('data', (d) => { stderr = `${stderr}${d}`.slice(-4000); });
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
@@ -55,7 +60,7 @@ export async function startDaemon({ workers = 1, store = 'sqlite', ttl = '1h', e
     port,
     socketPath,
     dataDir,
-    command: `node dist/cli/main.js ${args.join(' ')}`,
+    command: `node ${process.env.BENCH_DAEMON_CLI ?? 'dist/cli/main.js'} ${args.join(' ')}`,
     /** The daemon's process tree now (its DNS workers included). */
     pids: () => processTree(child.pid),
     /** SIGTERM, SIGKILL after 15 s; then remove the data directory. */

@@ -46,13 +46,22 @@ export interface ChangeSource {
 
 /** Recent change history plus waiters. */
 export class ChangeFeed {
+  /**
+   * The last `capacity` events, circular: `ring[(start + i) % ring.length]` is the i-th oldest. A full
+   * ring overwrites its oldest slot, so a change costs the same however long the history (an array trimmed
+   * with splice would move all 4,096 events on every change of a registration burst).
+   */
   private readonly ring: WatchEvent[] = [];
+  private start = 0;
   private readonly waiters = new Set<() => void>();
   private readonly streams = new Set<(event: WatchEvent) => void>();
   private readonly unsubscribe: () => void;
   private closed = false;
 
-  constructor(private readonly source: ChangeSource, private readonly capacity = 4096) {
+  private readonly capacity: number;
+
+  constructor(private readonly source: ChangeSource, capacity = 4096) {
+    this.capacity = Math.max(1, capacity);
     this.unsubscribe = source.onChange((event) => this.push(toWatchEvent(event)));
   }
 
@@ -65,9 +74,9 @@ export class ChangeFeed {
   since(index: number): WatchResult {
     const current = this.source.index;
     if (index >= current) return { index: current, events: [], reset: false };
-    const oldest = this.ring[0]?.index;
+    const oldest = this.ring[this.start]?.index;
     if (oldest === undefined || oldest > index + 1) return { index: current, events: [], reset: true };
-    return { index: current, events: this.ring.filter((e) => e.index > index), reset: false };
+    return { index: current, events: this.after(index), reset: false };
   }
 
   /** Resolve once the index passes `index`, after `waitMs`, on `signal` abort, or on close: whichever first. */
@@ -107,10 +116,24 @@ export class ChangeFeed {
     this.streams.clear();
   }
 
+  /** Retained events with an index above `index`, oldest first. */
+  private after(index: number): WatchEvent[] {
+    const { ring, start } = this;
+    const out: WatchEvent[] = [];
+    for (let i = 0; i < ring.length; i++) {
+      const event = ring[(start + i) % ring.length]!;
+      if (event.index > index) out.push(event);
+    }
+    return out;
+  }
+
   private push(event: WatchEvent): void {
-    this.ring.push(event);
-    if (this.ring.length > this.capacity) this.ring.splice(0, this.ring.length - this.capacity);
-    for (const done of [...this.waiters]) done();
+    if (this.ring.length < this.capacity) this.ring.push(event);
+    else {
+      this.ring[this.start] = event;
+      this.start = (this.start + 1) % this.capacity;
+    }
+    if (this.waiters.size > 0) for (const done of [...this.waiters]) done();
     for (const listener of this.streams) listener(event);
   }
 }

@@ -42,6 +42,8 @@ export function describeChange(event: ChangeEvent): ChangeLine | undefined {
 /** A registry change listener that logs each change at info (see describeChange). */
 export function changeLogger(log: Logger): ChangeListener {
   return (event) => {
+    // Below info (the default is info; load tests run at warn) the line is not even built.
+    if (!log.isLevelEnabled('info')) return;
     const line = describeChange(event);
     if (line) log.info(line.fields, line.msg);
   };

@@ -141,6 +141,36 @@ function buildZone(zone: Zone, config: AuthorityConfig): StaticZone {
   return { apex, soa, byName, existing };
 }
 
+/** TXT RDATA (records.ts builds it from metadata). */
+type TxtData = { readonly kind: 'TXT'; readonly strings: ReturnType<typeof metadataToTxt> };
+
+/** What every answer listing one instance builds from it (see `Authority.parts`). Records are never mutated. */
+interface InstanceParts {
+  /** `I._S._P.D`; undefined for an id that is no DNS label. */
+  readonly name: Name | undefined;
+  /** Its SRV target (hosts.ts). */
+  readonly target: Name | undefined;
+  /** SRV at `name`, as PTR answers add it. */
+  readonly srv: ResourceRecord | undefined;
+  /** TXT RDATA from its metadata. */
+  readonly txt: TxtData;
+  /** TXT at `name`. */
+  readonly txtRecord: ResourceRecord | undefined;
+  /** A/AAAA at `target` from its address, for an address-derived target. */
+  readonly targetAddress: ResourceRecord | undefined;
+  /** Its address as A/AAAA RDATA (the record's owner is a placeholder): a service name's A/AAAA answer. */
+  readonly address: ResourceRecord | undefined;
+}
+
+/** Owner of the memoised address records, whose RDATA alone is used. */
+const ROOT_NAME: Name = [];
+
+/**
+ * Instances whose answer parts are memoised: the instances of the services a burst writes to, not a whole
+ * large registry (about 600 octets each, so at most ~1.2 MB).
+ */
+const INSTANCE_PARTS_LIMIT = 2048;
+
 /** Resolves questions. Construct once per static configuration; `answer` is pure. */
 export class Authority {
   private readonly zones: readonly StaticZone[];
@@ -155,9 +185,20 @@ export class Authority {
   private readonly serial: SerialSource | undefined;
   /** The DNS-SD domain's SOA as last served (rebuilt when the serial moves). */
   private liveSoa: ResourceRecord;
+  /** `addr.<domain>`, under which address-derived SRV targets live (hosts.ts). */
+  private readonly addrZone: Name;
+  /**
+   * What answers build from one instance, memoised per DnsInstance (the view replaces the object when the
+   * instance changes, so an entry never goes stale). After a write, every answer listing the service (PTR,
+   * SRV, A, subtypes) is dropped and rebuilt on the next query, each from all its instances: the memo makes
+   * that rebuild cost a lookup per instance instead of names, records and TXT strings built again (and gives
+   * the encoder the same names, whose keys name.ts keeps). Bounded: the oldest entries go first.
+   */
+  private readonly parts = new Map<DnsInstance, InstanceParts>();
 
   constructor(private readonly config: AuthorityConfig) {
     this.domain = config.domain;
+    this.addrZone = joinNames(nameFromLabels([ADDR_LABEL]), config.domain);
     this.ttl = config.answerTtl;
     const zones = [...config.zones];
     if (!zones.some((z) => namesEqual(z.apex, config.domain))) zones.push({ apex: config.domain, records: [] });
@@ -427,10 +468,10 @@ export class Authority {
     if (ADDRESS_TYPES.has(qtype) || any) {
       const seen = new Set<string>();
       for (const inst of eligible) {
-        const rr = addressRecord(name, this.ttl, inst.address);
-        if (rr && (qtype === rr.type || any) && !seen.has(inst.address)) {
+        const address = this.partsOf(inst).address;
+        if (address && (qtype === address.type || any) && !seen.has(inst.address)) {
           seen.add(inst.address);
-          result.answer.push(rr);
+          result.answer.push({ name, type: address.type, ttl: this.ttl, data: address.data });
         }
       }
     }
@@ -459,7 +500,7 @@ export class Authority {
     const any = qtype === RRType.ANY;
     if (qtype === RRType.SRV || any) this.addSrv(name, inst, hosts, result);
     if (qtype === RRType.TXT || any) {
-      result.answer.push({ name, type: RRType.TXT, ttl: this.ttl, data: { kind: 'TXT', strings: metadataToTxt(inst.metadata) } });
+      result.answer.push({ name, type: RRType.TXT, ttl: this.ttl, data: this.partsOf(inst).txt });
     }
     return true;
   }
@@ -477,10 +518,30 @@ export class Authority {
 
   /** `I._S._P.D`, or undefined for an id that is no DNS label (over 63 octets; the registry prevents it). */
   private instanceName(inst: DnsInstance): Name | undefined {
-    // Not memoised: built on a cache miss only, dropped once encoded (a memo would hold every instance).
     const label = Buffer.from(inst.id, 'utf8');
     if (label.length === 0 || label.length > 63) return undefined;
     return [label, ...this.serviceName(inst.service, inst.protocol)];
+  }
+
+  /** The memoised parts of `inst` (see `parts`), built on first use. */
+  private partsOf(inst: DnsInstance): InstanceParts {
+    let parts = this.parts.get(inst);
+    if (parts !== undefined) return parts;
+    const name = this.instanceName(inst);
+    const target = srvTarget(inst, this.domain);
+    const txt: TxtData = { kind: 'TXT', strings: metadataToTxt(inst.metadata) };
+    parts = {
+      name,
+      target,
+      srv: name !== undefined && target !== undefined ? this.srvRecord(name, inst, target) : undefined,
+      txt,
+      txtRecord: name === undefined ? undefined : { name, type: RRType.TXT, ttl: this.ttl, data: txt },
+      targetAddress: target === undefined ? undefined : addressRecord(target, this.ttl, inst.address),
+      address: addressRecord(ROOT_NAME, this.ttl, inst.address),
+    };
+    if (this.parts.size >= INSTANCE_PARTS_LIMIT) this.parts.delete(this.parts.keys().next().value as DnsInstance);
+    this.parts.set(inst, parts);
+    return parts;
   }
 
   private findInstance(eligible: readonly DnsInstance[], foldedId: string): DnsInstance | undefined {
@@ -496,15 +557,14 @@ export class Authority {
   private browse(owner: Name, instances: readonly DnsInstance[], hosts: HostIndex, result: DynamicResult): void {
     const targets: { target: Name; inst: DnsInstance }[] = [];
     for (const inst of instances) {
-      const instanceName = this.instanceName(inst);
-      if (!instanceName) continue;
+      const { name: instanceName, target, srv, txtRecord } = this.partsOf(inst);
+      if (!instanceName || !txtRecord) continue;
       result.answer.push(nameRecord(owner, 'PTR', this.ttl, instanceName));
-      const target = srvTarget(inst, this.domain);
-      if (target) {
-        result.additional.push(this.srvRecord(instanceName, inst, target));
+      if (target && srv) {
+        result.additional.push(srv);
         targets.push({ target, inst });
       }
-      result.additional.push({ name: instanceName, type: RRType.TXT, ttl: this.ttl, data: { kind: 'TXT', strings: metadataToTxt(inst.metadata) } });
+      result.additional.push(txtRecord);
     }
     this.targetAddresses(targets, hosts, result);
   }
@@ -514,7 +574,7 @@ export class Authority {
   }
 
   private addSrv(owner: Name, inst: DnsInstance, hosts: HostIndex, result: DynamicResult): void {
-    const target = srvTarget(inst, this.domain);
+    const { target } = this.partsOf(inst);
     if (!target) return;
     result.answer.push(this.srvRecord(owner, inst, target));
     this.targetAddresses([{ target, inst }], hosts, result);
@@ -528,15 +588,17 @@ export class Authority {
    */
   private targetAddresses(targets: readonly { target: Name; inst: DnsInstance }[], hosts: HostIndex, result: DynamicResult): void {
     const done = new Set<string>();
-    const addrZone = joinNames(nameFromLabels([ADDR_LABEL]), this.domain);
-    const additions: ResourceRecord[] = [];
+    const addrZone = this.addrZone;
+    // Each addition with its owner's key, computed once per target (it groups the RRsets below).
+    const additions: { readonly rr: ResourceRecord; readonly key: string }[] = [];
     for (const { target, inst } of targets) {
       const key = nameKey(target);
       if (done.has(key)) continue;
       done.add(key);
-      if (isSubdomain(target, addrZone) && target.length === addrZone.length + 1) {
-        const rr = addressRecord(target, this.ttl, inst.address);
-        if (rr) additions.push(rr);
+      if (target.length === addrZone.length + 1 && isSubdomain(target, addrZone)) {
+        const parts = this.partsOf(inst);
+        const rr = parts.target === target ? parts.targetAddress : addressRecord(target, this.ttl, inst.address);
+        if (rr) additions.push({ rr, key });
         continue;
       }
       const zone = this.zoneOf(target);
@@ -555,14 +617,16 @@ export class Authority {
         }
       }
       // A host name that both a zone and instances give addresses to: one RRset per type (rrset.ts).
-      additions.push(...(fromZone > 0 && own.length > fromZone ? mergeRRsets(own) : own));
+      for (const rr of fromZone > 0 && own.length > fromZone ? mergeRRsets(own) : own) additions.push({ rr, key });
     }
     // Group by owner and type so each RRset is contiguous (the encoder trims whole RRsets).
-    additions.sort((a, b) => (a.type - b.type) || 0);
+    additions.sort((a, b) => (a.rr.type - b.rr.type) || 0);
     const byKey = new Map<string, ResourceRecord[]>();
-    for (const rr of additions) {
-      const k = nameKey(rr.name) + rr.type;
-      byKey.set(k, [...(byKey.get(k) ?? []), rr]);
+    for (const { rr, key } of additions) {
+      const k = key + rr.type;
+      const group = byKey.get(k);
+      if (group === undefined) byKey.set(k, [rr]);
+      else group.push(rr);
     }
     for (const group of byKey.values()) result.additional.push(...group);
   }

@@ -16,6 +16,16 @@ describe('ChangeFeed', () => {
     feed.close();
   });
 
+  it('keeps the newest events in order after the ring has wrapped many times', () => {
+    const registry = new ServiceRegistry();
+    const feed = new ChangeFeed(registry, 4);
+    for (let i = 0; i < 11; i++) registry.register('api', { id: `i${i}`, address: '10.0.0.1', port: 80 + i });
+    expect(feed.since(7).events.map((e) => e.index)).toEqual([8, 9, 10, 11]);
+    expect(feed.since(9).events.map((e) => e.id)).toEqual(['i9', 'i10']);
+    expect(feed.since(6).reset).toBe(true);
+    feed.close();
+  });
+
   it('wakes a waiter on the next change and releases every waiter on close', async () => {
     const registry = new ServiceRegistry();
     const feed = new ChangeFeed(registry);

@@ -99,15 +99,16 @@ export const errorMapping = sharedPlugin<Record<never, never>>(async (app) => {
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onRequest', async (_request, reply) => {
-    if (!closing) return;
-    await reply.status(503).header('connection', 'close').send({ error: { code: 'SHUTTING_DOWN', message: 'beacon is shutting down' } });
+  // A callback hook: while open (always but at shutdown) it costs no promise per request.
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!closing) return done();
+    void reply.status(503).header('connection', 'close').send({ error: { code: 'SHUTTING_DOWN', message: 'beacon is shutting down' } });
   });
   // A request still in flight when closing starts must not leave its keep-alive connection behind: node's
   // server.close() waits for every open connection, and an idle keep-alive one lasts keepAliveTimeout (72 s
   // in fastify) unless the client hangs up.
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
 });

@@ -12,8 +12,10 @@ export interface RequestMetricsDeps {
  * not the URL, keeps the label set bounded; requests no route matched are labelled `unmatched`.
  */
 export const requestMetrics = sharedPlugin<RequestMetricsDeps>(async (app, deps) => {
-  app.addHook('onResponse', async (request, reply) => {
+  // A callback hook, not an async one: no promise per request (see request-log.ts).
+  app.addHook('onResponse', (request, reply, done) => {
     const route = (request.routeOptions.url as string | undefined) ?? 'unmatched';
     deps.metrics.onControlRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
 });
