@@ -9,6 +9,7 @@
 import { type AuthorityAnswer } from './authority.js';
 import { type WindowedReply } from './answer-limit.js';
 import { ReplyArena, slotBytes, type ArenaSlot, type Slab } from './reply-arena.js';
+import { questionKeyHash } from './wire.js';
 
 /** One encoded reply for one EDNS shape, as the encoder hands it to the cache. */
 export interface EncodedVariant {
@@ -70,9 +71,13 @@ export class CacheEntry implements StoredVariant {
   window: WindowedReply | undefined = undefined;
   /** Further shapes, created on demand. */
   others: Map<number, OtherVariant> | undefined = undefined;
+  /** The next entry whose key has the same hash (ResponseCache.find), most recent first. */
+  sameHash: CacheEntry | undefined = undefined;
 
   constructor(
     readonly key: string,
+    /** `questionKeyHash(key)`. */
+    readonly hash: number,
     /** Dependency tags: one as a string (most answers), more as an array of exactly that length. */
     readonly tags: string | readonly string[],
     readonly rcode: number,
@@ -91,6 +96,13 @@ export class CacheEntry implements StoredVariant {
 /** The stored reply of `entry` for `shape`, if there is one. */
 export function variantFor(entry: CacheEntry, shape: number): StoredVariant | undefined {
   return entry.shape === shape ? entry : entry.others?.get(shape);
+}
+
+/** Whether the latin1 string `key` holds exactly the octets `octets[0, length)`. */
+function sameKey(key: string, octets: Buffer, length: number): boolean {
+  if (key.length !== length) return false;
+  for (let i = 0; i < length; i++) if (key.charCodeAt(i) !== octets[i]) return false;
+  return true;
 }
 
 /** Keys a tag lists in an array before it gets a Set (deleting from the array scans it). */
@@ -120,6 +132,12 @@ function variantBytes(variant: StoredVariant): number {
 /** The response cache with tag-based invalidation. */
 export class ResponseCache {
   private readonly entries = new Map<string, CacheEntry>();
+  /**
+   * The same entries by key hash, colliding ones chained through `sameHash`: the request path finds its
+   * question from the parsed key octets without turning them into a string (making and hashing that string
+   * was the largest cost of a cache hit).
+   */
+  private readonly byHash = new Map<number, CacheEntry>();
   /**
    * tag → the keys depending on it: one key as a plain string, a few (an instance's SRV and TXT) as an
    * array, more than SMALL_KEY_LIST as a Set, so a tag costs no Set object until it has many keys and
@@ -178,6 +196,13 @@ export class ResponseCache {
     return this.entries.get(key);
   }
 
+  /** The entry whose key is the octets `key[0, length)`, hashed to `hash` (questionKeyHash), if cached. */
+  find(key: Buffer, length: number, hash: number): CacheEntry | undefined {
+    let entry = this.byHash.get(hash);
+    while (entry !== undefined && !sameKey(entry.key, key, length)) entry = entry.sameHash;
+    return entry;
+  }
+
   /** Store an answer (replacing any entry for the key) and index it under its tags. */
   set(key: string, answer: AuthorityAnswer): CacheEntry {
     this.delete(key);
@@ -186,8 +211,11 @@ export class ResponseCache {
       if (!oldest.done) this.delete(oldest.value);
     }
     const tags = answer.tags.length === 1 ? (answer.tags[0] as string) : answer.tags.slice();
-    const entry = new CacheEntry(key, tags, answer.rcode, answer.rotation, answer);
+    const hash = questionKeyHash(key);
+    const entry = new CacheEntry(key, hash, tags, answer.rcode, answer.rotation, answer);
     this.entries.set(key, entry);
+    entry.sameHash = this.byHash.get(hash);
+    this.byHash.set(hash, entry);
     for (const tag of answer.tags) {
       const keys = this.byTag.get(tag);
       if (keys === undefined || keys === key) this.byTag.set(tag, key);
@@ -214,6 +242,7 @@ export class ResponseCache {
   /** Drop everything. */
   clear(): void {
     this.entries.clear();
+    this.byHash.clear();
     this.byTag.clear();
     this.bytesHeld = 0;
     this.arena.clear();
@@ -233,6 +262,7 @@ export class ResponseCache {
     const entry = this.entries.get(key);
     if (!entry) return false;
     this.entries.delete(key);
+    this.unchain(entry);
     this.bytesHeld -= entryBytes(entry);
     if (entry.shape >= 0) this.arena.release(entry);
     if (entry.others) for (const variant of entry.others.values()) this.arena.release(variant);
@@ -255,5 +285,19 @@ export class ResponseCache {
       if (keys.size === 0) this.byTag.delete(tag);
     }
     return true;
+  }
+
+  /** Take `entry` out of its hash chain. */
+  private unchain(entry: CacheEntry): void {
+    const head = this.byHash.get(entry.hash);
+    if (head === entry) {
+      if (entry.sameHash === undefined) this.byHash.delete(entry.hash);
+      else this.byHash.set(entry.hash, entry.sameHash);
+    } else {
+      let before = head;
+      while (before !== undefined && before.sameHash !== entry) before = before.sameHash;
+      if (before !== undefined) before.sameHash = entry.sameHash;
+    }
+    entry.sameHash = undefined;
   }
 }

@@ -66,6 +66,8 @@ export class DnsRequestHandler {
   private readonly q = new ParsedQuery();
   private readonly invalidation: CacheInvalidation;
   private readonly maxAnswers: number;
+  /** Length of the reply `process` last wrote into the caller's buffer. */
+  private written = 0;
   private updater: ((msg: Buffer, remote: string) => Promise<Buffer | undefined>) | undefined;
   /** The counters this handler reports to (and the transports in front of it). */
   readonly counters: DnsCounters;
@@ -91,12 +93,30 @@ export class DnsRequestHandler {
   handle(msg: Buffer, transport: Transport): Buffer | undefined {
     this.counters.started(transport);
     try {
-      return this.process(msg, transport);
+      return this.process(msg, msg.length, transport, undefined);
     } catch (err) {
-      this.counters.internalError();
-      this.log.error({ err }, 'request handler failed; answering SERVFAIL');
-      return this.servfail(msg);
+      return this.failed(err, msg);
     }
+  }
+
+  /**
+   * Answer a UDP request held in `msg[0, length)` with the reply written into `out` from offset 0; returns the
+   * reply's length, or -1 to send nothing (no reply, or one longer than `out`). Never throws. The batched
+   * transport's entry: `msg` and `out` are its receive and send slots, so a cache hit allocates nothing and
+   * copies the cached octets once, straight into the outgoing slot.
+   */
+  answerInto(msg: Buffer, length: number, out: Buffer): number {
+    this.counters.started('udp');
+    let reply: Buffer | undefined;
+    try {
+      reply = this.process(msg, length, 'udp', out);
+    } catch (err) {
+      reply = this.failed(err, msg.subarray(0, length));
+    }
+    if (reply === out) return this.written;
+    if (reply === undefined || reply.length > out.length) return -1;
+    out.set(reply);
+    return reply.length;
   }
 
   /** Answer DNS UPDATE (opcode 5) through `updater` (dns/update/): until set, UPDATE gets NOTIMP. */
@@ -130,9 +150,21 @@ export class DnsRequestHandler {
     return this.counters.snapshot(this.cache);
   }
 
-  private process(msg: Buffer, transport: Transport): Buffer | undefined {
+  /** Handling threw: count it, log it, answer SERVFAIL when the request allows. */
+  private failed(err: unknown, msg: Buffer): Buffer | undefined {
+    this.counters.internalError();
+    this.log.error({ err }, 'request handler failed; answering SERVFAIL');
+    return this.servfail(msg);
+  }
+
+  /**
+   * The reply to the request `msg[0, end)`. A cached reply is copied into `dest` when given and large enough
+   * (then `dest` is returned and `written` holds the length), else into a new Buffer; other replies (errors,
+   * windows of a large RRset) are built on their own.
+   */
+  private process(msg: Buffer, end: number, transport: Transport, dest: Buffer | undefined): Buffer | undefined {
     const q = this.q;
-    const status = parseQuery(msg, q);
+    const status = parseQuery(msg, q, end);
     const counters = this.counters;
     if (status === ParseStatus.Drop) {
       counters.dropped();
@@ -148,15 +180,15 @@ export class DnsRequestHandler {
     }
     const limit = this.limit(transport);
     const shape = limit * 4 + (q.hasOpt ? 2 : 0) + (q.optDo ? 1 : 0);
-    const key = q.key.toString('latin1', 0, q.keyLength);
-    let entry = this.cache.get(key);
+    // Hits find the question by its key's octets; the key becomes a string only to be stored (misses).
+    let entry = this.cache.find(q.key, q.keyLength, q.keyHash);
     if (entry) {
       counters.cacheHit();
     } else {
       counters.cacheMiss();
       const answer = this.authority.answer(foldedQuestionName(q), q.qtype, this.view, this.hosts);
       if (answer.rcode === Rcode.REFUSED) return this.errorReply(msg, Rcode.REFUSED, transport); // unbounded names: not cached
-      entry = this.cache.set(key, answer);
+      entry = this.cache.set(q.key.toString('latin1', 0, q.keyLength), answer);
     }
     let variant = variantFor(entry, shape);
     if (!variant) {
@@ -165,7 +197,7 @@ export class DnsRequestHandler {
         // A new EDNS shape for a known question: ask again (the records were dropped to save memory).
         answer = this.authority.answer(foldedQuestionName(q), q.qtype, this.view, this.hosts);
         // The view changed without telling us (it should not): start the question afresh.
-        if (answer.rcode !== entry.rcode || answer.rotation !== entry.rotation) entry = this.cache.set(key, answer);
+        if (answer.rcode !== entry.rcode || answer.rotation !== entry.rotation) entry = this.cache.set(entry.key, answer);
       }
       variant = this.cache.storeVariant(entry, shape, this.encode(msg, answer, limit));
       entry.answer = undefined;
@@ -188,7 +220,12 @@ export class DnsRequestHandler {
       entry.next = step + 1 >= entry.rotation ? 0 : step + 1;
       // Copy, then patch what differs between askers: ID, RD and CD bits, the question as asked.
       const length = variant.length;
-      out = Buffer.allocUnsafe(length);
+      if (dest !== undefined && length <= dest.length) {
+        out = dest;
+        this.written = length;
+      } else {
+        out = Buffer.allocUnsafe(length);
+      }
       // A plain Uint8Array view: Buffer#subarray goes through the species constructor, about twice the cost.
       out.set(base === 0 && length === bytes.length ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset + base, length));
     }
