@@ -368,6 +368,8 @@ async function main() {
     console.log(`\n${formatHandlerBench(results.handler, `${opts.services}x${opts.instances}`)}`);
   }
   results.beacon.afterLoad = await beacon.request({ op: 'stats' }, 'stats');
+  const udpCounters = results.beacon.afterLoad.udp;
+  if (udpCounters?.batches) log(`beacon batched: ${udpCounters.received} datagrams in ${udpCounters.batches} batches (${(udpCounters.received / udpCounters.batches).toFixed(1)} per batch), ${udpCounters.sendErrors} send errors, ${udpCounters.drops} drops`);
 
   if (opts.multicore && wants('multicore')) {
     // Does node:cluster (workers sharing one UDP socket) beat one process on this machine?

@@ -99,6 +99,14 @@ export function questionKeyHash(key: string): number {
   return h;
 }
 
+/**
+ * The 16-bit big-endian number at `msg[o, o + 2)`, which the caller has checked lies inside the message.
+ * Inlined where Buffer#readUInt16BE (argument validation, bounds check) is a call of its own per field.
+ */
+function u16(msg: Buffer, o: number): number {
+  return ((msg[o] ?? 0) << 8) | (msg[o + 1] ?? 0);
+}
+
 /** Skip a (possibly compressed) name inside a record; returns the offset after it, or -1 if malformed. */
 function skipName(msg: Buffer, offset: number, end: number): number {
   let o = offset;
@@ -123,14 +131,14 @@ export function parseQuery(msg: Buffer, q: ParsedQuery, end: number = msg.length
   q.hasOpt = false;
   q.keyLength = 0;
   if (end < HEADER_SIZE || end > msg.length) return ParseStatus.Drop;
-  q.id = msg.readUInt16BE(0);
-  q.flags = msg.readUInt16BE(2);
+  q.id = u16(msg, 0);
+  q.flags = u16(msg, 2);
   if (q.flags & Flags.QR) return ParseStatus.Drop; // never answer a response (no reflection loops)
   q.opcode = (q.flags >> 11) & 0xf;
-  const qdcount = msg.readUInt16BE(4);
-  const ancount = msg.readUInt16BE(6);
-  const nscount = msg.readUInt16BE(8);
-  const arcount = msg.readUInt16BE(10);
+  const qdcount = u16(msg, 4);
+  const ancount = u16(msg, 6);
+  const nscount = u16(msg, 8);
+  const arcount = u16(msg, 10);
   if (q.opcode !== OPCODE_QUERY) return ParseStatus.NotImp;
   if (qdcount !== 1) return ParseStatus.FormErr;
 
@@ -157,8 +165,8 @@ export function parseQuery(msg: Buffer, q: ParsedQuery, end: number = msg.length
   key[k++] = 0;
   o += 1;
   if (o + 4 > end) return ParseStatus.FormErr;
-  q.qtype = msg.readUInt16BE(o);
-  q.qclass = msg.readUInt16BE(o + 2);
+  q.qtype = u16(msg, o);
+  q.qclass = u16(msg, o + 2);
   key[k++] = q.qtype >> 8;
   key[k++] = q.qtype & 0xff;
   h = Math.imul(h ^ 0, FNV_PRIME);
@@ -175,8 +183,8 @@ export function parseQuery(msg: Buffer, q: ParsedQuery, end: number = msg.length
     const nameStart = o;
     o = skipName(msg, o, end);
     if (o < 0 || o + 10 > end) return ParseStatus.FormErr;
-    const type = msg.readUInt16BE(o);
-    const rdlength = msg.readUInt16BE(o + 8);
+    const type = u16(msg, o);
+    const rdlength = u16(msg, o + 8);
     const rdata = o + 10;
     if (rdata + rdlength > end) return ParseStatus.FormErr;
     if (type === RRType.OPT) {
@@ -184,11 +192,11 @@ export function parseQuery(msg: Buffer, q: ParsedQuery, end: number = msg.length
       if (q.hasOpt || r < ancount + nscount || o !== nameStart + 1) return ParseStatus.FormErr;
       for (let p = rdata; p < rdata + rdlength; ) {
         if (p + 4 > rdata + rdlength) return ParseStatus.FormErr;
-        p += 4 + msg.readUInt16BE(p + 2);
+        p += 4 + u16(msg, p + 2);
         if (p > rdata + rdlength) return ParseStatus.FormErr;
       }
       q.hasOpt = true;
-      q.optPayload = msg.readUInt16BE(o + 2);
+      q.optPayload = u16(msg, o + 2);
       q.optVersion = msg[o + 5] ?? 0;
       q.optDo = ((msg[o + 6] ?? 0) & 0x80) !== 0;
     }
