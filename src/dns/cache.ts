@@ -76,8 +76,6 @@ export class CacheEntry implements StoredVariant {
 
   constructor(
     readonly key: string,
-    /** `questionKeyHash(key)`. */
-    readonly hash: number,
     /** Dependency tags: one as a string (most answers), more as an array of exactly that length. */
     readonly tags: string | readonly string[],
     readonly rcode: number,
@@ -212,7 +210,7 @@ export class ResponseCache {
     }
     const tags = answer.tags.length === 1 ? (answer.tags[0] as string) : answer.tags.slice();
     const hash = questionKeyHash(key);
-    const entry = new CacheEntry(key, hash, tags, answer.rcode, answer.rotation, answer);
+    const entry = new CacheEntry(key, tags, answer.rcode, answer.rotation, answer);
     this.entries.set(key, entry);
     entry.sameHash = this.byHash.get(hash);
     this.byHash.set(hash, entry);
@@ -287,12 +285,13 @@ export class ResponseCache {
     return true;
   }
 
-  /** Take `entry` out of its hash chain. */
+  /** Take `entry` out of its hash chain (the hash is computed again: not kept, to save memory per entry). */
   private unchain(entry: CacheEntry): void {
-    const head = this.byHash.get(entry.hash);
+    const hash = questionKeyHash(entry.key);
+    const head = this.byHash.get(hash);
     if (head === entry) {
-      if (entry.sameHash === undefined) this.byHash.delete(entry.hash);
-      else this.byHash.set(entry.hash, entry.sameHash);
+      if (entry.sameHash === undefined) this.byHash.delete(hash);
+      else this.byHash.set(hash, entry.sameHash);
     } else {
       let before = head;
       while (before !== undefined && before.sameHash !== entry) before = before.sameHash;
