@@ -226,21 +226,28 @@ export class DnsRequestHandler {
       } else {
         out = Buffer.allocUnsafe(length);
       }
-      // A plain Uint8Array view: Buffer#subarray goes through the species constructor, about twice the cost.
-      out.set(base === 0 && length === bytes.length ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset + base, length));
+      // Copies go through plain Uint8Array views of the memory (Buffer#subarray and Buffer#copy make one each
+      // at about twice the cost); a slab keeps its ArrayBuffer, saving the `buffer` getter on every hit.
+      const slab = variant.slab;
+      const memory = slab !== undefined ? slab.arrayBuffer : bytes.buffer;
+      const start = slab !== undefined ? base : bytes.byteOffset + base;
+      const offsets = variant.answerOffsets;
+      if (step === 0 || offsets === undefined) {
+        out.set(new Uint8Array(memory, start, length));
+      } else {
+        // Rotate by moving whole answer records: [step..n) then [0..step). Nothing points into them.
+        const first = offsets[0] ?? 0;
+        const cut = offsets[step] ?? first;
+        const end = offsets[offsets.length - 1] ?? first;
+        out.set(new Uint8Array(memory, start, first));
+        out.set(new Uint8Array(memory, start + cut, end - cut), first);
+        out.set(new Uint8Array(memory, start + first, cut - first), first + end - cut);
+        if (end < length) out.set(new Uint8Array(memory, start + end, length - end), end);
+      }
     }
     const flags2 = bytes[base + 2] ?? 0;
     const flags3 = bytes[base + 3] ?? 0;
     if (flags2 & (Flags.TC >> 8)) counters.truncated();
-    const offsets = variant.answerOffsets;
-    if (step !== 0 && offsets !== undefined) {
-      // Rotate by moving whole answer records: [step..n) then [0..step). Nothing points into them.
-      const first = offsets[0] ?? 0;
-      const cut = offsets[step] ?? first;
-      const end = offsets[offsets.length - 1] ?? first;
-      bytes.copy(out, first, base + cut, base + end);
-      bytes.copy(out, first + end - cut, base + first, base + cut);
-    }
     out[0] = msg[0] ?? 0;
     out[1] = msg[1] ?? 0;
     out[2] = (flags2 & ~(Flags.RD >> 8)) | ((msg[2] ?? 0) & (Flags.RD >> 8));
