@@ -96,6 +96,11 @@ export function variantFor(entry: CacheEntry, shape: number): StoredVariant | un
   return entry.shape === shape ? entry : entry.others?.get(shape);
 }
 
+/** Whether `entry`'s key is the octets `octets[0, length)` (see ResponseCache.hashed). */
+export function hasKey(entry: CacheEntry, octets: Buffer, length: number): boolean {
+  return sameKey(entry.key, octets, length);
+}
+
 /** Whether the latin1 string `key` holds exactly the octets `octets[0, length)`. */
 function sameKey(key: string, octets: Buffer, length: number): boolean {
   if (key.length !== length) return false;
@@ -199,6 +204,14 @@ export class ResponseCache {
     let entry = this.byHash.get(hash);
     while (entry !== undefined && !sameKey(entry.key, key, length)) entry = entry.sameHash;
     return entry;
+  }
+
+  /**
+   * The newest entry whose key hashes to `hash`, the others following through `sameHash`: for a caller that
+   * checks the keys itself (`hasKey`, or an equally strict test of its own).
+   */
+  hashed(hash: number): CacheEntry | undefined {
+    return this.byHash.get(hash);
   }
 
   /** Store an answer (replacing any entry for the key) and index it under its tags. */

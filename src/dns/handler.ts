@@ -11,7 +11,7 @@
 import { type Logger, silentLogger, moduleLogger } from '../log.js';
 import { type DnsView } from './view.js';
 import { Authority, type AuthorityAnswer } from './authority.js';
-import { ResponseCache, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES, variantFor, type EncodedVariant } from './cache.js';
+import { ResponseCache, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES, hasKey, variantFor, type EncodedVariant, type StoredVariant } from './cache.js';
 import { HostIndex } from './hosts.js';
 import { CacheInvalidation } from './cache-invalidation.js';
 import { DnsCounters, type DnsStats } from './stats.js';
@@ -19,6 +19,19 @@ import { assembleWindow, buildWindowedReply, exceedsMaxAnswers } from './answer-
 import { type Name, namesEqual } from './name.js';
 import { RRType, CLASS_IN, type ResourceRecord } from './records.js';
 import { foldOctet } from '../ascii.js';
+
+/**
+ * Whether the stored reply's question name and type are octet for octet the request's `msg[12, qnameEnd + 2)`:
+ * then the reply answers this very question (the same octets parse as the same name) and already echoes it
+ * as asked, case included.
+ */
+function askedAlike(msg: Buffer, qnameEnd: number, stored: StoredVariant): boolean {
+  const memory = stored.memory;
+  const base = stored.offset;
+  if (qnameEnd + 2 > stored.length) return false;
+  for (let i = HEADER_SIZE; i < qnameEnd + 2; i++) if (memory[base + i] !== msg[i]) return false;
+  return true;
+}
 
 /** The UPDATE opcode (RFC 2136 §1.3). */
 const OPCODE_UPDATE = 5;
@@ -180,8 +193,20 @@ export class DnsRequestHandler {
     }
     const limit = this.limit(transport);
     const shape = limit * 4 + (q.hasOpt ? 2 : 0) + (q.optDo ? 1 : 0);
-    // Hits find the question by its key's octets; the key becomes a string only to be stored (misses).
-    let entry = this.cache.find(q.key, q.keyLength, q.keyHash);
+    // Hits find the question by its key's hash; the key becomes a string only to be stored (misses). An entry
+    // is this question when its reply for this shape holds the question exactly as asked here (the common case:
+    // one compare, and the reply's question needs no patching), or else when its key is this key.
+    let entry = this.cache.hashed(q.keyHash);
+    let variant: StoredVariant | undefined;
+    let asAsked = false;
+    for (; entry !== undefined; entry = entry.sameHash) {
+      variant = variantFor(entry, shape);
+      if (variant !== undefined && variant.window === undefined && askedAlike(msg, q.qnameEnd, variant)) {
+        asAsked = true;
+        break;
+      }
+      if (hasKey(entry, q.key, q.keyLength)) break;
+    }
     if (entry) {
       counters.cacheHit();
     } else {
@@ -189,8 +214,8 @@ export class DnsRequestHandler {
       const answer = this.authority.answer(foldedQuestionName(q), q.qtype, this.view, this.hosts);
       if (answer.rcode === Rcode.REFUSED) return this.errorReply(msg, Rcode.REFUSED, transport); // unbounded names: not cached
       entry = this.cache.set(q.key.toString('latin1', 0, q.keyLength), answer);
+      variant = undefined;
     }
-    let variant = variantFor(entry, shape);
     if (!variant) {
       let answer = entry.answer;
       if (!answer) {
@@ -253,7 +278,7 @@ export class DnsRequestHandler {
     out[2] = (flags2 & ~(Flags.RD >> 8)) | ((msg[2] ?? 0) & (Flags.RD >> 8));
     out[3] = (flags3 & ~Flags.CD) | ((msg[3] ?? 0) & Flags.CD);
     // The question as asked (its case may differ from the cached asker's); a short loop beats a ranged copy.
-    for (let i = HEADER_SIZE; i < q.qnameEnd; i++) out[i] = msg[i] ?? 0;
+    if (!asAsked) for (let i = HEADER_SIZE; i < q.qnameEnd; i++) out[i] = msg[i] ?? 0;
     return out;
   }
 

@@ -15,6 +15,7 @@ import { Authority, parseDomain } from '../../src/dns/authority.js';
 import { DnsRequestHandler } from '../../src/dns/handler.js';
 import { FakeView } from './fake-view.js';
 import { TcpClient, buildQuery, decode, tcpQuery, EXCHANGE_TIMEOUT_MS, serveOnLoopback } from './helpers.js';
+import { ParsedQuery, parseQuery } from '../../src/dns/wire.js';
 
 const CORPUS = fileURLToPath(new URL('../fixtures/dns-corpus/', import.meta.url));
 
@@ -232,5 +233,32 @@ describe('answerInto, the batched transport entry, answers exactly as handle doe
     // The same counts (the sampled latencies aside: they are timings).
     const counts = (h: DnsRequestHandler) => ({ ...h.stats(), answerLatency: undefined });
     expect(counts(slotted)).toEqual(counts(plain));
+  });
+});
+
+describe('cached questions whose keys share a hash', () => {
+  it('each get their own reply, in either case and EDNS shape, over both entry points', () => {
+    const domain = parseDomain('local.');
+    const handler = new DnsRequestHandler({ authority: new Authority({ domain, answerTtl: 5, negativeTtl: 5, zones: [] }), view: view(), domain });
+    // Two names whose cache keys (folded name + type A) have the same FNV-1a hash (found by search).
+    const names = ['c479599.local.', 'c662382.local.'];
+    const q = new ParsedQuery();
+    const hashes = names.map((n) => (parseQuery(buildQuery(n, 'A'), q), q.keyHash));
+    expect(hashes[0]).toBe(hashes[1]);
+    const out = Buffer.alloc(1232);
+    for (let round = 0; round < 3; round++) {
+      for (const name of [...names, ...names.map((n) => n.toUpperCase())]) {
+        for (const edns of [false, 1232] as const) {
+          const msg = buildQuery(name, 'A', { edns, id: round });
+          const replies = [handler.handle(msg, 'udp')!, out.subarray(0, handler.answerInto(msg, msg.length, out))];
+          for (const reply of replies) {
+            const decoded = decode(reply);
+            expect([decoded.id, decoded.rcode, decoded.packet.questions?.[0]?.name]).toEqual([round, 'NXDOMAIN', name.slice(0, -1)]);
+            expect(reply.subarray(12, 12 + name.length + 1)).toEqual(msg.subarray(12, 12 + name.length + 1)); // as asked
+          }
+        }
+      }
+    }
+    expect(handler.stats()).toMatchObject({ cacheEntries: 2, cacheMisses: 2 });
   });
 });
