@@ -165,7 +165,7 @@ async function stopServer(s) {
 
 // --- measuring -------------------------------------------------------------------------------------------
 /** One dnsperf run against one server, with the server's CPU time charged per completed query. */
-async function measure(server, queryFile, { seconds, mode = 'udp', maxQps, port, maxRuns }) {
+async function measure(server, queryFile, { seconds, mode = 'udp', maxQps, port, maxRuns, percentiles = false }) {
   const pids = processTree(server.pids[0]);
   const cpu0 = cpuSeconds(pids);
   const busy0 = systemBusySeconds();
@@ -174,7 +174,7 @@ async function measure(server, queryFile, { seconds, mode = 'udp', maxQps, port,
   // (both on one core, or not) stops being a source of variance. Multi-process servers stay unpinned.
   const pin = opts.pin && pids.length > 0 && !server.multi;
   if (pin) pinToCpu(pids, 1);
-  const r = await runDnsperf({ port: port ?? server.info.port, queryFile, seconds, mode, maxQps, maxRuns, clients: opts.clients, cpu: pin ? 0 : undefined });
+  const r = await runDnsperf({ port: port ?? server.info.port, queryFile, seconds, mode, maxQps, maxRuns, clients: opts.clients, cpu: pin ? 0 : undefined, percentiles });
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = cpuSeconds(pids) - cpu0;
   // CPU used by everything else on the machine meanwhile (other jobs make a run noisy: see otherCpuShare).
@@ -201,7 +201,7 @@ async function alternate(title, servers, queryFile, runOpts, rounds = opts.round
     for (const n of order) {
       const r = await measure(servers[n], queryFile, { ...runOpts, port: runOpts.mode === 'tcp' ? servers[n].info.tcpPort : undefined });
       runs[n].push(r);
-      log(`${title} round ${round + 1}/${rounds} ${n}: ${Math.round(r.qps)} qps, avg ${r.avgLatencyMs?.toFixed(3)} ms, lost ${r.lost}`);
+      log(`${title} round ${round + 1}/${rounds} ${n}: ${Math.round(r.qps)} qps, avg ${r.avgLatencyMs?.toFixed(3)} ms${r.p99LatencyMs === undefined ? '' : `, p99 ${r.p99LatencyMs.toFixed(3)} ms`}, lost ${r.lost}`);
     }
   }
   const medians = Object.fromEntries(names.map((n) => [n, medianRun(runs[n])]));
@@ -360,7 +360,7 @@ async function main() {
     await stopServer(ceiling180);
   }
   // The ceiling too: how much of the latency at a fixed rate is node's own wake-up path.
-  if (wants('latency')) await alternate(`UDP @${opts.latencyQps / 1000}k qps`, { beacon, 'beacon dgram': beaconDgram, nsd: nsdHandle, ceiling, 'ceiling C': ceilingC }, queryFile, { seconds: opts.shortSeconds, maxQps: opts.latencyQps });
+  if (wants('latency')) await alternate(`UDP @${opts.latencyQps / 1000}k qps`, { beacon, 'beacon dgram': beaconDgram, nsd: nsdHandle, ceiling, 'ceiling C': ceilingC }, queryFile, { seconds: opts.shortSeconds, maxQps: opts.latencyQps, percentiles: true });
   if (wants('tcp')) await alternate('TCP', { beacon, nsd: nsdHandle }, queryFile, { seconds: opts.shortSeconds, mode: 'tcp' });
   if (wants('churn')) await churnPhase(beacon, queryFile);
   if (wants('handler')) {
@@ -368,6 +368,8 @@ async function main() {
     console.log(`\n${formatHandlerBench(results.handler, `${opts.services}x${opts.instances}`)}`);
   }
   results.beacon.afterLoad = await beacon.request({ op: 'stats' }, 'stats');
+  const udpCounters = results.beacon.afterLoad.udp;
+  if (udpCounters?.batches) log(`beacon batched: ${udpCounters.received} datagrams in ${udpCounters.batches} batches (${(udpCounters.received / udpCounters.batches).toFixed(1)} per batch), ${udpCounters.sendErrors} send errors, ${udpCounters.drops} drops`);
 
   if (opts.multicore && wants('multicore')) {
     // Does node:cluster (workers sharing one UDP socket) beat one process on this machine?
@@ -457,7 +459,11 @@ function summaryLines() {
     out.push(`UDP batched (${results.beacon.udpTransport}): Beacon ${(m.beacon.qps / m.nsd.qps).toFixed(2)}x NSD (target >= 1.2), ${(m.beacon.qps / m['ceiling C'].qps).toFixed(2)}x the C batched ceiling (target >= 0.8), CPU per query ${m.beacon.cpuUsPerQuery.toFixed(1)} us vs NSD ${m.nsd.cpuUsPerQuery.toFixed(1)} us (target <=) and C ceiling ${m['ceiling C'].cpuUsPerQuery.toFixed(1)} us${dg ? `; Beacon dgram ${(dg.qps / m.nsd.qps).toFixed(2)}x NSD, ${dg.cpuUsPerQuery.toFixed(1)} us/q` : ''}`);
   }
   const lat = phase('UDP @');
-  if (lat?.medians.nsd) out.push(`Latency at ${opts.latencyQps} qps: Beacon avg ${lat.medians.beacon.avgLatencyMs.toFixed(3)} ms = ${(lat.medians.beacon.avgLatencyMs / lat.medians.nsd.avgLatencyMs).toFixed(2)}x NSD's (target <= 1.0 batched); Beacon dgram ${lat.medians['beacon dgram']?.avgLatencyMs.toFixed(3) ?? '-'} ms; the Node ceiling ${lat.medians.ceiling?.avgLatencyMs.toFixed(3)} ms, the C ceiling ${lat.medians['ceiling C']?.avgLatencyMs.toFixed(3) ?? '-'} ms`);
+  if (lat?.medians.nsd) {
+    const m = lat.medians;
+    const p99 = (r) => r?.p99LatencyMs?.toFixed(3) ?? '-';
+    out.push(`Latency at ${opts.latencyQps} qps: Beacon avg ${m.beacon.avgLatencyMs.toFixed(3)} ms = ${(m.beacon.avgLatencyMs / m.nsd.avgLatencyMs).toFixed(2)}x NSD's, p99 ${p99(m.beacon)} ms = ${(m.beacon.p99LatencyMs / m.nsd.p99LatencyMs).toFixed(2)}x NSD's ${p99(m.nsd)} ms (targets <= 1.0 batched); Beacon dgram avg ${m['beacon dgram']?.avgLatencyMs.toFixed(3) ?? '-'} ms, p99 ${p99(m['beacon dgram'])} ms; the Node ceiling ${m.ceiling?.avgLatencyMs.toFixed(3)} / ${p99(m.ceiling)} ms, the C ceiling ${m['ceiling C']?.avgLatencyMs.toFixed(3) ?? '-'} / ${p99(m['ceiling C'])} ms (avg / p99)`);
+  }
   const tcp = phase('TCP');
   if (tcp?.medians.nsd) out.push(`TCP: Beacon ${(tcp.medians.beacon.qps / tcp.medians.nsd.qps).toFixed(2)}x NSD`);
   const ch = phase('churn')?.churn;

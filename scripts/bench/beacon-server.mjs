@@ -295,7 +295,8 @@ if (workers > 1 && cluster.isPrimary) {
       else if (m?.op === 'profile-stop') report(await profileStop(m.file));
       else if (m?.op === 'stats') {
         if (typeof globalThis.gc === 'function') globalThis.gc();
-        report({ event: 'stats', ...memory(), server: typeof state.server.stats === 'function' ? state.server.stats() : undefined });
+        // `udp`: the batched transport's counters (batches, so datagrams per batch), absent on dgram.
+        report({ event: 'stats', ...memory(), server: typeof state.server.stats === 'function' ? state.server.stats() : undefined, udp: state.server.udpCounters?.() });
       } else if (m?.op === 'exit') {
         await state.server.close();
         process.exit(0);

@@ -48,13 +48,33 @@ export function parseDnsperf(text) {
 }
 
 /**
+ * Latency percentiles (ms) of the per-query latencies (seconds) dnsperf -v printed: p50, p99, p99.9, and
+ * how many answered queries they cover.
+ */
+export function latencyPercentiles(latencies) {
+  const s = Float64Array.from(latencies).sort();
+  if (s.length === 0) return {};
+  const at = (q) => s[Math.min(s.length - 1, Math.floor(q * s.length))] * 1000;
+  return { p50LatencyMs: at(0.5), p99LatencyMs: at(0.99), p999LatencyMs: at(0.999), latencySamples: s.length };
+}
+
+/** The latency (seconds) of one dnsperf -v line, `> NOERROR name type 0.000123`; undefined for other lines. */
+export function perQueryLatency(line) {
+  if (!line.startsWith('> ')) return undefined;
+  const seconds = Number(line.slice(line.lastIndexOf(' ') + 1));
+  return Number.isFinite(seconds) ? seconds : undefined;
+}
+
+/**
  * Run dnsperf for `seconds` against 127.0.0.1:port. Options: `mode` ('udp'|'tcp'), `clients` (-c),
  * `maxQps` (-Q), `outstanding` (-q), `timeoutSeconds` (-t), `maxRuns` (-n: passes through the file), `cpu`
- * (run dnsperf pinned to that CPU). Resolves with the parsed summary plus
- * `dnsperfCpuSeconds` and the raw output; rejects if dnsperf fails or prints no summary.
+ * (run dnsperf pinned to that CPU), `percentiles` (dnsperf -v: every answered query's latency, read as it
+ * streams, for p50/p99/p99.9; dnsperf 2.10 prints no percentiles itself). Resolves with the parsed summary
+ * plus `dnsperfCpuSeconds` and the raw output; rejects if dnsperf fails or prints no summary.
  */
-export function runDnsperf({ port, queryFile, seconds, mode = 'udp', clients = 10, maxQps, outstanding, timeoutSeconds = 2, maxRuns, cpu }) {
+export function runDnsperf({ port, queryFile, seconds, mode = 'udp', clients = 10, maxQps, outstanding, timeoutSeconds = 2, maxRuns, cpu, percentiles = false }) {
   const args = ['-s', '127.0.0.1', '-p', String(port), '-d', queryFile, '-c', String(clients), '-l', String(seconds), '-t', String(timeoutSeconds)];
+  if (percentiles) args.push('-v');
   if (mode !== 'udp') args.push('-m', mode);
   if (maxQps) args.push('-Q', String(maxQps));
   if (outstanding) args.push('-q', String(outstanding));
@@ -67,7 +87,22 @@ export function runDnsperf({ port, queryFile, seconds, mode = 'udp', clients = 1
     let out = '';
     let err = '';
     let lastCpu = 0;
-    child.stdout.on('data', (d) => { out += d; });
+    // With -v, one line per query: keep only the latencies (a 5 s run prints about 100,000 lines).
+    const latencies = [];
+    let partial = '';
+    child.stdout.on('data', (d) => {
+      if (!percentiles) {
+        out += d;
+        return;
+      }
+      const lines = (partial + d).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        const seconds = perQueryLatency(line);
+        if (seconds === undefined) out += `${line}\n`;
+        else latencies.push(seconds);
+      }
+    });
     child.stderr.on('data', (d) => { err += d; });
     // The last sample before exit approximates dnsperf's total CPU (within the sampling period).
     const sampler = setInterval(() => { lastCpu = cpuSeconds([child.pid]) || lastCpu; }, 200);
@@ -76,7 +111,8 @@ export function runDnsperf({ port, queryFile, seconds, mode = 'udp', clients = 1
     child.on('close', (code) => {
       clearInterval(sampler);
       clearTimeout(killer);
-      const parsed = parseDnsperf(out);
+      out += partial;
+      const parsed = { ...parseDnsperf(out), ...(percentiles ? latencyPercentiles(latencies) : {}) };
       if (parsed.qps === undefined) {
         reject(new Error(`dnsperf ${args.join(' ')} exited ${code}: ${err.trim() || out.trim()}`));
         return;

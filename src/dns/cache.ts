@@ -11,6 +11,7 @@ import { type WindowedReply } from './answer-limit.js';
 import { ReplyArena, slotBytes, type ArenaSlot, type Slab } from './reply-arena.js';
 import { SOA_TAG } from './cache-tags.js';
 import { soaSerialOffset } from './soa-serial-offset.js';
+import { questionKeyHash } from './wire.js';
 
 /** One encoded reply for one EDNS shape, as the encoder hands it to the cache. */
 export interface EncodedVariant {
@@ -76,6 +77,8 @@ export class CacheEntry implements StoredVariant {
   serialAt = -1;
   /** Further shapes, created on demand. */
   others: Map<number, OtherVariant> | undefined = undefined;
+  /** The next entry whose key has the same hash (ResponseCache.find), most recent first. */
+  sameHash: CacheEntry | undefined = undefined;
 
   constructor(
     readonly key: string,
@@ -97,6 +100,18 @@ export class CacheEntry implements StoredVariant {
 /** The stored reply of `entry` for `shape`, if there is one. */
 export function variantFor(entry: CacheEntry, shape: number): StoredVariant | undefined {
   return entry.shape === shape ? entry : entry.others?.get(shape);
+}
+
+/** Whether `entry`'s key is the octets `octets[0, length)` (see ResponseCache.hashed). */
+export function hasKey(entry: CacheEntry, octets: Buffer, length: number): boolean {
+  return sameKey(entry.key, octets, length);
+}
+
+/** Whether the latin1 string `key` holds exactly the octets `octets[0, length)`. */
+function sameKey(key: string, octets: Buffer, length: number): boolean {
+  if (key.length !== length) return false;
+  for (let i = 0; i < length; i++) if (key.charCodeAt(i) !== octets[i]) return false;
+  return true;
 }
 
 /** Keys a tag lists in an array before it gets a Set (deleting from the array scans it). */
@@ -131,6 +146,12 @@ function hasTag(tags: string | readonly string[], tag: string): boolean {
 /** The response cache with tag-based invalidation. */
 export class ResponseCache {
   private readonly entries = new Map<string, CacheEntry>();
+  /**
+   * The same entries by key hash, colliding ones chained through `sameHash`: the request path finds its
+   * question from the parsed key octets without turning them into a string (making and hashing that string
+   * was the largest cost of a cache hit).
+   */
+  private readonly byHash = new Map<number, CacheEntry>();
   /**
    * tag → the keys depending on it: one key as a plain string, a few (an instance's SRV and TXT) as an
    * array, more than SMALL_KEY_LIST as a Set, so a tag costs no Set object until it has many keys and
@@ -204,6 +225,21 @@ export class ResponseCache {
     return this.entries.get(key);
   }
 
+  /** The entry whose key is the octets `key[0, length)`, hashed to `hash` (questionKeyHash), if cached. */
+  find(key: Buffer, length: number, hash: number): CacheEntry | undefined {
+    let entry = this.byHash.get(hash);
+    while (entry !== undefined && !sameKey(entry.key, key, length)) entry = entry.sameHash;
+    return entry;
+  }
+
+  /**
+   * The newest entry whose key hashes to `hash`, the others following through `sameHash`: for a caller that
+   * checks the keys itself (`hasKey`, or an equally strict test of its own).
+   */
+  hashed(hash: number): CacheEntry | undefined {
+    return this.byHash.get(hash);
+  }
+
   /** Store an answer (replacing any entry for the key) and index it under its tags. */
   set(key: string, answer: AuthorityAnswer): CacheEntry {
     this.delete(key);
@@ -212,10 +248,13 @@ export class ResponseCache {
       if (!oldest.done) this.delete(oldest.value);
     }
     const tags = answer.tags.length === 1 ? (answer.tags[0] as string) : answer.tags.slice();
+    const hash = questionKeyHash(key);
     const entry = new CacheEntry(key, tags, answer.rcode, answer.rotation, answer);
     this.entries.set(key, entry);
     // Until its reply is stored with the serial's offset, the entry holds the serial only in `answer`.
     if (answer.tags.includes(SOA_TAG)) this.serialMisses.add(key);
+    entry.sameHash = this.byHash.get(hash);
+    this.byHash.set(hash, entry);
     for (const tag of answer.tags) {
       const keys = this.byTag.get(tag);
       if (keys === undefined || keys === key) this.byTag.set(tag, key);
@@ -258,6 +297,7 @@ export class ResponseCache {
     this.serialHolders.clear();
     this.serialMisses.clear();
     this.entries.clear();
+    this.byHash.clear();
     this.byTag.clear();
     this.bytesHeld = 0;
     this.arena.clear();
@@ -277,6 +317,7 @@ export class ResponseCache {
     const entry = this.entries.get(key);
     if (!entry) return false;
     this.entries.delete(key);
+    this.unchain(entry);
     this.bytesHeld -= entryBytes(entry);
     this.serialHolders.delete(entry);
     if (entry.others) for (const variant of entry.others.values()) this.serialHolders.delete(variant);
@@ -302,5 +343,20 @@ export class ResponseCache {
       if (keys.size === 0) this.byTag.delete(tag);
     }
     return true;
+  }
+
+  /** Take `entry` out of its hash chain (the hash is computed again: not kept, to save memory per entry). */
+  private unchain(entry: CacheEntry): void {
+    const hash = questionKeyHash(entry.key);
+    const head = this.byHash.get(hash);
+    if (head === entry) {
+      if (entry.sameHash === undefined) this.byHash.delete(hash);
+      else this.byHash.set(hash, entry.sameHash);
+    } else {
+      let before = head;
+      while (before !== undefined && before.sameHash !== entry) before = before.sameHash;
+      if (before !== undefined) before.sameHash = entry.sameHash;
+    }
+    entry.sameHash = undefined;
   }
 }

@@ -11,7 +11,7 @@
 import { type Logger, silentLogger, moduleLogger } from '../log.js';
 import { type DnsView } from './view.js';
 import { Authority, type AuthorityAnswer } from './authority.js';
-import { ResponseCache, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES, variantFor, type EncodedVariant } from './cache.js';
+import { ResponseCache, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES, hasKey, variantFor, type EncodedVariant, type StoredVariant } from './cache.js';
 import { HostIndex } from './hosts.js';
 import { CacheInvalidation } from './cache-invalidation.js';
 import { DnsCounters, type DnsStats } from './stats.js';
@@ -21,6 +21,19 @@ import { RRType, CLASS_IN, type ResourceRecord } from './records.js';
 import { foldOctet } from '../ascii.js';
 import type { SerialFeed, SerialSource } from './zone-serial.js';
 import type { DynamicZone } from './dynamic-zone.js';
+
+/**
+ * Whether the stored reply's question name and type are octet for octet the request's `msg[12, qnameEnd + 2)`:
+ * then the reply answers this very question (the same octets parse as the same name) and already echoes it
+ * as asked, case included.
+ */
+function askedAlike(msg: Buffer, qnameEnd: number, stored: StoredVariant): boolean {
+  const memory = stored.memory;
+  const base = stored.offset;
+  if (qnameEnd + 2 > stored.length) return false;
+  for (let i = HEADER_SIZE; i < qnameEnd + 2; i++) if (memory[base + i] !== msg[i]) return false;
+  return true;
+}
 
 /** The UPDATE opcode (RFC 2136 §1.3). */
 const OPCODE_UPDATE = 5;
@@ -72,6 +85,8 @@ export class DnsRequestHandler {
   private readonly q = new ParsedQuery();
   private readonly invalidation: CacheInvalidation;
   private readonly maxAnswers: number;
+  /** Length of the reply `process` last wrote into the caller's buffer. */
+  private written = 0;
   private updater: ((msg: Buffer, remote: string) => Promise<Buffer | undefined>) | undefined;
   /** The counters this handler reports to (and the transports in front of it). */
   readonly counters: DnsCounters;
@@ -97,12 +112,30 @@ export class DnsRequestHandler {
   handle(msg: Buffer, transport: Transport): Buffer | undefined {
     this.counters.started(transport);
     try {
-      return this.process(msg, transport);
+      return this.process(msg, msg.length, transport, undefined);
     } catch (err) {
-      this.counters.internalError();
-      this.log.error({ err }, 'request handler failed; answering SERVFAIL');
-      return this.servfail(msg);
+      return this.failed(err, msg);
     }
+  }
+
+  /**
+   * Answer a UDP request held in `msg[0, length)` with the reply written into `out` from offset 0; returns the
+   * reply's length, or -1 to send nothing (no reply, or one longer than `out`). Never throws. The batched
+   * transport's entry: `msg` and `out` are its receive and send slots, so a cache hit allocates nothing and
+   * copies the cached octets once, straight into the outgoing slot.
+   */
+  answerInto(msg: Buffer, length: number, out: Buffer): number {
+    this.counters.started('udp');
+    let reply: Buffer | undefined;
+    try {
+      reply = this.process(msg, length, 'udp', out);
+    } catch (err) {
+      reply = this.failed(err, msg.subarray(0, length));
+    }
+    if (reply === out) return this.written;
+    if (reply === undefined || reply.length > out.length) return -1;
+    out.set(reply);
+    return reply.length;
   }
 
   /** Answer DNS UPDATE (opcode 5) through `updater` (dns/update/): until set, UPDATE gets NOTIMP. */
@@ -136,9 +169,21 @@ export class DnsRequestHandler {
     return this.counters.snapshot(this.cache);
   }
 
-  private process(msg: Buffer, transport: Transport): Buffer | undefined {
+  /** Handling threw: count it, log it, answer SERVFAIL when the request allows. */
+  private failed(err: unknown, msg: Buffer): Buffer | undefined {
+    this.counters.internalError();
+    this.log.error({ err }, 'request handler failed; answering SERVFAIL');
+    return this.servfail(msg);
+  }
+
+  /**
+   * The reply to the request `msg[0, end)`. A cached reply is copied into `dest` when given and large enough
+   * (then `dest` is returned and `written` holds the length), else into a new Buffer; other replies (errors,
+   * windows of a large RRset) are built on their own.
+   */
+  private process(msg: Buffer, end: number, transport: Transport, dest: Buffer | undefined): Buffer | undefined {
     const q = this.q;
-    const status = parseQuery(msg, q);
+    const status = parseQuery(msg, q, end);
     const counters = this.counters;
     if (status === ParseStatus.Drop) {
       counters.dropped();
@@ -154,24 +199,36 @@ export class DnsRequestHandler {
     }
     const limit = this.limit(transport);
     const shape = limit * 4 + (q.hasOpt ? 2 : 0) + (q.optDo ? 1 : 0);
-    const key = q.key.toString('latin1', 0, q.keyLength);
-    let entry = this.cache.get(key);
+    // Hits find the question by its key's hash; the key becomes a string only to be stored (misses). An entry
+    // is this question when its reply for this shape holds the question exactly as asked here (the common case:
+    // one compare, and the reply's question needs no patching), or else when its key is this key.
+    let entry = this.cache.hashed(q.keyHash);
+    let variant: StoredVariant | undefined;
+    let asAsked = false;
+    for (; entry !== undefined; entry = entry.sameHash) {
+      variant = variantFor(entry, shape);
+      if (variant !== undefined && variant.window === undefined && askedAlike(msg, q.qnameEnd, variant)) {
+        asAsked = true;
+        break;
+      }
+      if (hasKey(entry, q.key, q.keyLength)) break;
+    }
     if (entry) {
       counters.cacheHit();
     } else {
       counters.cacheMiss();
       const answer = this.authority.answer(foldedQuestionName(q), q.qtype, this.view, this.hosts);
       if (answer.rcode === Rcode.REFUSED) return this.errorReply(msg, Rcode.REFUSED, transport); // unbounded names: not cached
-      entry = this.cache.set(key, answer);
+      entry = this.cache.set(q.key.toString('latin1', 0, q.keyLength), answer);
+      variant = undefined;
     }
-    let variant = variantFor(entry, shape);
     if (!variant) {
       let answer = entry.answer;
       if (!answer) {
         // A new EDNS shape for a known question: ask again (the records were dropped to save memory).
         answer = this.authority.answer(foldedQuestionName(q), q.qtype, this.view, this.hosts);
         // The view changed without telling us (it should not): start the question afresh.
-        if (answer.rcode !== entry.rcode || answer.rotation !== entry.rotation) entry = this.cache.set(key, answer);
+        if (answer.rcode !== entry.rcode || answer.rotation !== entry.rotation) entry = this.cache.set(entry.key, answer);
       }
       variant = this.cache.storeVariant(entry, shape, this.encode(msg, answer, limit));
       entry.answer = undefined;
@@ -194,28 +251,40 @@ export class DnsRequestHandler {
       entry.next = step + 1 >= entry.rotation ? 0 : step + 1;
       // Copy, then patch what differs between askers: ID, RD and CD bits, the question as asked.
       const length = variant.length;
-      out = Buffer.allocUnsafe(length);
-      // A plain Uint8Array view: Buffer#subarray goes through the species constructor, about twice the cost.
-      out.set(base === 0 && length === bytes.length ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset + base, length));
+      if (dest !== undefined && length <= dest.length) {
+        out = dest;
+        this.written = length;
+      } else {
+        out = Buffer.allocUnsafe(length);
+      }
+      // Copies go through plain Uint8Array views of the memory (Buffer#subarray and Buffer#copy make one each
+      // at about twice the cost); a slab keeps its ArrayBuffer, saving the `buffer` getter on every hit.
+      const slab = variant.slab;
+      const memory = slab !== undefined ? slab.arrayBuffer : bytes.buffer;
+      const start = slab !== undefined ? base : bytes.byteOffset + base;
+      const offsets = variant.answerOffsets;
+      if (step === 0 || offsets === undefined) {
+        out.set(new Uint8Array(memory, start, length));
+      } else {
+        // Rotate by moving whole answer records: [step..n) then [0..step). Nothing points into them.
+        const first = offsets[0] ?? 0;
+        const cut = offsets[step] ?? first;
+        const end = offsets[offsets.length - 1] ?? first;
+        out.set(new Uint8Array(memory, start, first));
+        out.set(new Uint8Array(memory, start + cut, end - cut), first);
+        out.set(new Uint8Array(memory, start + first, cut - first), first + end - cut);
+        if (end < length) out.set(new Uint8Array(memory, start + end, length - end), end);
+      }
     }
     const flags2 = bytes[base + 2] ?? 0;
     const flags3 = bytes[base + 3] ?? 0;
     if (flags2 & (Flags.TC >> 8)) counters.truncated();
-    const offsets = variant.answerOffsets;
-    if (step !== 0 && offsets !== undefined) {
-      // Rotate by moving whole answer records: [step..n) then [0..step). Nothing points into them.
-      const first = offsets[0] ?? 0;
-      const cut = offsets[step] ?? first;
-      const end = offsets[offsets.length - 1] ?? first;
-      bytes.copy(out, first, base + cut, base + end);
-      bytes.copy(out, first + end - cut, base + first, base + cut);
-    }
     out[0] = msg[0] ?? 0;
     out[1] = msg[1] ?? 0;
     out[2] = (flags2 & ~(Flags.RD >> 8)) | ((msg[2] ?? 0) & (Flags.RD >> 8));
     out[3] = (flags3 & ~Flags.CD) | ((msg[3] ?? 0) & Flags.CD);
     // The question as asked (its case may differ from the cached asker's); a short loop beats a ranged copy.
-    for (let i = HEADER_SIZE; i < q.qnameEnd; i++) out[i] = msg[i] ?? 0;
+    if (!asAsked) for (let i = HEADER_SIZE; i < q.qnameEnd; i++) out[i] = msg[i] ?? 0;
     return out;
   }
 

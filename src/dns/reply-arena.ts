@@ -38,7 +38,10 @@ export function slotBytes(slot: ArenaSlot): Buffer {
 
 /** One slab and the replies in it. */
 export class Slab {
+  /** Memory of its own (allocUnsafeSlow: never a pool slice), so offsets into it are offsets into `arrayBuffer`. */
   readonly memory = Buffer.allocUnsafeSlow(SLAB_BYTES);
+  /** The memory's ArrayBuffer, kept: the request path makes views of it on every cache hit. */
+  readonly arrayBuffer: ArrayBuffer = this.memory.buffer as ArrayBuffer;
   used = 0;
   liveBytes = 0;
   readonly slots: ArenaSlot[] = [];

@@ -61,11 +61,41 @@ function rcodeName(rcode: number): string {
   return RCODE_NAMES[rcode] ?? `RCODE${rcode}`;
 }
 
+/**
+ * Counts by a small number (a qtype, an rcode): an array slot per number below `size` (the common ones), a Map
+ * for the rest. Counted on every request, so no Map lookup and no boxed number on the common path.
+ */
+class CountsByNumber {
+  private readonly low: Float64Array;
+  private readonly high = new Map<number, number>();
+
+  constructor(size: number) {
+    this.low = new Float64Array(size);
+  }
+
+  add(n: number): void {
+    if (n >= 0 && n < this.low.length) this.low[n] = (this.low[n] ?? 0) + 1;
+    else this.high.set(n, (this.high.get(n) ?? 0) + 1);
+  }
+
+  /** The numbers counted at least once, with their counts. */
+  named(name: (n: number) => string): Record<string, number> {
+    const out: Record<string, number> = {};
+    this.low.forEach((count, n) => {
+      if (count > 0) out[name(n)] = count;
+    });
+    for (const [n, count] of this.high) out[name(n)] = count;
+    return out;
+  }
+}
+
 /** Mutable DNS counters; only their methods change them. */
 export class DnsCounters {
   private queries = 0;
-  private readonly byType = new Map<number, number>();
-  private readonly byRcode = new Map<number, number>();
+  /** Question types below 256 cover every common one (A 1 ... SRV 33, OPT 41, HTTPS 65, ANY 255). */
+  private readonly byType = new CountsByNumber(256);
+  /** Response codes below 32 cover every one the server sends (BADVERS is 16). */
+  private readonly byRcode = new CountsByNumber(32);
   private hits = 0;
   private misses = 0;
   private droppedCount = 0;
@@ -98,11 +128,11 @@ export class DnsCounters {
   }
   /** A well-formed question of this type. */
   questionType(qtype: number): void {
-    this.byType.set(qtype, (this.byType.get(qtype) ?? 0) + 1);
+    this.byType.add(qtype);
   }
   /** A reply with this rcode is sent. */
   response(rcode: number): void {
-    this.byRcode.set(rcode, (this.byRcode.get(rcode) ?? 0) + 1);
+    this.byRcode.add(rcode);
     this.latency.answered(rcode);
   }
   cacheHit(): void {
@@ -159,12 +189,10 @@ export class DnsCounters {
 
   /** The counters now, with the cache's figures. */
   snapshot(cache: CacheFigures): DnsStats {
-    const named = (m: Map<number, number>, name: (n: number) => string): Record<string, number> =>
-      Object.fromEntries([...m].map(([k, v]) => [name(k), v]));
     return {
       queries: this.queries,
-      queriesByType: named(this.byType, (t) => Packet.typeName(t)),
-      responsesByRcode: named(this.byRcode, rcodeName),
+      queriesByType: this.byType.named((t) => Packet.typeName(t)),
+      responsesByRcode: this.byRcode.named(rcodeName),
       cacheHits: this.hits,
       cacheMisses: this.misses,
       cacheEntries: cache.size,

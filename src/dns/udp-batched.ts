@@ -38,6 +38,7 @@ interface NativeSocket {
   readonly send: Buffer;
   readonly lengths: Int32Array;
   readonly replyLengths: Int32Array;
+  readonly batchSize: number;
   readonly slotSize: number;
   address(): AddressInfo;
   stats(): UdpBatchCounters;
@@ -131,11 +132,12 @@ export async function bindBatchedUdp(
 ): Promise<BatchedUdpListener> {
   const address = net.isIP(host) !== 0 ? host : (await dns.promises.lookup(host)).address;
   // Dual-stack on "::" like node:dgram (its default ipv6Only is false). The callback runs on a later loop
-  // turn, never inside the constructor, so `socket` is set by then.
+  // turn, never inside the constructor, so `slots` is set by then.
   const socket: NativeSocket = new addon.UdpBatchSocket(
     { address, port, reusePort: options.reusePort, ipv6Only: false },
-    (count, dropped) => answerBatch(socket, handler, counters, count, dropped),
+    (count, dropped) => answerBatch(slots, handler, counters, count, dropped),
   );
+  const slots = batchSlots(socket);
   return {
     address: () => socket.address(),
     counters: () => socket.stats(),
@@ -143,21 +145,38 @@ export async function bindBatchedUdp(
   };
 }
 
-/** Answer one batch: datagram i in recv slot i, its reply (if any) into send slot i. */
-function answerBatch(socket: NativeSocket, handler: DnsRequestHandler, counters: DnsCounters, count: number, dropped: number): void {
-  const { recv, send, lengths, replyLengths, slotSize } = socket;
+/** A socket's slots as views made once: one Buffer per receive and send slot instead of one per datagram. */
+interface BatchSlots {
+  readonly recv: readonly Buffer[];
+  readonly send: readonly Buffer[];
+  readonly lengths: Int32Array;
+  readonly replyLengths: Int32Array;
+}
+
+function batchSlots(socket: NativeSocket): BatchSlots {
+  const { slotSize, batchSize } = socket;
+  const view = (memory: Buffer, i: number): Buffer => memory.subarray(i * slotSize, (i + 1) * slotSize);
+  const indexes = Array.from({ length: batchSize }, (_, i) => i);
+  return {
+    recv: indexes.map((i) => view(socket.recv, i)),
+    send: indexes.map((i) => view(socket.send, i)),
+    lengths: socket.lengths,
+    replyLengths: socket.replyLengths,
+  };
+}
+
+/** Answer one batch: datagram i in receive slot i, its reply (if any) into send slot i. */
+function answerBatch(slots: BatchSlots, handler: DnsRequestHandler, counters: DnsCounters, count: number, dropped: number): void {
+  const { recv, send, lengths, replyLengths } = slots;
   // Source port 0 and oversize datagrams, dropped natively, count like the dgram transport's drops.
   if (dropped > 0) counters.dropped(dropped);
   for (let i = 0; i < count; i++) {
     const length = lengths[i] ?? -1;
-    if (length < 0) continue;
-    const offset = i * slotSize;
-    const reply = handler.handle(recv.subarray(offset, offset + length), 'udp');
-    // replyLengths[i] is preset to -1 (no reply); a reply larger than a slot cannot occur on UDP (<= 1232 B).
-    if (reply !== undefined && reply.length <= slotSize) {
-      send.set(reply, offset);
-      replyLengths[i] = reply.length;
-    }
+    const input = recv[i];
+    const output = send[i];
+    if (length < 0 || input === undefined || output === undefined) continue;
+    // replyLengths[i] is preset to -1 (no reply); the reply is written straight into its send slot.
+    replyLengths[i] = handler.answerInto(input, length, output);
   }
 }
 

@@ -76,6 +76,8 @@ export class ParsedQuery {
   /** Scratch holding the folded question name and qtype; `keyLength` octets are valid. */
   readonly key = Buffer.alloc(MAX_NAME_OCTETS + 2);
   keyLength = 0;
+  /** `questionKeyHash` of the key, computed while it is written. */
+  keyHash = 0;
 
   /** Offset just past the question section, 0 when none was parsed. */
   get questionEnd(): number {
@@ -83,14 +85,36 @@ export class ParsedQuery {
   }
 }
 
+/** FNV-1a (32-bit) offset basis and prime: a cheap, well-spread hash of short octet strings. */
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+/**
+ * The hash `parseQuery` leaves in `ParsedQuery.keyHash`, of a cache key held as a latin1 string (one char per
+ * octet): lets the response cache find a question without making a string of its key on every request.
+ */
+export function questionKeyHash(key: string): number {
+  let h = FNV_OFFSET;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), FNV_PRIME);
+  return h;
+}
+
+/**
+ * The 16-bit big-endian number at `msg[o, o + 2)`, which the caller has checked lies inside the message.
+ * Inlined where Buffer#readUInt16BE (argument validation, bounds check) is a call of its own per field.
+ */
+function u16(msg: Buffer, o: number): number {
+  return ((msg[o] ?? 0) << 8) | (msg[o + 1] ?? 0);
+}
+
 /** Skip a (possibly compressed) name inside a record; returns the offset after it, or -1 if malformed. */
-function skipName(msg: Buffer, offset: number): number {
+function skipName(msg: Buffer, offset: number, end: number): number {
   let o = offset;
   for (let guard = 0; guard < 128; guard++) {
-    if (o >= msg.length) return -1;
+    if (o >= end) return -1;
     const len = msg[o] ?? 0;
     if (len === 0) return o + 1;
-    if ((len & 0xc0) === 0xc0) return o + 2 <= msg.length ? o + 2 : -1;
+    if ((len & 0xc0) === 0xc0) return o + 2 <= end ? o + 2 : -1;
     if ((len & 0xc0) !== 0) return -1; // 0x40 / 0x80: extended label types (RFC 6891 §5), unsupported
     o += len + 1;
   }
@@ -100,45 +124,56 @@ function skipName(msg: Buffer, offset: number): number {
 /**
  * Parse a request in place. Fills `q` and returns what to do. Only the header, the single question and
  * the record framing are read; the OPT record (RFC 6891 §6.1) is found and checked in the additional section.
+ * The message is `msg[0, end)`: a batched transport's receive slot is longer than the datagram in it.
  */
-export function parseQuery(msg: Buffer, q: ParsedQuery): ParseStatus {
+export function parseQuery(msg: Buffer, q: ParsedQuery, end: number = msg.length): ParseStatus {
   q.qnameEnd = 0;
   q.hasOpt = false;
   q.keyLength = 0;
-  if (msg.length < HEADER_SIZE) return ParseStatus.Drop;
-  q.id = msg.readUInt16BE(0);
-  q.flags = msg.readUInt16BE(2);
+  if (end < HEADER_SIZE || end > msg.length) return ParseStatus.Drop;
+  q.id = u16(msg, 0);
+  q.flags = u16(msg, 2);
   if (q.flags & Flags.QR) return ParseStatus.Drop; // never answer a response (no reflection loops)
   q.opcode = (q.flags >> 11) & 0xf;
-  const qdcount = msg.readUInt16BE(4);
-  const ancount = msg.readUInt16BE(6);
-  const nscount = msg.readUInt16BE(8);
-  const arcount = msg.readUInt16BE(10);
+  const qdcount = u16(msg, 4);
+  const ancount = u16(msg, 6);
+  const nscount = u16(msg, 8);
+  const arcount = u16(msg, 10);
   if (q.opcode !== OPCODE_QUERY) return ParseStatus.NotImp;
   if (qdcount !== 1) return ParseStatus.FormErr;
 
   // The question name: plain labels only (a pointer in the first name can only point at the header).
   let o = HEADER_SIZE;
   let k = 0;
+  let h = FNV_OFFSET;
   const key = q.key;
   for (;;) {
-    if (o >= msg.length) return ParseStatus.FormErr;
+    if (o >= end) return ParseStatus.FormErr;
     const len = msg[o] ?? 0;
     if (len === 0) break;
     if (len > 63) return ParseStatus.FormErr;
-    if (o + 1 + len >= msg.length || k + len + 2 > MAX_NAME_OCTETS) return ParseStatus.FormErr;
+    if (o + 1 + len >= end || k + len + 2 > MAX_NAME_OCTETS) return ParseStatus.FormErr;
     key[k++] = len;
-    for (let i = 1; i <= len; i++) key[k++] = foldOctet(msg[o + i] ?? 0);
+    h = Math.imul(h ^ len, FNV_PRIME);
+    for (let i = 1; i <= len; i++) {
+      const folded = foldOctet(msg[o + i] ?? 0);
+      key[k++] = folded;
+      h = Math.imul(h ^ folded, FNV_PRIME);
+    }
     o += len + 1;
   }
   key[k++] = 0;
   o += 1;
-  if (o + 4 > msg.length) return ParseStatus.FormErr;
-  q.qtype = msg.readUInt16BE(o);
-  q.qclass = msg.readUInt16BE(o + 2);
+  if (o + 4 > end) return ParseStatus.FormErr;
+  q.qtype = u16(msg, o);
+  q.qclass = u16(msg, o + 2);
   key[k++] = q.qtype >> 8;
   key[k++] = q.qtype & 0xff;
+  h = Math.imul(h ^ 0, FNV_PRIME);
+  h = Math.imul(h ^ (q.qtype >> 8), FNV_PRIME);
+  h = Math.imul(h ^ (q.qtype & 0xff), FNV_PRIME);
   q.keyLength = k;
+  q.keyHash = h;
   q.qnameEnd = o;
   o += 4;
 
@@ -146,28 +181,28 @@ export function parseQuery(msg: Buffer, q: ParsedQuery): ParseStatus {
   const records = ancount + nscount + arcount;
   for (let r = 0; r < records; r++) {
     const nameStart = o;
-    o = skipName(msg, o);
-    if (o < 0 || o + 10 > msg.length) return ParseStatus.FormErr;
-    const type = msg.readUInt16BE(o);
-    const rdlength = msg.readUInt16BE(o + 8);
+    o = skipName(msg, o, end);
+    if (o < 0 || o + 10 > end) return ParseStatus.FormErr;
+    const type = u16(msg, o);
+    const rdlength = u16(msg, o + 8);
     const rdata = o + 10;
-    if (rdata + rdlength > msg.length) return ParseStatus.FormErr;
+    if (rdata + rdlength > end) return ParseStatus.FormErr;
     if (type === RRType.OPT) {
       // RFC 6891 §6.1.1: one OPT, in the additional section, owned by the root.
       if (q.hasOpt || r < ancount + nscount || o !== nameStart + 1) return ParseStatus.FormErr;
       for (let p = rdata; p < rdata + rdlength; ) {
         if (p + 4 > rdata + rdlength) return ParseStatus.FormErr;
-        p += 4 + msg.readUInt16BE(p + 2);
+        p += 4 + u16(msg, p + 2);
         if (p > rdata + rdlength) return ParseStatus.FormErr;
       }
       q.hasOpt = true;
-      q.optPayload = msg.readUInt16BE(o + 2);
+      q.optPayload = u16(msg, o + 2);
       q.optVersion = msg[o + 5] ?? 0;
       q.optDo = ((msg[o + 6] ?? 0) & 0x80) !== 0;
     }
     o = rdata + rdlength;
   }
-  if (o !== msg.length) return ParseStatus.FormErr; // trailing octets: not a message we understand
+  if (o !== end) return ParseStatus.FormErr; // trailing octets: not a message we understand
   if (q.qtype === RRType.OPT) return ParseStatus.FormErr; // OPT is a pseudo-RR, never a question (RFC 6891 §6.1.1)
   return ParseStatus.Ok;
 }

@@ -9,6 +9,7 @@ import { nameKey, parseName } from '../../src/dns/name.js';
 import type { DnsChange, DnsView } from '../../src/dns/view.js';
 import { parseDomain } from '../../src/dns/authority.js';
 import { FakeView } from './fake-view.js';
+import { questionKeyHash } from '../../src/dns/wire.js';
 
 const answer = (tags: string[]): AuthorityAnswer => ({ rcode: 0, aa: true, answer: [], authority: [], additional: [], rotation: 1, tags });
 const variant = (size: number) => ({ bytes: Buffer.alloc(size), answerOffsets: undefined });
@@ -42,6 +43,31 @@ describe('ResponseCache bounds', () => {
     cache.storeVariant(cache.set('r', answer([])), 0, variant(10));
     cache.clear();
     expect([cache.size, cache.bytes]).toEqual([0, 0]);
+  });
+
+  it('finds entries by their key octets, also when two keys share a hash, through replacement and invalidation', () => {
+    const octets = (key: string) => Buffer.from(`${key}\u0000padding`, 'latin1'); // longer than the key, as the parser's scratch is
+    const find = (cache: ResponseCache, key: string) => cache.find(octets(key), key.length, questionKeyHash(key));
+    // Two keys with the same FNV-1a hash (found by search), so they share a chain.
+    const [one, two] = ['key-901258', 'key-1540052'];
+    expect(questionKeyHash(one)).toBe(questionKeyHash(two));
+    for (const firstGone of [one, two]) {
+      const cache = new ResponseCache(1_000, 1_000_000);
+      const first = cache.set(one, answer([`inst:${one}`, 'svc:both']));
+      const second = cache.set(two, answer([`inst:${two}`, 'svc:both']));
+      expect([find(cache, one), find(cache, two), find(cache, 'key-9')]).toEqual([first, second, undefined]);
+      expect(cache.find(octets(one), one.length - 1, questionKeyHash(one))).toBeUndefined(); // a prefix is not the key
+      const replaced = cache.set(firstGone, answer([`inst:${firstGone}`]));
+      expect(find(cache, firstGone)).toBe(replaced);
+      expect(cache.invalidate(`inst:${firstGone}`)).toBe(1);
+      const other = firstGone === one ? two : one;
+      expect([find(cache, firstGone), find(cache, other)]).toEqual([undefined, firstGone === one ? second : first]);
+      expect(cache.invalidate('svc:both')).toBe(1);
+      expect(find(cache, other)).toBeUndefined();
+      cache.set(one, answer([]));
+      cache.clear();
+      expect(find(cache, one)).toBeUndefined();
+    }
   });
 
   it('bounds the number of questions too', () => {

@@ -15,6 +15,7 @@ import { Authority, parseDomain } from '../../src/dns/authority.js';
 import { DnsRequestHandler } from '../../src/dns/handler.js';
 import { FakeView } from './fake-view.js';
 import { TcpClient, buildQuery, decode, tcpQuery, EXCHANGE_TIMEOUT_MS, serveOnLoopback } from './helpers.js';
+import { ParsedQuery, parseQuery } from '../../src/dns/wire.js';
 
 const CORPUS = fileURLToPath(new URL('../fixtures/dns-corpus/', import.meta.url));
 
@@ -181,5 +182,83 @@ describe('request handler fuzzing (seeded, bounded)', () => {
     }
     expect(replies).toBeGreaterThan(ITERATIONS / 10);
     expect(handler.stats().internalErrors).toBe(0);
+  });
+});
+
+describe('answerInto, the batched transport entry, answers exactly as handle does', () => {
+  const domain = parseDomain('local.');
+  const make = () => new DnsRequestHandler({ authority: new Authority({ domain, answerTtl: 5, negativeTtl: 5, zones: [] }), view: view(), domain, maxAnswers: 3 });
+
+  it.each([1, 2])('same replies for the same requests, from a receive slot with stale octets after the datagram (seed %i)', (seed) => {
+    // Two handlers with the same data see the same requests: their caches and rotations move in step.
+    const plain = make();
+    const slotted = make();
+    const rnd = seededRandom(seed);
+    const templates = [
+      buildQuery('_many._tcp.local.', 'PTR', { edns: 1232 }), // 30 PTRs, 3 per reply (windows)
+      buildQuery('_many._tcp.local.', 'SRV', { edns: 1232 }),
+      buildQuery('m1._many._tcp.local.', 'SRV'),
+      buildQuery('M29._MANY._tcp.local.', 'TXT', { edns: 4096 }),
+      buildQuery('canary._dns-sd._udp.local.', 'PTR'),
+      buildQuery('_canary._tcp.local.', 'SRV'), // 1 SRV: a cached reply copied into the slot
+      buildQuery('10-0-0-1.addr.local.', 'A'),
+      buildQuery('nothing.local.', 'A'),
+      buildQuery('a.', 'A', { opcode: 5 }),
+      buildQuery('_canary._tcp.local.', 'SRV', { edns: 1232, ednsVersion: 1 }),
+    ];
+    const slot = Buffer.alloc(1500);
+    const out = Buffer.alloc(1500);
+    let written = 0;
+    for (let i = 0; i < 3000; i++) {
+      let msg = Buffer.from(templates[i % templates.length]!);
+      msg.writeUInt16BE(Math.floor(rnd() * 0x10000), 0);
+      if (rnd() < 0.2) msg[Math.floor(rnd() * msg.length)] = Math.floor(rnd() * 256);
+      if (rnd() < 0.05) msg = msg.subarray(0, Math.floor(rnd() * msg.length));
+      slot.fill(Math.floor(rnd() * 256));
+      msg.copy(slot);
+      // Now and then a send slot too small for the reply: nothing is sent, as on a socket with small slots.
+      const room = rnd() < 0.1 ? 40 : out.length;
+      out.fill(0xee);
+      const expected = plain.handle(msg, 'udp');
+      const length = slotted.answerInto(slot, msg.length, out.subarray(0, room));
+      if (expected === undefined || expected.length > room) {
+        expect(length).toBe(-1);
+      } else {
+        expect(out.subarray(0, length)).toEqual(expected);
+        expect(out[length]).toBe(length < room ? 0xee : out[length]); // nothing written past the reply
+        written++;
+      }
+    }
+    expect(written).toBeGreaterThan(2000);
+    // The same counts (the sampled latencies aside: they are timings).
+    const counts = (h: DnsRequestHandler) => ({ ...h.stats(), answerLatency: undefined });
+    expect(counts(slotted)).toEqual(counts(plain));
+  });
+});
+
+describe('cached questions whose keys share a hash', () => {
+  it('each get their own reply, in either case and EDNS shape, over both entry points', () => {
+    const domain = parseDomain('local.');
+    const handler = new DnsRequestHandler({ authority: new Authority({ domain, answerTtl: 5, negativeTtl: 5, zones: [] }), view: view(), domain });
+    // Two names whose cache keys (folded name + type A) have the same FNV-1a hash (found by search).
+    const names = ['c479599.local.', 'c662382.local.'];
+    const q = new ParsedQuery();
+    const hashes = names.map((n) => (parseQuery(buildQuery(n, 'A'), q), q.keyHash));
+    expect(hashes[0]).toBe(hashes[1]);
+    const out = Buffer.alloc(1232);
+    for (let round = 0; round < 3; round++) {
+      for (const name of [...names, ...names.map((n) => n.toUpperCase())]) {
+        for (const edns of [false, 1232] as const) {
+          const msg = buildQuery(name, 'A', { edns, id: round });
+          const replies = [handler.handle(msg, 'udp')!, out.subarray(0, handler.answerInto(msg, msg.length, out))];
+          for (const reply of replies) {
+            const decoded = decode(reply);
+            expect([decoded.id, decoded.rcode, decoded.packet.questions?.[0]?.name]).toEqual([round, 'NXDOMAIN', name.slice(0, -1)]);
+            expect(reply.subarray(12, 12 + name.length + 1)).toEqual(msg.subarray(12, 12 + name.length + 1)); // as asked
+          }
+        }
+      }
+    }
+    expect(handler.stats()).toMatchObject({ cacheEntries: 2, cacheMisses: 2 });
   });
 });

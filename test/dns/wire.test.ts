@@ -3,7 +3,7 @@ import dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
 import { nameFromLabels, nameToPresentation, parseName, nameKey } from '../../src/dns/name.js';
 import { RRType, metadataToTxt, type ResourceRecord } from '../../src/dns/records.js';
-import { ParsedQuery, ParseStatus, encodeResponse, parseQuery, foldedQuestionName } from '../../src/dns/wire.js';
+import { ParsedQuery, ParseStatus, encodeResponse, parseQuery, foldedQuestionName, questionKeyHash } from '../../src/dns/wire.js';
 import { addressFromLabel, addressLabel } from '../../src/dns/hosts.js';
 import { buildQuery, wireName } from './helpers.js';
 
@@ -100,6 +100,31 @@ describe('question parser', () => {
     optAsAnswer.writeUInt16BE(1, 6);
     optAsAnswer.writeUInt16BE(0, 10);
     expect(parseQuery(optAsAnswer, q)).toBe(ParseStatus.FormErr);
+  });
+
+  it('hashes the key as questionKeyHash hashes its string form: case folded, qtype included', () => {
+    const q = new ParsedQuery();
+    const hashes = ['_API._tcp.Local.', '_api._tcp.local.', '_api._udp.local.'].map((n) => {
+      expect(parseQuery(buildQuery(n, 'SRV'), q)).toBe(ParseStatus.Ok);
+      expect(q.keyHash).toBe(questionKeyHash(q.key.toString('latin1', 0, q.keyLength)));
+      return q.keyHash;
+    });
+    expect(parseQuery(buildQuery('_api._tcp.local.', 'TXT'), q)).toBe(ParseStatus.Ok);
+    expect([hashes[0] === hashes[1], hashes[1] === hashes[2], q.keyHash === hashes[0]]).toEqual([true, false, false]);
+  });
+
+  it('reads only msg[0, end) of a longer buffer (a receive slot), and never past the buffer', () => {
+    const q = new ParsedQuery();
+    const msg = buildQuery('_api._tcp.local.', 'SRV', { edns: 1232 });
+    const slot = Buffer.concat([msg, Buffer.alloc(100, 0xff)]);
+    expect(parseQuery(slot, q)).toBe(ParseStatus.FormErr); // the trailing octets belong to no record
+    expect(parseQuery(slot, q, msg.length)).toBe(ParseStatus.Ok);
+    expect([q.qtype, q.hasOpt, q.optPayload]).toEqual([33, true, 1232]);
+    // The datagram cut short inside its OPT record or question: malformed, whatever follows in the slot.
+    expect(parseQuery(slot, q, msg.length - 1)).toBe(ParseStatus.FormErr);
+    expect(parseQuery(slot, q, 20)).toBe(ParseStatus.FormErr);
+    expect(parseQuery(slot, q, 11)).toBe(ParseStatus.Drop);
+    expect(parseQuery(msg, q, msg.length + 1)).toBe(ParseStatus.Drop);
   });
 
   it('drops responses and runts, flags other opcodes', () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: plain ESM helpers of the bench script, no type declarations
-import { parseDnsperf } from '../../scripts/bench/dnsperf.mjs';
+import { latencyPercentiles, parseDnsperf, perQueryLatency } from '../../scripts/bench/dnsperf.mjs';
 // @ts-expect-error: plain ESM helpers of the bench script, no type declarations
 import { buildDataset, buildQueryFile, buildZoneFile } from '../../scripts/bench/dataset.mjs';
 
@@ -39,6 +39,20 @@ describe('bench helpers', () => {
     expect(r.avgLatencyMs).toBeCloseTo(0.712, 6);
     expect(r.maxLatencyMs).toBeCloseTo(8.043, 6);
     expect(r.rcodes).toEqual({ NOERROR: 1284058, NXDOMAIN: 67542 });
+  });
+
+  it('reads per-query latencies from dnsperf -v lines into percentiles', () => {
+    expect(perQueryLatency('> NOERROR _svc-00000._tcp.local. PTR 0.000254')).toBeCloseTo(0.000254, 9);
+    expect(perQueryLatency('> NXDOMAIN _nosuch-1._tcp.local. SRV 0.000010')).toBeCloseTo(0.00001, 9);
+    expect(perQueryLatency('[Status] Sending queries (to 127.0.0.1:40338)')).toBeUndefined();
+    expect(perQueryLatency('  Queries sent:         1351640')).toBeUndefined();
+    // 1000 latencies of 1..1000 us: p50 501 us, p99 991 us, p99.9 1000 us.
+    const r = latencyPercentiles(Array.from({ length: 1000 }, (_, i) => (1000 - i) / 1e6));
+    expect(r.latencySamples).toBe(1000);
+    expect(r.p50LatencyMs).toBeCloseTo(0.501, 9);
+    expect(r.p99LatencyMs).toBeCloseTo(0.991, 9);
+    expect(r.p999LatencyMs).toBeCloseTo(1, 9);
+    expect(latencyPercentiles([])).toEqual({});
   });
 
   it('builds a deterministic query file with every query kind and a zone holding every queried name', () => {

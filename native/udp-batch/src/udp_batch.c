@@ -25,6 +25,7 @@
 #define MAX_SLOT 65536
 #define DEFAULT_BATCHES_PER_EVENT 8
 #define MAX_BATCHES_PER_EVENT 1024
+#define REREAD_MIN 4 /* datagrams in a batch from which the same readable event reads again */
 
 typedef struct {
   int fd;
@@ -239,7 +240,10 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     s->drops += dropped;
     if (!call_js(s, self, count, dropped)) break;
     send_replies(s, count);
-    if (count < s->batch) break; /* the queue is drained */
+    /* A short batch: arrivals are sparse, another read would most likely find nothing (a wasted system call);
+     * wait for the next readable event. A full batch, or one of REREAD_MIN or more: packets kept arriving while
+     * this one was answered, so read again now rather than through another event-loop turn and epoll_wait. */
+    if (count < s->batch && count < REREAD_MIN) break;
   }
 out:
   if (cscope != NULL) napi_close_callback_scope(env, cscope);
