@@ -193,10 +193,14 @@ async function startDns(config: BeaconConfig, registry: ServiceRegistry, balance
   const updatesOn = config.tsigKeys.length > 0 || config.allowUpdateFrom.length > 0;
   if (updatesOn && config.dnsWorkers > 1) throw new InvalidConfigurationError('DNS UPDATE (--tsig-key, --allow-update-from) needs --workers 1', 'workers');
   // The SOA serial, published from this process (docs/ARCHITECTURE.md, "SOA serial"): it starts above the
-  // last one stored, and the workers adopt what it publishes.
-  const serial = ZoneSerial.startAfter(readSerial(config.dataDir, moduleLogger(logger, 'dns')));
-  const stored = persistSerial(serial, config.dataDir, moduleLogger(logger, 'dns'));
-  teardown.push(() => stored.close());
+  // last one stored, and the workers adopt what it publishes. A memory store (--ephemeral) writes no file:
+  // the registry it serves starts empty anyway, and unix time keeps the serial ahead across restarts.
+  const durableSerial = config.store !== 'memory';
+  const serial = ZoneSerial.startAfter(durableSerial ? readSerial(config.dataDir, moduleLogger(logger, 'dns')) : undefined);
+  if (durableSerial) {
+    const stored = persistSerial(serial, config.dataDir, moduleLogger(logger, 'dns'));
+    teardown.push(() => stored.close());
+  }
   // Dynamic zone data (records UPDATE keeps that describe no instance), loaded from the store and following it.
   const zoneData = await openZoneData(store, parseDomain(config.domain));
   teardown.push(() => zoneData.close());

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -56,5 +56,20 @@ describe('the stored SOA serial', () => {
       writeFileSync(path.join(dir, SERIAL_FILE), text);
       expect(readSerial(dir, silentLogger)).toBeUndefined();
     }
+  });
+});
+
+describe('the daemon and the serial file', () => {
+  it('keeps it in the data directory on SQLite and writes none with the memory store (--ephemeral)', async () => {
+    const { startBeacon } = await import('../../src/daemon/beacon.js');
+    const { loadConfig } = await import('../../src/config.js');
+    const files: Record<string, boolean> = {};
+    for (const ephemeral of [false, true]) {
+      const dir = dataDir();
+      const beacon = await startBeacon(loadConfig({ env: {}, cwd: dir, flags: { ephemeral, dataDir: dir, dnsListen: '127.0.0.1:0' } }), { logger: silentLogger });
+      await beacon.close();
+      files[ephemeral ? 'memory' : 'sqlite'] = existsSync(path.join(dir, SERIAL_FILE));
+    }
+    expect(files).toEqual({ sqlite: true, memory: false });
   });
 });
