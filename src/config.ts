@@ -135,12 +135,9 @@ function toConfig(v: SettingValues): BeaconConfig {
   if (v.ephemeral && v.store === 'etcd') {
     throw new InvalidConfigurationError(`ephemeral: ${flagOf('ephemeral')} keeps the registry in memory and cannot be combined with ${flagOf('store')} etcd`, 'ephemeral');
   }
-  // DNS UPDATE replies wait for the write path: the batched UDP transport cannot send late, and workers hold
-  // read-only replicas (see README, 'Registration through DNS UPDATE').
+  // DNS UPDATE replies wait for the write path: the batched UDP transport cannot send late (see README,
+  // 'Registration through DNS UPDATE'). DNS workers forward UPDATE to the daemon, which holds the write path.
   const updates = (v.tsigKey?.length ?? 0) > 0 || (v.allowUpdateFrom?.length ?? 0) > 0;
-  if (updates && v.workers > 1) {
-    throw new InvalidConfigurationError(`workers: DNS UPDATE (${flagOf('tsigKey')}, ${flagOf('allowUpdateFrom')}) needs ${flagOf('workers')} 1`, 'workers');
-  }
   if (updates && v.udpTransport === 'batched') {
     throw new InvalidConfigurationError(`udpTransport: DNS UPDATE (${flagOf('tsigKey')}, ${flagOf('allowUpdateFrom')}) needs ${flagOf('udpTransport')} auto or dgram`, 'udpTransport');
   }

@@ -16,9 +16,8 @@ import { startControlServer, type ControlServer } from '../control/server.js';
 import type { WritePort } from '../control/ports.js';
 import type { ChangeEvent } from '../registry/mutations.js';
 import { createRegistryView } from '../dns/registry-view.js';
-import { startDnsServer, type DnsServer, type DnsStats } from '../dns/server.js';
-import { startDnsWorkers } from './dns-workers.js';
-import { InvalidConfigurationError } from '../errors.js';
+import { startDnsServer, type DnsServer, type DnsServerOptions, type DnsStats } from '../dns/server.js';
+import { startDnsWorkers, type DnsWorkerPool } from './dns-workers.js';
 import { startMdnsResponder } from '../mdns/index.js';
 import { LoopStallMonitor } from './loop-stall.js';
 import { HealthChecker } from '../health/checker.js';
@@ -185,13 +184,40 @@ function dnsOptionsOf(config: BeaconConfig) {
   };
 }
 
+/**
+ * With workers, DNS UPDATE is applied here: a server with no listeners answers what the workers forward (its
+ * writes acknowledged once every worker applied them, like the control API's), and its update counters join
+ * the workers' in the pool's stats.
+ */
+async function answerForwardedUpdates(
+  workers: DnsWorkerPool,
+  options: DnsServerOptions,
+  update: NonNullable<DnsServerOptions['update']>,
+  durable: DurableRegistry,
+): Promise<DnsWorkerPool> {
+  const writer = writerSyncedWith(durable, (index) => workers.synced(index));
+  // The serial is the workers' pool's to move (once per batch it streams), not this server's.
+  const updates = await startDnsServer({ ...options, listen: [], update: { ...update, writer }, serialFollowsView: false });
+  workers.answerUpdates((msg, remote) => updates.handler.update(msg, remote) ?? Promise.resolve(undefined));
+  return {
+    ...workers,
+    stats: () => {
+      const outcomes = updates.stats().updatesByOutcome;
+      return { ...workers.stats(), ...(outcomes ? { updatesByOutcome: outcomes } : {}) };
+    },
+    close: async () => {
+      await workers.close();
+      await updates.close();
+    },
+  };
+}
+
 /** DNS in this process or in `--workers N` processes, and the mDNS responder when asked for. */
 async function startDns(config: BeaconConfig, registry: ServiceRegistry, balancer: SmartLoadBalancer, durable: DurableRegistry, store: DaemonStore, logger: Logger, teardown: Teardown) {
   const dnsOptions = dnsOptionsOf(config);
   // DNS UPDATE is on when a key or an unsigned source is configured; it writes through the one write path,
-  // from the process that holds it (workers hold read-only replicas).
+  // from the process that holds it: workers hold read-only replicas and forward UPDATE messages here.
   const updatesOn = config.tsigKeys.length > 0 || config.allowUpdateFrom.length > 0;
-  if (updatesOn && config.dnsWorkers > 1) throw new InvalidConfigurationError('DNS UPDATE (--tsig-key, --allow-update-from) needs --workers 1', 'workers');
   // The SOA serial, published from this process (docs/ARCHITECTURE.md, "SOA serial"): it starts above the
   // last one stored, and the workers adopt what it publishes. A memory store (--ephemeral) writes no file:
   // the registry it serves starts empty anyway, and unix time keeps the serial ahead across restarts.
@@ -206,11 +232,12 @@ async function startDns(config: BeaconConfig, registry: ServiceRegistry, balance
   teardown.push(() => zoneData.close());
   // With --workers N, N processes answer DNS from replicas of the registry; writes wait until they applied.
   const workers = config.dnsWorkers > 1
-    ? await startDnsWorkers({ count: config.dnsWorkers, registry, balancer, serial, zone: zoneData.zone, dns: dnsOptions, logger: moduleLogger(logger, 'dns-workers') })
+    ? await startDnsWorkers({ count: config.dnsWorkers, registry, balancer, serial, zone: zoneData.zone, dns: { ...dnsOptions, ...(updatesOn ? { forwardUpdates: true } : {}) }, logger: moduleLogger(logger, 'dns-workers') })
     : undefined;
-  // The in-process view exists only when this process answers DNS itself (workers build their own) or
-  // publishes over multicast DNS (one responder per host, so never in the workers).
-  const needsView = workers === undefined || config.mdnsInterfaces !== undefined;
+  // The in-process view exists only when this process answers DNS itself (workers build their own), answers
+  // the UPDATEs workers forward (prerequisites read the authoritative registry), or publishes over multicast
+  // DNS (one responder per host, so never in the workers).
+  const needsView = workers === undefined || updatesOn || config.mdnsInterfaces !== undefined;
   const view = needsView ? createRegistryView(registry, balancer) : undefined;
   if (view) teardown.push(() => view.dispose());
   const update = updatesOn
@@ -223,7 +250,7 @@ async function startDns(config: BeaconConfig, registry: ServiceRegistry, balance
       }
     : undefined;
   const local = workers === undefined && view ? await startDnsServer({ view, ...dnsOptions, ...(update ? { update } : {}), serial, zoneData: zoneData.zone, logger }) : undefined;
-  const dns = workers ?? local!;
+  const dns = workers && update && view ? await answerForwardedUpdates(workers, { view, ...dnsOptions, serial, zoneData: zoneData.zone, logger }, update, durable) : (workers ?? local!);
   teardown.push(() => dns.close());
   const mdns = config.mdnsInterfaces !== undefined && view ? await startMdnsResponder({ view, interfaces: config.mdnsInterfaces, logger }) : undefined;
   if (mdns) teardown.push(() => mdns.close());

@@ -14,6 +14,8 @@ export interface WorkerDnsOptions {
   readonly zones?: string;
   readonly answerTtl?: number;
   readonly negativeTtl?: number;
+  /** Forward DNS UPDATE messages to the daemon (`update` / `update-reply`) instead of answering NOTIMP. */
+  readonly forwardUpdates?: boolean;
 }
 
 /** One instance's state after change `index` (null: removed). */
@@ -37,6 +39,8 @@ export type ToWorker =
    * acknowledgement; `serial` is the SOA serial the daemon published for the last of them.
    */
   | { readonly t: 'batch'; readonly messages: readonly (PutMessage | CircuitMessage | ZoneMessage)[]; readonly serial: number }
+  /** The reply to the worker's `update` number `seq` (base64 DNS message), or null: send none. */
+  | { readonly t: 'update-reply'; readonly seq: number; readonly reply: string | null }
   | { readonly t: 'stop' };
 
 /** Worker -> daemon. */
@@ -45,5 +49,7 @@ export type FromWorker =
   | { readonly t: 'hello' }
   | { readonly t: 'ready'; readonly udp: AddressInfo[]; readonly tcp: AddressInfo[] }
   | { readonly t: 'applied'; readonly index: number }
+  /** A DNS UPDATE message (base64) from `remote`, for the daemon's write path: answered by `update-reply`. */
+  | { readonly t: 'update'; readonly seq: number; readonly msg: string; readonly remote: string }
   | { readonly t: 'stats'; readonly stats: DnsStats }
   | { readonly t: 'failed'; readonly message: string };

@@ -49,6 +49,39 @@ function send(message: FromWorker): void {
   process.send?.(message);
 }
 
+/**
+ * DNS UPDATE from a worker: the daemon holds the write path, so the message goes to it over IPC and its reply
+ * comes back here for the transport to send. Replies pending when the channel closes are dropped (the client
+ * retries, as it would after a lost datagram).
+ */
+class UpdateForwarder {
+  private seq = 0;
+  private readonly pending = new Map<number, (reply: Buffer | undefined) => void>();
+
+  /** Send `msg` to the daemon; resolves with its reply. */
+  forward(msg: Buffer, remote: string): Promise<Buffer | undefined> {
+    if (!process.connected) return Promise.resolve(undefined);
+    const seq = ++this.seq;
+    return new Promise((resolve) => {
+      this.pending.set(seq, resolve);
+      send({ t: 'update', seq, msg: msg.toString('base64'), remote });
+    });
+  }
+
+  /** The daemon answered update `seq`. */
+  settle(seq: number, reply: string | null): void {
+    const resolve = this.pending.get(seq);
+    this.pending.delete(seq);
+    resolve?.(reply === null ? undefined : Buffer.from(reply, 'base64'));
+  }
+
+  /** The channel closed: no reply will come for what is pending. */
+  dropAll(): void {
+    for (const resolve of this.pending.values()) resolve(undefined);
+    this.pending.clear();
+  }
+}
+
 async function main(): Promise<void> {
   let registry: ServiceRegistry | undefined;
   let circuits: CircuitMirror | undefined;
@@ -72,9 +105,20 @@ async function main(): Promise<void> {
     registry.apply({ type: 'sync', service: message.service, id: message.id, record: message.record ?? undefined, at: Date.now() });
   };
   let view: ReturnType<typeof createRegistryView> | undefined;
+  const updates = new UpdateForwarder();
+  process.on('disconnect', () => updates.dropAll());
   const serve = async (dns: WorkerDnsOptions): Promise<void> => {
     if (!view) throw new Error('serve before init');
-    server = await startDnsServer({ view, ...dns, listen: [...dns.listen], exclusive: false, ...(serial ? { serial, serialFollowsView: false } : {}), ...(zone ? { zoneData: zone } : {}) });
+    const { forwardUpdates, ...options } = dns;
+    server = await startDnsServer({
+      view,
+      ...options,
+      listen: [...dns.listen],
+      exclusive: false,
+      ...(serial ? { serial, serialFollowsView: false } : {}),
+      ...(zone ? { zoneData: zone } : {}),
+      ...(forwardUpdates ? { forwardUpdate: (msg: Buffer, remote: string) => updates.forward(msg, remote) } : {}),
+    });
     statsTimer = setInterval(() => server && send({ t: 'stats', stats: server.stats() }), STATS_INTERVAL_MS);
     send({ t: 'ready', udp: server.addresses.udp, tcp: server.addresses.tcp });
   };
@@ -120,6 +164,9 @@ async function main(): Promise<void> {
             if (last !== undefined) send({ t: 'applied', index: last });
             break;
           }
+          case 'update-reply':
+            updates.settle(raw.seq, raw.reply);
+            break;
           case 'stop':
             if (statsTimer) clearInterval(statsTimer);
             if (server) send({ t: 'stats', stats: server.stats() });

@@ -31,8 +31,13 @@ export interface DnsWorkerPool {
   workers(): WorkerPoolStatus & { readonly pids: readonly number[] };
   /** Resolves once every worker has applied change `index` (or after a bounded wait). */
   synced(index: number): Promise<void>;
+  /** Answer the DNS UPDATE messages workers forward (with `dns.forwardUpdates`); until set, they get no reply. */
+  answerUpdates(answer: UpdateAnswerer): void;
   close(): Promise<void>;
 }
+
+/** Answers one DNS UPDATE message from `remote`: the reply, or undefined for none. */
+export type UpdateAnswerer = (msg: Buffer, remote: string) => Promise<Buffer | undefined>;
 
 /** Options of the worker pool. */
 export interface DnsWorkerOptions {
@@ -90,6 +95,7 @@ export async function startDnsWorkers(options: DnsWorkerOptions): Promise<DnsWor
     stats: () => pool.stats(),
     workers: () => pool.workers(),
     synced: (index) => pool.synced(index),
+    answerUpdates: (answer) => pool.answerUpdates(answer),
     close: () => pool.close(),
   };
 }
@@ -188,6 +194,7 @@ class DnsWorkers {
   // their sockets); when none lives, for the ports the first workers got (port 0 would pick new ones).
   private boundPorts: WorkerDnsOptions | undefined;
   private first: (FromWorker & { t: 'ready' }) | undefined;
+  private updateAnswerer: UpdateAnswerer | undefined;
   /** Counters of dead workers, so that the sums never go backwards when a worker is replaced. */
   private retired: DnsStats[] = [];
   // A standby worker, forked once the pool serves: replacing a dead worker is then a message to a process
@@ -331,6 +338,25 @@ class DnsWorkers {
   }
 
   /** One message from a worker forked with `dns`. */
+  /** Answer the DNS UPDATE messages workers forward. */
+  answerUpdates(answer: UpdateAnswerer): void {
+    this.updateAnswerer = answer;
+  }
+
+  /** One forwarded UPDATE: applied here, where the write path is; the reply goes back to the worker that asked. */
+  private answerUpdate(worker: Worker, message: FromWorker & { t: 'update' }): void {
+    const answer = this.updateAnswerer;
+    const pending = answer ? answer(Buffer.from(message.msg, 'base64'), message.remote) : Promise.resolve(undefined);
+    void pending
+      .catch((error: unknown) => {
+        this.log.error({ err: error, worker: worker.id }, 'forwarded DNS UPDATE failed');
+        return undefined;
+      })
+      .then((reply) => {
+        if (worker.isConnected()) worker.send({ t: 'update-reply', seq: message.seq, reply: reply ? reply.toString('base64') : null } satisfies ToWorker);
+      });
+  }
+
   private onMessage(state: WorkerState, dns: WorkerDnsOptions | undefined, message: FromWorker, ready: ReadySettlers): void {
     const { worker } = state;
     if (message.t === 'hello') {
@@ -348,6 +374,8 @@ class DnsWorkers {
       this.acks.wake();
     } else if (message.t === 'stats') {
       state.stats = message.stats;
+    } else if (message.t === 'update') {
+      this.answerUpdate(worker, message);
     } else {
       this.log.error({ worker: worker.id, message: message.message }, 'DNS worker failed');
       ready.reject(new Error(`DNS worker ${worker.id}: ${message.message}`));

@@ -96,6 +96,11 @@ export interface DnsServerOptions {
    */
   update?: Omit<UpdateResponderOptions, 'domain' | 'view' | 'zoneData' | 'logger' | 'onOutcome'>;
   /**
+   * Hand UPDATE messages to another process instead (a DNS worker forwards them to its daemon, which holds
+   * the write path): resolves with the reply to send, or undefined for none. Like `update`, it needs dgram.
+   */
+  forwardUpdate?: (msg: Buffer, remote: string) => Promise<Buffer | undefined>;
+  /**
    * The domain's SOA serial (zone-serial.ts); default: one starting at the current unix time. Unless
    * `serialFollowsView` is false (a DNS worker adopts the serials its daemon publishes), every change of the
    * view bumps it.
@@ -170,10 +175,13 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   }
   const handler = new DnsRequestHandler({ authority, view, domain, cacheEntries, cacheBytes, logger, counters, maxAnswers, serial, ...(zoneData ? { zoneData } : {}) });
 
+  const updates = options.update !== undefined || options.forwardUpdate !== undefined;
+  if (updates && options.udpTransport === 'batched') throw new InvalidConfigurationError('DNS UPDATE needs the dgram UDP transport, not batched', 'udpTransport');
   if (options.update) {
-    if (options.udpTransport === 'batched') throw new InvalidConfigurationError('DNS UPDATE needs the dgram UDP transport, not batched', 'udpTransport');
     const responder = new UpdateResponder(handler, { ...options.update, domain, view, ...(zoneData ? { zoneData } : {}), onOutcome: (outcome) => counters.update(outcome), ...(logger ? { logger } : {}) });
     handler.setUpdater((msg, remote) => responder.respond(msg, remote));
+  } else if (options.forwardUpdate) {
+    handler.setUpdater(options.forwardUpdate);
   }
   // Every change the zone sees moves the serial (docs/ARCHITECTURE.md, "SOA serial"): registrations,
   // deregistrations, health, circuit and TTL changes that alter answers all arrive as view changes, and
@@ -186,7 +194,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     stopZone();
   };
   const exclusive = options.exclusive ?? true;
-  const udp = chooseUdpTransport(options.update ? 'dgram' : (options.udpTransport ?? 'auto'), listen, !exclusive);
+  const udp = chooseUdpTransport(updates ? 'dgram' : (options.udpTransport ?? 'auto'), listen, !exclusive);
   const udpSockets: UdpListener[] = [];
   const tcpServers: net.Server[] = [];
   const tcp = new TcpTransport(handler, counters, tcpLimits, log);

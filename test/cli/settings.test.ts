@@ -199,9 +199,9 @@ describe('the settings table', () => {
     expect(loadConfig({ env: {}, flags: { ...DEFAULT_SETTINGS }, cwd: '/srv' })).toEqual(loadConfig({ env: {}, cwd: '/srv' }));
   });
 
-  it('refuses DNS UPDATE with DNS workers or the batched UDP transport', () => {
+  it('refuses DNS UPDATE with the batched UDP transport, and accepts it with DNS workers', () => {
     const key = 'k:hmac-sha256:c2VjcmV0';
-    expect(() => loadConfig({ env: { BEACON_TSIG_KEY: key, BEACON_WORKERS: '2' } })).toThrow(/^workers: DNS UPDATE/);
+    expect(loadConfig({ env: { BEACON_TSIG_KEY: key, BEACON_WORKERS: '2' } })).toMatchObject({ dnsWorkers: 2, tsigKeys: [{ algorithm: 'hmac-sha256' }] });
     expect(() => loadConfig({ env: { BEACON_ALLOW_UPDATE_FROM: '127.0.0.1/32', BEACON_UDP_TRANSPORT: 'batched' } })).toThrow(/^udpTransport: DNS UPDATE/);
     expect(loadConfig({ env: { BEACON_TSIG_KEY: key, BEACON_UDP_TRANSPORT: 'dgram' } }).tsigKeys).toHaveLength(1);
   });
