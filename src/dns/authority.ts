@@ -152,8 +152,6 @@ interface InstanceParts {
   readonly target: Name | undefined;
   /** SRV at `name`, as PTR answers add it. */
   readonly srv: ResourceRecord | undefined;
-  /** TXT RDATA from its metadata. */
-  readonly txt: TxtData;
   /** TXT at `name`. */
   readonly txtRecord: ResourceRecord | undefined;
   /** A/AAAA at `target` from its address, for an address-derived target. */
@@ -188,11 +186,13 @@ export class Authority {
   /** `addr.<domain>`, under which address-derived SRV targets live (hosts.ts). */
   private readonly addrZone: Name;
   /**
-   * What answers build from one instance, memoised per DnsInstance (the view replaces the object when the
-   * instance changes, so an entry never goes stale). After a write, every answer listing the service (PTR,
-   * SRV, A, subtypes) is dropped and rebuilt on the next query, each from all its instances: the memo makes
-   * that rebuild cost a lookup per instance instead of names, records and TXT strings built again (and gives
-   * the encoder the same names, whose keys name.ts keeps). Bounded: the oldest entries go first.
+   * What answers listing a service build from one of its instances, memoised per DnsInstance (the view
+   * replaces the object when the instance changes, so an entry never goes stale). After a write, every answer
+   * listing the service is dropped and rebuilt on the next query from all its instances: the memo makes a
+   * PTR or A rebuild cost a lookup per instance instead of names, records and TXT strings built again (and
+   * gives the encoder the same names, whose keys name.ts keeps). Only those answers use it: an instance's own
+   * questions (SRV, TXT) build what they need, so asking many distinct instances does not churn it (the
+   * cache's memory per question stays as it was). Bounded: the oldest entries go first.
    */
   private readonly parts = new Map<DnsInstance, InstanceParts>();
 
@@ -500,7 +500,7 @@ export class Authority {
     const any = qtype === RRType.ANY;
     if (qtype === RRType.SRV || any) this.addSrv(name, inst, hosts, result);
     if (qtype === RRType.TXT || any) {
-      result.answer.push({ name, type: RRType.TXT, ttl: this.ttl, data: this.partsOf(inst).txt });
+      result.answer.push({ name, type: RRType.TXT, ttl: this.ttl, data: { kind: 'TXT', strings: metadataToTxt(inst.metadata) } });
     }
     return true;
   }
@@ -534,7 +534,6 @@ export class Authority {
       name,
       target,
       srv: name !== undefined && target !== undefined ? this.srvRecord(name, inst, target) : undefined,
-      txt,
       txtRecord: name === undefined ? undefined : { name, type: RRType.TXT, ttl: this.ttl, data: txt },
       targetAddress: target === undefined ? undefined : addressRecord(target, this.ttl, inst.address),
       address: addressRecord(ROOT_NAME, this.ttl, inst.address),
@@ -574,7 +573,8 @@ export class Authority {
   }
 
   private addSrv(owner: Name, inst: DnsInstance, hosts: HostIndex, result: DynamicResult): void {
-    const { target } = this.partsOf(inst);
+    // The memoised target when a PTR answer built this instance's parts; not built here (see `parts`).
+    const target = this.parts.get(inst)?.target ?? srvTarget(inst, this.domain);
     if (!target) return;
     result.answer.push(this.srvRecord(owner, inst, target));
     this.targetAddresses([{ target, inst }], hosts, result);
@@ -596,8 +596,9 @@ export class Authority {
       if (done.has(key)) continue;
       done.add(key);
       if (target.length === addrZone.length + 1 && isSubdomain(target, addrZone)) {
-        const parts = this.partsOf(inst);
-        const rr = parts.target === target ? parts.targetAddress : addressRecord(target, this.ttl, inst.address);
+        // From the memo when this instance's parts are there (PTR answers build them), not built for it.
+        const parts = this.parts.get(inst);
+        const rr = parts?.target === target ? parts.targetAddress : addressRecord(target, this.ttl, inst.address);
         if (rr) additions.push({ rr, key });
         continue;
       }
