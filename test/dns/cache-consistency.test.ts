@@ -104,6 +104,12 @@ describe('the response cache against a fresh server', () => {
           ask(cached, question, edns);
           const expected = ask(fresh, question, edns);
           expect(ask(cached, question, edns), `${question.join(' ')} edns=${edns} after: ${steps.slice(-3).join('; ')}`).toBe(expected);
+          // The serial a cached reply carries is the zone's current one.
+          const raw = decode(cached.handler.handle(buildQuery(question[0], question[1], { edns: edns ? 1232 : false }), 'udp')!);
+          for (const line of [...raw.answer, ...raw.authority]) {
+            const soa = / IN SOA \S+ \S+ (\d+)/.exec(line);
+            if (soa) expect(Number(soa[1]), `${question.join(' ')} serial`).toBe(cached.serial.current);
+          }
         }
       }
       await fresh.close();
