@@ -24,7 +24,7 @@ import { type Zone, type ZoneData } from './zonefile.js';
 import { Rcode } from './wire.js';
 import { ADDR_LABEL, HostIndex, srvTarget } from './hosts.js';
 import { type Protocol, type QueryKind, SUBTYPE_LABEL, classifyQuery } from './query-kind.js';
-import { ENUM_TAG, SOA_TAG, instanceTag, nameTag, serviceTag } from './cache-tags.js';
+import { ENUM_TAG, SOA_TAG, instanceTag, nameTag, serviceTag, unheldTag } from './cache-tags.js';
 import type { SerialSource } from './zone-serial.js';
 import type { DynamicZone } from './dynamic-zone.js';
 import { mergeRRsets, rrsetKeys } from './rrset.js';
@@ -370,7 +370,10 @@ export class Authority {
         this.serviceData(name, view.eligible(kind.service, kind.protocol), qtype, hosts, result);
         return result;
       case 'instance':
-        result.tags.push(serviceTag(kind.service));
+        // No eligible instance holds the name: the answer (NXDOMAIN, or NODATA for an ineligible one) changes
+        // only when the name is registered, deregistered or becomes eligible, all of which drop its instanceTag
+        // (see DnsChange.registrations); whether the service exists does not change it. A sibling's change keeps it.
+        result.tags.push(instanceTag(kind.service, kind.protocol, kind.foldedId), unheldTag(kind.service));
         if (!view.hasService(kind.service, kind.protocol)) return result;
         if (this.instanceData(name, kind, view, qtype, hosts, result)) return result;
         // A registered but ineligible instance: the name exists, without data.
@@ -493,8 +496,8 @@ export class Authority {
     const inst = view.instance ? view.instance(wanted.service, wanted.protocol, wanted.foldedId) : this.findInstance(view.eligible(wanted.service, wanted.protocol), wanted.foldedId);
     if (!inst) return false;
     // An eligible instance's own answers depend on that instance only (the cache invalidation diffs each
-    // service on change), so a change to one instance leaves its siblings cached. Negative answers keep the
-    // service tag.
+    // service on change), so a change to one instance leaves its siblings cached. (Negative answers: see the
+    // 'instance' case of `dynamic`.)
     result.tags = [instanceTag(wanted.service, wanted.protocol, wanted.foldedId)];
     result.exists = true;
     const any = qtype === RRType.ANY;

@@ -11,7 +11,7 @@ import { foldAscii } from '../ascii.js';
 import { type DnsChange, type DnsInstance, type DnsInstanceChange, type DnsView } from './view.js';
 import { type ResponseCache } from './cache.js';
 import { type HostIndex } from './hosts.js';
-import { ENUM_TAG, instanceTag, nameTag, serviceTag } from './cache-tags.js';
+import { ENUM_TAG, instanceTag, nameTag, serviceTag, unheldTag } from './cache-tags.js';
 import type { SerialFeed, SerialSource } from './zone-serial.js';
 import type { DynamicZone } from './dynamic-zone.js';
 
@@ -71,6 +71,13 @@ export class CacheInvalidation {
 
   private onChange(change: DnsChange): void {
     for (const service of change.services) this.cache.invalidate(serviceTag(service));
+    // Negative answers at instance names change only when that name is registered or deregistered, or becomes
+    // eligible (its instanceTag then goes too): a health flip or a re-registration of a sibling keeps them.
+    if (change.registrations !== undefined && change.instances !== undefined) {
+      for (const { service, protocol, id } of change.registrations) this.cache.invalidate(instanceTag(service, protocol, id));
+    } else {
+      for (const service of change.services) this.cache.invalidate(unheldTag(service));
+    }
     if (change.instances !== undefined) {
       this.snapshots.clear();
       for (const instance of change.instances) this.instanceChanged(instance);

@@ -9,6 +9,12 @@ export const serviceTag = (service: string): string => `svc:${service}`;
 export const nameTag = (key: string): string => `name:${key}`;
 /** Dependency tag of an eligible instance's own answers (`I._S._P.D` SRV/TXT); `foldedId` is ASCII-lower-cased. */
 export const instanceTag = (service: string, protocol: 'tcp' | 'udp', foldedId: string): string => `inst:${service}/${protocol}/${foldedId}`;
+/**
+ * Dependency tag of the negative answers at instance names of a service (no eligible instance holds the
+ * name): they also carry the name's instanceTag, which a change that lists its registrations drops; this one
+ * goes with every change of the service that does not (see DnsChange.registrations).
+ */
+export const unheldTag = (service: string): string => `unheld:${service}`;
 /** Dependency tag of the enumeration names (`_services._dns-sd._udp`, `_tcp`, `_udp`). */
 export const ENUM_TAG = 'enum';
 /** Dependency tag of the answers that carry the DNS-SD domain's SOA (its serial moves with every change). */
