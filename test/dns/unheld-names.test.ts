@@ -1,7 +1,8 @@
 /**
  * Negative answers at instance names (no eligible instance holds the name) stay cached across the service's
  * other changes, and every change that does move them shows in the very next answer: a registration (eligible
- * or not), a deregistration (eligible or not), a move to the other protocol, a name differing only in case.
+ * or not), a deregistration (eligible or not), a move to the other protocol, a name differing only in case;
+ * and, served from the cache, they carry the SOA serial of the moment (written into them when read).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
@@ -127,5 +128,33 @@ describe('a view that does not list its registrations', () => {
     expect(cache.get('ghost-web')).toBeUndefined();
     expect(cache.get('ghost-api')).toBeDefined();
     invalidation.close();
+  });
+});
+
+describe('cached negative answers after the SOA serial moved', () => {
+  const serialOf = (r: Decoded): number => Number(r.authority.find((l) => l.includes(' SOA '))!.split(' ').slice(-5)[0]);
+
+  it('carry the new serial from the cache, in every EDNS shape, at every move', async () => {
+    const asks = [
+      async () => decode(await udpQuery(port, buildQuery('ghost._api._tcp.local.', 'TXT'))),
+      async () => decode(await udpQuery(port, buildQuery('ghost._api._tcp.local.', 'TXT', { edns: 1232 }))),
+      async () => decode(await udpQuery(port, buildQuery('_nosuch._tcp.local.', 'SRV'))),
+    ];
+    let last = -1;
+    for (const ask of asks) {
+      const r = await ask();
+      expect(r.rcode).toBe('NXDOMAIN');
+      last = serialOf(r);
+    }
+    const misses = server.stats().cacheMisses;
+    for (let move = 0; move < 3; move++) {
+      registry.updateHealth('api', 'api-1', move % 2 === 0 ? 'unhealthy' : 'healthy');
+      expect(server.serial.current).not.toBe(last);
+      const serials = [];
+      for (const ask of asks) serials.push(serialOf(await ask()));
+      expect(serials).toEqual([server.serial.current, server.serial.current, server.serial.current]);
+      last = server.serial.current;
+    }
+    expect(server.stats().cacheMisses).toBe(misses); // every one of them a cache hit
   });
 });
