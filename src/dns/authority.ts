@@ -24,7 +24,7 @@ import { type Zone, type ZoneData } from './zonefile.js';
 import { Rcode } from './wire.js';
 import { ADDR_LABEL, HostIndex, srvTarget } from './hosts.js';
 import { type Protocol, type QueryKind, SUBTYPE_LABEL, classifyQuery } from './query-kind.js';
-import { ENUM_TAG, SOA_TAG, instanceTag, nameTag, serviceTag, unheldTag } from './cache-tags.js';
+import { ENUM_TAG, SOA_TAG, instanceShapeTag, instanceTag, nameTag, serviceShapeTag, serviceTag, unheldTag } from './cache-tags.js';
 import type { SerialSource } from './zone-serial.js';
 import type { DynamicZone } from './dynamic-zone.js';
 import { mergeRRsets, rrsetKeys } from './rrset.js';
@@ -363,7 +363,8 @@ export class Authority {
         if (qtype === RRType.PTR || any) this.enumerate(name, view, result);
         return result;
       case 'service':
-        result.tags.push(serviceTag(kind.service));
+        // Only the PTR listing (and ANY) carries the instances' TXT (RFC 6763 §12.1); SRV and addresses do not.
+        result.tags.push(qtype === RRType.PTR || any ? serviceTag(kind.service) : serviceShapeTag(kind.service));
         if (!view.hasService(kind.service, kind.protocol)) return result;
         // A registered service exists even with no eligible instance: NODATA, not NXDOMAIN.
         result.exists = true;
@@ -498,7 +499,9 @@ export class Authority {
     // An eligible instance's own answers depend on that instance only (the cache invalidation diffs each
     // service on change), so a change to one instance leaves its siblings cached. (Negative answers: see the
     // 'instance' case of `dynamic`.)
-    result.tags = [instanceTag(wanted.service, wanted.protocol, wanted.foldedId)];
+    // Only TXT (and ANY) reads the metadata: other answers keep across a metadata-only change (serviceShapeTag).
+    const reads = qtype === RRType.TXT || qtype === RRType.ANY ? instanceTag : instanceShapeTag;
+    result.tags = [reads(wanted.service, wanted.protocol, wanted.foldedId)];
     result.exists = true;
     const any = qtype === RRType.ANY;
     if (qtype === RRType.SRV || any) this.addSrv(name, inst, hosts, result);

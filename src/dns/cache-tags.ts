@@ -5,10 +5,18 @@
 
 /** Dependency tag of everything under `_service._proto.<domain>`. */
 export const serviceTag = (service: string): string => `svc:${service}`;
+/**
+ * Dependency tag of the answers under `_service._proto.<domain>` that read its eligible instances' SRV data and
+ * addresses but neither their metadata nor their tags (the service's SRV, A, AAAA; NODATA for other types): a
+ * change to an instance's metadata or tags alone keeps them.
+ */
+export const serviceShapeTag = (service: string): string => `svcshape:${service}`;
 /** Dependency tag of a host name (or an empty non-terminal above one). */
 export const nameTag = (key: string): string => `name:${key}`;
 /** Dependency tag of an eligible instance's own answers (`I._S._P.D` SRV/TXT); `foldedId` is ASCII-lower-cased. */
 export const instanceTag = (service: string, protocol: 'tcp' | 'udp', foldedId: string): string => `inst:${service}/${protocol}/${foldedId}`;
+/** Dependency tag of an eligible instance's own answers that do not read its metadata (SRV, no TXT): see serviceShapeTag. */
+export const instanceShapeTag = (service: string, protocol: 'tcp' | 'udp', foldedId: string): string => `instshape:${service}/${protocol}/${foldedId}`;
 /**
  * Dependency tag of the negative answers at instance names of a service (no eligible instance holds the
  * name): they also carry the name's instanceTag, which a change that lists its registrations drops; this one
