@@ -24,7 +24,7 @@ import { type Zone, type ZoneData } from './zonefile.js';
 import { Rcode } from './wire.js';
 import { ADDR_LABEL, HostIndex, srvTarget } from './hosts.js';
 import { type Protocol, type QueryKind, SUBTYPE_LABEL, classifyQuery } from './query-kind.js';
-import { ENUM_TAG, SOA_TAG, instanceShapeTag, instanceTag, nameTag, serviceShapeTag, serviceTag, unheldTag } from './cache-tags.js';
+import { ENUM_TAG, SOA_TAG, instanceShapeTag, instanceTag, nameTag, serviceShapeTag, serviceTag, subtypeTag, subtypesTag, unheldTag } from './cache-tags.js';
 import type { SerialSource } from './zone-serial.js';
 import type { DynamicZone } from './dynamic-zone.js';
 import { mergeRRsets, rrsetKeys } from './rrset.js';
@@ -381,7 +381,8 @@ export class Authority {
         result.exists = view.hasInstance(kind.service, kind.protocol, kind.id);
         return result;
       case 'subtype': {
-        result.tags.push(serviceTag(kind.service));
+        // The answer reads only the instances carrying the tag: a change to an instance without it keeps it.
+        result.tags.push(subtypeTag(kind.service, kind.protocol, kind.tag), subtypesTag(kind.service));
         if (!view.hasService(kind.service, kind.protocol)) return result;
         // Subtypes (RFC 6763 §7.1): the name is treated as existing for any tag of a registered service, so a
         // tag whose instances are all ineligible answers NODATA, like the service.

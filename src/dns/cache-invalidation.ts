@@ -11,7 +11,7 @@ import { foldAscii } from '../ascii.js';
 import { type DnsChange, type DnsInstance, type DnsInstanceChange, type DnsView } from './view.js';
 import { type ResponseCache } from './cache.js';
 import { type HostIndex } from './hosts.js';
-import { ENUM_TAG, instanceShapeTag, instanceTag, nameTag, serviceShapeTag, serviceTag, unheldTag } from './cache-tags.js';
+import { ENUM_TAG, instanceShapeTag, instanceTag, nameTag, serviceShapeTag, serviceTag, subtypeTag, subtypesTag, unheldTag } from './cache-tags.js';
 import type { SerialFeed, SerialSource } from './zone-serial.js';
 import type { DynamicZone } from './dynamic-zone.js';
 
@@ -76,6 +76,7 @@ export class CacheInvalidation {
     for (const service of change.services) {
       this.cache.invalidate(serviceTag(service));
       if (shapes) this.cache.invalidate(serviceShapeTag(service));
+      if (change.instances === undefined || change.enumeration !== false) this.cache.invalidate(subtypesTag(service));
     }
     // Negative answers at instance names change only when that name is registered or deregistered, or becomes
     // eligible (its instanceTag then goes too): a health flip or a re-registration of a sibling keeps them.
@@ -99,6 +100,9 @@ export class CacheInvalidation {
     const { service, protocol, id, before, after } = change;
     this.cache.invalidate(instanceTag(service, protocol, id));
     if (!sameShape(change)) this.cache.invalidate(instanceShapeTag(service, protocol, id));
+    // The subtypes it was or is listed under (RFC 6763 §7.1); the folded tag, as the authority reads it.
+    for (const tag of before?.tags ?? []) this.cache.invalidate(subtypeTag(service, protocol, foldAscii(tag)));
+    for (const tag of after?.tags ?? []) if (before?.tags !== after?.tags) this.cache.invalidate(subtypeTag(service, protocol, foldAscii(tag)));
     for (const key of this.hosts.change(before, after)) this.cache.invalidate(nameTag(key));
   }
 

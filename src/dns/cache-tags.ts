@@ -11,6 +11,13 @@ export const serviceTag = (service: string): string => `svc:${service}`;
  * change to an instance's metadata or tags alone keeps them.
  */
 export const serviceShapeTag = (service: string): string => `svcshape:${service}`;
+/** Dependency tag of a subtype's answers (`_tag._sub._service._proto.<domain>`, RFC 6763 §7.1); `foldedTag` ASCII-lower-cased. */
+export const subtypeTag = (service: string, protocol: 'tcp' | 'udp', foldedTag: string): string => `sub:${service}/${protocol}/${foldedTag}`;
+/**
+ * Dependency tag of every subtype answer of a service besides its subtypeTag: dropped when the service comes or
+ * goes, or changes without naming its instances (the tags that moved are not known then).
+ */
+export const subtypesTag = (service: string): string => `subs:${service}`;
 /** Dependency tag of a host name (or an empty non-terminal above one). */
 export const nameTag = (key: string): string => `name:${key}`;
 /** Dependency tag of an eligible instance's own answers (`I._S._P.D` SRV/TXT); `foldedId` is ASCII-lower-cased. */

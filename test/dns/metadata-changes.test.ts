@@ -70,3 +70,26 @@ describe('a metadata-only change', () => {
     expect([gone.rcode, gone.answer.length]).toEqual(['NOERROR', 0]);
   });
 });
+
+describe('subtype answers', () => {
+  it('stay cached across changes to instances without the tag and follow those with it, in any case', async () => {
+    expect((await ask('_blue._sub._api._tcp.local.', 'PTR')).answer).toHaveLength(1);
+    const misses = server.stats().cacheMisses;
+    registry.updateHealth('api', 'api-2', 'unhealthy');
+    registry.updateHealth('api', 'api-2', 'healthy');
+    expect((await ask('_blue._sub._api._tcp.local.', 'PTR')).answer).toHaveLength(1);
+    expect(server.stats().cacheMisses).toBe(misses); // kept: api-2 is not blue
+    registry.updateHealth('api', 'api-1', 'unhealthy');
+    expect((await ask('_blue._sub._api._tcp.local.', 'PTR')).answer).toHaveLength(0);
+    registry.register('api', new ServiceInstance('api-2', '10.0.0.2', 8080).withTags(['green', 'Blue']));
+    expect((await ask('_blue._sub._api._tcp.local.', 'PTR')).answer.join()).toContain('api-2._api._tcp.local');
+    registry.register('api', new ServiceInstance('api-2', '10.0.0.2', 8080).withTags(['green']));
+    expect((await ask('_blue._sub._api._tcp.local.', 'PTR')).answer).toHaveLength(0);
+    registry.deregister('api', 'api-1');
+    registry.deregister('api', 'api-2');
+    expect((await ask('_blue._sub._api._tcp.local.', 'PTR')).rcode).toBe('NXDOMAIN');
+    registry.register('api', new ServiceInstance('api-3', '10.0.0.3', 8080));
+    const back = await ask('_blue._sub._api._tcp.local.', 'PTR');
+    expect([back.rcode, back.answer.length]).toEqual(['NOERROR', 0]);
+  });
+});

@@ -12,7 +12,7 @@ import { createRegistryView } from '../../src/dns/registry-view.js';
 import { parseDomain } from '../../src/dns/authority.js';
 import { ResponseCache } from '../../src/dns/cache.js';
 import { CacheInvalidation } from '../../src/dns/cache-invalidation.js';
-import { instanceTag, unheldTag } from '../../src/dns/cache-tags.js';
+import { instanceTag, subtypeTag, subtypesTag, unheldTag } from '../../src/dns/cache-tags.js';
 import { HostIndex } from '../../src/dns/hosts.js';
 import type { DnsChange, DnsView } from '../../src/dns/view.js';
 import type { DnsServer } from '../../src/dns/server.js';
@@ -127,6 +127,12 @@ describe('a view that does not list its registrations', () => {
     for (const listener of listeners) listener({ services: ['web'], instances: [], registrations: [{ service: 'web', protocol: 'tcp', id: 'ghost' }] });
     expect(cache.get('ghost-web')).toBeUndefined();
     expect(cache.get('ghost-api')).toBeDefined();
+    // Subtype answers: a change without instance detail may have moved any tag.
+    cache.set('sub-api', { ...negative, rcode: 0, tags: [subtypeTag('api', 'tcp', 'blue'), subtypesTag('api')] });
+    for (const listener of listeners) listener({ services: ['api'], instances: [], enumeration: false, registrations: [] });
+    expect(cache.get('sub-api')).toBeDefined();
+    for (const listener of listeners) listener({ services: ['api'] });
+    expect(cache.get('sub-api')).toBeUndefined();
     invalidation.close();
   });
 });
