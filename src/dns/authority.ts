@@ -24,7 +24,7 @@ import { type Zone, type ZoneData } from './zonefile.js';
 import { Rcode } from './wire.js';
 import { ADDR_LABEL, HostIndex, srvTarget } from './hosts.js';
 import { type Protocol, type QueryKind, SUBTYPE_LABEL, classifyQuery } from './query-kind.js';
-import { ENUM_TAG, SOA_TAG, instanceTag, nameTag, serviceTag } from './cache-tags.js';
+import { ENUM_TAG, SOA_TAG, instanceShapeTag, instanceTag, nameTag, serviceShapeTag, serviceTag, subtypeTag, subtypesTag, unheldTag } from './cache-tags.js';
 import type { SerialSource } from './zone-serial.js';
 import type { DynamicZone } from './dynamic-zone.js';
 import { mergeRRsets, rrsetKeys } from './rrset.js';
@@ -363,21 +363,26 @@ export class Authority {
         if (qtype === RRType.PTR || any) this.enumerate(name, view, result);
         return result;
       case 'service':
-        result.tags.push(serviceTag(kind.service));
+        // Only the PTR listing (and ANY) carries the instances' TXT (RFC 6763 §12.1); SRV and addresses do not.
+        result.tags.push(qtype === RRType.PTR || any ? serviceTag(kind.service) : serviceShapeTag(kind.service));
         if (!view.hasService(kind.service, kind.protocol)) return result;
         // A registered service exists even with no eligible instance: NODATA, not NXDOMAIN.
         result.exists = true;
         this.serviceData(name, view.eligible(kind.service, kind.protocol), qtype, hosts, result);
         return result;
       case 'instance':
-        result.tags.push(serviceTag(kind.service));
+        // No eligible instance holds the name: the answer (NXDOMAIN, or NODATA for an ineligible one) changes
+        // only when the name is registered, deregistered or becomes eligible, all of which drop its instanceTag
+        // (see DnsChange.registrations); whether the service exists does not change it. A sibling's change keeps it.
+        result.tags.push(instanceTag(kind.service, kind.protocol, kind.foldedId), unheldTag(kind.service));
         if (!view.hasService(kind.service, kind.protocol)) return result;
         if (this.instanceData(name, kind, view, qtype, hosts, result)) return result;
         // A registered but ineligible instance: the name exists, without data.
         result.exists = view.hasInstance(kind.service, kind.protocol, kind.id);
         return result;
       case 'subtype': {
-        result.tags.push(serviceTag(kind.service));
+        // The answer reads only the instances carrying the tag: a change to an instance without it keeps it.
+        result.tags.push(subtypeTag(kind.service, kind.protocol, kind.tag), subtypesTag(kind.service));
         if (!view.hasService(kind.service, kind.protocol)) return result;
         // Subtypes (RFC 6763 §7.1): the name is treated as existing for any tag of a registered service, so a
         // tag whose instances are all ineligible answers NODATA, like the service.
@@ -493,9 +498,11 @@ export class Authority {
     const inst = view.instance ? view.instance(wanted.service, wanted.protocol, wanted.foldedId) : this.findInstance(view.eligible(wanted.service, wanted.protocol), wanted.foldedId);
     if (!inst) return false;
     // An eligible instance's own answers depend on that instance only (the cache invalidation diffs each
-    // service on change), so a change to one instance leaves its siblings cached. Negative answers keep the
-    // service tag.
-    result.tags = [instanceTag(wanted.service, wanted.protocol, wanted.foldedId)];
+    // service on change), so a change to one instance leaves its siblings cached. (Negative answers: see the
+    // 'instance' case of `dynamic`.)
+    // Only TXT (and ANY) reads the metadata: other answers keep across a metadata-only change (serviceShapeTag).
+    const reads = qtype === RRType.TXT || qtype === RRType.ANY ? instanceTag : instanceShapeTag;
+    result.tags = [reads(wanted.service, wanted.protocol, wanted.foldedId)];
     result.exists = true;
     const any = qtype === RRType.ANY;
     if (qtype === RRType.SRV || any) this.addSrv(name, inst, hosts, result);

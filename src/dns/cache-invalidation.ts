@@ -11,7 +11,7 @@ import { foldAscii } from '../ascii.js';
 import { type DnsChange, type DnsInstance, type DnsInstanceChange, type DnsView } from './view.js';
 import { type ResponseCache } from './cache.js';
 import { type HostIndex } from './hosts.js';
-import { ENUM_TAG, instanceTag, nameTag, serviceTag } from './cache-tags.js';
+import { ENUM_TAG, instanceShapeTag, instanceTag, nameTag, serviceShapeTag, serviceTag, subtypeTag, subtypesTag, unheldTag } from './cache-tags.js';
 import type { SerialFeed, SerialSource } from './zone-serial.js';
 import type { DynamicZone } from './dynamic-zone.js';
 
@@ -70,7 +70,21 @@ export class CacheInvalidation {
   }
 
   private onChange(change: DnsChange): void {
-    for (const service of change.services) this.cache.invalidate(serviceTag(service));
+    // Answers that read no metadata or tags stay when only those changed (a re-registration with new metadata)
+    // and no service came or went.
+    const shapes = change.instances === undefined || change.enumeration !== false || !change.instances.every(sameShape);
+    for (const service of change.services) {
+      this.cache.invalidate(serviceTag(service));
+      if (shapes) this.cache.invalidate(serviceShapeTag(service));
+      if (change.instances === undefined || change.enumeration !== false) this.cache.invalidate(subtypesTag(service));
+    }
+    // Negative answers at instance names change only when that name is registered or deregistered, or becomes
+    // eligible (its instanceTag then goes too): a health flip or a re-registration of a sibling keeps them.
+    if (change.registrations !== undefined && change.instances !== undefined) {
+      for (const { service, protocol, id } of change.registrations) this.cache.invalidate(instanceTag(service, protocol, id));
+    } else {
+      for (const service of change.services) this.cache.invalidate(unheldTag(service));
+    }
     if (change.instances !== undefined) {
       this.snapshots.clear();
       for (const instance of change.instances) this.instanceChanged(instance);
@@ -82,8 +96,13 @@ export class CacheInvalidation {
   }
 
   /** One instance entered, left or changed: its own answers and the host names it claimed or claims. */
-  private instanceChanged({ service, protocol, id, before, after }: DnsInstanceChange): void {
+  private instanceChanged(change: DnsInstanceChange): void {
+    const { service, protocol, id, before, after } = change;
     this.cache.invalidate(instanceTag(service, protocol, id));
+    if (!sameShape(change)) this.cache.invalidate(instanceShapeTag(service, protocol, id));
+    // The subtypes it was or is listed under (RFC 6763 §7.1); the folded tag, as the authority reads it.
+    for (const tag of before?.tags ?? []) this.cache.invalidate(subtypeTag(service, protocol, foldAscii(tag)));
+    for (const tag of after?.tags ?? []) if (before?.tags !== after?.tags) this.cache.invalidate(subtypeTag(service, protocol, foldAscii(tag)));
     for (const key of this.hosts.change(before, after)) this.cache.invalidate(nameTag(key));
   }
 
@@ -122,6 +141,20 @@ function sameInstanceData(a: DnsInstance, b: DnsInstance): boolean {
     a.weight === b.weight &&
     a.host === b.host &&
     sameMetadata(a.metadata, b.metadata)
+  );
+}
+
+/** Whether an instance stayed eligible with the same SRV data and address: only its metadata or tags changed. */
+function sameShape({ before, after }: DnsInstanceChange): boolean {
+  return (
+    before !== undefined &&
+    after !== undefined &&
+    before.id === after.id &&
+    before.address === after.address &&
+    before.port === after.port &&
+    before.priority === after.priority &&
+    before.weight === after.weight &&
+    before.host === after.host
   );
 }
 

@@ -5,10 +5,31 @@
 
 /** Dependency tag of everything under `_service._proto.<domain>`. */
 export const serviceTag = (service: string): string => `svc:${service}`;
+/**
+ * Dependency tag of the answers under `_service._proto.<domain>` that read its eligible instances' SRV data and
+ * addresses but neither their metadata nor their tags (the service's SRV, A, AAAA; NODATA for other types): a
+ * change to an instance's metadata or tags alone keeps them.
+ */
+export const serviceShapeTag = (service: string): string => `svcshape:${service}`;
+/** Dependency tag of a subtype's answers (`_tag._sub._service._proto.<domain>`, RFC 6763 §7.1); `foldedTag` ASCII-lower-cased. */
+export const subtypeTag = (service: string, protocol: 'tcp' | 'udp', foldedTag: string): string => `sub:${service}/${protocol}/${foldedTag}`;
+/**
+ * Dependency tag of every subtype answer of a service besides its subtypeTag: dropped when the service comes or
+ * goes, or changes without naming its instances (the tags that moved are not known then).
+ */
+export const subtypesTag = (service: string): string => `subs:${service}`;
 /** Dependency tag of a host name (or an empty non-terminal above one). */
 export const nameTag = (key: string): string => `name:${key}`;
 /** Dependency tag of an eligible instance's own answers (`I._S._P.D` SRV/TXT); `foldedId` is ASCII-lower-cased. */
 export const instanceTag = (service: string, protocol: 'tcp' | 'udp', foldedId: string): string => `inst:${service}/${protocol}/${foldedId}`;
+/** Dependency tag of an eligible instance's own answers that do not read its metadata (SRV, no TXT): see serviceShapeTag. */
+export const instanceShapeTag = (service: string, protocol: 'tcp' | 'udp', foldedId: string): string => `instshape:${service}/${protocol}/${foldedId}`;
+/**
+ * Dependency tag of the negative answers at instance names of a service (no eligible instance holds the
+ * name): they also carry the name's instanceTag, which a change that lists its registrations drops; this one
+ * goes with every change of the service that does not (see DnsChange.registrations).
+ */
+export const unheldTag = (service: string): string => `unheld:${service}`;
 /** Dependency tag of the enumeration names (`_services._dns-sd._udp`, `_tcp`, `_udp`). */
 export const ENUM_TAG = 'enum';
 /** Dependency tag of the answers that carry the DNS-SD domain's SOA (its serial moves with every change). */

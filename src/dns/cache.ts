@@ -32,8 +32,34 @@ export interface StoredVariant extends ArenaSlot {
   window: WindowedReply | undefined;
   /** In a reply that carries the zone's moving SOA: where its serial is (rewriteSerial); else -1. */
   serialAt: number;
-  /** The octets, as a new view per read: the hot path reads `memory` and `offset` itself. */
+  /** With `serialAt`: the serial its octets hold now, and the zone's (`freshSerial` makes them agree). */
+  serialHeld: number;
+  serialZone: ZoneSerialValue | undefined;
+  /** The octets, as a new view per read (serial made current): the hot path reads `memory` and `offset` itself. */
   readonly bytes: Buffer;
+}
+
+/** The zone's serial as the cache last heard it (-1: not yet), shared by the replies that carry it. */
+export interface ZoneSerialValue {
+  value: number;
+}
+
+/**
+ * Make the serial a stored reply carries the zone's current one: written at the first read after a move
+ * rather than into every cached negative answer at each move (one change would then cost a write per cached
+ * negative answer, hundreds of thousands under a flood of random names). Call before reading its octets.
+ */
+export function freshSerial(variant: StoredVariant): void {
+  const zone = variant.serialZone;
+  if (zone === undefined || zone.value === variant.serialHeld || zone.value < 0) return;
+  const value = zone.value;
+  const at = variant.offset + variant.serialAt;
+  const memory = variant.memory;
+  memory[at] = value >>> 24;
+  memory[at + 1] = (value >>> 16) & 0xff;
+  memory[at + 2] = (value >>> 8) & 0xff;
+  memory[at + 3] = value & 0xff;
+  variant.serialHeld = value;
 }
 
 /** A further EDNS shape's reply, for the few questions asked in more than one shape. */
@@ -46,9 +72,12 @@ class OtherVariant implements StoredVariant {
   answerOffsets: readonly number[] | undefined = undefined;
   window: WindowedReply | undefined = undefined;
   serialAt = -1;
+  serialHeld = -1;
+  serialZone: ZoneSerialValue | undefined = undefined;
 
   /** The octets (a view; see `StoredVariant.bytes`). */
   get bytes(): Buffer {
+    freshSerial(this);
     return slotBytes(this);
   }
 }
@@ -75,6 +104,8 @@ export class CacheEntry implements StoredVariant {
   answerOffsets: readonly number[] | undefined = undefined;
   window: WindowedReply | undefined = undefined;
   serialAt = -1;
+  serialHeld = -1;
+  serialZone: ZoneSerialValue | undefined = undefined;
   /** Further shapes, created on demand. */
   others: Map<number, OtherVariant> | undefined = undefined;
   /** The next entry whose key has the same hash (ResponseCache.find), most recent first. */
@@ -93,6 +124,7 @@ export class CacheEntry implements StoredVariant {
 
   /** The first shape's octets (a view; see `StoredVariant.bytes`). */
   get bytes(): Buffer {
+    freshSerial(this);
     return slotBytes(this);
   }
 }
@@ -159,7 +191,9 @@ export class ResponseCache {
    */
   private readonly byTag = new Map<string, string | string[] | Set<string>>();
   private invalidatedCount = 0;
-  /** Stored replies holding the zone's moving SOA serial at `serialAt` (rewriteSerial writes each). */
+  /** The zone's serial as last told (rewriteSerial); stored replies holding it write it when read (freshSerial). */
+  private readonly zoneSerial: ZoneSerialValue = { value: -1 };
+  /** Stored replies holding the zone's moving SOA serial at `serialAt`. */
   private readonly serialHolders = new Set<StoredVariant>();
   /** Keys of SOA-tagged entries with a reply (or pending answer) whose serial cannot be rewritten: dropped on a move. */
   private readonly serialMisses = new Set<string>();
@@ -189,9 +223,12 @@ export class ResponseCache {
     stored.window = variant.window;
     // Replies carrying the moving SOA get their serial rewritten in place when it moves (rewriteSerial).
     stored.serialAt = -1;
+    stored.serialZone = undefined;
     if (live && hasTag(entry.tags, SOA_TAG)) {
       stored.serialAt = variant.window === undefined ? soaSerialOffset(variant.bytes) : -1;
       if (stored.serialAt >= 0) {
+        stored.serialHeld = variant.bytes.readUInt32BE(stored.serialAt);
+        stored.serialZone = this.zoneSerial;
         this.serialHolders.add(stored);
         if (stored === entry) this.serialMisses.delete(entry.key);
       } else {
@@ -279,16 +316,17 @@ export class ResponseCache {
   }
 
   /**
-   * The zone's SOA serial moved: write it into every cached reply tagged SOA_TAG that holds it (the SOA
-   * answer, negative answers), in place, so they stay cached; entries with a reply whose serial was not found
-   * are dropped instead. Cost: four octets per such reply. Returns how many replies now carry `serial`.
+   * The zone's SOA serial moved: every cached reply tagged SOA_TAG that holds it (the SOA answer, negative
+   * answers) carries the new one from now on, in place, so they stay cached (each writes it at its next read:
+   * freshSerial); entries with a reply whose serial was not found are dropped instead. Cost: those entries,
+   * whatever the number of negative answers cached. Returns how many replies now carry `serial`.
    */
   rewriteSerial(serial: number): number {
-    for (const key of [...this.serialMisses]) if (this.delete(key)) this.invalidatedCount++;
-    this.serialMisses.clear();
-    const value = serial >>> 0;
-    // One write per reply; no lookups: a move costs a few nanoseconds per cached negative answer.
-    for (const variant of this.serialHolders) variant.memory.writeUInt32BE(value, variant.offset + variant.serialAt);
+    if (this.serialMisses.size > 0) {
+      for (const key of [...this.serialMisses]) if (this.delete(key)) this.invalidatedCount++;
+      this.serialMisses.clear();
+    }
+    this.zoneSerial.value = serial >>> 0;
     return this.serialHolders.size;
   }
 

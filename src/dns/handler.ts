@@ -11,7 +11,7 @@
 import { type Logger, silentLogger, moduleLogger } from '../log.js';
 import { type DnsView } from './view.js';
 import { Authority, type AuthorityAnswer } from './authority.js';
-import { ResponseCache, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES, hasKey, variantFor, type EncodedVariant, type StoredVariant } from './cache.js';
+import { ResponseCache, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES, freshSerial, hasKey, variantFor, type EncodedVariant, type StoredVariant } from './cache.js';
 import { HostIndex } from './hosts.js';
 import { CacheInvalidation } from './cache-invalidation.js';
 import { DnsCounters, type DnsStats } from './stats.js';
@@ -249,6 +249,7 @@ export class DnsRequestHandler {
       base = 0;
     } else {
       entry.next = step + 1 >= entry.rotation ? 0 : step + 1;
+      if (variant.serialAt >= 0) freshSerial(variant);
       // Copy, then patch what differs between askers: ID, RD and CD bits, the question as asked.
       const length = variant.length;
       if (dest !== undefined && length <= dest.length) {

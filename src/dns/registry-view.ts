@@ -3,7 +3,7 @@ import type { ServiceRegistry } from '../registry/registry.js';
 import type { ChangeEvent } from '../registry/mutations.js';
 import type { InstanceRecord, Protocol } from '../registry/types.js';
 import { LapseWatch, type DueInstance } from './lapse-watch.js';
-import type { DnsChange, DnsInstance, DnsInstanceChange, DnsView } from './view.js';
+import type { DnsChange, DnsInstance, DnsInstanceChange, DnsRegistration, DnsView } from './view.js';
 
 /** What the view needs to know of circuits: the SmartLoadBalancer, or a mirror of it in a DNS worker. */
 export interface CircuitView {
@@ -29,6 +29,7 @@ interface Group {
 }
 
 const NO_INSTANCES: readonly DnsInstance[] = Object.freeze([]);
+const NO_REGISTRATIONS: readonly DnsRegistration[] = Object.freeze([]);
 
 /**
  * Adapt the registry (and, when given, the load balancer's circuits) to the DnsView the DNS layer reads.
@@ -118,21 +119,25 @@ class RegistryView implements DnsView {
   private onRegistryChange(event: ChangeEvent): void {
     const { before, after } = event;
     const instances: DnsInstanceChange[] = [];
+    const registrations: DnsRegistration[] = [];
     let enumeration = false;
     if (before !== undefined && after !== undefined && before.spec.protocol === after.spec.protocol) {
       this.evaluate(event.service, after.spec.protocol, event.id, after, instances); // counted where it was
     } else {
       // Both run: a record that moved protocol leaves one count (and eligible set) and joins the other.
+      const id = foldAscii(event.id);
       if (before !== undefined) {
         enumeration = this.count(before, -1) || enumeration;
         this.evaluate(event.service, before.spec.protocol, event.id, undefined, instances);
+        registrations.push({ service: event.service, protocol: before.spec.protocol, id });
       }
       if (after !== undefined) {
         enumeration = this.count(after, 1) || enumeration;
         this.evaluate(event.service, after.spec.protocol, event.id, after, instances);
+        registrations.push({ service: event.service, protocol: after.spec.protocol, id });
       }
     }
-    this.announce(event.service, enumeration, instances);
+    this.announce(event.service, enumeration, instances, registrations);
   }
 
   /** A circuit changed (of one instance, or of any in a service): re-evaluate the instances it concerns. */
@@ -163,8 +168,9 @@ class RegistryView implements DnsView {
     for (const [service, instances] of byService) this.announce(service, false, instances);
   }
 
-  private announce(service: string, enumeration: boolean, instances: readonly DnsInstanceChange[]): void {
-    const change: DnsChange = { services: [service], enumeration, instances };
+  /** Tell the listeners; `registrations` lists the instance names that appeared or went (none by default). */
+  private announce(service: string, enumeration: boolean, instances: readonly DnsInstanceChange[], registrations: readonly DnsRegistration[] = NO_REGISTRATIONS): void {
+    const change: DnsChange = { services: [service], enumeration, instances, registrations };
     for (const listener of this.listeners) listener(change);
   }
 

@@ -34,6 +34,14 @@ export interface DnsInstanceChange {
   readonly after?: DnsInstance;
 }
 
+/** An instance name that was registered or deregistered under one protocol (eligible or not). */
+export interface DnsRegistration {
+  readonly service: string;
+  readonly protocol: 'tcp' | 'udp';
+  /** The instance id, ASCII-folded (the form cache tags use). */
+  readonly id: string;
+}
+
 /** What changed, so the DNS cache invalidates only the names it touches. */
 export interface DnsChange {
   /** Lower-case service names whose instance set or data changed. */
@@ -49,6 +57,13 @@ export interface DnsChange {
    * `false` lets DNS keep its service-enumeration answers; absent means it may have.
    */
   readonly enumeration?: boolean;
+  /**
+   * When present: every instance name of `services` that appeared or went under a protocol (a registration,
+   * a deregistration, a move to the other protocol lists both), eligible or not; an empty list means no name
+   * did. DNS then keeps its answers for instance names nobody holds (NXDOMAIN) across the service's other
+   * changes. Absent: any may have.
+   */
+  readonly registrations?: readonly DnsRegistration[];
 }
 
 /** Read side of the registry for DNS. All methods are synchronous and cheap. */

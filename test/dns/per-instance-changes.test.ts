@@ -4,7 +4,7 @@ import type { AuthorityAnswer } from '../../src/dns/authority.js';
 import { parseDomain } from '../../src/dns/authority.js';
 import { ResponseCache } from '../../src/dns/cache.js';
 import { CacheInvalidation } from '../../src/dns/cache-invalidation.js';
-import { ENUM_TAG, instanceTag, nameTag, serviceTag } from '../../src/dns/cache-tags.js';
+import { ENUM_TAG, instanceShapeTag, instanceTag, nameTag, serviceShapeTag, serviceTag } from '../../src/dns/cache-tags.js';
 import { HostIndex } from '../../src/dns/hosts.js';
 import { nameKey, parseName } from '../../src/dns/name.js';
 import type { DnsView } from '../../src/dns/view.js';
@@ -70,7 +70,8 @@ describe('a change to one instance of a 5,000-instance service', () => {
     w.start();
     const entries = w.cache.size;
     w.registry.register('big', new ServiceInstance('i-42', '10.0.0.42', 9000).withHost(host(42))); // new port, same host and address
-    expect(w.cache.tagsInvalidated.sort()).toEqual([instanceTag('big', 'tcp', 'i-42'), serviceTag('big')].sort());
+    // A new port: the answers reading the SRV data go too (the shape tags), not only those reading metadata.
+    expect(w.cache.tagsInvalidated.sort()).toEqual([instanceTag('big', 'tcp', 'i-42'), instanceShapeTag('big', 'tcp', 'i-42'), serviceTag('big'), serviceShapeTag('big')].sort());
     expect(w.cache.size).toBe(entries - 2);
     expect(w.cache.get('inst-41')).toBeDefined();
     expect(w.cache.get('host-42')).toBeDefined();
@@ -97,9 +98,9 @@ describe('a change to one instance of a 5,000-instance service', () => {
     w.registry.updateHealth('big', 'i-45', 'unhealthy');
     expect(w.cache.tagsInvalidated).not.toContain(ENUM_TAG);
     expect(new Set(w.cache.tagsInvalidated)).toEqual(new Set([
-      serviceTag('big'),
-      instanceTag('big', 'tcp', 'i-44'), nameTag(hostKey(host(44))),
-      instanceTag('big', 'tcp', 'i-45'), nameTag(hostKey(host(45))),
+      serviceTag('big'), serviceShapeTag('big'),
+      instanceTag('big', 'tcp', 'i-44'), instanceShapeTag('big', 'tcp', 'i-44'), nameTag(hostKey(host(44))),
+      instanceTag('big', 'tcp', 'i-45'), instanceShapeTag('big', 'tcp', 'i-45'), nameTag(hostKey(host(45))),
       nameTag(hostKey('hosts.local.')),
     ]));
     expect(w.cache.get('enum')).toBeDefined();
