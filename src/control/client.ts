@@ -9,6 +9,7 @@ import type { HealthStatus, RegistryStats, SelectionStrategy } from '../registry
 import type { CircuitState } from '../balancer/circuit-breaker.js';
 import type { InstanceView } from './instance-view.js';
 import type { WatchResult } from './watch.js';
+import type { ZoneRRsetView } from './zone-view.js';
 
 /** How to reach the daemon: a socket path, or a base URL (`http://127.0.0.1:8500`) plus a token. */
 export interface ClientOptions {
@@ -207,5 +208,13 @@ export class ControlClient {
   /** Make the registry hold exactly the document's instances (validated first by the daemon; all or nothing). */
   restoreSnapshot(document: SnapshotDocument): Promise<{ index: number; instances: number; changed: number; snapshotIndex: number }> {
     return this.request('PUT', '/v1/snapshot', document);
+  }
+  /** The dynamic zone data: RRsets DNS UPDATE keeps that describe no instance. */
+  zone(): Promise<{ rrsets: ZoneRRsetView[] }> {
+    return this.request('GET', '/v1/zone');
+  }
+  /** Delete one RRset of the dynamic zone data (NOT_FOUND when none is held). */
+  deleteZoneRRset(owner: string, type: string): Promise<{ deleted: ZoneRRsetView }> {
+    return this.request('DELETE', `/v1/zone/${enc(owner)}/${enc(type)}`);
   }
 }

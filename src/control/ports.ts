@@ -8,6 +8,7 @@ import type { CircuitState } from '../balancer/circuit-breaker.js';
 import type { ChangeEvent } from '../registry/mutations.js';
 import type { HealthStatus, InstanceRecord, RegistryStats, ResolveOptions } from '../registry/types.js';
 import type { InstanceInput } from '../registry/validate.js';
+import type { ZoneRRsetView } from './zone-view.js';
 
 /**
  * Where the API's writes go: validate -> durable write -> apply -> acknowledge, never the registry itself.
@@ -63,4 +64,20 @@ export interface SnapshotPort {
   document(): SnapshotDocument;
   /** Make the registry hold exactly the (validated) document's instances, all or nothing. */
   restore(document: SnapshotDocument): Promise<RestoreResult>;
+}
+
+/**
+ * Dynamic zone data (the RRsets DNS UPDATE keeps that describe no instance) as the API reads and deletes it.
+ * Wired by the daemon to its DynamicZone and the zone writer UPDATE uses (src/daemon/zone-port.ts), so a
+ * deletion is durable, reaches the DNS workers and moves the SOA serial like an UPDATE.
+ */
+export interface ZonePort {
+  /** Every RRset held, in canonical order (owner, then type). */
+  list(): readonly ZoneRRsetView[];
+  /**
+   * Delete the RRset at `owner` (presentation form) of `type`, all or nothing; resolves with what was deleted,
+   * or undefined when no such RRset is held. Rejects with INVALID_ARGUMENT when the owner does not parse or lies
+   * outside the zone, and with the store's error (changing nothing) when the write fails.
+   */
+  remove(owner: string, type: number): Promise<ZoneRRsetView | undefined>;
 }

@@ -143,3 +143,14 @@ export const snapshotBody = {
 
 /** Query of the endpoints that take no parameters: anything given is a mistake worth reporting. */
 export const emptyQuery = { type: 'object', additionalProperties: false, properties: {} } as const;
+
+/** `{owner, type}` path parameters of `DELETE /v1/zone/:owner/:type` (a name is at most 1004 escaped characters). */
+export const zoneRRsetParams = {
+  type: 'object',
+  required: ['owner', 'type'],
+  additionalProperties: false,
+  properties: {
+    owner: { type: 'string', minLength: 1, maxLength: 1024 },
+    type: { type: 'string', minLength: 1, maxLength: 16 },
+  },
+} as const;

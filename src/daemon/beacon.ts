@@ -34,6 +34,7 @@ import { healthProblems } from './health.js';
 import { openWhenReachable } from './store-wait.js';
 import { openStore, type DaemonStore } from './store.js';
 import { openZoneData } from './zone-data.js';
+import { zonePort } from './zone-port.js';
 import type { DynamicRRset } from '../dns/dynamic-zone.js';
 import { parseDomain } from '../dns/authority.js';
 import { persistSerial, readSerial } from './serial-file.js';
@@ -254,7 +255,7 @@ async function startDns(config: BeaconConfig, registry: ServiceRegistry, balance
   teardown.push(() => dns.close());
   const mdns = config.mdnsInterfaces !== undefined && view ? await startMdnsResponder({ view, interfaces: config.mdnsInterfaces, logger }) : undefined;
   if (mdns) teardown.push(() => mdns.close());
-  return { workers, local, dns, mdns };
+  return { workers, local, dns, mdns, zoneData };
 }
 
 /** Metrics and the info-level change log, following the registry and the circuits. */
@@ -322,7 +323,7 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
       { logger: moduleLogger(logger, 'balancer') },
     );
     teardown.push(() => balancer.dispose());
-    const { workers, local, dns, mdns } = await startDns(config, registry, balancer, durable, store, logger, teardown);
+    const { workers, local, dns, mdns, zoneData } = await startDns(config, registry, balancer, durable, store, logger, teardown);
 
     const metrics = new Metrics({
       runtime: true,
@@ -365,6 +366,7 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
         metrics,
         logger: moduleLogger(logger, 'control'),
         snapshot: { document: () => snapshotDocument(durable), restore: (document) => restoreDocument(durable, document) },
+        zone: zonePort(zoneData, parseDomain(config.domain)),
         dnsMetrics: () => dnsMetricsFrom(dns.stats()),
         // `eventLoop` covers the time since the previous /v1/stats read (each read starts a new window).
         extraStats: () => ({
