@@ -4,7 +4,7 @@
  */
 import http from 'node:http';
 import { BeaconError, InvalidArgumentError, type ErrorCode } from '../errors.js';
-import type { SnapshotDocument } from '../registry/snapshot.js';
+import type { BeaconSnapshot } from './zone-snapshot.js';
 import type { HealthStatus, RegistryStats, SelectionStrategy } from '../registry/types.js';
 import type { CircuitState } from '../balancer/circuit-breaker.js';
 import type { InstanceView } from './instance-view.js';
@@ -202,11 +202,11 @@ export class ControlClient {
     return this.request('GET', `/v1/watch?index=${index}&wait=${Math.max(1, Math.round(waitMs))}ms`, undefined, waitMs, signal);
   }
   /** The registry as a snapshot document (write it where you like: the daemon writes no file). */
-  snapshot(): Promise<SnapshotDocument> {
+  snapshot(): Promise<BeaconSnapshot> {
     return this.request('GET', '/v1/snapshot');
   }
-  /** Make the registry hold exactly the document's instances (validated first by the daemon; all or nothing). */
-  restoreSnapshot(document: SnapshotDocument): Promise<{ index: number; instances: number; changed: number; snapshotIndex: number }> {
+  /** Make the registry (and, from version 2, the zone data) hold exactly the document's (validated first by the daemon; all or nothing). */
+  restoreSnapshot(document: BeaconSnapshot): Promise<{ index: number; instances: number; changed: number; snapshotIndex: number; zoneRRsets?: number }> {
     return this.request('PUT', '/v1/snapshot', document);
   }
   /** The dynamic zone data: RRsets DNS UPDATE keeps that describe no instance. */

@@ -24,7 +24,6 @@ import { HealthChecker } from '../health/checker.js';
 import { Reaper } from '../health/reaper.js';
 import { moduleLogger, silentLogger, type Logger } from '../log.js';
 import { ServiceRegistry } from '../registry/registry.js';
-import { restoreDocument, snapshotDocument } from '../registry/snapshot.js';
 import { DurableRegistry } from '../registry/write-path.js';
 import { observeWrites } from '../store/observed.js';
 import { makePrivateDirectory } from '../store/sqlite.js';
@@ -35,6 +34,7 @@ import { openWhenReachable } from './store-wait.js';
 import { openStore, type DaemonStore } from './store.js';
 import { openZoneData } from './zone-data.js';
 import { zonePort } from './zone-port.js';
+import { snapshotPort } from './snapshot-port.js';
 import type { DynamicRRset } from '../dns/dynamic-zone.js';
 import { parseDomain } from '../dns/authority.js';
 import { persistSerial, readSerial } from './serial-file.js';
@@ -365,7 +365,7 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
         feed,
         metrics,
         logger: moduleLogger(logger, 'control'),
-        snapshot: { document: () => snapshotDocument(durable), restore: (document) => restoreDocument(durable, document) },
+        snapshot: snapshotPort(durable, { source: zoneData, domain: parseDomain(config.domain) }),
         zone: zonePort(zoneData, parseDomain(config.domain)),
         dnsMetrics: () => dnsMetricsFrom(dns.stats()),
         // `eventLoop` covers the time since the previous /v1/stats read (each read starts a new window).

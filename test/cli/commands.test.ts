@@ -3,7 +3,7 @@
  * human output as snapshots (CJK and emoji ids included), `--json` output parsed. Only Date is faked (fixed
  * at T0) so ages and TTLs in the output are stable; sockets and timers stay real.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -173,6 +173,23 @@ describe('zone and zone delete', () => {
     // A UTF-8 owner names the same RRset as its escaped form.
     expect(await beacon('zone', 'delete', '東京.beacon.local', 'TYPE65280')).toBe('deleted \\230\\157\\177\\228\\186\\172.beacon.local. TYPE65280 (1 record)');
     expect(await beacon('zone')).toBe('no dynamic zone data');
+  });
+
+  it('snapshot save writes the zone data (version 2) to the file and restore brings it back; a version 1 file still restores', async () => {
+    await zoneData.write([{ owner: 'nas.beacon.local.', type: 1, ttl: 60, rdata: [b64([10, 0, 0, 9])] }]);
+    const file = path.join(dir, 'zone-snapshot.json');
+    expect(await beacon('snapshot', 'save', file)).toMatch(/^saved \d+ instances and 1 zone RRsets \(index \d+\) to /);
+    const saved = JSON.parse(await readFile(file, 'utf8')) as { version: number; zone: unknown[]; records: unknown[] };
+    expect(saved).toMatchObject({ version: 2, zone: [{ owner: 'nas.beacon.local.', type: 1, ttl: 60, rdata: [b64([10, 0, 0, 9])] }] });
+    await beacon('zone', 'delete', 'nas.beacon.local.', 'A');
+    expect(await beacon('snapshot', 'restore', file)).toMatch(/^restored \d+ instances and 1 zone RRsets from /);
+    expect(await beacon('zone')).toContain('nas.beacon.local.  A     60   10.0.0.9');
+    // An older file (version 1, no zone data) restores the registry and leaves the zone data alone.
+    const { zone: _zone, ...older } = saved;
+    await writeFile(file, JSON.stringify({ ...older, version: 1 }));
+    expect(await beacon('snapshot', 'restore', file)).toMatch(/^restored \d+ instances from /);
+    expect(await beacon('zone')).toContain('nas.beacon.local.');
+    await beacon('zone', 'delete', 'nas.beacon.local.', 'A');
   });
 
   it('refuses a bad owner or type, and an RRset not held, with the documented error shape', async () => {

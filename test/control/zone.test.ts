@@ -139,3 +139,71 @@ describe('DELETE /v1/zone/:owner/:type', () => {
     }
   });
 });
+
+describe('snapshots carry the zone data (version 2) and still read version 1', () => {
+  const snapshotOf = async (from: Made) => {
+    const response = await from.app.inject({ method: 'GET', url: '/v1/snapshot' });
+    expect(response.statusCode).toBe(200);
+    return response.json() as Record<string, unknown> & { version: number; zone?: DynamicRRset[] };
+  };
+  const put = (to: Made, payload: unknown) => to.app.inject({ method: 'PUT', url: '/v1/snapshot', payload: payload as Record<string, unknown> });
+
+  it('GET writes version 2 with every RRset in its stored form; PUT makes the zone data exactly the document\'s', async () => {
+    await made.durable.register('api', { id: 'a', address: '10.0.0.1', port: 80 });
+    const document = await snapshotOf(made);
+    expect(document).toMatchObject({ format: 'beacon-snapshot', version: 2, records: [{ service: 'api' }] });
+    expect(document.zone).toEqual([PRIVATE, APEX_MX, HOST_A, HOST_TXT]);
+    const target = await makeApp();
+    try {
+      await target.zoneData.write([{ owner: 'stale.beacon.local.', type: 1, ttl: 1, rdata: [b64([10, 9, 9, 9])] }, { ...HOST_A, ttl: 1, rdata: [b64([10, 1, 1, 1])] }]);
+      const response = await put(target, document);
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toMatchObject({ instances: 1, zoneRRsets: 4 });
+      expect(await target.app.inject({ method: 'GET', url: '/v1/zone' }).then((r) => r.json() as unknown)).toEqual(await made.app.inject({ method: 'GET', url: '/v1/zone' }).then((r) => r.json() as unknown));
+      expect(target.store.zoneSnapshot().map((s) => `${s.owner} ${s.type}`).sort()).toEqual(['a.host.beacon.local. 65280', 'beacon.local. 15', 'host.beacon.local. 1', 'host.beacon.local. 16']);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('writes version 1 when there is no zone data, and restoring a version 1 snapshot leaves the zone data as it is', async () => {
+    const empty = await makeApp();
+    try {
+      await empty.durable.register('api', { id: 'v1', address: '10.0.0.2', port: 80 });
+      const document = await snapshotOf(empty);
+      expect(document.version).toBe(1);
+      expect(document).not.toHaveProperty('zone');
+      const response = await put(made, document);
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).not.toHaveProperty('zoneRRsets');
+      expect(await list()).toHaveLength(4);
+      expect(made.registry.get('api', 'v1')).toBeDefined();
+    } finally {
+      await empty.close();
+    }
+  });
+
+  it.each([
+    ['an unknown version', { version: 3, zone: [] }, /reads versions 1 and 2/],
+    ['zone data in version 1', { version: 1, zone: [] }, /zone data needs version 2/],
+    ['a zone that is no array', { zone: {} }, /zone/],
+    ['an owner that is no name', { zone: [{ ...HOST_A, owner: 'a..b.' }] }, /zone\[0\]: owner/],
+    ['an owner outside the zone', { zone: [{ ...HOST_A, owner: 'host.example.com.' }] }, /zone\[0\] \(host\.example\.com\.\) is not in the zone/],
+    ['type 0', { zone: [{ ...HOST_A, type: 0 }] }, /type must be an integer/],
+    ['a negative TTL', { zone: [{ ...HOST_A, ttl: -1 }] }, /ttl must be an integer/],
+    ['empty RDATA', { zone: [{ ...HOST_A, rdata: [] }] }, /rdata must be a non-empty array/],
+    ['RDATA that is not base64', { zone: [{ ...HOST_A, rdata: ['not base64!'] }] }, /rdata\[0\] is not base64/],
+    ['an unknown field', { zone: [{ ...HOST_A, class: 1 }] }, /unknown field "class"/],
+    ['one RRset twice', { zone: [HOST_A, { ...HOST_A, owner: 'HOST.beacon.local.' }] }, /zone\[1\]: a second RRset/],
+  ])('refuses %s with INVALID_ARGUMENT and changes nothing', async (_what, change, message) => {
+    await made.durable.register('api', { id: 'kept', address: '10.0.0.3', port: 80 });
+    const base: Record<string, unknown> = { format: 'beacon-snapshot', version: 2, index: 0, records: [], zone: [] };
+    const document = { ...base, ...change };
+    const zoneBefore = await list();
+    const response = await put(made, document);
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ error: { code: 'INVALID_ARGUMENT', message: expect.stringMatching(message) } });
+    expect(await list()).toEqual(zoneBefore);
+    expect(made.registry.get('api', 'kept')).toBeDefined();
+  });
+});
