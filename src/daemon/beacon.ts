@@ -248,6 +248,7 @@ async function startDns(config: BeaconConfig, registry: ServiceRegistry, balance
         allowFrom: config.allowUpdateFrom,
         defaultLeaseSeconds: Math.max(1, Math.round(config.updateLeaseMs / 1000)),
         zoneWriter: (sets: readonly DynamicRRset[]) => zoneData.write(sets),
+        zoneExclusive: <T>(task: () => Promise<T>) => zoneData.exclusive(task),
         zoneDataLimits: { maxRRsets: config.updateMaxRecordSets, maxRecordsPerRRset: config.updateMaxRecords },
       }
     : undefined;

@@ -24,9 +24,11 @@ export function snapshotPort(durable: DurableRegistry, zone?: { readonly source:
         if (outside >= 0) throw new InvalidArgumentError(`snapshot: zone[${outside}] (${document.zone[outside]!.owner}) is not in the zone ${nameToPresentation(zone.domain)}`, 'snapshot');
         // One write, all or nothing: the RRsets the snapshot holds, and the removal of every other one held.
         const keep = new Set(document.zone.map(key));
-        const removals = zone.source.zone.all().filter((set) => !keep.has(key(set))).map((set) => ({ ...set, ttl: 0, rdata: [] }));
-        const sets = [...removals, ...document.zone];
-        if (sets.length > 0) await zone.source.write(sets);
+        await zone.source.exclusive(async () => {
+          const removals = zone.source.zone.all().filter((set) => !keep.has(key(set))).map((set) => ({ ...set, ttl: 0, rdata: [] }));
+          const sets = [...removals, ...document.zone];
+          if (sets.length > 0) await zone.source.write(sets);
+        });
         zoneRRsets = document.zone.length;
       }
       const result = await restoreDocument(durable, { format: document.format, version: SNAPSHOT_VERSION, index: document.index, records: document.records });

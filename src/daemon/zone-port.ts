@@ -14,6 +14,8 @@ import { compareZoneRRsets, zoneRRsetView } from '../control/zone-view.js';
 export interface ZoneSource {
   readonly zone: DynamicZone;
   write(sets: readonly DynamicRRset[]): Promise<void>;
+  /** Run a read-then-write alone among the zone's writers (daemon/zone-data.ts). */
+  exclusive<T>(task: () => Promise<T>): Promise<T>;
 }
 
 /** A ZonePort for the zone `domain`. */
@@ -26,11 +28,13 @@ export function zonePort(source: ZoneSource, domain: Name): ZonePort {
     list: () => source.zone.entries().map((e) => zoneRRsetView(e.set, e.records)).sort(compareZoneRRsets),
     async remove(owner, type) {
       const name = ownerName(owner, domain);
-      const held = view(name, type);
-      if (!held) return undefined;
-      // No RDATA: the store removes the RRset (store/zone-data.ts), as an UPDATE deleting it does.
-      await source.write([{ owner: ownerText(name), type, ttl: 0, rdata: [] }]);
-      return held;
+      return source.exclusive(async () => {
+        const held = view(name, type);
+        if (!held) return undefined;
+        // No RDATA: the store removes the RRset (store/zone-data.ts), as an UPDATE deleting it does.
+        await source.write([{ owner: ownerText(name), type, ttl: 0, rdata: [] }]);
+        return held;
+      });
     },
   };
 }

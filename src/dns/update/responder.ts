@@ -86,6 +86,11 @@ export interface UpdateResponderOptions {
    */
   readonly zoneData?: DynamicZone;
   readonly zoneWriter?: (sets: readonly DynamicRRset[]) => Promise<void>;
+  /**
+   * Runs an update's reads and writes of zone data alone among the zone's other writers (daemon/zone-data.ts,
+   * `exclusive`: the control API's deletions and restores); default: no other writer.
+   */
+  readonly zoneExclusive?: <T>(task: () => Promise<T>) => Promise<T>;
   /** How much zone data updates may store (default DEFAULT_ZONE_DATA_LIMITS); an update over it is REFUSED. */
   readonly zoneDataLimits?: ZoneDataLimits;
   /** Told the outcome of every update: `accepted`, or why it was refused (metrics). */
@@ -130,6 +135,7 @@ export class UpdateResponder {
   private readonly onOutcome: (outcome: string) => void;
   private readonly zone: { readonly data: DynamicZone; readonly write: (sets: readonly DynamicRRset[]) => Promise<void> } | undefined;
   private readonly zoneLimits: ZoneDataLimits;
+  private readonly zoneExclusive: <T>(task: () => Promise<T>) => Promise<T>;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly lookup: UpdateLookup, options: UpdateResponderOptions) {
@@ -149,6 +155,7 @@ export class UpdateResponder {
     this.onOutcome = options.onOutcome ?? (() => undefined);
     this.zone = options.zoneData && options.zoneWriter ? { data: options.zoneData, write: options.zoneWriter } : undefined;
     this.zoneLimits = options.zoneDataLimits ?? DEFAULT_ZONE_DATA_LIMITS;
+    this.zoneExclusive = options.zoneExclusive ?? ((task) => task());
   }
 
   /** Answer one UPDATE from `remote` (an IP literal): the reply bytes, or undefined to send nothing. Never rejects. */
@@ -196,10 +203,14 @@ export class UpdateResponder {
     let rcode: number = UpdateRcode.NOERROR;
     try {
       this.checkZone(update);
-      this.checkPrerequisites(update);
-      if (key?.scope) this.checkScope(update, key.scope);
-      const { writes, zoneSets } = this.plan(update, lease.granted);
-      await this.apply(writes, zoneSets);
+      // Prerequisites and the plan read the zone data: no other writer may change it until this one wrote.
+      const { writes, zoneSets } = await this.zoneExclusive(async () => {
+        this.checkPrerequisites(update);
+        if (key?.scope) this.checkScope(update, key.scope);
+        const planned = this.plan(update, lease.granted);
+        await this.apply(planned.writes, planned.zoneSets);
+        return planned;
+      });
       this.log.info({ remote, writes: writes.length, zoneRRsets: zoneSets.length, key: key ? nameToPresentation(key.name) : undefined }, 'update applied');
       this.onOutcome('accepted');
     } catch (err) {
