@@ -82,6 +82,10 @@ export interface BeaconConfig {
   readonly allowUpdateFrom: readonly string[];
   /** Lease of a DNS UPDATE registration that asks for none, ms. */
   readonly updateLeaseMs: number;
+  /** At most this many RRsets of dynamic zone data (DNS UPDATE refuses more). */
+  readonly updateMaxRecordSets: number;
+  /** At most this many records in one RRset of dynamic zone data. */
+  readonly updateMaxRecords: number;
 }
 
 /** The control socket's path when none is configured: `beacon.sock` in the data directory. */
@@ -178,6 +182,8 @@ function toConfig(v: SettingValues): BeaconConfig {
     tsigKeys,
     allowUpdateFrom: v.allowUpdateFrom ?? [],
     updateLeaseMs: v.updateLease,
+    updateMaxRecordSets: v.updateMaxRecordSets,
+    updateMaxRecords: v.updateMaxRecords,
   };
 }
 

@@ -14,6 +14,7 @@ import { addInstanceCommands, addRunCommand } from './commands/instances.js';
 import { addQueryCommands } from './commands/queries.js';
 import { addServeCommand } from './commands/serve.js';
 import { addSnapshotCommands } from './commands/snapshots.js';
+import { addZoneCommands } from './commands/zone.js';
 
 /**
  * Build the command-line program (commands in the order `beacon --help` lists them). Usage errors throw a
@@ -36,6 +37,7 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
   addInstanceCommands(program);
   addQueryCommands(program);
   addSnapshotCommands(program);
+  addZoneCommands(program);
   addRunCommand(program);
   addCompletionCommand(program);
   return program;

@@ -163,6 +163,18 @@ export const SETTING_TABLE = {
     default: '2h',
     parse: duration,
   },
+  updateMaxRecordSets: {
+    arg: '<n>',
+    description: 'at most this many RRsets of dynamic zone data (records DNS UPDATE keeps at host names); an update over it is REFUSED',
+    default: 10_000,
+    parse: count,
+  },
+  updateMaxRecords: {
+    arg: '<n>',
+    description: 'at most this many records in one RRset of dynamic zone data; an update over it is REFUSED',
+    default: 100,
+    parse: count,
+  },
   logLevel: { arg: '<level>', description: orList(LOG_LEVELS), default: 'info', parse: oneOf(LOG_LEVELS) },
   pretty: { description: 'human-readable logs', default: false, defaultHelp: 'when stdout is a terminal', parse: (v, c) => parseBoolean(v, c.name) },
 } as const satisfies Record<string, SettingSpec<unknown>>;

@@ -19,6 +19,7 @@ import { instancesRoutes } from './routes/instances.js';
 import { servicesRoutes } from './routes/services.js';
 import { snapshotsRoutes } from './routes/snapshots.js';
 import { watchRoutes } from './routes/watch.js';
+import { zoneRoutes } from './routes/zone.js';
 
 export type { ControlApp, ControlDeps, ControlPlugin } from './plugin.js';
 export type { SnapshotPort as SnapshotOps, WritePort as RegistryWriter } from './ports.js';
@@ -29,7 +30,7 @@ export { DEFAULT_WATCH_WAIT_MS, MAX_WATCH_WAIT_MS } from './routes/watch.js';
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
 /** The resource plugins every control app serves, in registration order. */
-export const RESOURCE_PLUGINS: readonly ControlPlugin[] = [adminRoutes, instancesRoutes, servicesRoutes, watchRoutes, snapshotsRoutes];
+export const RESOURCE_PLUGINS: readonly ControlPlugin[] = [adminRoutes, instancesRoutes, servicesRoutes, watchRoutes, snapshotsRoutes, zoneRoutes];
 
 /** Per-listener options. */
 export interface AppOptions {

@@ -4,11 +4,12 @@
  */
 import http from 'node:http';
 import { BeaconError, InvalidArgumentError, type ErrorCode } from '../errors.js';
-import type { SnapshotDocument } from '../registry/snapshot.js';
+import type { BeaconSnapshot } from './zone-snapshot.js';
 import type { HealthStatus, RegistryStats, SelectionStrategy } from '../registry/types.js';
 import type { CircuitState } from '../balancer/circuit-breaker.js';
 import type { InstanceView } from './instance-view.js';
 import type { WatchResult } from './watch.js';
+import type { ZoneRRsetView } from './zone-view.js';
 
 /** How to reach the daemon: a socket path, or a base URL (`http://127.0.0.1:8500`) plus a token. */
 export interface ClientOptions {
@@ -201,11 +202,19 @@ export class ControlClient {
     return this.request('GET', `/v1/watch?index=${index}&wait=${Math.max(1, Math.round(waitMs))}ms`, undefined, waitMs, signal);
   }
   /** The registry as a snapshot document (write it where you like: the daemon writes no file). */
-  snapshot(): Promise<SnapshotDocument> {
+  snapshot(): Promise<BeaconSnapshot> {
     return this.request('GET', '/v1/snapshot');
   }
-  /** Make the registry hold exactly the document's instances (validated first by the daemon; all or nothing). */
-  restoreSnapshot(document: SnapshotDocument): Promise<{ index: number; instances: number; changed: number; snapshotIndex: number }> {
+  /** Make the registry (and, from version 2, the zone data) hold exactly the document's (validated first by the daemon; all or nothing). */
+  restoreSnapshot(document: BeaconSnapshot): Promise<{ index: number; instances: number; changed: number; snapshotIndex: number; zoneRRsets?: number }> {
     return this.request('PUT', '/v1/snapshot', document);
+  }
+  /** The dynamic zone data: RRsets DNS UPDATE keeps that describe no instance. */
+  zone(): Promise<{ rrsets: ZoneRRsetView[] }> {
+    return this.request('GET', '/v1/zone');
+  }
+  /** Delete one RRset of the dynamic zone data (NOT_FOUND when none is held). */
+  deleteZoneRRset(owner: string, type: string): Promise<{ deleted: ZoneRRsetView }> {
+    return this.request('DELETE', `/v1/zone/${enc(owner)}/${enc(type)}`);
   }
 }

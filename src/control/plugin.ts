@@ -21,7 +21,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyTypeProviderDefault, R
 import type { Logger } from 'pino';
 import type { Metrics, DnsMetrics } from './metrics.js';
 import type { HealthProblem } from './routes/admin.js';
-import type { RegistryReader, SelectionPort, SnapshotPort, WritePort } from './ports.js';
+import type { RegistryReader, SelectionPort, SnapshotPort, WritePort, ZonePort } from './ports.js';
 import type { ChangeFeed } from './watch.js';
 
 /** The control API's fastify instance type. */
@@ -43,6 +43,8 @@ export interface ControlDeps {
   readonly metrics: Metrics;
   readonly logger?: Logger;
   readonly snapshot?: SnapshotPort;
+  /** Dynamic zone data (`/v1/zone`): listed and deleted by RRset. */
+  readonly zone?: ZonePort;
   /** DNS counters for `/metrics` and `/v1/stats`. */
   readonly dnsMetrics?: () => DnsMetrics | undefined;
   /** Extra statistics merged into `/v1/stats` (DNS server stats, checks...). */

@@ -3,11 +3,13 @@
  * The daemon plugs the durable registry, the registry, the load balancer and the snapshot functions into
  * these; the route plugins never see the store or DNS (see docs/ARCHITECTURE.md, 'The write path').
  */
-import type { RestoreResult, SnapshotDocument } from '../registry/snapshot.js';
+import type { RestoreResult } from '../registry/snapshot.js';
 import type { CircuitState } from '../balancer/circuit-breaker.js';
 import type { ChangeEvent } from '../registry/mutations.js';
 import type { HealthStatus, InstanceRecord, RegistryStats, ResolveOptions } from '../registry/types.js';
 import type { InstanceInput } from '../registry/validate.js';
+import type { ZoneRRsetView } from './zone-view.js';
+import type { BeaconSnapshot } from './zone-snapshot.js';
 
 /**
  * Where the API's writes go: validate -> durable write -> apply -> acknowledge, never the registry itself.
@@ -59,8 +61,30 @@ export interface SelectionPort {
  * (a path would name a file on the daemon's host, whoever sends it). Wired by the daemon to src/registry/snapshot.ts.
  */
 export interface SnapshotPort {
-  /** The registry now, as a snapshot document. */
-  document(): SnapshotDocument;
-  /** Make the registry hold exactly the (validated) document's instances, all or nothing. */
-  restore(document: SnapshotDocument): Promise<RestoreResult>;
+  /** The registry and the dynamic zone data now, as a snapshot document (see zone-snapshot.ts for versions). */
+  document(): BeaconSnapshot;
+  /**
+   * Make the registry hold exactly the (validated) document's instances, all or nothing; with zone data
+   * (version 2), first make the dynamic zone data exactly the document's, all or nothing.
+   */
+  restore(document: BeaconSnapshot): Promise<SnapshotRestoreResult>;
+}
+
+/** What a restore did: the registry's RestoreResult, and how many zone RRsets a version 2 snapshot held. */
+export type SnapshotRestoreResult = RestoreResult & { readonly zoneRRsets?: number };
+
+/**
+ * Dynamic zone data (the RRsets DNS UPDATE keeps that describe no instance) as the API reads and deletes it.
+ * Wired by the daemon to its DynamicZone and the zone writer UPDATE uses (src/daemon/zone-port.ts), so a
+ * deletion is durable, reaches the DNS workers and moves the SOA serial like an UPDATE.
+ */
+export interface ZonePort {
+  /** Every RRset held, in canonical order (owner, then type). */
+  list(): readonly ZoneRRsetView[];
+  /**
+   * Delete the RRset at `owner` (presentation form) of `type`, all or nothing; resolves with what was deleted,
+   * or undefined when no such RRset is held. Rejects with INVALID_ARGUMENT when the owner does not parse or lies
+   * outside the zone, and with the store's error (changing nothing) when the write fails.
+   */
+  remove(owner: string, type: number): Promise<ZoneRRsetView | undefined>;
 }

@@ -130,16 +130,27 @@ export const watchQuery = {
 } as const;
 
 /**
- * Body of `PUT /v1/snapshot`: a snapshot document. Only its outline here; src/registry/snapshot.ts validates
- * the format marker, version and every record, with messages that name the bad record.
+ * Body of `PUT /v1/snapshot`: a snapshot document. Only its outline here; src/control/zone-snapshot.ts validates
+ * the format marker, version, every record and zone RRset, with messages that name the bad record.
  */
 export const snapshotBody = {
   type: 'object',
   required: ['format', 'version', 'records'],
   // Unknown fields (say a `file`) are a mistake worth reporting, not something to ignore.
   additionalProperties: false,
-  properties: { format: { type: 'string' }, version: { type: 'integer' }, index: { type: 'integer' }, records: { type: 'array' } },
+  properties: { format: { type: 'string' }, version: { type: 'integer' }, index: { type: 'integer' }, records: { type: 'array' }, zone: { type: 'array' } },
 } as const;
 
 /** Query of the endpoints that take no parameters: anything given is a mistake worth reporting. */
 export const emptyQuery = { type: 'object', additionalProperties: false, properties: {} } as const;
+
+/** `{owner, type}` path parameters of `DELETE /v1/zone/:owner/:type` (a name is at most 1004 escaped characters). */
+export const zoneRRsetParams = {
+  type: 'object',
+  required: ['owner', 'type'],
+  additionalProperties: false,
+  properties: {
+    owner: { type: 'string', minLength: 1, maxLength: 1024 },
+    type: { type: 'string', minLength: 1, maxLength: 16 },
+  },
+} as const;

@@ -24,7 +24,6 @@ import { HealthChecker } from '../health/checker.js';
 import { Reaper } from '../health/reaper.js';
 import { moduleLogger, silentLogger, type Logger } from '../log.js';
 import { ServiceRegistry } from '../registry/registry.js';
-import { restoreDocument, snapshotDocument } from '../registry/snapshot.js';
 import { DurableRegistry } from '../registry/write-path.js';
 import { observeWrites } from '../store/observed.js';
 import { makePrivateDirectory } from '../store/sqlite.js';
@@ -34,6 +33,8 @@ import { healthProblems } from './health.js';
 import { openWhenReachable } from './store-wait.js';
 import { openStore, type DaemonStore } from './store.js';
 import { openZoneData } from './zone-data.js';
+import { zonePort } from './zone-port.js';
+import { snapshotPort } from './snapshot-port.js';
 import type { DynamicRRset } from '../dns/dynamic-zone.js';
 import { parseDomain } from '../dns/authority.js';
 import { persistSerial, readSerial } from './serial-file.js';
@@ -247,6 +248,8 @@ async function startDns(config: BeaconConfig, registry: ServiceRegistry, balance
         allowFrom: config.allowUpdateFrom,
         defaultLeaseSeconds: Math.max(1, Math.round(config.updateLeaseMs / 1000)),
         zoneWriter: (sets: readonly DynamicRRset[]) => zoneData.write(sets),
+        zoneExclusive: <T>(task: () => Promise<T>) => zoneData.exclusive(task),
+        zoneDataLimits: { maxRRsets: config.updateMaxRecordSets, maxRecordsPerRRset: config.updateMaxRecords },
       }
     : undefined;
   const local = workers === undefined && view ? await startDnsServer({ view, ...dnsOptions, ...(update ? { update } : {}), serial, zoneData: zoneData.zone, logger }) : undefined;
@@ -254,7 +257,7 @@ async function startDns(config: BeaconConfig, registry: ServiceRegistry, balance
   teardown.push(() => dns.close());
   const mdns = config.mdnsInterfaces !== undefined && view ? await startMdnsResponder({ view, interfaces: config.mdnsInterfaces, logger }) : undefined;
   if (mdns) teardown.push(() => mdns.close());
-  return { workers, local, dns, mdns };
+  return { workers, local, dns, mdns, zoneData };
 }
 
 /** Metrics and the info-level change log, following the registry and the circuits. */
@@ -322,7 +325,7 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
       { logger: moduleLogger(logger, 'balancer') },
     );
     teardown.push(() => balancer.dispose());
-    const { workers, local, dns, mdns } = await startDns(config, registry, balancer, durable, store, logger, teardown);
+    const { workers, local, dns, mdns, zoneData } = await startDns(config, registry, balancer, durable, store, logger, teardown);
 
     const metrics = new Metrics({
       runtime: true,
@@ -364,7 +367,8 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
         feed,
         metrics,
         logger: moduleLogger(logger, 'control'),
-        snapshot: { document: () => snapshotDocument(durable), restore: (document) => restoreDocument(durable, document) },
+        snapshot: snapshotPort(durable, { source: zoneData, domain: parseDomain(config.domain) }),
+        zone: zonePort(zoneData, parseDomain(config.domain)),
         dnsMetrics: () => dnsMetricsFrom(dns.stats()),
         // `eventLoop` covers the time since the previous /v1/stats read (each read starts a new window).
         extraStats: () => ({

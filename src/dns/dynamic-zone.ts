@@ -48,6 +48,13 @@ export class DynamicZone {
     return out;
   }
 
+  /** Every RRset held, in the stored form beside the records DNS answers with (for listings). */
+  entries(): { readonly set: DynamicRRset; readonly records: readonly ResourceRecord[] }[] {
+    const out: { set: DynamicRRset; records: readonly ResourceRecord[] }[] = [];
+    for (const types of this.byName.values()) for (const held of types.values()) out.push({ set: held.stored, records: held.records });
+    return out;
+  }
+
   /** How many RRsets are held. */
   get size(): number {
     let n = 0;

@@ -3,7 +3,7 @@
  * human output as snapshots (CJK and emoji ids included), `--json` output parsed. Only Date is faked (fixed
  * at T0) so ages and TTLs in the output are stable; sockets and timers stay real.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -17,6 +17,7 @@ let dir: string;
 let socket: string;
 let server: ControlServer;
 let dispose: () => Promise<void>;
+let zoneData: Awaited<ReturnType<typeof makeDeps>>['zoneData'];
 
 /** Run `beacon <args> --socket <socket>`; resolves with what it printed. */
 async function beacon(...args: string[]): Promise<string> {
@@ -40,6 +41,7 @@ beforeAll(async () => {
   const made = await makeDeps();
   server = await startControlServer(made.deps, { socketPath: socket });
   dispose = made.dispose;
+  zoneData = made.zoneData;
 });
 afterAll(async () => {
   await server.close();
@@ -139,6 +141,67 @@ describe('client commands, human output', () => {
     await beacon('deregister', 'web', '東京-1');
     await beacon('deregister', 'web', 'db-😀');
     expect(await beacon('services')).toBe('no services');
+  });
+});
+
+describe('zone and zone delete', () => {
+  const b64 = (bytes: number[] | Buffer): string => Buffer.from(bytes).toString('base64');
+
+  it('lists dynamic zone data as a table, one row per record, and deletes an RRset', async () => {
+    expect(await beacon('zone')).toBe('no dynamic zone data');
+    await zoneData.write([
+      { owner: 'printer.beacon.local.', type: 1, ttl: 300, rdata: [b64([10, 0, 0, 7]), b64([10, 0, 0, 8])] },
+      { owner: 'printer.beacon.local.', type: 16, ttl: 60, rdata: [b64(Buffer.from('\x07model=x'))] },
+      // Stored owners are ASCII presentation form, octets above 127 as \\DDD (src/dns/dynamic-zone.ts, ownerText).
+      { owner: '\\230\\157\\177\\228\\186\\172.beacon.local.', type: 65280, ttl: 5, rdata: [b64([0xde, 0xad])] },
+    ]);
+    expect(await beacon('zone')).toMatchInlineSnapshot(`
+      "OWNER                                   TYPE       TTL  DATA
+      printer.beacon.local.                   A          300  10.0.0.7
+      printer.beacon.local.                   A          300  10.0.0.8
+      printer.beacon.local.                   TXT        60   "model=x"
+      \\230\\157\\177\\228\\186\\172.beacon.local.  TYPE65280  5    \\# 2 dead"
+    `);
+    expect(await beacon('zone', 'delete', 'printer.beacon.local', 'a')).toBe('deleted printer.beacon.local. A (2 records)');
+    expect(JSON.parse(await beacon('zone', '--json'))).toEqual({
+      rrsets: [
+        { owner: 'printer.beacon.local.', type: 'TXT', typeCode: 16, ttl: 60, rdata: ['"model=x"'] },
+        { owner: '\\230\\157\\177\\228\\186\\172.beacon.local.', type: 'TYPE65280', typeCode: 65280, ttl: 5, rdata: ['\\# 2 dead'] },
+      ],
+    });
+    expect(JSON.parse(await beacon('zone', 'delete', 'printer.beacon.local.', 'TXT', '--json'))).toMatchObject({ deleted: { owner: 'printer.beacon.local.', type: 'TXT' } });
+    // A UTF-8 owner names the same RRset as its escaped form.
+    expect(await beacon('zone', 'delete', '東京.beacon.local', 'TYPE65280')).toBe('deleted \\230\\157\\177\\228\\186\\172.beacon.local. TYPE65280 (1 record)');
+    expect(await beacon('zone')).toBe('no dynamic zone data');
+  });
+
+  it('snapshot save writes the zone data (version 2) to the file and restore brings it back; a version 1 file still restores', async () => {
+    await zoneData.write([{ owner: 'nas.beacon.local.', type: 1, ttl: 60, rdata: [b64([10, 0, 0, 9])] }]);
+    const file = path.join(dir, 'zone-snapshot.json');
+    expect(await beacon('snapshot', 'save', file)).toMatch(/^saved \d+ instances and 1 zone RRsets \(index \d+\) to /);
+    const saved = JSON.parse(await readFile(file, 'utf8')) as { version: number; zone: unknown[]; records: unknown[] };
+    expect(saved).toMatchObject({ version: 2, zone: [{ owner: 'nas.beacon.local.', type: 1, ttl: 60, rdata: [b64([10, 0, 0, 9])] }] });
+    await beacon('zone', 'delete', 'nas.beacon.local.', 'A');
+    expect(await beacon('snapshot', 'restore', file)).toMatch(/^restored \d+ instances and 1 zone RRsets from /);
+    expect(await beacon('zone')).toContain('nas.beacon.local.  A     60   10.0.0.9');
+    // An older file (version 1, no zone data) restores the registry and leaves the zone data alone.
+    const { zone: _zone, ...older } = saved;
+    await writeFile(file, JSON.stringify({ ...older, version: 1 }));
+    expect(await beacon('snapshot', 'restore', file)).toMatch(/^restored \d+ instances from /);
+    expect(await beacon('zone')).toContain('nas.beacon.local.');
+    await beacon('zone', 'delete', 'nas.beacon.local.', 'A');
+  });
+
+  it('refuses a bad owner or type, and an RRset not held, with the documented error shape', async () => {
+    const notHeld = await runCli(['zone', 'delete', 'nothing.beacon.local.', 'A', '--socket', socket]);
+    expect(notHeld.code).toBe(1);
+    expect(notHeld.stderr).toMatch(/^beacon: no A RRset at nothing\.beacon\.local\. in the dynamic zone data \[NOT_FOUND\]/);
+    const badType = await runCli(['zone', 'delete', 'x.beacon.local.', 'BOGUS', '--json', '--socket', socket]);
+    expect(badType.code).toBe(1);
+    expect(JSON.parse(badType.stdout || badType.stderr)).toMatchObject({ error: { code: 'INVALID_ARGUMENT' } });
+    const outside = await runCli(['zone', 'delete', 'x.example.com.', 'A', '--socket', socket]);
+    expect(outside.code).toBe(1);
+    expect(outside.stderr).toMatch(/\[INVALID_ARGUMENT\]$/m);
   });
 });
 

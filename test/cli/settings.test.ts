@@ -56,6 +56,8 @@ const SAMPLES: Readonly<Record<SettingName, readonly [string, string]>> = {
   tsigKeyServices: ['k1=printer', 'k1=_ipp._tcp,k1=http'],
   allowUpdateFrom: ['127.0.0.1/32', '10.0.0.0/8,::1'],
   updateLease: ['30m', '1h'],
+  updateMaxRecordSets: ['50', '20000'],
+  updateMaxRecords: ['5', '200'],
   logLevel: ['warn', 'debug'],
   pretty: ['true', 'false'],
 };
@@ -102,6 +104,8 @@ const LEGACY_SPELLINGS: Readonly<Record<SettingName, readonly [flag: string, env
   tsigKeyServices: ['--tsig-key-services', 'BEACON_TSIG_KEY_SERVICES'],
   allowUpdateFrom: ['--allow-update-from', 'BEACON_ALLOW_UPDATE_FROM'],
   updateLease: ['--update-lease', 'BEACON_UPDATE_LEASE'],
+  updateMaxRecordSets: ['--update-max-record-sets', 'BEACON_UPDATE_MAX_RECORD_SETS'],
+  updateMaxRecords: ['--update-max-records', 'BEACON_UPDATE_MAX_RECORDS'],
   logLevel: ['--log-level', 'BEACON_LOG_LEVEL'],
   pretty: ['--pretty', 'BEACON_PRETTY'],
 };

@@ -36,6 +36,8 @@ describe('OpenAPI document', () => {
     expect(documented).toEqual(served);
     expect(doc.paths['/v1/services/{service}/instances/{id}']?.put?.requestBody).toBeDefined();
     expect(doc.paths['/v1/agent/service/register']?.put?.requestBody).toBeDefined();
+    expect(doc.paths['/v1/zone/{owner}/{type}']?.delete?.parameters?.map((p) => p.name)).toEqual(expect.arrayContaining(['owner', 'type']));
+    expect(doc.paths['/v1/zone']?.get).toBeDefined();
     expect(doc.paths['/v1/health/service/{service}']?.get?.parameters?.map((p) => p.name)).toEqual(expect.arrayContaining(['service', 'index', 'wait', 'passing', 'tag']));
   });
 });

@@ -110,9 +110,9 @@ describe('control app assembly', () => {
     cleanups.push(() => app.close());
     await app.ready();
     expect((await app.inject({ method: 'GET', url: '/extra/index' })).statusCode).toBe(404);
-    expect(RESOURCE_PLUGINS).toHaveLength(5);
+    expect(RESOURCE_PLUGINS).toHaveLength(6);
     const routes = app.printRoutes({ commonPrefix: false });
-    for (const url of ['/health', '/metrics', '/v1/stats', '/v1/info', '/v1/services', '/v1/watch', '/v1/events', '/v1/snapshot']) {
+    for (const url of ['/health', '/metrics', '/v1/stats', '/v1/info', '/v1/services', '/v1/watch', '/v1/events', '/v1/snapshot', '/v1/zone']) {
       expect(routes).toContain(url);
     }
   });

@@ -321,3 +321,46 @@ describe('DNS UPDATE: kill -9 during updates', () => {
     }
   });
 });
+
+describe('DNS UPDATE zone data through `beacon zone` (nsupdate, the CLI, dig)', () => {
+  it('nsupdate adds a host record, `beacon zone` lists it, `beacon zone delete` removes it: dig sees it gone on every worker, the serial moved, and it stays gone after a restart', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'beacon-zone-cli-'));
+    try {
+      const first = await startDaemon(['--workers', '2', '--tsig-key', KEY], { dataDir });
+      try {
+        const added = await clients[0]!.run(first.dnsPort, ['update add scanner.local. 120 A 10.0.0.51', 'update add scanner.local. 120 TXT "model=x"']);
+        expect(added, added.out).toMatchObject({ code: 0 });
+        expect(await dig(first.dnsPort, 'scanner.local.', 'A')).toEqual(['10.0.0.51']);
+        const listed = JSON.parse(await first.ok('zone', '--json')) as unknown;
+        expect(listed).toEqual({
+          rrsets: [
+            { owner: 'scanner.local.', type: 'A', typeCode: 1, ttl: 120, rdata: ['10.0.0.51'] },
+            { owner: 'scanner.local.', type: 'TXT', typeCode: 16, ttl: 120, rdata: ['"model=x"'] },
+          ],
+        });
+        expect((await first.ok('zone')).trimEnd().split('\n')).toEqual(['OWNER           TYPE  TTL  DATA', 'scanner.local.  A     120  10.0.0.51', 'scanner.local.  TXT   120  "model=x"']);
+        const serialBefore = await digSoaSerial(first.dnsPort);
+        expect((await first.ok('zone', 'delete', 'scanner.local', 'A')).trimEnd()).toBe('deleted scanner.local. A (1 record)');
+        // Acknowledged once durable and applied; every worker (dig picks a new source port each time) answers without it.
+        for (let i = 0; i < 6; i++) expect(await dig(first.dnsPort, 'scanner.local.', 'A')).toEqual([]);
+        expect(await dig(first.dnsPort, 'scanner.local.', 'TXT')).toEqual(['"model=x"']);
+        const serialAfter = await digSoaSerial(first.dnsPort);
+        expect(serialGreater(serialAfter, serialBefore), `${serialBefore} -> ${serialAfter}`).toBe(true);
+        const again = await first.cli('zone', 'delete', 'scanner.local.', 'A');
+        expect(again.code).toBe(1);
+        expect(again.stderr).toContain('[NOT_FOUND]');
+      } finally {
+        expect(await first.stop()).toBe(0);
+      }
+      const second = await startDaemon([], { dataDir });
+      try {
+        expect(await dig(second.dnsPort, 'scanner.local.', 'A')).toEqual([]);
+        expect((JSON.parse(await second.ok('zone', '--json')) as { rrsets: { type: string }[] }).rrsets.map((s) => s.type)).toEqual(['TXT']);
+      } finally {
+        expect(await second.stop()).toBe(0);
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});

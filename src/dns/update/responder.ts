@@ -8,7 +8,7 @@ import { BlockList, isIP } from 'node:net';
 import { parseCidr } from './cidr.js';
 import type { WritePort } from '../../control/ports.js';
 import { type Logger, moduleLogger, silentLogger } from '../../log.js';
-import { type Name, isSubdomain, nameKey, namesEqual, nameToPresentation } from '../name.js';
+import { type Name, isSubdomain, nameKey, namesEqual, nameToPresentation, parseName } from '../name.js';
 import type { Rdata, ResourceRecord } from '../records.js';
 import { encodeRdata } from '../rr/index.js';
 import type { RdataWriter } from '../rr/codec.js';
@@ -86,12 +86,30 @@ export interface UpdateResponderOptions {
    */
   readonly zoneData?: DynamicZone;
   readonly zoneWriter?: (sets: readonly DynamicRRset[]) => Promise<void>;
+  /**
+   * Runs an update's reads and writes of zone data alone among the zone's other writers (daemon/zone-data.ts,
+   * `exclusive`: the control API's deletions and restores); default: no other writer.
+   */
+  readonly zoneExclusive?: <T>(task: () => Promise<T>) => Promise<T>;
+  /** How much zone data updates may store (default DEFAULT_ZONE_DATA_LIMITS); an update over it is REFUSED. */
+  readonly zoneDataLimits?: ZoneDataLimits;
   /** Told the outcome of every update: `accepted`, or why it was refused (metrics). */
   readonly onOutcome?: (outcome: string) => void;
   /** Unix time in seconds (tests pass their own). */
   readonly now?: () => number;
   readonly logger?: Logger;
 }
+
+/** Caps on the dynamic zone data updates may store, so an update key cannot grow the daemon's memory and store without bound. */
+export interface ZoneDataLimits {
+  /** RRsets held in all. */
+  readonly maxRRsets: number;
+  /** Records in one RRset. */
+  readonly maxRecordsPerRRset: number;
+}
+
+/** The default caps: far above a site's host records, far below what would strain memory or an answer. */
+export const DEFAULT_ZONE_DATA_LIMITS: ZoneDataLimits = { maxRRsets: 10_000, maxRecordsPerRRset: 100 };
 
 /** A failure answered with an rcode; `outcome` names it in metrics when the rcode alone would not. */
 class UpdateFailure extends Error {
@@ -116,6 +134,8 @@ export class UpdateResponder {
   private readonly log: Logger;
   private readonly onOutcome: (outcome: string) => void;
   private readonly zone: { readonly data: DynamicZone; readonly write: (sets: readonly DynamicRRset[]) => Promise<void> } | undefined;
+  private readonly zoneLimits: ZoneDataLimits;
+  private readonly zoneExclusive: <T>(task: () => Promise<T>) => Promise<T>;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly lookup: UpdateLookup, options: UpdateResponderOptions) {
@@ -134,6 +154,8 @@ export class UpdateResponder {
     this.log = moduleLogger(options.logger ?? silentLogger, 'dns-update');
     this.onOutcome = options.onOutcome ?? (() => undefined);
     this.zone = options.zoneData && options.zoneWriter ? { data: options.zoneData, write: options.zoneWriter } : undefined;
+    this.zoneLimits = options.zoneDataLimits ?? DEFAULT_ZONE_DATA_LIMITS;
+    this.zoneExclusive = options.zoneExclusive ?? ((task) => task());
   }
 
   /** Answer one UPDATE from `remote` (an IP literal): the reply bytes, or undefined to send nothing. Never rejects. */
@@ -181,10 +203,14 @@ export class UpdateResponder {
     let rcode: number = UpdateRcode.NOERROR;
     try {
       this.checkZone(update);
-      this.checkPrerequisites(update);
-      if (key?.scope) this.checkScope(update, key.scope);
-      const { writes, zoneSets } = this.plan(update, lease.granted);
-      await this.apply(writes, zoneSets);
+      // Prerequisites and the plan read the zone data: no other writer may change it until this one wrote.
+      const { writes, zoneSets } = await this.zoneExclusive(async () => {
+        this.checkPrerequisites(update);
+        if (key?.scope) this.checkScope(update, key.scope);
+        const planned = this.plan(update, lease.granted);
+        await this.apply(planned.writes, planned.zoneSets);
+        return planned;
+      });
       this.log.info({ remote, writes: writes.length, zoneRRsets: zoneSets.length, key: key ? nameToPresentation(key.name) : undefined }, 'update applied');
       this.onOutcome('accepted');
     } catch (err) {
@@ -389,7 +415,9 @@ export class UpdateResponder {
       if (!usedAddresses.has(key) && !keptAsZoneData.has(key)) throw new UpdateFailure(UpdateRcode.REFUSED, 'address record is neither the target of an SRV in this update nor at a host name');
     }
     const kept = zoneRecords.filter(({ rr, address }) => address === undefined || !usedAddresses.has(nameKey(rr.name)));
-    return { writes, zoneSets: kept.length > 0 ? this.planZoneData(kept.map((k) => k.rr), update.message) : [] };
+    const zoneSets = kept.length > 0 ? this.planZoneData(kept.map((k) => k.rr), update.message) : [];
+    this.checkZoneDataLimits(zoneSets);
+    return { writes, zoneSets };
   }
 
   /** Whether dynamic zone data may live at `name`: a host name (query-kind.ts), not a DNS-SD or apex name. */
@@ -446,6 +474,27 @@ export class UpdateResponder {
       if (JSON.stringify([ttl, rdata]) !== d.before) sets.push({ owner: d.owner, type: d.type, ttl, rdata });
     }
     return sets;
+  }
+
+  /**
+   * REFUSED (RFC 2136 §3.4.2.2 leaves limits to the server) when the planned RRsets would take the zone data
+   * over its caps. Only growth is refused: an update that shrinks what is already over a lowered cap passes.
+   */
+  private checkZoneDataLimits(sets: readonly DynamicRRset[]): void {
+    const zone = this.zone;
+    if (!zone || sets.length === 0) return;
+    const { maxRRsets, maxRecordsPerRRset } = this.zoneLimits;
+    let delta = 0;
+    for (const set of sets) {
+      const current = zone.data.rrset(parseName(set.owner), set.type);
+      const before = current?.rdata.length ?? 0;
+      if (set.rdata.length > maxRecordsPerRRset && set.rdata.length > before) {
+        throw new UpdateFailure(UpdateRcode.REFUSED, `${set.owner} type ${set.type} would hold ${set.rdata.length} records; at most ${maxRecordsPerRRset} per RRset`, 'zonelimit');
+      }
+      delta += (set.rdata.length > 0 ? 1 : 0) - (before > 0 ? 1 : 0);
+    }
+    const after = zone.data.size + delta;
+    if (delta > 0 && after > maxRRsets) throw new UpdateFailure(UpdateRcode.REFUSED, `zone data would hold ${after} RRsets; at most ${maxRRsets}`, 'zonelimit');
   }
 
   /** RFC 2136 §3.4.1.3: the update section prescan. */
