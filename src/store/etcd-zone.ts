@@ -6,7 +6,8 @@
  * timeout), as instance writes do (store/etcd.ts). A watch cancelled by etcd (its start revision compacted)
  * is rebuilt from one full read of the prefix, delivering the difference.
  */
-import { Range, type Etcd3, type IKeyValue, type IWatchResponse, type Watcher } from 'etcd3';
+import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
+import { readPrefixAt, RevisionWaiters } from './etcd-revisions.js';
 import type { Logger } from '../log.js';
 import { decodeZoneValue, encodeZoneValue, zoneSetKey, type ZoneRecordSet } from './zone-data.js';
 
@@ -44,7 +45,7 @@ export class EtcdZoneData {
   private readonly listeners = new Set<(set: ZoneRecordSet) => void>();
   /** Keys of the RRsets listeners hold (so a resync knows what to delete). */
   private readonly delivered = new Set<string>();
-  private waiters: { revision: number; resolve: () => void }[] = [];
+  private readonly waiters = new RevisionWaiters();
   private watcher: Watcher | undefined;
   private revision = 0;
   private closed = false;
@@ -90,28 +91,14 @@ export class EtcdZoneData {
   /** Stop watching. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const waiter of this.waiters) waiter.resolve();
-    this.waiters = [];
+    this.waiters.releaseAll();
     const watcher = this.watcher;
     this.watcher = undefined;
     if (watcher !== undefined) await this.options.call('zone watch cancel', watcher.cancel()).catch(() => undefined);
   }
 
-  private async readAll(): Promise<{ revision: number; kvs: IKeyValue[] }> {
-    const { client, prefix, call } = this.options;
-    const range = Range.prefix(prefix);
-    const kvs: IKeyValue[] = [];
-    let start = range.start;
-    let revision: string | undefined;
-    for (;;) {
-      const response = await call('zone read', client.kv.range({ key: start, range_end: range.end, limit: 1000, revision }));
-      revision ??= response.header.revision;
-      kvs.push(...response.kvs);
-      const last = response.kvs[response.kvs.length - 1];
-      if (!response.more || last === undefined) break;
-      start = Buffer.concat([last.key, Buffer.from([0])]);
-    }
-    return { revision: Number(revision), kvs };
+  private readAll(): Promise<{ revision: number; kvs: IKeyValue[] }> {
+    return readPrefixAt(this.options.client, this.options.prefix, this.options.call, 'zone read');
   }
 
   /** Decode RRsets; a bad one rejects a load (`strict`) or is logged and skipped (a watch). */
@@ -206,23 +193,11 @@ export class EtcdZoneData {
   private advance(revision: number): void {
     if (revision <= this.revision) return;
     this.revision = revision;
-    const ready = this.waiters.filter((w) => w.revision <= revision);
-    this.waiters = this.waiters.filter((w) => w.revision > revision);
-    for (const waiter of ready) waiter.resolve();
+    this.waiters.release(revision);
   }
 
   private async waitSeen(revision: number, withinMs: number): Promise<void> {
     if (this.listeners.size === 0 || this.revision >= revision || this.closed || withinMs <= 0) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w.resolve !== done);
-        resolve();
-      }, withinMs);
-      const done = (): void => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.waiters.push({ revision, resolve: done });
-    });
+    await this.waiters.wait(revision, withinMs);
   }
 }

@@ -34,7 +34,8 @@
  * the last revision this node delivered (no full reload); only if that revision was compacted meanwhile
  * does the node read the whole prefix once and deliver the difference.
  */
-import { Etcd3, Range, type IKeyValue, type IOptions, type IRequestOp as RequestOp, type IWatchResponse, type Watcher } from 'etcd3';
+import { Etcd3, type IKeyValue, type IOptions, type IRequestOp as RequestOp, type IWatchResponse, type Watcher } from 'etcd3';
+import { readPrefixAt, RevisionWaiters } from './etcd-revisions.js';
 import { InstanceNotFoundError, StoreCorruptError, StoreUnavailableError, isBeaconError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { isActiveCheck } from '../registry/liveness.js';
@@ -99,8 +100,6 @@ function cappedBackoff(initialMs: number, maxMs: number): WatchBackoff {
   return { duration: first, next: () => step(first) }; // etcd3 calls next() before the first wait
 }
 
-const RANGE_PAGE_SIZE = 1000;
-
 /** A Store on etcd (v3 API, npm `etcd3`): shared by every Beacon node pointed at the same cluster and prefix. */
 export class EtcdStore implements SharedStore, SharedZoneStore {
   /** Backend name. */
@@ -126,7 +125,7 @@ export class EtcdStore implements SharedStore, SharedZoneStore {
   private readonly owned = new Map<string, OwnedLease>();
   private readonly listeners = new Set<(event: StoreEvent) => void>();
   private readonly staleListeners = new Set<(stale: boolean) => void>();
-  private waiters: { revision: number; resolve: () => void }[] = [];
+  private readonly waiters = new RevisionWaiters();
   private renewalBatch: Map<string, { resolve: (ttl: number) => void; reject: (error: unknown) => void }[]> | undefined;
   private watcher: Watcher | undefined;
   private resyncTask: Promise<void> | undefined;
@@ -316,8 +315,7 @@ export class EtcdStore implements SharedStore, SharedZoneStore {
     if (this.probeTimer !== undefined) clearInterval(this.probeTimer);
     this.ownerTimer = undefined;
     this.probeTimer = undefined;
-    for (const waiter of this.waiters) waiter.resolve();
-    this.waiters = [];
+    this.waiters.releaseAll();
     const watcher = this.watcher;
     this.watcher = undefined;
     if (watcher !== undefined) await this.call('watch cancel', watcher.cancel()).catch(() => undefined);
@@ -487,20 +485,8 @@ export class EtcdStore implements SharedStore, SharedZoneStore {
   // ---- reads and the watch ------------------------------------------------------------------------
 
   /** Read the whole prefix at one revision, in pages (one huge range would exceed gRPC's message limit). */
-  private async readAll(): Promise<{ revision: number; kvs: IKeyValue[] }> {
-    const range = Range.prefix(this.prefix);
-    const kvs: IKeyValue[] = [];
-    let start = range.start;
-    let revision: string | undefined;
-    for (;;) {
-      const response = await this.call('read', this.client.kv.range({ key: start, range_end: range.end, limit: RANGE_PAGE_SIZE, revision }));
-      revision ??= response.header.revision;
-      kvs.push(...response.kvs);
-      const last = response.kvs[response.kvs.length - 1];
-      if (!response.more || last === undefined) break;
-      start = Buffer.concat([last.key, Buffer.from([0])]);
-    }
-    return { revision: Number(revision), kvs };
+  private readAll(): Promise<{ revision: number; kvs: IKeyValue[] }> {
+    return readPrefixAt(this.client, this.prefix, (what, request) => this.call(what, request), 'read');
   }
 
   private openWatcher(fromRevision: number): void {
@@ -637,27 +623,13 @@ export class EtcdStore implements SharedStore, SharedZoneStore {
   private advance(revision: number): void {
     if (revision <= this.revision) return;
     this.revision = revision;
-    const ready = this.waiters.filter((w) => w.revision <= revision);
-    this.waiters = this.waiters.filter((w) => w.revision > revision);
-    for (const waiter of ready) waiter.resolve();
+    this.waiters.release(revision);
   }
 
-  /** Read-your-writes: when subscribed, wait (bounded) until the watch has delivered `revision`. */
-  /** Wait (at most `withinMs`) until the watch delivered `revision`; the write is committed either way. */
+  /** Read-your-writes: when subscribed, wait (at most `withinMs`) until the watch delivered `revision`; the write is committed either way. */
   private async waitDelivered(revision: number, withinMs = this.requestTimeoutMs): Promise<void> {
     if (this.listeners.size === 0 || this.revision >= revision || this.closed || withinMs <= 0) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w.resolve !== done);
-        this.log.debug({ revision }, 'write committed but not yet seen on the watch');
-        resolve();
-      }, withinMs);
-      const done = (): void => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.waiters.push({ revision, resolve: done });
-    });
+    await this.waiters.wait(revision, withinMs, () => this.log.debug({ revision }, 'write committed but not yet seen on the watch'));
   }
 
   private setWatchDown(down: boolean): void {
