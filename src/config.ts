@@ -68,6 +68,8 @@ export interface BeaconConfig {
   readonly logLevel: string;
   /** DNS worker processes (node:cluster) sharing the DNS sockets; 1 = answer in the main process. */
   readonly dnsWorkers: number;
+  /** Answer DNS from one worker thread of this process instead of the main event loop (dns-workers.ts). */
+  readonly dnsThread: boolean;
   /** Human-readable logs. */
   readonly pretty: boolean;
   /** DNS over TCP limits (RFC 7766 §6.2.3, §10). */
@@ -139,6 +141,10 @@ function toConfig(v: SettingValues): BeaconConfig {
   if (v.ephemeral && v.store === 'etcd') {
     throw new InvalidConfigurationError(`ephemeral: ${flagOf('ephemeral')} keeps the registry in memory and cannot be combined with ${flagOf('store')} etcd`, 'ephemeral');
   }
+  // --workers N already answers DNS apart from the main event loop, N times; one thread is the single-server form.
+  if (v.dnsThread && v.workers > 1) {
+    throw new InvalidConfigurationError(`dnsThread: ${flagOf('dnsThread')} runs one DNS server in a thread; ${flagOf('workers')} ${v.workers} already runs DNS in worker processes`, 'dnsThread');
+  }
   // DNS UPDATE replies wait for the write path: the batched UDP transport cannot send late (see README,
   // 'Registration through DNS UPDATE'). DNS workers forward UPDATE to the daemon, which holds the write path.
   const updates = (v.tsigKey?.length ?? 0) > 0 || (v.allowUpdateFrom?.length ?? 0) > 0;
@@ -171,6 +177,7 @@ function toConfig(v: SettingValues): BeaconConfig {
     logLevel: v.logLevel,
     pretty: v.pretty,
     dnsWorkers: v.workers,
+    dnsThread: v.dnsThread,
     udpTransport: v.udpTransport,
     dnsTcp: {
       maxConnections: v.dnsTcpMaxConnections,

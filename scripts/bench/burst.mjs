@@ -41,14 +41,17 @@ function cpuShares(a, b) {
 }
 
 /**
- * The daemon's own longest event-loop stall, when its /v1/stats has `eventLoop.maxStallMs` (see
- * src/daemon/loop-stall.ts); undefined otherwise. It is a maximum since the daemon last reset it, so the
- * phase reads it right before and right after the burst: a larger figure after is the burst's.
+ * The daemon's own longest event-loop stalls from /v1/stats (src/daemon/loop-stall.ts): `main`, its main
+ * loop's (`eventLoop.maxStallMs`: the control API, and DNS without workers), and `dns`, the loops answering
+ * DNS with `--dns-thread` or `--workers N` (`dnsEventLoop.maxStallMs`, reported by the workers every second).
+ * Each is a maximum since the previous read, so the phase reads right before and right after the burst: the
+ * figure after is the burst's. Undefined where the daemon does not report it.
  */
 async function daemonStall(socketPath) {
   const r = await controlRequest(socketPath, 'GET', '/v1/stats').catch(() => undefined);
-  const v = r?.body?.eventLoop?.maxStallMs;
-  return typeof v === 'number' ? v : undefined;
+  const main = r?.body?.eventLoop?.maxStallMs;
+  const dns = r?.body?.dnsEventLoop?.maxStallMs;
+  return { main: typeof main === 'number' ? main : undefined, dns: typeof dns === 'number' ? dns : undefined };
 }
 
 /**
@@ -92,7 +95,9 @@ export async function runBurst(o) {
     const driverCpu = process.cpuUsage(driverCpu0);
     const cpu2 = cpuMark(daemon, dnsperf.pid, probe.pid);
     const stallAfter = await daemonStall(daemon.socketPath);
-    await sleep(1000);
+    // Workers report their stalls every second: the burst's last second arrives after this.
+    await sleep(1100);
+    const stallLate = await daemonStall(daemon.socketPath);
     const [perf, samples] = await Promise.all([dnsperf.stop(), probe.stop()]);
 
     const registrations = summarizeRegistrations(run);
@@ -109,7 +114,9 @@ export async function runBurst(o) {
       before,
       during,
       // In-daemon reading, once /v1/stats reports it: max since the daemon's last reset, before and after the burst.
-      daemonMaxStallMs: stallAfter === undefined ? undefined : { before: stallBefore, after: stallAfter },
+      daemonMaxStallMs: stallAfter.main === undefined ? undefined : { before: stallBefore.main, after: stallAfter.main },
+      // The loops answering DNS, with workers: the read 1.1 s after the burst covers its last second (and that 1.1 s).
+      dnsLoopMaxStallMs: stallAfter.dns === undefined ? undefined : { before: stallBefore.dns, after: Math.max(stallAfter.dns, stallLate.dns ?? 0) },
       qpsRatio: before.qps && during.qps ? during.qps / before.qps : undefined,
       registrations,
       // The load driver itself (this process: the 50 clients): when its loop lags or it uses a whole core,

@@ -103,6 +103,11 @@ export const SETTING_TABLE = {
     defaultHelp: '1: answer in the main process',
     parse: (v, c) => parsePositiveInt(v, c.name, 64),
   },
+  dnsThread: {
+    description: 'answer DNS from a worker thread of this process, on an event loop of its own apart from the control API and the write path (one DNS server; not with --workers N)',
+    default: false,
+    parse: (v, c) => parseBoolean(v, c.name),
+  },
   dnsTcpMaxConnections: { arg: '<n>', description: 'DNS TCP connections open at most; when full, the longest-waiting one makes room', default: 256, parse: count },
   dnsTcpMaxPerClient: { arg: '<n>', description: 'DNS TCP connections per client address (IPv6: per /64)', default: 16, parse: count },
   dnsTcpMessageDeadline: { arg: '<duration>', description: 'a DNS TCP message must be complete this long after the connection opened or it began', default: '5s', parse: duration },

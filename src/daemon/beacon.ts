@@ -213,7 +213,7 @@ async function answerForwardedUpdates(
   };
 }
 
-/** DNS in this process or in `--workers N` processes, and the mDNS responder when asked for. */
+/** DNS in this process, in a thread of it (`--dns-thread`) or in `--workers N` processes, and the mDNS responder when asked for. */
 async function startDns(config: BeaconConfig, registry: ServiceRegistry, balancer: SmartLoadBalancer, durable: DurableRegistry, store: DaemonStore, logger: Logger, teardown: Teardown) {
   const dnsOptions = dnsOptionsOf(config);
   // DNS UPDATE is on when a key or an unsigned source is configured; it writes through the one write path,
@@ -231,9 +231,11 @@ async function startDns(config: BeaconConfig, registry: ServiceRegistry, balance
   // Dynamic zone data (records UPDATE keeps that describe no instance), loaded from the store and following it.
   const zoneData = await openZoneData(store, parseDomain(config.domain));
   teardown.push(() => zoneData.close());
-  // With --workers N, N processes answer DNS from replicas of the registry; writes wait until they applied.
-  const workers = config.dnsWorkers > 1
-    ? await startDnsWorkers({ count: config.dnsWorkers, registry, balancer, serial, zone: zoneData.zone, dns: { ...dnsOptions, ...(updatesOn ? { forwardUpdates: true } : {}) }, logger: moduleLogger(logger, 'dns-workers') })
+  // With --workers N, N processes answer DNS from replicas of the registry; with --dns-thread, one thread of
+  // this process does. Writes wait until they applied.
+  const workerKind = config.dnsWorkers > 1 ? 'process' : config.dnsThread ? 'thread' : undefined;
+  const workers = workerKind
+    ? await startDnsWorkers({ count: config.dnsWorkers, kind: workerKind, registry, balancer, serial, zone: zoneData.zone, dns: { ...dnsOptions, ...(updatesOn ? { forwardUpdates: true } : {}) }, logger: moduleLogger(logger, 'dns-workers') })
     : undefined;
   // The in-process view exists only when this process answers DNS itself (workers build their own), answers
   // the UPDATEs workers forward (prerequisites read the authoritative registry), or publishes over multicast
@@ -308,7 +310,7 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
   const log = moduleLogger(logger, 'daemon');
   const teardown = new Teardown(log);
   try {
-    // The loop that answers DNS (without --workers) and the control API: its longest stall is in /v1/stats.
+    // The loop that answers the control API, and DNS without workers: its longest stall is in /v1/stats.
     const loopStall = new LoopStallMonitor();
     teardown.push(() => loopStall.stop());
     const { registry, store, storeEpisodes, durable } = await openRegistry(config, logger, teardown);
@@ -377,6 +379,8 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
           store: { kind: store.kind, stale: isStaleAware(store) ? store.stale : false, failingWrites: storeEpisodes.count },
           checks: { scheduled: checker.size, inFlight: checker.inFlight },
           eventLoop: loopStall.take(),
+          // With DNS workers (processes or the thread), the longest stall of the loops that answer DNS.
+          ...(workers ? { dnsEventLoop: { maxStallMs: workers.takeMaxStallMs() } } : {}),
         }),
         info: () => ({ ...info() }),
         checksScheduled: () => checker.size,

@@ -1,11 +1,15 @@
 /**
- * Messages between the daemon and its DNS worker processes (`--workers N`). The daemon owns the registry;
- * each worker holds a read-only replica fed by these messages, in order, over the cluster IPC channel.
+ * Messages between the daemon and its DNS workers (processes with `--workers N`, a thread with `--dns-thread`).
+ * The daemon owns the registry; each worker holds a read-only replica fed by these messages, in order, over
+ * the cluster IPC channel or the thread's message port.
  */
 import type { AddressInfo } from 'node:net';
 import type { DnsStats } from '../dns/server.js';
 import type { InstanceRecord, RegistryConfig } from '../registry/types.js';
 import type { DynamicRRset } from '../dns/dynamic-zone.js';
+
+/** The workerData a DNS worker thread is started with (it tells dns-worker.ts to run as one). */
+export const DNS_WORKER_THREAD = 'beacon-dns-worker';
 
 /** DNS settings a worker starts its server with. */
 export interface WorkerDnsOptions {
@@ -51,5 +55,6 @@ export type FromWorker =
   | { readonly t: 'applied'; readonly index: number }
   /** A DNS UPDATE message (base64) from `remote`, for the daemon's write path: answered by `update-reply`. */
   | { readonly t: 'update'; readonly seq: number; readonly msg: string; readonly remote: string }
-  | { readonly t: 'stats'; readonly stats: DnsStats }
+  /** Its DNS counters, and its event loop's longest stall since its previous report. */
+  | { readonly t: 'stats'; readonly stats: DnsStats; readonly maxStallMs?: number }
   | { readonly t: 'failed'; readonly message: string };

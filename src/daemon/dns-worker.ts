@@ -1,17 +1,21 @@
 /**
- * A DNS worker process (`beacon serve --workers N`): a read-only replica of the daemon's registry, fed in
- * order over the cluster IPC channel, answering DNS on sockets shared with the other workers (node:cluster
- * hands every worker the same UDP socket and TCP listener; the kernel spreads the packets).
+ * A DNS worker: a read-only replica of the daemon's registry, fed in order over a message channel, answering
+ * DNS. Either a process (`beacon serve --workers N`: node:cluster hands every worker the same UDP socket and
+ * TCP listener, the kernel spreads the packets) or a thread of the daemon's own process (`--dns-thread`: it
+ * binds the DNS sockets itself), so that DNS has an event loop of its own, apart from the control API and the
+ * write path (docs/ARCHITECTURE.md, "DNS workers").
  */
 import cluster from 'node:cluster';
+import { isMainThread, parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { createRegistryView, type CircuitView } from '../dns/registry-view.js';
 import { startDnsServer, type DnsServer } from '../dns/server.js';
 import { ServiceRegistry } from '../registry/registry.js';
+import { LoopStallMonitor } from './loop-stall.js';
 import { ZoneSerial } from '../dns/zone-serial.js';
 import { DynamicZone } from '../dns/dynamic-zone.js';
 import { parseDomain } from '../dns/authority.js';
 import type { InstanceRecord } from '../registry/types.js';
-import type { CircuitMessage, FromWorker, PutMessage, ToWorker, WorkerDnsOptions, ZoneMessage } from './dns-protocol.js';
+import { DNS_WORKER_THREAD, type CircuitMessage, type FromWorker, type PutMessage, type ToWorker, type WorkerDnsOptions, type ZoneMessage } from './dns-protocol.js';
 
 /** How often a worker reports its DNS counters to the daemon (ms). */
 const STATS_INTERVAL_MS = 1_000;
@@ -45,8 +49,39 @@ function key(service: string, id: string): string {
   return `${service}\u0000${id}`;
 }
 
-function send(message: FromWorker): void {
-  process.send?.(message);
+/** The worker's side of its channel to the daemon: the cluster IPC channel, or the thread's parent port. */
+interface DaemonChannel {
+  send(message: FromWorker): void;
+  onMessage(listener: (message: ToWorker) => void): void;
+  /** The daemon is gone or let go of this worker: nothing more will arrive. */
+  onClose(listener: () => void): void;
+  connected(): boolean;
+  /** Let go of the channel, so that the worker ends once its sockets are closed. */
+  close(): void;
+}
+
+function processChannel(): DaemonChannel {
+  return {
+    send: (message) => process.send?.(message),
+    onMessage: (listener) => process.on('message', listener),
+    onClose: (listener) => process.on('disconnect', listener),
+    connected: () => process.connected,
+    close: () => process.disconnect?.(),
+  };
+}
+
+function threadChannel(port: MessagePort): DaemonChannel {
+  let open = true;
+  port.on('close', () => {
+    open = false;
+  });
+  return {
+    send: (message) => open && port.postMessage(message),
+    onMessage: (listener) => port.on('message', listener),
+    onClose: (listener) => port.on('close', listener),
+    connected: () => open,
+    close: () => port.close(),
+  };
 }
 
 /**
@@ -58,13 +93,15 @@ class UpdateForwarder {
   private seq = 0;
   private readonly pending = new Map<number, (reply: Buffer | undefined) => void>();
 
+  constructor(private readonly channel: DaemonChannel) {}
+
   /** Send `msg` to the daemon; resolves with its reply. */
   forward(msg: Buffer, remote: string): Promise<Buffer | undefined> {
-    if (!process.connected) return Promise.resolve(undefined);
+    if (!this.channel.connected()) return Promise.resolve(undefined);
     const seq = ++this.seq;
     return new Promise((resolve) => {
       this.pending.set(seq, resolve);
-      send({ t: 'update', seq, msg: msg.toString('base64'), remote });
+      this.channel.send({ t: 'update', seq, msg: msg.toString('base64'), remote });
     });
   }
 
@@ -82,7 +119,12 @@ class UpdateForwarder {
   }
 }
 
-async function main(): Promise<void> {
+/**
+ * Run the worker. `sharedSockets`: a cluster worker shares the DNS sockets with its siblings; a thread is the
+ * only DNS server of its process and binds them itself.
+ */
+async function main(channel: DaemonChannel, sharedSockets: boolean): Promise<void> {
+  const send = (message: FromWorker): void => channel.send(message);
   let registry: ServiceRegistry | undefined;
   let circuits: CircuitMirror | undefined;
   let server: DnsServer | undefined;
@@ -105,8 +147,8 @@ async function main(): Promise<void> {
     registry.apply({ type: 'sync', service: message.service, id: message.id, record: message.record ?? undefined, at: Date.now() });
   };
   let view: ReturnType<typeof createRegistryView> | undefined;
-  const updates = new UpdateForwarder();
-  process.on('disconnect', () => updates.dropAll());
+  const updates = new UpdateForwarder(channel);
+  channel.onClose(() => updates.dropAll());
   const serve = async (dns: WorkerDnsOptions): Promise<void> => {
     if (!view) throw new Error('serve before init');
     const { forwardUpdates, ...options } = dns;
@@ -114,15 +156,18 @@ async function main(): Promise<void> {
       view,
       ...options,
       listen: [...dns.listen],
-      exclusive: false,
+      exclusive: !sharedSockets,
       ...(serial ? { serial, serialFollowsView: false } : {}),
       ...(zone ? { zoneData: zone } : {}),
       ...(forwardUpdates ? { forwardUpdate: (msg: Buffer, remote: string) => updates.forward(msg, remote) } : {}),
     });
-    statsTimer = setInterval(() => server && send({ t: 'stats', stats: server.stats() }), STATS_INTERVAL_MS);
+    // The longest stall of the loop that answers DNS here, reported with the counters (the daemon's own
+    // /v1/stats `eventLoop` is its main loop's).
+    const loop = new LoopStallMonitor();
+    statsTimer = setInterval(() => server && send({ t: 'stats', stats: server.stats(), maxStallMs: loop.take().maxStallMs }), STATS_INTERVAL_MS);
     send({ t: 'ready', udp: server.addresses.udp, tcp: server.addresses.tcp });
   };
-  process.on('message', (raw: ToWorker) => {
+  channel.onMessage((raw: ToWorker) => {
     void (async () => {
       try {
         switch (raw.t) {
@@ -171,7 +216,7 @@ async function main(): Promise<void> {
             if (statsTimer) clearInterval(statsTimer);
             if (server) send({ t: 'stats', stats: server.stats() });
             await server?.close();
-            process.disconnect?.();
+            channel.close();
             break;
         }
       } catch (error) {
@@ -182,4 +227,5 @@ async function main(): Promise<void> {
   send({ t: 'hello' });
 }
 
-if (cluster.isWorker) void main();
+if (cluster.isWorker) void main(processChannel(), true);
+else if (!isMainThread && parentPort && workerData === DNS_WORKER_THREAD) void main(threadChannel(parentPort), false);

@@ -1,19 +1,22 @@
 /**
  * `beacon serve --workers N`: DNS answered by N worker processes that share the DNS sockets (node:cluster;
- * node 20 has no SO_REUSEPORT for dgram). The daemon keeps the one registry; every change is sent to every
- * worker in order, and an API write is acknowledged only once every worker has applied it, so the next DNS
- * answer reflects it whichever worker reads the query. A worker that dies is replaced (worker-supervisor.ts)
- * and brought up to date by the same snapshot a first worker gets, before it answers.
+ * node 20 has no SO_REUSEPORT for dgram). `beacon serve --dns-thread`: DNS answered by one worker thread of the
+ * daemon's process, so that a burst of API writes never holds the event loop that answers DNS. The daemon
+ * keeps the one registry; every change is sent to every worker in order, and an API write is acknowledged
+ * only once every worker has applied it, so the next DNS answer reflects it whichever worker reads the query.
+ * A worker that dies is replaced (worker-supervisor.ts) and brought up to date by the same snapshot a first
+ * worker gets, before it answers.
  */
-import cluster, { type Worker } from 'node:cluster';
+import cluster, { type Worker as ClusterWorker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { Worker as ThreadWorker } from 'node:worker_threads';
 import { silentLogger, type Logger } from '../log.js';
 import type { SmartLoadBalancer } from '../balancer/smart-load-balancer.js';
 import type { DnsStats } from '../dns/server.js';
 import type { ServiceRegistry } from '../registry/registry.js';
 import type { ZoneSerial } from '../dns/zone-serial.js';
-import type { CircuitMessage, FromWorker, PutMessage, ToWorker, WorkerDnsOptions, ZoneMessage } from './dns-protocol.js';
+import { DNS_WORKER_THREAD, type CircuitMessage, type FromWorker, type PutMessage, type ToWorker, type WorkerDnsOptions, type ZoneMessage } from './dns-protocol.js';
 import type { DynamicZone } from '../dns/dynamic-zone.js';
 import { WorkerSupervisor, type LaunchedWorker, type WorkerPoolStatus } from './worker-supervisor.js';
 
@@ -31,6 +34,11 @@ export interface DnsWorkerPool {
   workers(): WorkerPoolStatus & { readonly pids: readonly number[] };
   /** Resolves once every worker has applied change `index` (or after a bounded wait). */
   synced(index: number): Promise<void>;
+  /**
+   * The longest event-loop stall any worker reported since the previous call (workers report every second),
+   * in ms: the loops that answer DNS.
+   */
+  takeMaxStallMs(): number;
   /** Answer the DNS UPDATE messages workers forward (with `dns.forwardUpdates`); until set, they get no reply. */
   answerUpdates(answer: UpdateAnswerer): void;
   close(): Promise<void>;
@@ -42,6 +50,12 @@ export type UpdateAnswerer = (msg: Buffer, remote: string) => Promise<Buffer | u
 /** Options of the worker pool. */
 export interface DnsWorkerOptions {
   readonly count: number;
+  /**
+   * `process` (default): cluster workers sharing the DNS sockets, with a standby process kept up to date.
+   * `thread`: worker threads of this process, each binding the DNS sockets itself (use one), no standby: a
+   * thread starts in milliseconds, and a standby would apply every change once more on the same cores.
+   */
+  readonly kind?: 'process' | 'thread';
   readonly registry: ServiceRegistry;
   readonly balancer: SmartLoadBalancer;
   /** The SOA serial: bumped here for every change streamed, adopted by the workers with each batch. */
@@ -50,6 +64,61 @@ export interface DnsWorkerOptions {
   readonly zone: DynamicZone;
   readonly dns: WorkerDnsOptions;
   readonly logger?: Logger;
+}
+
+/** A worker as the pool drives it: a cluster process or a thread. */
+interface Worker {
+  readonly id: number;
+  /** Its process id (a process worker) or undefined (a thread of this process). */
+  readonly pid: number | undefined;
+  send(message: ToWorker): void;
+  onMessage(listener: (message: FromWorker) => void): void;
+  onceExit(listener: (code: number | null, signal: string | null) => void): void;
+  isConnected(): boolean;
+  isDead(): boolean;
+  /** End it now (SIGKILL, or terminate the thread). */
+  kill(): void;
+  /** Ask it to end (SIGTERM, or terminate the thread). */
+  terminate(): void;
+}
+
+function forkProcess(): Worker {
+  const worker: ClusterWorker = cluster.fork();
+  return {
+    id: worker.id,
+    pid: worker.process.pid,
+    send: (message) => worker.send(message),
+    onMessage: (listener) => worker.on('message', listener),
+    onceExit: (listener) => worker.once('exit', listener),
+    isConnected: () => worker.isConnected(),
+    isDead: () => worker.isDead(),
+    kill: () => worker.kill('SIGKILL'),
+    terminate: () => worker.kill(),
+  };
+}
+
+function startThread(log: Logger): Worker {
+  const thread = new ThreadWorker(new URL('./dns-worker.js', import.meta.url), { workerData: DNS_WORKER_THREAD });
+  let dead = false;
+  thread.once('exit', () => {
+    dead = true;
+  });
+  // An exception the thread did not catch ends it ('exit' follows, and the supervisor replaces it); without a
+  // listener it would be thrown again here and end the daemon.
+  thread.on('error', (error) => log.error({ err: error, worker: thread.threadId }, 'DNS worker thread failed'));
+  return {
+    id: thread.threadId,
+    pid: undefined,
+    send: (message) => {
+      if (!dead) thread.postMessage(message);
+    },
+    onMessage: (listener) => thread.on('message', listener),
+    onceExit: (listener) => thread.once('exit', (code) => listener(code, null)),
+    isConnected: () => !dead,
+    isDead: () => dead,
+    kill: () => void thread.terminate(),
+    terminate: () => void thread.terminate(),
+  };
 }
 
 interface WorkerState {
@@ -81,7 +150,7 @@ interface ReadySettlers {
 
 /** Fork `count` DNS workers and wait until each serves. */
 export async function startDnsWorkers(options: DnsWorkerOptions): Promise<DnsWorkerPool> {
-  cluster.setupPrimary({ exec: fileURLToPath(new URL('./dns-worker.js', import.meta.url)), args: [] });
+  if ((options.kind ?? 'process') === 'process') cluster.setupPrimary({ exec: fileURLToPath(new URL('./dns-worker.js', import.meta.url)), args: [] });
   const pool = new DnsWorkers(options);
   try {
     await pool.start();
@@ -95,6 +164,7 @@ export async function startDnsWorkers(options: DnsWorkerOptions): Promise<DnsWor
     stats: () => pool.stats(),
     workers: () => pool.workers(),
     synced: (index) => pool.synced(index),
+    takeMaxStallMs: () => pool.takeMaxStallMs(),
     answerUpdates: (answer) => pool.answerUpdates(answer),
     close: () => pool.close(),
   };
@@ -195,6 +265,8 @@ class DnsWorkers {
   private boundPorts: WorkerDnsOptions | undefined;
   private first: (FromWorker & { t: 'ready' }) | undefined;
   private updateAnswerer: UpdateAnswerer | undefined;
+  /** The longest stall the workers reported since the last takeMaxStallMs(). */
+  private maxStallMs = 0;
   /** Counters of dead workers, so that the sums never go backwards when a worker is replaced. */
   private retired: DnsStats[] = [];
   // A standby worker, forked once the pool serves: replacing a dead worker is then a message to a process
@@ -229,8 +301,14 @@ class DnsWorkers {
   }
 
   workers(): WorkerPoolStatus & { readonly pids: readonly number[] } {
-    const pids = this.states.filter((s) => s.serving).flatMap((s) => (s.worker.process.pid === undefined ? [] : [s.worker.process.pid]));
+    const pids = this.states.filter((s) => s.serving).flatMap((s) => (s.worker.pid === undefined ? [] : [s.worker.pid]));
     return { ...this.supervisor.status(), pids };
+  }
+
+  takeMaxStallMs(): number {
+    const max = this.maxStallMs;
+    this.maxStallMs = 0;
+    return max;
   }
 
   synced(index: number): Promise<void> {
@@ -285,7 +363,7 @@ class DnsWorkers {
       const timer = setTimeout(() => reject(new Error(`DNS worker ${worker.id} did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
       forked.ready.then(resolve, reject).finally(() => clearTimeout(timer));
     });
-    return { id: worker.id, ready, exited: forked.exited, kill: () => worker.kill('SIGKILL') };
+    return { id: worker.id, ready, exited: forked.exited, kill: () => worker.kill() };
   }
 
   /** The spare, told to serve, when it holds a replica and is connected; else undefined. */
@@ -295,12 +373,12 @@ class DnsWorkers {
     const dns = this.listenFor();
     this.spare = undefined;
     spare.state.dns = dns;
-    spare.state.worker.send({ t: 'serve', dns } satisfies ToWorker);
+    spare.state.worker.send({ t: 'serve', dns });
     return spare;
   }
 
   private refillSpare(): void {
-    if (this.spare !== undefined || this.closing || !this.started) return;
+    if (this.spare !== undefined || this.closing || !this.started || this.options.kind === 'thread') return;
     const forked = this.fork(undefined);
     this.spare = forked;
     void forked.exited.then(() => {
@@ -313,17 +391,17 @@ class DnsWorkers {
    * `dns` it answers at once; without, it stands by as a spare until told to `serve`.
    */
   private fork(dns: WorkerDnsOptions | undefined): Forked {
-    const worker = cluster.fork();
+    const worker = this.options.kind === 'thread' ? startThread(this.log) : forkProcess();
     const state: WorkerState = { worker, dns, applied: 0, stats: undefined, replica: false, bound: false, serving: false };
     this.states.push(state);
     const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
-      worker.once('exit', (code: number | null, signal: string | null) => {
+      worker.onceExit((code, signal) => {
         this.forget(state);
         resolve({ code, signal });
       }),
     );
     const ready = new Promise<void>((resolve, reject) => {
-      worker.on('message', (message: FromWorker) => this.onMessage(state, dns, message, { resolve, reject }));
+      worker.onMessage((message) => this.onMessage(state, dns, message, { resolve, reject }));
       void exited.then(({ code, signal }) => reject(new Error(`DNS worker ${worker.id} exited (${signal ?? code})`)));
     });
     ready.catch(() => undefined); // a spare that dies unused is only replaced
@@ -353,7 +431,7 @@ class DnsWorkers {
         return undefined;
       })
       .then((reply) => {
-        if (worker.isConnected()) worker.send({ t: 'update-reply', seq: message.seq, reply: reply ? reply.toString('base64') : null } satisfies ToWorker);
+        if (worker.isConnected()) worker.send({ t: 'update-reply', seq: message.seq, reply: reply ? reply.toString('base64') : null });
       });
   }
 
@@ -374,6 +452,7 @@ class DnsWorkers {
       this.acks.wake();
     } else if (message.t === 'stats') {
       state.stats = message.stats;
+      this.maxStallMs = Math.max(this.maxStallMs, message.maxStallMs ?? 0);
     } else if (message.t === 'update') {
       this.answerUpdate(worker, message);
     } else {
@@ -387,13 +466,13 @@ class DnsWorkers {
 function stopWorker(worker: Worker): Promise<void> {
   return new Promise<void>((resolve) => {
     if (worker.isDead()) return resolve();
-    const timer = setTimeout(() => worker.kill('SIGKILL'), 5_000);
-    worker.once('exit', () => {
+    const timer = setTimeout(() => worker.kill(), 5_000);
+    worker.onceExit(() => {
       clearTimeout(timer);
       resolve();
     });
-    if (worker.isConnected()) worker.send({ t: 'stop' } satisfies ToWorker);
-    else worker.kill();
+    if (worker.isConnected()) worker.send({ t: 'stop' });
+    else worker.terminate();
   });
 }
 

@@ -183,34 +183,37 @@ describe('DNS UPDATE with a key limited to a service (nsupdate)', () => {
   });
 });
 
-describe('DNS UPDATE with --workers 2 (each worker forwards to the daemon)', () => {
-  it('nsupdate over UDP and TCP registers and deletes; every worker answers at once; refusals change nothing; counted', async () => {
-    const daemon = await startDaemon(['--workers', '2', '--store', 'memory', '--tsig-key', KEY]);
-    try {
-      const [udp, tcp] = [clients[0]!, clients[1]!];
-      const added = await udp.run(daemon.dnsPort, ['update add _http._tcp.local. 60 PTR w1._http._tcp.local.', 'update add w1._http._tcp.local. 60 SRV 0 1 8081 10-0-0-41.addr.local.']);
-      expect(added, added.out).toMatchObject({ code: 0 });
-      const overTcp = await tcp.run(daemon.dnsPort, ['update add w2._http._tcp.local. 60 SRV 0 1 8082 10-0-0-42.addr.local.']);
-      expect(overTcp, overTcp.out).toMatchObject({ code: 0 });
-      // Acknowledged only once every worker applied it: each query (dig picks a new source port, and the
-      // kernel spreads those over the workers) sees both at once.
-      for (let i = 0; i < 8; i++) {
-        expect((await dig(daemon.dnsPort, '_http._tcp.local.', 'SRV')).sort()).toEqual(['0 1 8081 10-0-0-41.addr.local.', '0 1 8082 10-0-0-42.addr.local.']);
+// Worker processes and the DNS thread both forward UPDATE to the daemon's write path over their channel.
+for (const [label, flags] of [['--workers 2 (each worker forwards to the daemon)', ['--workers', '2']], ['--dns-thread (the thread forwards to the main loop)', ['--dns-thread']]] as const) {
+  describe(`DNS UPDATE with ${label}`, () => {
+    it('nsupdate over UDP and TCP registers and deletes; every worker answers at once; refusals change nothing; counted', async () => {
+      const daemon = await startDaemon([...flags, '--store', 'memory', '--tsig-key', KEY]);
+      try {
+        const [udp, tcp] = [clients[0]!, clients[1]!];
+        const added = await udp.run(daemon.dnsPort, ['update add _http._tcp.local. 60 PTR w1._http._tcp.local.', 'update add w1._http._tcp.local. 60 SRV 0 1 8081 10-0-0-41.addr.local.']);
+        expect(added, added.out).toMatchObject({ code: 0 });
+        const overTcp = await tcp.run(daemon.dnsPort, ['update add w2._http._tcp.local. 60 SRV 0 1 8082 10-0-0-42.addr.local.']);
+        expect(overTcp, overTcp.out).toMatchObject({ code: 0 });
+        // Acknowledged only once every worker applied it: each query (dig picks a new source port, and the
+        // kernel spreads those over the workers) sees both at once.
+        for (let i = 0; i < 8; i++) {
+          expect((await dig(daemon.dnsPort, '_http._tcp.local.', 'SRV')).sort()).toEqual(['0 1 8081 10-0-0-41.addr.local.', '0 1 8082 10-0-0-42.addr.local.']);
+        }
+        expect((await instanceIds(daemon, 'http')).sort()).toEqual(['w1', 'w2']);
+        const wrongKey = await udp.run(daemon.dnsPort, ['update add w3._http._tcp.local. 60 SRV 0 1 8083 10-0-0-43.addr.local.'], `upd-key:hmac-sha256:${Buffer.from('not the secret').toString('base64')}`);
+        expect(wrongKey.code).not.toBe(0);
+        const deleted = await udp.run(daemon.dnsPort, ['update delete w1._http._tcp.local. SRV']);
+        expect(deleted, deleted.out).toMatchObject({ code: 0 });
+        for (let i = 0; i < 4; i++) expect(await dig(daemon.dnsPort, '_http._tcp.local.', 'SRV')).toEqual(['0 1 8082 10-0-0-42.addr.local.']);
+        expect(await instanceIds(daemon, 'http')).toEqual(['w2']);
+        const stats = await daemon.ok('stats', '--json');
+        expect(JSON.parse(stats) as unknown).toMatchObject({ dns: { updatesByOutcome: { accepted: 3, badsig: 1 } } });
+      } finally {
+        expect(await daemon.stop()).toBe(0);
       }
-      expect((await instanceIds(daemon, 'http')).sort()).toEqual(['w1', 'w2']);
-      const wrongKey = await udp.run(daemon.dnsPort, ['update add w3._http._tcp.local. 60 SRV 0 1 8083 10-0-0-43.addr.local.'], `upd-key:hmac-sha256:${Buffer.from('not the secret').toString('base64')}`);
-      expect(wrongKey.code).not.toBe(0);
-      const deleted = await udp.run(daemon.dnsPort, ['update delete w1._http._tcp.local. SRV']);
-      expect(deleted, deleted.out).toMatchObject({ code: 0 });
-      for (let i = 0; i < 4; i++) expect(await dig(daemon.dnsPort, '_http._tcp.local.', 'SRV')).toEqual(['0 1 8082 10-0-0-42.addr.local.']);
-      expect(await instanceIds(daemon, 'http')).toEqual(['w2']);
-      const stats = await daemon.ok('stats', '--json');
-      expect(JSON.parse(stats) as unknown).toMatchObject({ dns: { updatesByOutcome: { accepted: 3, badsig: 1 } } });
-    } finally {
-      expect(await daemon.stop()).toBe(0);
-    }
+    });
   });
-});
+}
 
 describe('DNS UPDATE: dynamic zone data (nsupdate, knsupdate, dig)', () => {
   it('keeps a host\'s A record and a TXT, answers them, deletes them, and keeps them across a restart on SQLite (then answered by DNS workers)', async () => {
