@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { pino, type Bindings, type ChildLoggerOptions, type Logger, type LoggerOptions } from 'pino';
 
 /** The logger type used across Beacon. */
 export type { Logger } from 'pino';
@@ -42,4 +42,54 @@ export const silentLogger: Logger = pino({ level: 'silent' });
 /** One child logger per module, so every line says where it came from. */
 export function moduleLogger(parent: Logger, module: string): Logger {
   return parent.child({ module });
+}
+
+/** How a lazy child reaches the logger it stands for (see lazyChildLogger). */
+const MATERIALISE = Symbol('beacon.lazyChildLogger.materialise');
+type Lazy = Logger & { readonly [MATERIALISE]: Logger };
+
+/** A lazy child's log methods before it exists: each call creates the child, then logs through it. */
+const deferredMethods = new Map<string | symbol, (this: Lazy, ...args: unknown[]) => unknown>();
+for (const name of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'child']) {
+  deferredMethods.set(name, function deferred(this: Lazy, ...args: unknown[]): unknown {
+    const real = this[MATERIALISE] as unknown as Record<string, (...a: unknown[]) => unknown>;
+    return real[name]!(...args);
+  });
+}
+
+/**
+ * `parent.child(bindings, options)`, created only when something is logged through it or it is otherwise
+ * used. The control API makes one per request (fastify's request logger, bound to the request id) and
+ * almost never logs through it at the daemon's levels: pino would serialise the bindings of each one up
+ * front (`asChindings`), for nothing. A call at a level that is off goes to the parent's no-op, so lines
+ * appear exactly when and as an eager child would write them; any other use creates the child and forwards
+ * to it. Options that change the child (level, serializers...) make it eagerly.
+ */
+export function lazyChildLogger(parent: Logger, bindings: Bindings, options?: ChildLoggerOptions): Logger {
+  if (options !== undefined && Object.keys(options).length > 0) return parent.child(bindings, options);
+  let child: Logger | undefined;
+  // No options: pino's faster child path (an empty options object takes the general one, same result).
+  const materialise = (): Logger => (child ??= parent.child(bindings));
+  return new Proxy(parent, {
+    get(target, property) {
+      if (property === MATERIALISE) return materialise();
+      if (child === undefined) {
+        const deferred = deferredMethods.get(property);
+        if (deferred !== undefined) {
+          // A level that is off: the parent's method is pino's no-op, and so is the child's.
+          if (property !== 'child' && !target.isLevelEnabled(property as string)) return Reflect.get(target, property, target) as unknown;
+          return deferred;
+        }
+      }
+      const real = materialise();
+      return Reflect.get(real, property, real) as unknown;
+    },
+    set(_target, property, value) {
+      const real = materialise();
+      return Reflect.set(real, property, value, real);
+    },
+    has(_target, property) {
+      return Reflect.has(materialise(), property);
+    },
+  }) as Lazy;
 }
