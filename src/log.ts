@@ -44,52 +44,81 @@ export function moduleLogger(parent: Logger, module: string): Logger {
   return parent.child({ module });
 }
 
-/** How a lazy child reaches the logger it stands for (see lazyChildLogger). */
-const MATERIALISE = Symbol('beacon.lazyChildLogger.materialise');
-type Lazy = Logger & { readonly [MATERIALISE]: Logger };
+/** Where a lazy child keeps the child once made (see lazyChildLogger). */
+const CHILD = Symbol('beacon.lazyChildLogger.child');
 
-/** A lazy child's log methods before it exists: each call creates the child, then logs through it. */
-const deferredMethods = new Map<string | symbol, (this: Lazy, ...args: unknown[]) => unknown>();
-for (const name of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'child']) {
-  deferredMethods.set(name, function deferred(this: Lazy, ...args: unknown[]): unknown {
-    const real = this[MATERIALISE] as unknown as Record<string, (...a: unknown[]) => unknown>;
-    return real[name]!(...args);
+/** A lazy child's own state; every method lives on its prototype (see lazyPrototype). */
+interface LazyChild {
+  readonly pendingBindings: Bindings;
+  [CHILD]: Logger | undefined;
+}
+
+type LoggerMethod = (...args: unknown[]) => unknown;
+
+/** The child, made on first need. */
+function materialise(lazy: LazyChild, parent: Logger): Logger {
+  // No options: pino's faster child path (an empty options object takes the general one, same result).
+  return (lazy[CHILD] ??= parent.child(lazy.pendingBindings));
+}
+
+/** One prototype per parent logger: the parent's members, with those that depend on the bindings deferred. */
+const lazyPrototypes = new WeakMap<Logger, object>();
+
+function lazyPrototype(parent: Logger): object {
+  let prototype = lazyPrototypes.get(parent);
+  if (prototype !== undefined) return prototype;
+  const members: PropertyDescriptorMap = {};
+  for (const level of Object.keys(parent.levels.values)) {
+    members[level] = {
+      value(this: LazyChild, ...args: unknown[]): unknown {
+        const made = this[CHILD];
+        if (made !== undefined) return (made as unknown as Record<string, LoggerMethod>)[level]!(...args);
+        // A level that is off writes nothing, eager child or not: no child needed.
+        if (!parent.isLevelEnabled(level)) return undefined;
+        return (materialise(this, parent) as unknown as Record<string, LoggerMethod>)[level]!(...args);
+      },
+    };
+  }
+  const forward = (name: 'child' | 'bindings' | 'setBindings'): PropertyDescriptor => ({
+    value(this: LazyChild, ...args: unknown[]): unknown {
+      return (materialise(this, parent)[name] as LoggerMethod)(...args);
+    },
   });
+  members['child'] = forward('child');
+  members['bindings'] = forward('bindings');
+  members['setBindings'] = forward('setBindings');
+  members['isLevelEnabled'] = {
+    value(this: LazyChild, level: string): boolean {
+      return (this[CHILD] ?? parent).isLevelEnabled(level);
+    },
+  };
+  members['level'] = {
+    get(this: LazyChild): string {
+      return (this[CHILD] ?? parent).level;
+    },
+    set(this: LazyChild, level: string) {
+      materialise(this, parent).level = level;
+    },
+  };
+  prototype = Object.create(parent, members) as object;
+  lazyPrototypes.set(parent, prototype);
+  return prototype;
 }
 
 /**
- * `parent.child(bindings, options)`, created only when something is logged through it or it is otherwise
- * used. The control API makes one per request (fastify's request logger, bound to the request id) and
- * almost never logs through it at the daemon's levels: pino would serialise the bindings of each one up
- * front (`asChindings`), for nothing. A call at a level that is off goes to the parent's no-op, so lines
- * appear exactly when and as an eager child would write them; any other use creates the child and forwards
- * to it. Options that change the child (level, serializers...) make it eagerly.
+ * `parent.child(bindings, options)`, made only when something is logged through it or its bindings, level
+ * or children are asked for. The control API gets one per request (fastify's request logger, bound to the
+ * request id) and almost never logs through it at the daemon's levels, while pino serialises a child's
+ * bindings up front (`asChindings`) for nothing. A call at a level that is off writes nothing, as it would
+ * through the child; any other call makes the child and goes through it, so every line is the child's.
+ * Other members (levels, version, streams' flush...) are the parent's, which the child shares. Options that
+ * change the child (level, serializers...) make it at once.
  */
 export function lazyChildLogger(parent: Logger, bindings: Bindings, options?: ChildLoggerOptions): Logger {
   if (options !== undefined && Object.keys(options).length > 0) return parent.child(bindings, options);
-  let child: Logger | undefined;
-  // No options: pino's faster child path (an empty options object takes the general one, same result).
-  const materialise = (): Logger => (child ??= parent.child(bindings));
-  return new Proxy(parent, {
-    get(target, property) {
-      if (property === MATERIALISE) return materialise();
-      if (child === undefined) {
-        const deferred = deferredMethods.get(property);
-        if (deferred !== undefined) {
-          // A level that is off: the parent's method is pino's no-op, and so is the child's.
-          if (property !== 'child' && !target.isLevelEnabled(property as string)) return Reflect.get(target, property, target) as unknown;
-          return deferred;
-        }
-      }
-      const real = materialise();
-      return Reflect.get(real, property, real) as unknown;
-    },
-    set(_target, property, value) {
-      const real = materialise();
-      return Reflect.set(real, property, value, real);
-    },
-    has(_target, property) {
-      return Reflect.has(materialise(), property);
-    },
-  }) as Lazy;
+  // Object.create with one prototype per parent: every lazy child shares one hidden class.
+  const lazy = Object.create(lazyPrototype(parent)) as LazyChild;
+  (lazy as { pendingBindings: Bindings }).pendingBindings = bindings;
+  lazy[CHILD] = undefined;
+  return lazy as unknown as Logger;
 }

@@ -71,6 +71,24 @@ describe('lazyChildLogger', () => {
     expect(lines.map((l) => l['msg'])).toEqual(['on']);
   });
 
+  it('reads level and isLevelEnabled like the child, and a level set on it is the child’s alone', () => {
+    const { logger, lines } = captured('warn');
+    const child = vi.spyOn(logger, 'child');
+    const lazy = lazyChildLogger(logger, { reqId: 'req-5' }, {});
+    expect(lazy.level).toBe('warn');
+    expect(lazy.isLevelEnabled('info')).toBe(false);
+    expect(lazy.isLevelEnabled('error')).toBe(true);
+    expect(child).not.toHaveBeenCalled();
+    lazy.level = 'debug';
+    expect(lazy.level).toBe('debug');
+    expect(lazy.isLevelEnabled('debug')).toBe(true);
+    expect(logger.level).toBe('warn');
+    lazy.debug('mine');
+    logger.debug('not the parent’s');
+    expect(lines).toMatchObject([{ msg: 'mine', reqId: 'req-5', level: 20 }]);
+    expect(lines).toHaveLength(1);
+  });
+
   it('makes the child eagerly when options change it', () => {
     const { logger, lines } = captured('warn');
     const lazy = lazyChildLogger(logger, { reqId: 'req-4' }, { level: 'debug' });
