@@ -1,6 +1,6 @@
 /**
  * The control API as a fastify application, assembled here and only here: the shared plugins (error
- * mapping, request log, request latency metrics, bearer authentication on TCP), then one plugin per resource, then any extra
+ * mapping, JSON body parsing, request log, request latency metrics, bearer authentication on TCP), then one plugin per resource, then any extra
  * plugins. The plugin contract is in plugin.ts; handlers only validate, call the write port or read the
  * registry, and shape JSON (see docs/ARCHITECTURE.md, 'The request path').
  */
@@ -11,6 +11,7 @@ import { openApi } from './openapi.js';
 import type { ControlApp, ControlDeps, ControlPlugin } from './plugin.js';
 import { bearerAuth } from './plugins/auth.js';
 import { errorMapping, writeClientError } from './plugins/errors.js';
+import { jsonBody } from './plugins/json-body.js';
 import { requestLog } from './plugins/request-log.js';
 import { requestMetrics } from './plugins/request-metrics.js';
 import { adminRoutes } from './routes/admin.js';
@@ -65,6 +66,7 @@ export function buildControlApp(deps: ControlDeps, options: AppOptions = {}): Co
     forceCloseConnections: 'idle',
   });
   void app.register(errorMapping);
+  void app.register(jsonBody);
   void app.register(requestLog);
   void app.register(requestMetrics, deps);
   // Before any route: @fastify/swagger documents the routes registered after it (GET /v1/openapi.json).
