@@ -44,6 +44,12 @@ export function moduleLogger(parent: Logger, module: string): Logger {
   return parent.child({ module });
 }
 
+/** Whether `value` has an own enumerable key (without allocating the key list: fastify passes `{}` per request). */
+function hasOwnKeys(value: object): boolean {
+  for (const key in value) if (Object.hasOwn(value, key)) return true;
+  return false;
+}
+
 /** Where a lazy child keeps the child once made (see lazyChildLogger). */
 const CHILD = Symbol('beacon.lazyChildLogger.child');
 
@@ -64,9 +70,18 @@ function materialise(lazy: LazyChild, parent: Logger): Logger {
 /** One prototype per parent logger: the parent's members, with those that depend on the bindings deferred. */
 const lazyPrototypes = new WeakMap<Logger, object>();
 
+/** The parent asked for last and its prototype: one app asks with one parent, request after request. */
+let lastParent: Logger | undefined;
+let lastPrototype: object | undefined;
+
 function lazyPrototype(parent: Logger): object {
+  if (parent === lastParent && lastPrototype !== undefined) return lastPrototype;
   let prototype = lazyPrototypes.get(parent);
-  if (prototype !== undefined) return prototype;
+  if (prototype !== undefined) {
+    lastParent = parent;
+    lastPrototype = prototype;
+    return prototype;
+  }
   const members: PropertyDescriptorMap = {};
   for (const level of Object.keys(parent.levels.values)) {
     members[level] = {
@@ -115,7 +130,7 @@ function lazyPrototype(parent: Logger): object {
  * change the child (level, serializers...) make it at once.
  */
 export function lazyChildLogger(parent: Logger, bindings: Bindings, options?: ChildLoggerOptions): Logger {
-  if (options !== undefined && Object.keys(options).length > 0) return parent.child(bindings, options);
+  if (options !== undefined && hasOwnKeys(options)) return parent.child(bindings, options);
   // Object.create with one prototype per parent: every lazy child shares one hidden class.
   const lazy = Object.create(lazyPrototype(parent)) as LazyChild;
   (lazy as { pendingBindings: Bindings }).pendingBindings = bindings;
