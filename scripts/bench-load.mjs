@@ -88,8 +88,8 @@ const costOptions = {
   services: num('services', 50, 20),
   instances: num('instances', 3, 3),
   clients: num('burst-clients', 50, 50),
-  total: num('cost-total', 3000, 1000),
-  warmup: num('cost-total', 3000, 1000) / 3,
+  total: num('cost-total', 10000, 1000),
+  warmup: Math.round(num('cost-total', 10000, 1000) / 3),
   rounds: num('cost-rounds', 3, 1),
   ...(flags['cost-compare'] === undefined ? {} : { compareCli: flags['cost-compare'] }),
 };
