@@ -3,6 +3,8 @@
 //   burst        registrations from many clients while dnsperf queries DNS, 1 process and --workers N
 //   big-service  registration rate into a huge service vs a small one, filling one service, and the
 //                UDP/TCP answers (size, latency, rotation coverage) for SRV, A and PTR of a large service
+//   registration-cost (only when asked for) daemon CPU per registration over the control socket, no DNS
+//                load; with --cost-compare PATH, alternating with another build's dist/cli/main.js
 // Usage: npm run bench:load [-- --quick] [--phases burst,big-service] [options below]
 // Writes bench-results/load-<time>.json and bench-results/load-latest.json. See scripts/bench/README.md.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -10,6 +12,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { runBigService } from './bench/big-service.mjs';
 import { runBurst } from './bench/burst.mjs';
+import { runRegistrationCost } from './bench/registration-cost.mjs';
 import { dnsperfVersion } from './bench/dnsperf.mjs';
 
 const { values: flags } = parseArgs({
@@ -38,6 +41,9 @@ const { values: flags } = parseArgs({
     'fill-seconds': { type: 'string' },
     'answer-instances': { type: 'string' },
     'max-queries': { type: 'string' },
+    'cost-total': { type: 'string' },
+    'cost-rounds': { type: 'string' },
+    'cost-compare': { type: 'string' },
     out: { type: 'string' },
   },
 });
@@ -76,6 +82,18 @@ const bigOptions = {
   maxQueries: num('max-queries', 300, 100),
 };
 
+const costOptions = {
+  store: flags.store,
+  extraArgs: serveArgs,
+  services: num('services', 50, 20),
+  instances: num('instances', 3, 3),
+  clients: num('burst-clients', 50, 50),
+  total: num('cost-total', 10000, 1000),
+  warmup: Math.round(num('cost-total', 10000, 1000) / 3),
+  rounds: num('cost-rounds', 3, 1),
+  ...(flags['cost-compare'] === undefined ? {} : { compareCli: flags['cost-compare'] }),
+};
+
 const version = dnsperfVersion();
 const phases = new Set(flags.phases.split(','));
 if (phases.has('burst') && version === undefined) {
@@ -85,7 +103,7 @@ if (phases.has('burst') && version === undefined) {
 
 const log = (line) => process.stdout.write(`${line}\n`);
 const f = (v, d = 0) => (v === undefined || Number.isNaN(v) ? '-' : Number(v).toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }));
-const result = { startedAt: new Date().toISOString(), argv: process.argv.slice(2), quick, cpus: os.cpus().length, dnsperf: version, burst: [], bigService: undefined };
+const result = { startedAt: new Date().toISOString(), argv: process.argv.slice(2), quick, cpus: os.cpus().length, dnsperf: version, burst: [], bigService: undefined, registrationCost: undefined };
 
 if (phases.has('burst')) {
   for (const workers of flags.workers.split(',').map(Number)) {
@@ -107,6 +125,13 @@ if (phases.has('burst')) {
 if (phases.has('big-service')) {
   log(`big service (${bigOptions.bigInstances} vs ${bigOptions.smallInstances} instances; fill ${bigOptions.fillInstances}; answers for ${bigOptions.answerInstances})`);
   result.bigService = await runBigService({ ...bigOptions, log });
+}
+
+if (phases.has('registration-cost')) {
+  log(`registration cost, 1 process, no DNS load (${costOptions.services}x${costOptions.instances} data set, ${costOptions.clients} clients x ${costOptions.total} registrations, ${costOptions.rounds} round(s)${costOptions.compareCli ? `, alternating with ${costOptions.compareCli}` : ''})`);
+  const r = await runRegistrationCost({ ...costOptions, log });
+  result.registrationCost = r;
+  log(`  median daemon CPU: this build ${f(r.median.this, 3)} ms/registration${r.median.other === undefined ? '' : `, other build ${f(r.median.other, 3)} ms/registration: ratio ${f(r.ratio, 3)}`}`);
 }
 
 mkdirSync('bench-results', { recursive: true });

@@ -15,6 +15,7 @@ const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 /**
  * Start `beacon serve`. Options: `workers` (--workers), `store` ('sqlite' default | 'memory'), `extraArgs`,
+ * `cli` (another build's dist/cli/main.js, as BENCH_DAEMON_CLI),
  * `seed` (`[{ name, count, prefix }]`, see seedRecords: written into the SQLite database before the daemon
  * starts, which loads it in one linear pass; registering them through the API first would measure the very
  * write path under test, and take hours for 50,000 instances in one service on a slow build).
@@ -23,7 +24,7 @@ const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
  * Resolves once the control socket answers /health and DNS answers on the port; returns `{ pid, port,
  * socketPath, dataDir, args, pids(), stop() }`.
  */
-export async function startDaemon({ workers = 1, store = 'sqlite', ttl = '1h', extraArgs = [], seed, readyTimeoutMs = 120_000 } = {}) {
+export async function startDaemon({ workers = 1, store = 'sqlite', ttl = '1h', extraArgs = [], seed, readyTimeoutMs = 120_000, cli: otherCli } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'beacon-load-'));
   if (seed && seed.length > 0) await seedDatabase(dataDir, seed, store);
   const port = await freePort();
@@ -34,8 +35,8 @@ export async function startDaemon({ workers = 1, store = 'sqlite', ttl = '1h', e
   const nodeArgs = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
   // BENCH_DAEMON_STDOUT=FILE: keep the daemon's stdout (e.g. node's --trace-gc lines) in FILE, appended.
   const stdout = process.env.BENCH_DAEMON_STDOUT ? openSync(process.env.BENCH_DAEMON_STDOUT, 'a') : 'ignore';
-  // BENCH_DAEMON_CLI=PATH: another build's dist/cli/main.js (a before/after comparison on one machine state).
-  const cli = process.env.BENCH_DAEMON_CLI ?? CLI;
+  // BENCH_DAEMON_CLI=PATH (or the `cli` option): another build's dist/cli/main.js (a before/after comparison on one machine state).
+  const cli = otherCli ?? process.env.BENCH_DAEMON_CLI ?? CLI;
   const child = spawn(process.execPath, [...nodeArgs, cli, ...args], { stdio: ['ignore', stdout, 'pipe'] });
   if (typeof stdout === 'number') closeSync(stdout);
   let stderr = '';
@@ -60,7 +61,7 @@ export async function startDaemon({ workers = 1, store = 'sqlite', ttl = '1h', e
     port,
     socketPath,
     dataDir,
-    command: `node ${process.env.BENCH_DAEMON_CLI ?? 'dist/cli/main.js'} ${args.join(' ')}`,
+    command: `node ${otherCli ?? process.env.BENCH_DAEMON_CLI ?? 'dist/cli/main.js'} ${args.join(' ')}`,
     /** The daemon's process tree now (its DNS workers included). */
     pids: () => processTree(child.pid),
     /** SIGTERM, SIGKILL after 15 s; then remove the data directory. */

@@ -1,16 +1,17 @@
 /**
  * The control API as a fastify application, assembled here and only here: the shared plugins (error
- * mapping, request log, request latency metrics, bearer authentication on TCP), then one plugin per resource, then any extra
+ * mapping, JSON body parsing, request log, request latency metrics, bearer authentication on TCP), then one plugin per resource, then any extra
  * plugins. The plugin contract is in plugin.ts; handlers only validate, call the write port or read the
  * registry, and shape JSON (see docs/ARCHITECTURE.md, 'The request path').
  */
 import Fastify, { LogController } from 'fastify';
-import { silentLogger } from '../log.js';
+import { lazyChildLogger, silentLogger, type Logger } from '../log.js';
 import { consulTokenMapping } from './consul/token.js';
 import { openApi } from './openapi.js';
 import type { ControlApp, ControlDeps, ControlPlugin } from './plugin.js';
 import { bearerAuth } from './plugins/auth.js';
 import { errorMapping, writeClientError } from './plugins/errors.js';
+import { jsonBody } from './plugins/json-body.js';
 import { requestLog } from './plugins/request-log.js';
 import { requestMetrics } from './plugins/request-metrics.js';
 import { adminRoutes } from './routes/admin.js';
@@ -53,6 +54,9 @@ export function buildControlApp(deps: ControlDeps, options: AppOptions = {}): Co
     loggerInstance: deps.logger ?? silentLogger,
     // One debug line per request (the requestLog plugin) instead of fastify's two info lines.
     logController: new LogController({ disableRequestLogging: true }),
+    // fastify gives every request a child logger bound to its id; made only if the request logs something.
+    // (`logger` is the pino loggerInstance above; fastify's option type only knows its base interface.)
+    childLoggerFactory: (logger, bindings, options) => lazyChildLogger(logger as Logger, bindings, options),
     bodyLimit: BODY_LIMIT_BYTES,
     // Strict validation: no type coercion, no silently dropped fields.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
@@ -62,6 +66,7 @@ export function buildControlApp(deps: ControlDeps, options: AppOptions = {}): Co
     forceCloseConnections: 'idle',
   });
   void app.register(errorMapping);
+  void app.register(jsonBody);
   void app.register(requestLog);
   void app.register(requestMetrics, deps);
   // Before any route: @fastify/swagger documents the routes registered after it (GET /v1/openapi.json).

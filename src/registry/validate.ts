@@ -26,6 +26,7 @@ const octets = (s: string): number => Buffer.byteLength(s, 'utf8');
 // Control characters never belong in names: they break logs, terminals and zone files.
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 // RFC 6335 §5.1 service names: letters, digits, hyphens; start with a letter or digit, no double or trailing hyphen.
 // (RFC 6335 caps them at 15 characters; we accept up to 63 so existing names fit, lower-cased.)
 const SERVICE_NAME = /^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,62}$/;
@@ -72,6 +73,9 @@ export function validateServiceName(value: unknown): string {
 /** Validate an instance id: a DNS-SD instance name (UTF-8, 1..63 octets, no control characters). */
 export function validateInstanceId(value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) throw new InvalidArgumentError('instance id must be a non-empty string', 'id');
+  // The common case, printable ASCII, passes every check below by construction (no control characters,
+  // already NFC, one octet per character): one regex test instead of an encode and a normalisation.
+  if (value.length <= MAX_LABEL_OCTETS && PRINTABLE_ASCII.test(value)) return value;
   if (octets(value) > MAX_LABEL_OCTETS) throw new InvalidArgumentError(`instance id is ${octets(value)} octets; a DNS label holds at most ${MAX_LABEL_OCTETS}`, 'id');
   if (CONTROL_CHARS.test(value)) throw new InvalidArgumentError('instance id must not contain control characters', 'id');
   if (value !== value.normalize('NFC')) throw new InvalidArgumentError('instance id must be in Unicode NFC form (RFC 6763 §4.1.3)', 'id');
@@ -130,7 +134,8 @@ export function validateMetadata(value: unknown): Record<string, string> {
     if (typeof raw !== 'string') throw new InvalidArgumentError(`metadata value for ${JSON.stringify(key)} must be a string`, 'metadata');
     // RFC 6763 §6.4: keys are printable US-ASCII (0x20-0x7E) excluding '=', at least one character.
     if (!/^[\x20-\x3c\x3e-\x7e]+$/.test(key)) throw new InvalidArgumentError(`metadata key ${JSON.stringify(key)} must be printable ASCII without '='`, 'metadata');
-    const size = octets(key) + 1 + octets(raw);
+    // The key is ASCII (just checked): one octet per character.
+    const size = key.length + 1 + octets(raw);
     if (size > MAX_TXT_STRING_OCTETS) throw new InvalidArgumentError(`metadata ${JSON.stringify(key)} is ${size} octets as key=value; one TXT string holds ${MAX_TXT_STRING_OCTETS}`, 'metadata');
     total += size + 1;
     out[key] = raw;
@@ -211,7 +216,9 @@ export function validateInstance(input: InstanceInput): InstanceSpec {
       throw new InvalidArgumentError((error as Error).message, 'ttlMs');
     }
   }
-  const spec: InstanceSpec = withoutUndefined({
+  // Built field by field, optional ones only when present (every registration takes this path: no
+  // intermediate object and no entries round trip). Validation order and key order are those of the spec.
+  const spec: { -readonly [K in keyof InstanceSpec]: InstanceSpec[K] } = {
     id: validateInstanceId(input.id),
     address: validateAddress(input.address),
     port: validateInteger(input.port, 'port', 1, 65535),
@@ -220,9 +227,10 @@ export function validateInstance(input: InstanceInput): InstanceSpec {
     weight: validateInteger(input.weight ?? 1, 'weight', 0, 65535),
     priority: validateInteger(input.priority ?? 0, 'priority', 0, 65535),
     protocol,
-    host,
-    ttlMs,
-    check: input.check === undefined ? undefined : Object.freeze(validateCheck(input.check)),
-  });
+  };
+  const check = input.check === undefined ? undefined : Object.freeze(validateCheck(input.check));
+  if (host !== undefined) spec.host = host;
+  if (ttlMs !== undefined) spec.ttlMs = ttlMs;
+  if (check !== undefined) spec.check = check;
   return Object.freeze(spec);
 }

@@ -353,6 +353,7 @@ function syncMutation(service: string, id: string, record: InstanceRecord | unde
   return { type: 'sync', service, id, record, at };
 }
 
+/** One key per (service, id) pair: the service's length first, so no two pairs share a key whatever they contain. */
 function keyOf(service: string, id: string): string {
-  return JSON.stringify([service, id]);
+  return `${service.length}:${service}/${id}`;
 }
