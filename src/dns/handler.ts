@@ -238,16 +238,17 @@ export class DnsRequestHandler {
       counters.cacheHit();
     } else {
       counters.cacheMiss();
-      const answer = this.authority.answer(foldedQuestionName(q), q.qtype, this.view, this.hosts);
+      const key = q.key.toString('latin1', 0, q.keyLength);
+      const answer = this.authority.answer(foldedQuestionName(q, key), q.qtype, this.view, this.hosts);
       if (answer.rcode === Rcode.REFUSED) return this.errorReply(msg, Rcode.REFUSED, transport); // unbounded names: not cached
-      entry = this.cache.set(q.key.toString('latin1', 0, q.keyLength), answer);
+      entry = this.cache.set(key, answer);
       variant = undefined;
     }
     if (!variant) {
       let answer = entry.answer;
       if (!answer) {
         // A new EDNS shape for a known question: ask again (the records were dropped to save memory).
-        answer = this.authority.answer(foldedQuestionName(q), q.qtype, this.view, this.hosts);
+        answer = this.authority.answer(foldedQuestionName(q, entry.key), q.qtype, this.view, this.hosts);
         // The view changed without telling us (it should not): start the question afresh.
         if (answer.rcode !== entry.rcode || answer.rotation !== entry.rotation) entry = this.cache.set(entry.key, answer);
       }
@@ -336,26 +337,36 @@ export class DnsRequestHandler {
   }
 
   private encode(msg: Buffer, answer: AuthorityAnswer, limit: number): EncodedVariant {
-    const parts = {
-      id: this.q.id,
-      opcode: this.q.opcode,
-      aa: answer.aa,
-      requestFlags: this.q.flags,
-      rcode: answer.rcode,
-      question: msg.subarray(HEADER_SIZE, this.q.questionEnd),
-      opt: this.q.hasOpt ? { do: this.q.optDo } : undefined,
-      limit,
-    };
+    const q = this.q;
+    const question = msg.subarray(HEADER_SIZE, q.questionEnd);
+    const opt = q.hasOpt ? { do: q.optDo } : undefined;
     // Over TCP there is no larger transport to retry on: a whole RRset that does not fit is handed out in the
     // largest windows that do (answer-limit.ts, RFC 7766 §8).
     const tcp = limit === MAX_MESSAGE;
     const limited = exceedsMaxAnswers(answer, this.maxAnswers);
     if (!limited) {
-      const encoded = encodeResponse({ ...parts, answer: answer.answer, authority: answer.authority, additional: answer.additional, rotatable: answer.rotation > 1 });
+      // Transient: the cache copies the bytes into its arena at once (storeVariant). One object literal, not a
+      // spread of shared parts: this runs on every miss.
+      const encoded = encodeResponse({
+        id: q.id,
+        opcode: q.opcode,
+        aa: answer.aa,
+        requestFlags: q.flags,
+        rcode: answer.rcode,
+        question,
+        opt,
+        limit,
+        answer: answer.answer,
+        authority: answer.authority,
+        additional: answer.additional,
+        rotatable: answer.rotation > 1,
+        transient: true,
+      });
       if (!(encoded.truncated && tcp && answer.rotation > 1)) {
-        return { bytes: encoded.bytes, answerOffsets: encoded.answerOffsets ? Array.from(encoded.answerOffsets) : undefined };
+        return { bytes: encoded.bytes, answerOffsets: encoded.answerOffsets };
       }
     }
+    const parts = { id: q.id, opcode: q.opcode, aa: answer.aa, requestFlags: q.flags, rcode: answer.rcode, question, opt, limit };
     const window = buildWindowedReply(answer, { parts, maxAnswers: limited ? this.maxAnswers : 0, shrinkToFit: tcp });
     return { bytes: window.head, answerOffsets: undefined, window };
   }
