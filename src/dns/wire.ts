@@ -405,10 +405,12 @@ export function encodeResponse(p: ResponseParts): EncodedResponse {
   const offsets = p.rotatable ? new Array<number>(p.answer.length + 1).fill(0) : undefined;
   try {
     w.frozen = offsets !== undefined;
-    p.answer.forEach((rr, i) => {
+    for (let i = 0; i < p.answer.length; i++) {
       if (offsets) offsets[i] = w.offset;
-      w.record(rr);
-    });
+      w.record(p.answer[i] as ResourceRecord);
+      // Past the limit the answer cannot fit: stop here rather than write the rest of a large RRset.
+      if (w.offset > p.limit) return truncatedResponse(p);
+    }
     if (offsets) offsets[p.answer.length] = w.offset;
     w.frozen = false;
     for (const rr of p.authority) w.record(rr);
