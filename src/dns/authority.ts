@@ -50,6 +50,8 @@ export interface AuthorityConfig {
   readonly serial?: number | SerialSource;
   /** Dynamic zone data (records UPDATE added that describe no instance), served at host names like static data. */
   readonly zoneData?: Pick<DynamicZone, 'records' | 'exists'>;
+  /** Instances per generation of the listing parts memo (`Authority.parts`); default INSTANCE_PARTS_GENERATION. */
+  readonly partsGeneration?: number;
 }
 
 /** One response's sections plus what the cache needs. */
@@ -215,9 +217,10 @@ export class Authority {
    * the service SRV of a whole large registry fills it (the cache's memory per question stays as it was).
    * Octets are durable (durable.ts): a long-lived entry pins no allocation pool.
    */
-  private readonly parts = new GenerationalMemo<DnsInstance, InstanceParts>(INSTANCE_PARTS_GENERATION);
+  private readonly parts: GenerationalMemo<DnsInstance, InstanceParts>;
 
   constructor(private readonly config: AuthorityConfig) {
+    this.parts = new GenerationalMemo(config.partsGeneration ?? INSTANCE_PARTS_GENERATION);
     this.domain = config.domain;
     this.addrZone = joinNames(nameFromLabels([ADDR_LABEL]), config.domain);
     this.ttl = config.answerTtl;
