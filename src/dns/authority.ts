@@ -28,7 +28,8 @@ import { ENUM_TAG, SOA_TAG, instanceShapeTag, instanceTag, nameTag, serviceShape
 import type { SerialSource } from './zone-serial.js';
 import type { DynamicZone } from './dynamic-zone.js';
 import { mergeRRsets, rrsetKeys } from './rrset.js';
-import { durableName } from './durable.js';
+import { durableCopy, durableLabel, durableName } from './durable.js';
+import { GenerationalMemo } from './instance-memo.js';
 
 /** What the authority needs to know besides the view. */
 export interface AuthorityConfig {
@@ -49,6 +50,8 @@ export interface AuthorityConfig {
   readonly serial?: number | SerialSource;
   /** Dynamic zone data (records UPDATE added that describe no instance), served at host names like static data. */
   readonly zoneData?: Pick<DynamicZone, 'records' | 'exists'>;
+  /** Instances per generation of the listing parts memo (`Authority.parts`); default INSTANCE_PARTS_GENERATION. */
+  readonly partsGeneration?: number;
 }
 
 /** One response's sections plus what the cache needs. */
@@ -144,30 +147,46 @@ function buildZone(zone: Zone, config: AuthorityConfig): StaticZone {
 /** TXT RDATA (records.ts builds it from metadata). */
 type TxtData = { readonly kind: 'TXT'; readonly strings: ReturnType<typeof metadataToTxt> };
 
-/** What every answer listing one instance builds from it (see `Authority.parts`). Records are never mutated. */
+/** A or AAAA RDATA. */
+type AddressData = Extract<ResourceRecord['data'], { readonly kind: 'A' | 'AAAA' }>;
+
+/**
+ * What every answer listing one instance builds from it (see `Authority.parts`): what costs to build (names,
+ * keys, parsed address, TXT strings), not the records, which are small objects made per answer (keeping them
+ * too doubled the memo's size). Never mutated.
+ */
 interface InstanceParts {
   /** `I._S._P.D`; undefined for an id that is no DNS label. */
   readonly name: Name | undefined;
   /** Its SRV target (hosts.ts). */
   readonly target: Name | undefined;
-  /** SRV at `name`, as PTR answers add it. */
-  readonly srv: ResourceRecord | undefined;
-  /** TXT at `name`. */
-  readonly txtRecord: ResourceRecord | undefined;
-  /** A/AAAA at `target` from its address, for an address-derived target. */
-  readonly targetAddress: ResourceRecord | undefined;
-  /** Its address as A/AAAA RDATA (the record's owner is a placeholder): a service name's A/AAAA answer. */
-  readonly address: ResourceRecord | undefined;
+  /** The target's name key (name.ts), for grouping additional records without computing it per listing. */
+  readonly targetKey: string | undefined;
+  /** Whether the target is address-derived (`<label>.addr.<domain>`): its A/AAAA is the instance's address. */
+  readonly derived: boolean;
+  /** TXT RDATA from its metadata. */
+  readonly txt: TxtData;
+  /** Its address as A/AAAA RDATA; undefined for a host name. */
+  readonly address: AddressData | undefined;
 }
 
-/** Owner of the memoised address records, whose RDATA alone is used. */
+/** What `targetAddresses` reads of one SRV target: an instance's memoised parts, or the same built for one answer. */
+type ListedTarget = Pick<InstanceParts, 'target' | 'targetKey' | 'derived' | 'address'>;
+
+/** Owner of the throwaway record `addressData` reads the RDATA from. */
 const ROOT_NAME: Name = [];
 
+/** The A/AAAA RDATA of an IP literal; undefined for a host name. */
+function addressData(address: string): AddressData | undefined {
+  const data = addressRecord(ROOT_NAME, 0, address)?.data;
+  return data?.kind === 'A' || data?.kind === 'AAAA' ? data : undefined;
+}
+
 /**
- * Instances whose answer parts are memoised: the instances of the services a burst writes to, not a whole
- * large registry (about 600 octets each, so at most ~1.2 MB).
+ * Instances per generation of the parts memo (`Authority.parts`): about 1.4 KB each, so at most ~23 MB for
+ * two generations; room for every instance of a registry of thousands that clients browse.
  */
-const INSTANCE_PARTS_LIMIT = 2048;
+const INSTANCE_PARTS_GENERATION = 8192;
 
 /** Resolves questions. Construct once per static configuration; `answer` is pure. */
 export class Authority {
@@ -188,15 +207,20 @@ export class Authority {
   /**
    * What answers listing a service build from one of its instances, memoised per DnsInstance (the view
    * replaces the object when the instance changes, so an entry never goes stale). After a write, every answer
-   * listing the service is dropped and rebuilt on the next query from all its instances: the memo makes a
-   * PTR or A rebuild cost a lookup per instance instead of names, records and TXT strings built again (and
-   * gives the encoder the same names, whose keys name.ts keeps). Only those answers use it: an instance's own
-   * questions (SRV, TXT) build what they need, so asking many distinct instances does not churn it (the
-   * cache's memory per question stays as it was). Bounded: the oldest entries go first.
+   * listing the service is dropped and rebuilt on the next query from all its instances: the memo makes a PTR
+   * or A rebuild (and an SRV one after them) cost a lookup per instance instead of names, keys, parsed
+   * addresses and TXT strings built again (and gives the encoder the same names, whose keys name.ts keeps).
+   * Generations of WeakMaps (instance-memo.ts): an entry dies with its instance, and every listing of up to
+   * INSTANCE_PARTS_GENERATION instances keeps hitting however the listings are read (a bounded FIFO thrashed
+   * once the registry listed more instances than it held). Only PTR and A listings build entries: SRV
+   * listings and an instance's own questions use one when there, so neither asking many distinct instances nor
+   * the service SRV of a whole large registry fills it (the cache's memory per question stays as it was).
+   * Octets are durable (durable.ts): a long-lived entry pins no allocation pool.
    */
-  private readonly parts = new Map<DnsInstance, InstanceParts>();
+  private readonly parts: GenerationalMemo<DnsInstance, InstanceParts>;
 
   constructor(private readonly config: AuthorityConfig) {
+    this.parts = new GenerationalMemo(config.partsGeneration ?? INSTANCE_PARTS_GENERATION);
     this.domain = config.domain;
     this.addrZone = joinNames(nameFromLabels([ADDR_LABEL]), config.domain);
     this.ttl = config.answerTtl;
@@ -474,9 +498,9 @@ export class Authority {
       const seen = new Set<string>();
       for (const inst of eligible) {
         const address = this.partsOf(inst).address;
-        if (address && (qtype === address.type || any) && !seen.has(inst.address)) {
+        if (address && (qtype === (address.kind === 'A' ? RRType.A : RRType.AAAA) || any) && !seen.has(inst.address)) {
           seen.add(inst.address);
-          result.answer.push({ name, type: address.type, ttl: this.ttl, data: address.data });
+          result.answer.push(this.addressAt(name, address));
         }
       }
     }
@@ -525,29 +549,36 @@ export class Authority {
 
   /** `I._S._P.D`, or undefined for an id that is no DNS label (over 63 octets; the registry prevents it). */
   private instanceName(inst: DnsInstance): Name | undefined {
-    const label = Buffer.from(inst.id, 'utf8');
-    if (label.length === 0 || label.length > 63) return undefined;
-    return [label, ...this.serviceName(inst.service, inst.protocol)];
+    const length = Buffer.byteLength(inst.id, 'utf8');
+    if (length === 0 || length > 63) return undefined;
+    return [durableLabel(inst.id), ...this.serviceName(inst.service, inst.protocol)];
   }
 
   /** The memoised parts of `inst` (see `parts`), built on first use. */
   private partsOf(inst: DnsInstance): InstanceParts {
     let parts = this.parts.get(inst);
     if (parts !== undefined) return parts;
-    const name = this.instanceName(inst);
     const target = srvTarget(inst, this.domain);
-    const txt: TxtData = { kind: 'TXT', strings: metadataToTxt(inst.metadata) };
     parts = {
-      name,
+      name: this.instanceName(inst),
       target,
-      srv: name !== undefined && target !== undefined ? this.srvRecord(name, inst, target) : undefined,
-      txtRecord: name === undefined ? undefined : { name, type: RRType.TXT, ttl: this.ttl, data: txt },
-      targetAddress: target === undefined ? undefined : addressRecord(target, this.ttl, inst.address),
-      address: addressRecord(ROOT_NAME, this.ttl, inst.address),
+      targetKey: target === undefined ? undefined : nameKey(target),
+      derived: target !== undefined && this.isDerived(target),
+      txt: { kind: 'TXT', strings: metadataToTxt(inst.metadata).map(durableCopy) },
+      address: addressData(inst.address),
     };
-    if (this.parts.size >= INSTANCE_PARTS_LIMIT) this.parts.delete(this.parts.keys().next().value as DnsInstance);
     this.parts.set(inst, parts);
     return parts;
+  }
+
+  /** Whether `target` is an address-derived name, `<label>.addr.<domain>` (hosts.ts). */
+  private isDerived(target: Name): boolean {
+    return target.length === this.addrZone.length + 1 && isSubdomain(target, this.addrZone);
+  }
+
+  /** A or AAAA at `owner` with this RDATA. */
+  private addressAt(owner: Name, data: AddressData): ResourceRecord {
+    return { name: owner, type: data.kind === 'A' ? RRType.A : RRType.AAAA, ttl: this.ttl, data };
   }
 
   private findInstance(eligible: readonly DnsInstance[], foldedId: string): DnsInstance | undefined {
@@ -561,16 +592,17 @@ export class Authority {
 
   /** PTR answers with the RFC 6763 §12.1 additional records: SRV, TXT, then target addresses. */
   private browse(owner: Name, instances: readonly DnsInstance[], hosts: HostIndex, result: DynamicResult): void {
-    const targets: { target: Name; inst: DnsInstance }[] = [];
+    const targets: InstanceParts[] = [];
     for (const inst of instances) {
-      const { name: instanceName, target, srv, txtRecord } = this.partsOf(inst);
-      if (!instanceName || !txtRecord) continue;
+      const parts = this.partsOf(inst);
+      const { name: instanceName, target } = parts;
+      if (!instanceName) continue;
       result.answer.push(nameRecord(owner, 'PTR', this.ttl, instanceName));
-      if (target && srv) {
-        result.additional.push(srv);
-        targets.push({ target, inst });
+      if (target) {
+        result.additional.push(this.srvRecord(instanceName, inst, target));
+        targets.push(parts);
       }
-      result.additional.push(txtRecord);
+      result.additional.push({ name: instanceName, type: RRType.TXT, ttl: this.ttl, data: parts.txt });
     }
     this.targetAddresses(targets, hosts, result);
   }
@@ -579,34 +611,69 @@ export class Authority {
     return { name: owner, type: RRType.SRV, ttl: this.ttl, data: { kind: 'SRV', priority: inst.priority, weight: inst.weight, port: inst.port, target } };
   }
 
+  /** SRV at `owner` for `inst`, with its target's addresses: from its memoised parts when there (see `parts`). */
   private addSrv(owner: Name, inst: DnsInstance, hosts: HostIndex, result: DynamicResult): void {
-    // The memoised target when a PTR answer built this instance's parts; not built here (see `parts`).
-    const target = this.parts.get(inst)?.target ?? srvTarget(inst, this.domain);
-    if (!target) return;
+    const parts = this.parts.get(inst) ?? this.srvTargetOf(inst);
+    const target = parts?.target;
+    if (!parts || !target) return;
     result.answer.push(this.srvRecord(owner, inst, target));
-    this.targetAddresses([{ target, inst }], hosts, result);
+    this.targetAddresses([parts], hosts, result);
+  }
+
+  /** What `targetAddresses` needs of `inst`'s SRV target, built without the memo; undefined without a target. */
+  private srvTargetOf(inst: DnsInstance): ListedTarget | undefined {
+    const target = srvTarget(inst, this.domain);
+    if (!target) return undefined;
+    const derived = this.isDerived(target);
+    return { target, targetKey: nameKey(target), derived, address: derived ? addressData(inst.address) : undefined };
   }
 
   /**
    * A/AAAA for SRV targets we are authoritative for (RFC 2782 "Usage rules", RFC 6763 §12.2): address-derived
    * names from the instance's own address, instance host names from the host index and the dynamic zone data,
-   * static names from zones.
+   * static names from zones. Each target once; A records before AAAA, each RRset contiguous.
    * A target outside our zones gets nothing.
    */
-  private targetAddresses(targets: readonly { target: Name; inst: DnsInstance }[], hosts: HostIndex, result: DynamicResult): void {
+  private targetAddresses(targets: readonly ListedTarget[], hosts: HostIndex, result: DynamicResult): void {
+    // Address-derived targets only (the usual listing): one record per target and no RRset to merge or group,
+    // so the A records in order, then the AAAA records, with no sort and no map per listing.
+    let derivedOnly = true;
+    for (const t of targets) {
+      if (!t.derived) {
+        derivedOnly = false;
+        break;
+      }
+    }
+    if (derivedOnly) {
+      const first = targets[0];
+      if (targets.length === 1 && first !== undefined) {
+        if (first.target && first.address) result.additional.push(this.addressAt(first.target, first.address));
+        return;
+      }
+      const done = new Set<string>();
+      let aaaa: ResourceRecord[] | undefined;
+      for (const t of targets) {
+        const key = t.targetKey as string;
+        if (done.has(key)) continue;
+        done.add(key);
+        const data = t.address;
+        if (data === undefined || t.target === undefined) continue;
+        if (data.kind === 'A') result.additional.push(this.addressAt(t.target, data));
+        else (aaaa ??= []).push(this.addressAt(t.target, data));
+      }
+      if (aaaa !== undefined) for (const rr of aaaa) result.additional.push(rr);
+      return;
+    }
     const done = new Set<string>();
-    const addrZone = this.addrZone;
     // Each addition with its owner's key, computed once per target (it groups the RRsets below).
     const additions: { readonly rr: ResourceRecord; readonly key: string }[] = [];
-    for (const { target, inst } of targets) {
-      const key = nameKey(target);
+    for (const { target, targetKey, derived, address } of targets) {
+      if (target === undefined || targetKey === undefined) continue;
+      const key = targetKey;
       if (done.has(key)) continue;
       done.add(key);
-      if (target.length === addrZone.length + 1 && isSubdomain(target, addrZone)) {
-        // From the memo when this instance's parts are there (PTR answers build them), not built for it.
-        const parts = this.parts.get(inst);
-        const rr = parts?.target === target ? parts.targetAddress : addressRecord(target, this.ttl, inst.address);
-        if (rr) additions.push({ rr, key });
+      if (derived) {
+        if (address) additions.push({ rr: this.addressAt(target, address), key });
         continue;
       }
       const zone = this.zoneOf(target);

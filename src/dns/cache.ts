@@ -15,6 +15,7 @@ import { questionKeyHash } from './wire.js';
 
 /** One encoded reply for one EDNS shape, as the encoder hands it to the cache. */
 export interface EncodedVariant {
+  /** The reply; possibly a view of the encoder's scratch (wire.ts, `transient`): `storeVariant` copies it. */
   readonly bytes: Buffer;
   /** Answer record offsets (and the section end) when the answer rotates by moving bytes; else undefined. */
   readonly answerOffsets: readonly number[] | undefined;
@@ -238,8 +239,9 @@ export class ResponseCache {
     if (live && variant.window === undefined) {
       this.arena.place(stored, variant.bytes);
     } else {
-      // A window keeps its own memory; an entry evicted meanwhile still answers this one request.
-      stored.memory = variant.bytes;
+      // A window keeps its own memory; an entry evicted meanwhile still answers this one request, from a copy
+      // (the encoder's bytes may be its scratch).
+      stored.memory = variant.window === undefined ? Buffer.from(variant.bytes) : variant.bytes;
       stored.offset = 0;
       stored.length = variant.bytes.length;
     }

@@ -19,6 +19,7 @@ import { assembleWindow, buildWindowedReply, exceedsMaxAnswers } from './answer-
 import { type Name, namesEqual } from './name.js';
 import { RRType, CLASS_IN, type ResourceRecord } from './records.js';
 import { foldOctet } from '../ascii.js';
+import { copyOctets } from './copy-octets.js';
 import type { SerialFeed, SerialSource } from './zone-serial.js';
 import type { DynamicZone } from './dynamic-zone.js';
 
@@ -33,6 +34,25 @@ function askedAlike(msg: Buffer, qnameEnd: number, stored: StoredVariant): boole
   if (qnameEnd + 2 > stored.length) return false;
   for (let i = HEADER_SIZE; i < qnameEnd + 2; i++) if (memory[base + i] !== msg[i]) return false;
   return true;
+}
+
+/**
+ * Copy a stored reply of `length` octets at `from[base]` into `to` from offset 0, its answer records rotated
+ * by `step` when `offsets` (the records' offsets, then the section end) are given: records [step..n), then
+ * [0..step), by moving whole records (nothing points into them; see `rotatable` in wire.ts).
+ */
+function copyReply(from: DataView, base: number, to: DataView, length: number, step: number, offsets: readonly number[] | undefined): void {
+  if (step === 0 || offsets === undefined) {
+    copyOctets(from, base, to, 0, length);
+    return;
+  }
+  const first = offsets[0] ?? 0;
+  const cut = offsets[step] ?? first;
+  const end = offsets[offsets.length - 1] ?? first;
+  copyOctets(from, base, to, 0, first);
+  copyOctets(from, base + cut, to, first, end - cut);
+  copyOctets(from, base + first, to, first + end - cut, cut - first);
+  if (end < length) copyOctets(from, base + end, to, end, length - end);
 }
 
 /** The UPDATE opcode (RFC 2136 §1.3). */
@@ -112,7 +132,7 @@ export class DnsRequestHandler {
   handle(msg: Buffer, transport: Transport): Buffer | undefined {
     this.counters.started(transport);
     try {
-      return this.process(msg, msg.length, transport, undefined);
+      return this.process(msg, msg.length, transport, undefined, undefined);
     } catch (err) {
       return this.failed(err, msg);
     }
@@ -121,14 +141,15 @@ export class DnsRequestHandler {
   /**
    * Answer a UDP request held in `msg[0, length)` with the reply written into `out` from offset 0; returns the
    * reply's length, or -1 to send nothing (no reply, or one longer than `out`). Never throws. The batched
-   * transport's entry: `msg` and `out` are its receive and send slots, so a cache hit allocates nothing and
-   * copies the cached octets once, straight into the outgoing slot.
+   * transport's entry: `msg` and `out` are its receive and send slots, so a cache hit copies the cached octets
+   * once, straight into the outgoing slot. `outView`, a DataView of exactly `out` that the caller keeps, lets
+   * that copy make no object at all (copy-octets.ts): then a cache hit allocates nothing.
    */
-  answerInto(msg: Buffer, length: number, out: Buffer): number {
+  answerInto(msg: Buffer, length: number, out: Buffer, outView?: DataView): number {
     this.counters.started('udp');
     let reply: Buffer | undefined;
     try {
-      reply = this.process(msg, length, 'udp', out);
+      reply = this.process(msg, length, 'udp', out, outView);
     } catch (err) {
       reply = this.failed(err, msg.subarray(0, length));
     }
@@ -178,10 +199,10 @@ export class DnsRequestHandler {
 
   /**
    * The reply to the request `msg[0, end)`. A cached reply is copied into `dest` when given and large enough
-   * (then `dest` is returned and `written` holds the length), else into a new Buffer; other replies (errors,
-   * windows of a large RRset) are built on their own.
+   * (then `dest` is returned and `written` holds the length; `destView`, when given, is a DataView of `dest`),
+   * else into a new Buffer; other replies (errors, windows of a large RRset) are built on their own.
    */
-  private process(msg: Buffer, end: number, transport: Transport, dest: Buffer | undefined): Buffer | undefined {
+  private process(msg: Buffer, end: number, transport: Transport, dest: Buffer | undefined, destView: DataView | undefined): Buffer | undefined {
     const q = this.q;
     const status = parseQuery(msg, q, end);
     const counters = this.counters;
@@ -217,16 +238,17 @@ export class DnsRequestHandler {
       counters.cacheHit();
     } else {
       counters.cacheMiss();
-      const answer = this.authority.answer(foldedQuestionName(q), q.qtype, this.view, this.hosts);
+      const key = q.key.toString('latin1', 0, q.keyLength);
+      const answer = this.authority.answer(foldedQuestionName(q, key), q.qtype, this.view, this.hosts);
       if (answer.rcode === Rcode.REFUSED) return this.errorReply(msg, Rcode.REFUSED, transport); // unbounded names: not cached
-      entry = this.cache.set(q.key.toString('latin1', 0, q.keyLength), answer);
+      entry = this.cache.set(key, answer);
       variant = undefined;
     }
     if (!variant) {
       let answer = entry.answer;
       if (!answer) {
         // A new EDNS shape for a known question: ask again (the records were dropped to save memory).
-        answer = this.authority.answer(foldedQuestionName(q), q.qtype, this.view, this.hosts);
+        answer = this.authority.answer(foldedQuestionName(q, entry.key), q.qtype, this.view, this.hosts);
         // The view changed without telling us (it should not): start the question afresh.
         if (answer.rcode !== entry.rcode || answer.rotation !== entry.rotation) entry = this.cache.set(entry.key, answer);
       }
@@ -252,18 +274,25 @@ export class DnsRequestHandler {
       if (variant.serialAt >= 0) freshSerial(variant);
       // Copy, then patch what differs between askers: ID, RD and CD bits, the question as asked.
       const length = variant.length;
+      let into: DataView | undefined;
       if (dest !== undefined && length <= dest.length) {
         out = dest;
+        into = destView;
         this.written = length;
       } else {
         out = Buffer.allocUnsafe(length);
       }
+      const slab = variant.slab;
+      const offsets = variant.answerOffsets;
+      if (slab !== undefined && into !== undefined) {
+        // Slab to kept view of the outgoing slot: no object made (copy-octets.ts).
+        copyReply(slab.view, base, into, length, step, offsets);
+        return this.patch(msg, out, bytes, base, asAsked);
+      }
       // Copies go through plain Uint8Array views of the memory (Buffer#subarray and Buffer#copy make one each
       // at about twice the cost); a slab keeps its ArrayBuffer, saving the `buffer` getter on every hit.
-      const slab = variant.slab;
       const memory = slab !== undefined ? slab.arrayBuffer : bytes.buffer;
       const start = slab !== undefined ? base : bytes.byteOffset + base;
-      const offsets = variant.answerOffsets;
       if (step === 0 || offsets === undefined) {
         out.set(new Uint8Array(memory, start, length));
       } else {
@@ -277,6 +306,16 @@ export class DnsRequestHandler {
         if (end < length) out.set(new Uint8Array(memory, start + end, length - end), end);
       }
     }
+    return this.patch(msg, out, bytes, base, asAsked);
+  }
+
+  /**
+   * Make the copied reply `out` answer this request: ID, RD and CD bits, the question as asked. `bytes[base]`
+   * is the stored reply (its flags are read there).
+   */
+  private patch(msg: Buffer, out: Buffer, bytes: Buffer, base: number, asAsked: boolean): Buffer {
+    const q = this.q;
+    const counters = this.counters;
     const flags2 = bytes[base + 2] ?? 0;
     const flags3 = bytes[base + 3] ?? 0;
     if (flags2 & (Flags.TC >> 8)) counters.truncated();
@@ -298,26 +337,36 @@ export class DnsRequestHandler {
   }
 
   private encode(msg: Buffer, answer: AuthorityAnswer, limit: number): EncodedVariant {
-    const parts = {
-      id: this.q.id,
-      opcode: this.q.opcode,
-      aa: answer.aa,
-      requestFlags: this.q.flags,
-      rcode: answer.rcode,
-      question: msg.subarray(HEADER_SIZE, this.q.questionEnd),
-      opt: this.q.hasOpt ? { do: this.q.optDo } : undefined,
-      limit,
-    };
+    const q = this.q;
+    const question = msg.subarray(HEADER_SIZE, q.questionEnd);
+    const opt = q.hasOpt ? { do: q.optDo } : undefined;
     // Over TCP there is no larger transport to retry on: a whole RRset that does not fit is handed out in the
     // largest windows that do (answer-limit.ts, RFC 7766 §8).
     const tcp = limit === MAX_MESSAGE;
     const limited = exceedsMaxAnswers(answer, this.maxAnswers);
     if (!limited) {
-      const encoded = encodeResponse({ ...parts, answer: answer.answer, authority: answer.authority, additional: answer.additional, rotatable: answer.rotation > 1 });
+      // Transient: the cache copies the bytes into its arena at once (storeVariant). One object literal, not a
+      // spread of shared parts: this runs on every miss.
+      const encoded = encodeResponse({
+        id: q.id,
+        opcode: q.opcode,
+        aa: answer.aa,
+        requestFlags: q.flags,
+        rcode: answer.rcode,
+        question,
+        opt,
+        limit,
+        answer: answer.answer,
+        authority: answer.authority,
+        additional: answer.additional,
+        rotatable: answer.rotation > 1,
+        transient: true,
+      });
       if (!(encoded.truncated && tcp && answer.rotation > 1)) {
-        return { bytes: encoded.bytes, answerOffsets: encoded.answerOffsets ? Array.from(encoded.answerOffsets) : undefined };
+        return { bytes: encoded.bytes, answerOffsets: encoded.answerOffsets };
       }
     }
+    const parts = { id: q.id, opcode: q.opcode, aa: answer.aa, requestFlags: q.flags, rcode: answer.rcode, question, opt, limit };
     const window = buildWindowedReply(answer, { parts, maxAnswers: limited ? this.maxAnswers : 0, shrinkToFit: tcp });
     return { bytes: window.head, answerOffsets: undefined, window };
   }

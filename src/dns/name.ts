@@ -63,6 +63,8 @@ function labelKey(label: Label): string {
 
 /** The lookup key of a name: its case-folded uncompressed wire form, as a latin1 string (one char per octet). */
 export function nameKey(name: Name): string {
+  const known = suffixKeyMemo.get(name);
+  if (known !== undefined) return known[0] ?? '\0';
   let key = '';
   for (const label of name) key += labelKey(label);
   return key + '\0';
@@ -80,6 +82,24 @@ export function suffixKeys(name: Name): string[] {
   }
   suffixKeyMemo.set(name, out);
   return out;
+}
+
+/**
+ * The name held in `wire[0, folded.length)`, an uncompressed wire name already case-folded (the question of
+ * a cache miss), with its keys taken from `folded`, the same octets as a latin1 string: a name key is exactly
+ * that string, so a miss builds no per-label key and memoises none of its labels (they die with the request).
+ */
+export function foldedWireName(wire: Buffer, folded: string): Name {
+  const labels: Label[] = [];
+  const keys: string[] = [];
+  let o = 0;
+  for (let len = wire[0] ?? 0; len !== 0 && o + 1 + len < folded.length; len = wire[o] ?? 0) {
+    labels.push(wire.subarray(o + 1, o + 1 + len));
+    keys.push(folded.slice(o));
+    o += len + 1;
+  }
+  suffixKeyMemo.set(labels, keys);
+  return labels;
 }
 
 /** Whether `name` equals `ancestor` or lies below it (case-insensitive). */

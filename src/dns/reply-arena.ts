@@ -42,6 +42,8 @@ export class Slab {
   readonly memory = Buffer.allocUnsafeSlow(SLAB_BYTES);
   /** The memory's ArrayBuffer, kept: the request path makes views of it on every cache hit. */
   readonly arrayBuffer: ArrayBuffer = this.memory.buffer as ArrayBuffer;
+  /** A DataView of the memory, kept: a cache hit copies its reply from it without making a view (copy-octets.ts). */
+  readonly view = new DataView(this.arrayBuffer);
   used = 0;
   liveBytes = 0;
   readonly slots: ArenaSlot[] = [];

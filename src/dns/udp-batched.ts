@@ -149,6 +149,8 @@ export async function bindBatchedUdp(
 interface BatchSlots {
   readonly recv: readonly Buffer[];
   readonly send: readonly Buffer[];
+  /** A DataView of each send slot, so that a cache hit's copy into it makes no object (handler.answerInto). */
+  readonly sendViews: readonly DataView[];
   readonly lengths: Int32Array;
   readonly replyLengths: Int32Array;
 }
@@ -157,9 +159,11 @@ function batchSlots(socket: NativeSocket): BatchSlots {
   const { slotSize, batchSize } = socket;
   const view = (memory: Buffer, i: number): Buffer => memory.subarray(i * slotSize, (i + 1) * slotSize);
   const indexes = Array.from({ length: batchSize }, (_, i) => i);
+  const send = indexes.map((i) => view(socket.send, i));
   return {
     recv: indexes.map((i) => view(socket.recv, i)),
-    send: indexes.map((i) => view(socket.send, i)),
+    send,
+    sendViews: send.map((slot) => new DataView(slot.buffer, slot.byteOffset, slot.length)),
     lengths: socket.lengths,
     replyLengths: socket.replyLengths,
   };
@@ -167,7 +171,7 @@ function batchSlots(socket: NativeSocket): BatchSlots {
 
 /** Answer one batch: datagram i in receive slot i, its reply (if any) into send slot i. */
 function answerBatch(slots: BatchSlots, handler: DnsRequestHandler, counters: DnsCounters, count: number, dropped: number): void {
-  const { recv, send, lengths, replyLengths } = slots;
+  const { recv, send, sendViews, lengths, replyLengths } = slots;
   // Source port 0 and oversize datagrams, dropped natively, count like the dgram transport's drops.
   if (dropped > 0) counters.dropped(dropped);
   for (let i = 0; i < count; i++) {
@@ -176,7 +180,7 @@ function answerBatch(slots: BatchSlots, handler: DnsRequestHandler, counters: Dn
     const output = send[i];
     if (length < 0 || input === undefined || output === undefined) continue;
     // replyLengths[i] is preset to -1 (no reply); the reply is written straight into its send slot.
-    replyLengths[i] = handler.answerInto(input, length, output);
+    replyLengths[i] = handler.answerInto(input, length, output, sendViews[i]);
   }
 }
 

@@ -6,7 +6,7 @@
  * EDNS(0) OPT (RFC 6891) and truncation that never leaves a partial answer section (RFC 2181 §9).
  */
 import { foldAscii, foldOctet } from '../ascii.js';
-import { type Name, type Label, namesEqual, suffixKeys, MAX_NAME_OCTETS } from './name.js';
+import { type Name, type Label, foldedWireName, namesEqual, suffixKeys, MAX_NAME_OCTETS } from './name.js';
 import { type ResourceRecord, RRType, CLASS_IN } from './records.js';
 import type { RdataWriter } from './rr/codec.js';
 import { encodeRdata } from './rr/index.js';
@@ -230,6 +230,12 @@ export interface ResponseParts {
    * cache can rotate the records by moving their bytes (pointers into the question stay valid).
    */
   readonly rotatable?: boolean;
+  /**
+   * The caller copies the bytes before anything else is encoded (the response cache does): they may then be a
+   * view of the encoder's scratch, saving a Buffer of their own (an ArrayBuffer and its backing store each,
+   * the largest part of encoding a small reply).
+   */
+  readonly transient?: boolean;
 }
 
 /** An encoded response and what had to be left out. */
@@ -240,7 +246,7 @@ export interface EncodedResponse {
   /** Some additional RRsets were left out to fit (no TC needed, RFC 2181 §9). */
   readonly trimmed: boolean;
   /** For a rotatable, untruncated answer: the offset of each answer record, then the section's end. */
-  readonly answerOffsets?: Uint16Array;
+  readonly answerOffsets?: readonly number[];
 }
 
 // One scratch for all encodes: responses are built synchronously, then copied out.
@@ -343,7 +349,8 @@ class Writer implements RdataWriter {
  * cached replies live long, and one of them would pin a whole pool slab that the short-lived reply copies
  * of the hot path also fill (measured: ~9 KiB of RSS per cached answer with the pool, ~1 KiB without).
  */
-function copyOut(length: number): Buffer {
+function copyOut(length: number, transient: boolean | undefined): Buffer {
+  if (transient === true) return scratch.subarray(0, length);
   const out = Buffer.allocUnsafeSlow(length);
   scratch.copy(out, 0, 0, length);
   return out;
@@ -395,13 +402,15 @@ export function encodeResponse(p: ResponseParts): EncodedResponse {
     w.bytes(p.question);
     w.rememberQuestion(p.question, nameEnd);
   }
-  const offsets = p.rotatable ? new Uint16Array(p.answer.length + 1) : undefined;
+  const offsets = p.rotatable ? new Array<number>(p.answer.length + 1).fill(0) : undefined;
   try {
     w.frozen = offsets !== undefined;
-    p.answer.forEach((rr, i) => {
+    for (let i = 0; i < p.answer.length; i++) {
       if (offsets) offsets[i] = w.offset;
-      w.record(rr);
-    });
+      w.record(p.answer[i] as ResourceRecord);
+      // Past the limit the answer cannot fit: stop here rather than write the rest of a large RRset.
+      if (w.offset > p.limit) return truncatedResponse(p);
+    }
     if (offsets) offsets[p.answer.length] = w.offset;
     w.frozen = false;
     for (const rr of p.authority) w.record(rr);
@@ -434,7 +443,7 @@ export function encodeResponse(p: ResponseParts): EncodedResponse {
     }
   }
   if (trimmed) scratch.writeUInt16BE(kept + (p.opt ? 1 : 0), 10);
-  return { bytes: copyOut(keptEnd), truncated: false, trimmed, ...(offsets ? { answerOffsets: offsets } : {}) };
+  return { bytes: copyOut(keptEnd, p.transient), truncated: false, trimmed, ...(offsets ? { answerOffsets: offsets } : {}) };
 }
 
 function truncatedResponse(p: ResponseParts): EncodedResponse {
@@ -443,7 +452,7 @@ function truncatedResponse(p: ResponseParts): EncodedResponse {
   writeHeader(w, p, true, [qd, 0, 0, p.opt ? 1 : 0]);
   w.bytes(p.question);
   writeOpt(w, p);
-  return { bytes: copyOut(w.offset), truncated: true, trimmed: false };
+  return { bytes: copyOut(w.offset, p.transient), truncated: true, trimmed: false };
 }
 
 /** The labels of an uncompressed question name (as asked, case preserved). */
@@ -459,9 +468,14 @@ export function questionName(question: Buffer, nameEnd: number): Name {
   return labels;
 }
 
-/** The labels of the parsed question's folded name, from the query's key scratch. */
-export function foldedQuestionName(q: ParsedQuery): Name {
-  return questionName(Buffer.from(q.key.subarray(0, q.keyLength - 2)), q.keyLength - 2);
+/**
+ * The labels of the parsed question's folded name, from the query's key scratch; `key` is that key as the
+ * cache stores it (a latin1 string of the same octets: the folded name, then the type), which gives the
+ * name's lookup keys for free (name.ts, `foldedWireName`).
+ */
+export function foldedQuestionName(q: ParsedQuery, key: string): Name {
+  const nameEnd = q.keyLength - 2;
+  return foldedWireName(Buffer.from(q.key.subarray(0, nameEnd)), key.slice(0, nameEnd));
 }
 
 /** Records encoded one block after another, each block movable anywhere after the question. */

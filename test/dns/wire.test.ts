@@ -1,7 +1,7 @@
 /** The codec where dns2 is wrong: SRV compression, TXT splitting, UTF-8 and dotted labels; the question parser. */
 import dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
-import { nameFromLabels, nameToPresentation, parseName, nameKey } from '../../src/dns/name.js';
+import { nameFromLabels, nameToPresentation, parseName, nameKey, suffixKeys } from '../../src/dns/name.js';
 import { RRType, metadataToTxt, type ResourceRecord } from '../../src/dns/records.js';
 import { ParsedQuery, ParseStatus, encodeResponse, parseQuery, foldedQuestionName, questionKeyHash } from '../../src/dns/wire.js';
 import { addressFromLabel, addressLabel } from '../../src/dns/hosts.js';
@@ -84,8 +84,22 @@ describe('question parser', () => {
     const q = new ParsedQuery();
     const msg = buildQuery('_API._tcp.Local.', 'SRV', { edns: 4096, dnssecOk: true });
     expect(parseQuery(msg, q)).toBe(ParseStatus.Ok);
-    expect(nameToPresentation(foldedQuestionName(q))).toBe('_api._tcp.local.');
+    const folded = foldedQuestionName(q, q.key.toString('latin1', 0, q.keyLength));
+    expect(nameToPresentation(folded)).toBe('_api._tcp.local.');
     expect([q.qtype, q.qclass, q.hasOpt, q.optPayload, q.optDo, q.optVersion]).toEqual([33, 1, true, 4096, true, 0]);
+  });
+
+  it("gives the question's folded name the keys a name built label by label has", () => {
+    const q = new ParsedQuery();
+    for (const text of ['_API._tcp.Local.', 'Kitchen-Printer_2._IPP._tcp.local.', 'x.', '.']) {
+      expect(parseQuery(buildQuery(text, 'A'), q)).toBe(ParseStatus.Ok);
+      const folded = foldedQuestionName(q, q.key.toString('latin1', 0, q.keyLength));
+      const built = parseName(text.toLowerCase());
+      expect(folded.map((l) => l.toString('latin1'))).toEqual(built.map((l) => l.toString('latin1')));
+      expect(nameKey(folded)).toBe(nameKey(built));
+      expect(suffixKeys(folded)).toEqual(suffixKeys(built));
+      expect(folded.map((_, i) => nameKey(folded.slice(i)))).toEqual(suffixKeys(built));
+    }
   });
 
   it('rejects compression in the question, two OPTs, an OPT outside the additional section', () => {

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { GenerationalMemo } from '../../src/dns/instance-memo.js';
+
+const keys = (n: number) => Array.from({ length: n }, (_, i) => ({ i }));
+
+describe('GenerationalMemo', () => {
+  it('keeps hitting a working set as large as a generation, read in the same order each time', () => {
+    const memo = new GenerationalMemo<{ i: number }, number>(100);
+    const all = keys(100);
+    let misses = 0;
+    for (let pass = 0; pass < 5; pass++) {
+      for (const k of all) {
+        if (memo.get(k) === undefined) {
+          misses++;
+          memo.set(k, k.i);
+        }
+      }
+    }
+    expect(misses).toBe(100); // the first pass only
+    expect(all.every((k) => memo.get(k) === k.i)).toBe(true);
+  });
+
+  it('lets go of what was not used for two generations, and keeps what was used in the last one', () => {
+    const memo = new GenerationalMemo<{ i: number }, string>(10);
+    const kept = { i: -1 };
+    const forgotten = { i: -2 };
+    memo.set(kept, 'kept');
+    memo.set(forgotten, 'forgotten');
+    for (const [n, k] of keys(25).entries()) {
+      memo.set(k, String(k.i));
+      if (n % 5 === 0) expect(memo.get(kept)).toBe('kept'); // a read moves it into the young generation
+    }
+    expect(memo.get(kept)).toBe('kept');
+    expect(memo.get(forgotten)).toBeUndefined();
+  });
+
+  it('holds at most two generations of entries', () => {
+    const memo = new GenerationalMemo<{ i: number }, number>(10);
+    const all = keys(50);
+    for (const k of all) memo.set(k, k.i);
+    expect(all.filter((k) => memo.get(k) !== undefined).length).toBeLessThanOrEqual(20);
+    expect(all.slice(-10).every((k) => memo.get(k) === k.i)).toBe(true);
+  });
+});
