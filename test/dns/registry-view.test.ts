@@ -101,6 +101,29 @@ describe('registry view: memoised reads and the service index', () => {
     view.dispose();
   });
 
+  it('announces nothing for a heartbeat or a health note, and a new DNS form for a re-registration, even with the same data', () => {
+    const registry = new ServiceRegistry();
+    registry.register('api', new ServiceInstance('a', '10.0.0.1', 80).withTags(['v1']).withMetadata('k', 'v'));
+    const view = createRegistryView(registry);
+    const changes: { before?: unknown; after?: unknown }[] = [];
+    view.onChange((change) => changes.push(...(change.instances ?? [])));
+    const [first] = view.eligible('api', 'tcp');
+    registry.heartbeat('api', 'a');
+    registry.updateHealth('api', 'a', 'healthy', 'probe ok');
+    expect(changes).toEqual([]);
+    expect(view.eligible('api', 'tcp')[0]).toBe(first);
+    registry.register('api', new ServiceInstance('a', '10.0.0.1', 80).withTags(['v1']).withMetadata('k', 'v'));
+    expect(changes).toHaveLength(1);
+    expect(changes[0]?.before).toBe(first);
+    expect(changes[0]?.after).toEqual(first);
+    expect(changes[0]?.after).not.toBe(first);
+    registry.register('api', new ServiceInstance('a', '10.0.0.1', 81).withTags(['v1']).withMetadata('k', 'v'));
+    expect(changes).toHaveLength(2);
+    expect(view.eligible('api', 'tcp')[0]?.port).toBe(81);
+    expect(view.instance?.('api', 'tcp', 'a')).toBe(view.eligible('api', 'tcp')[0]);
+    view.dispose();
+  });
+
   it('keeps services(), hasService() and hasInstance() in step with registrations of both protocols', () => {
     const registry = new ServiceRegistry();
     const view = createRegistryView(registry);
