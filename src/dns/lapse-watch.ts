@@ -16,7 +16,7 @@ export interface DueInstance {
 
 /** Deadlines (ms, on `now()`'s clock) of instances behind one timer. */
 export class LapseWatch {
-  private readonly deadlines = new DeadlineHeap<DueInstance>();
+  private readonly deadlines = new DeadlineHeap<undefined>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt = Infinity;
 
@@ -28,7 +28,7 @@ export class LapseWatch {
 
   /** Watch `deadline` for an instance (replacing what was watched for it). */
   watch(service: string, id: string, deadline: number): void {
-    this.deadlines.set(keyOf(service, id), deadline, { service, id });
+    this.deadlines.set(keyOf(service, id), deadline, undefined);
     if (deadline < this.timerAt) this.arm(deadline);
   }
 
@@ -60,7 +60,7 @@ export class LapseWatch {
   private fire(): void {
     this.timer = undefined;
     this.timerAt = Infinity;
-    const due = this.deadlines.takeDue(this.now()).map((entry) => entry.value);
+    const due = this.deadlines.takeDue(this.now()).map((entry) => dueOf(entry.key));
     if (due.length > 0) this.onDue(due); // may watch again (renewed deadlines)
     // onDue may have armed the timer for a renewed deadline later than the earliest one still queued.
     const next = this.deadlines.peek();
@@ -68,6 +68,16 @@ export class LapseWatch {
   }
 }
 
+/**
+ * An instance's key: service and id around a NUL, which neither may contain (validate.ts). One flat string
+ * (`join`; a template would make a ConsString tree), and the only thing kept per watched instance besides
+ * its deadline: the instance is read back from it when due (dueOf), not kept beside it.
+ */
 function keyOf(service: string, id: string): string {
-  return `${service}\u0000${id}`;
+  return [service, id].join('\u0000');
+}
+
+function dueOf(key: string): DueInstance {
+  const at = key.indexOf('\u0000');
+  return { service: key.slice(0, at), id: key.slice(at + 1) };
 }

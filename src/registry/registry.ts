@@ -414,8 +414,9 @@ export class ServiceRegistry {
   }
 }
 
+/** One flat string (`join`: a template would make a ConsString tree, kept per instance by the heap). */
 function deadlineKey(service: string, id: string): string {
-  return `${service}\u0000${id}`;
+  return [service, id].join('\u0000');
 }
 
 function withNote<T extends object>(m: T, note: string | undefined): T & { note?: string } {
