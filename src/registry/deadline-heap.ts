@@ -14,7 +14,14 @@ interface Entry<T> {
 
 /** Deadlines (ms) of keyed items; `value` travels with its key (e.g. the service and id it names). */
 export class DeadlineHeap<T> {
-  private readonly heap: Entry<T>[] = [];
+  /**
+   * The heap as three parallel arrays rather than one array of entry objects: an array of numbers holds
+   * them as raw doubles, where an entry object would cost its header and a boxed double for the deadline
+   * (a timestamp is no small integer). One heap item per instance: at 100,000 that is about 6 MB saved.
+   */
+  private readonly keys: string[] = [];
+  private readonly times: number[] = [];
+  private readonly values: T[] = [];
   /** key -> its real deadline. */
   private readonly current = new Map<string, number>();
   /** key -> the deadline of its live heap entry (<= its real one); other entries of the key are stale. */
@@ -35,7 +42,7 @@ export class DeadlineHeap<T> {
     const queued = this.queued.get(key);
     if (queued !== undefined && queued <= deadline) return; // that entry surfaces first and is re-queued then
     this.queued.set(key, deadline);
-    this.push({ key, deadline, value });
+    this.push(key, deadline, value);
   }
 
   /** Forget `key`'s deadline. */
@@ -45,30 +52,14 @@ export class DeadlineHeap<T> {
 
   /** The earliest deadline with its key and value, or undefined when there is none. */
   peek(): Entry<T> | undefined {
-    for (;;) {
-      const top = this.heap[0];
-      if (top === undefined) return undefined;
-      const queued = this.queued.get(top.key);
-      const real = this.current.get(top.key);
-      if (queued !== top.deadline) {
-        this.pop(); // superseded by an earlier entry of the same key
-      } else if (real === undefined) {
-        this.pop();
-        this.queued.delete(top.key);
-      } else if (real > top.deadline) {
-        this.pop(); // the deadline moved later since: queue it where it is now
-        this.queued.set(top.key, real);
-        this.push({ key: top.key, deadline: real, value: top.value });
-      } else {
-        return top;
-      }
-    }
+    return this.settle() ? { key: this.keys[0]!, deadline: this.times[0]!, value: this.values[0] as T } : undefined;
   }
 
   /** Remove and return every item whose deadline is at or before `now`, earliest first. */
   takeDue(now: number): Entry<T>[] {
     const due: Entry<T>[] = [];
-    for (let top = this.peek(); top !== undefined && top.deadline <= now; top = this.peek()) {
+    while (this.settle() && this.times[0]! <= now) {
+      const top = { key: this.keys[0]!, deadline: this.times[0]!, value: this.values[0] as T };
       this.pop();
       this.queued.delete(top.key);
       this.current.delete(top.key);
@@ -79,38 +70,84 @@ export class DeadlineHeap<T> {
 
   /** Forget everything. */
   clear(): void {
-    this.heap.length = 0;
+    this.keys.length = 0;
+    this.times.length = 0;
+    this.values.length = 0;
     this.current.clear();
     this.queued.clear();
   }
 
-  private push(entry: Entry<T>): void {
-    const heap = this.heap;
-    heap.push(entry);
-    let i = heap.length - 1;
+  /** Drop stale entries from the top until it is live; false when the heap is empty. */
+  private settle(): boolean {
+    for (;;) {
+      if (this.keys.length === 0) return false;
+      const key = this.keys[0]!;
+      const deadline = this.times[0]!;
+      const queued = this.queued.get(key);
+      const real = this.current.get(key);
+      if (queued !== deadline) {
+        this.pop(); // superseded by an earlier entry of the same key
+      } else if (real === undefined) {
+        this.pop();
+        this.queued.delete(key);
+      } else if (real > deadline) {
+        const value = this.values[0] as T;
+        this.pop(); // the deadline moved later since: queue it where it is now
+        this.queued.set(key, real);
+        this.push(key, real, value);
+      } else {
+        return true;
+      }
+    }
+  }
+
+  private push(key: string, deadline: number, value: T): void {
+    const { keys, times, values } = this;
+    let i = keys.length;
+    keys.push(key);
+    times.push(deadline);
+    values.push(value);
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (heap[parent]!.deadline <= entry.deadline) break;
-      heap[i] = heap[parent]!;
+      if (times[parent]! <= deadline) break;
+      this.move(parent, i);
       i = parent;
     }
-    heap[i] = entry;
+    keys[i] = key;
+    times[i] = deadline;
+    values[i] = value;
   }
 
   private pop(): void {
-    const heap = this.heap;
-    const last = heap.pop();
-    if (last === undefined || heap.length === 0) return;
+    const { keys, times, values } = this;
+    const n = keys.length - 1;
+    if (n < 0) return;
+    const key = keys[n]!;
+    const deadline = times[n]!;
+    const value = values[n] as T;
+    keys.pop();
+    times.pop();
+    values.pop();
+    if (n === 0) return;
     let i = 0;
     for (;;) {
       const left = 2 * i + 1;
-      if (left >= heap.length) break;
+      if (left >= n) break;
       const right = left + 1;
-      const child = right < heap.length && heap[right]!.deadline < heap[left]!.deadline ? right : left;
-      if (heap[child]!.deadline >= last.deadline) break;
-      heap[i] = heap[child]!;
+      const child = right < n && times[right]! < times[left]! ? right : left;
+      if (times[child]! >= deadline) break;
+      this.move(child, i);
       i = child;
     }
-    heap[i] = last;
+    keys[i] = key;
+    times[i] = deadline;
+    values[i] = value;
+  }
+
+  /** Copy the item at `from` to `to`. */
+  private move(from: number, to: number): void {
+    this.keys[to] = this.keys[from]!;
+    this.times[to] = this.times[from]!;
+    this.values[to] = this.values[from] as T;
   }
 }
