@@ -5,7 +5,7 @@
  * Tags are built with `Array.prototype.join`, which makes one flat string, rather than with `+` or a
  * template: V8 makes a concatenation of 13 or more characters a ConsString, a tree of one 32-octet node per
  * `+` that keeps its parts alive (the service and id strings parsed from each question). Every cached answer
- * holds its tags, so the tree would cost memory per cached question.
+ * holds its tags, so the tree would cost memory per cached question (docs/ARCHITECTURE.md, 'Habits' 14).
  */
 
 /** One flat string of `parts` (see above). */

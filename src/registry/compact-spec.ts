@@ -8,6 +8,7 @@ const NO_TAGS: readonly string[] = Object.freeze([]);
  * order, and a tags array of exactly its length. Validation builds the spec field by field
  * (`Object.fromEntries`), which leaves V8 an object with an overflow PropertyArray, and its tags by `push`,
  * which reserves room for 17; each costs about as much as the rest of the spec. Frozen like the input.
+ * See docs/ARCHITECTURE.md, 'Habits' 14.
  */
 export function compactSpec(spec: InstanceSpec): InstanceSpec {
   const tags = spec.tags.length === 0 ? NO_TAGS : Object.freeze(spec.tags.slice());

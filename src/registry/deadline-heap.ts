@@ -8,7 +8,7 @@
  * is three parallel arrays rather than one array of entry objects: an array of numbers holds raw doubles,
  * where an entry would cost its header and a boxed double for its deadline (a timestamp is no small
  * integer); and the index maps each key to its position, a small integer stored unboxed, where a map of
- * deadlines would box each one.
+ * deadlines would box each one (docs/ARCHITECTURE.md, 'Habits' 14).
  */
 
 interface Entry<T> {
