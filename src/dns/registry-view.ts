@@ -2,7 +2,7 @@ import { foldAscii } from '../ascii.js';
 import type { ServiceRegistry } from '../registry/registry.js';
 import type { ChangeEvent } from '../registry/mutations.js';
 import type { InstanceRecord, Protocol } from '../registry/types.js';
-import { LapseWatch, type DueInstance } from './lapse-watch.js';
+import { LapseWatch } from './lapse-watch.js';
 import type { DnsChange, DnsInstance, DnsInstanceChange, DnsRegistration, DnsView } from './view.js';
 
 /** What the view needs to know of circuits: the SmartLoadBalancer, or a mirror of it in a DNS worker. */
@@ -55,7 +55,7 @@ class RegistryView implements DnsView {
   private readonly counts = new Map<string, number>();
   private readonly presence = new Map<string, ServiceKey>();
   private serviceList: ServiceKey[] | undefined;
-  private readonly lapses: LapseWatch;
+  private readonly lapses: LapseWatch<DnsInstance>;
   private readonly stopRegistry: () => void;
   private readonly stopBalancer: (() => void) | undefined;
 
@@ -152,7 +152,7 @@ class RegistryView implements DnsView {
   }
 
   /** Deadlines passed: drop the instances that really lapsed (heartbeats may have renewed the others). */
-  private onDue(due: readonly DueInstance[]): void {
+  private onDue(due: readonly DnsInstance[]): void {
     const byService = new Map<string, DnsInstanceChange[]>();
     for (const { service, id } of due) {
       const record = this.registry.serviceRecords(service)?.get(id);
@@ -161,9 +161,10 @@ class RegistryView implements DnsView {
       const before = out.length;
       this.evaluate(service, record.spec.protocol, id, record, out);
       if (out.length > before) byService.set(service, out);
-      else if (this.groups.get(memoKey(service, record.spec.protocol))?.byId.get(id) != null) {
+      else {
+        const current = this.groups.get(memoKey(service, record.spec.protocol))?.byId.get(id) ?? undefined;
         const lapse = this.registry.lapseAt(record);
-        if (lapse !== undefined) this.lapses.watch(service, id, lapse); // renewed: watch its new deadline
+        if (current !== undefined && lapse !== undefined) this.lapses.watch(current, lapse); // renewed: watch its new deadline
       }
     }
     for (const [service, instances] of byService) this.announce(service, false, instances);
@@ -213,7 +214,7 @@ class RegistryView implements DnsView {
       return;
     }
     if (previous === undefined) return;
-    this.lapses.unwatch(service, id);
+    this.lapses.unwatch(previous);
     // It left the eligible set (a left group object is unreachable; its counters no longer matter).
     group!.eligible -= 1;
     group!.list = undefined;
@@ -234,9 +235,10 @@ class RegistryView implements DnsView {
     }
     group.byId.set(id, instance);
     if (previous === undefined) group.eligible += 1;
+    else this.lapses.unwatch(previous);
     group.list = undefined;
     const lapse = this.registry.lapseAt(record);
-    if (lapse !== undefined) this.lapses.watch(service, id, lapse);
+    if (lapse !== undefined) this.lapses.watch(instance, lapse);
     out.push(previous === undefined ? { service, protocol, id: foldAscii(id), after: instance } : { service, protocol, id: foldAscii(id), before: previous, after: instance });
   }
 }

@@ -11,19 +11,22 @@
  * deadlines would box each one (docs/ARCHITECTURE.md, 'Habits' 14).
  */
 
-interface Entry<T> {
-  readonly key: string;
+interface Entry<T, K> {
+  readonly key: K;
   readonly deadline: number;
   readonly value: T;
 }
 
-/** Deadlines (ms) of keyed items; `value` travels with its key (e.g. the service and id it names). */
-export class DeadlineHeap<T> {
-  private readonly keys: string[] = [];
+/**
+ * Deadlines (ms) of keyed items; `value` travels with its key (e.g. the service and id it names). Keys are
+ * strings, or objects compared by identity.
+ */
+export class DeadlineHeap<T, K = string> {
+  private readonly keys: K[] = [];
   private readonly times: number[] = [];
   private readonly values: T[] = [];
   /** key -> its position in the arrays. */
-  private readonly positions = new Map<string, number>();
+  private readonly positions = new Map<K, number>();
 
   /** Number of keys with a deadline. */
   get size(): number {
@@ -31,7 +34,7 @@ export class DeadlineHeap<T> {
   }
 
   /** Give `key` this deadline (undefined: none), replacing the one it had. */
-  set(key: string, deadline: number | undefined, value: T): void {
+  set(key: K, deadline: number | undefined, value: T): void {
     if (deadline === undefined) {
       this.delete(key);
       return;
@@ -53,19 +56,19 @@ export class DeadlineHeap<T> {
   }
 
   /** Forget `key`'s deadline. */
-  delete(key: string): void {
+  delete(key: K): void {
     const at = this.positions.get(key);
     if (at !== undefined) this.removeAt(at);
   }
 
   /** The earliest deadline with its key and value, or undefined when there is none. */
-  peek(): Entry<T> | undefined {
+  peek(): Entry<T, K> | undefined {
     return this.keys.length === 0 ? undefined : this.entryAt(0);
   }
 
   /** Remove and return every item whose deadline is at or before `now`, earliest first. */
-  takeDue(now: number): Entry<T>[] {
-    const due: Entry<T>[] = [];
+  takeDue(now: number): Entry<T, K>[] {
+    const due: Entry<T, K>[] = [];
     while (this.keys.length > 0 && this.times[0]! <= now) {
       due.push(this.entryAt(0));
       this.removeAt(0);
@@ -81,7 +84,7 @@ export class DeadlineHeap<T> {
     this.positions.clear();
   }
 
-  private entryAt(at: number): Entry<T> {
+  private entryAt(at: number): Entry<T, K> {
     return { key: this.keys[at]!, deadline: this.times[at]!, value: this.values[at] as T };
   }
 
@@ -141,7 +144,7 @@ export class DeadlineHeap<T> {
     if (i !== at) this.put(i, key, deadline, value);
   }
 
-  private put(at: number, key: string, deadline: number, value: T): void {
+  private put(at: number, key: K, deadline: number, value: T): void {
     this.keys[at] = key;
     this.times[at] = deadline;
     this.values[at] = value;
