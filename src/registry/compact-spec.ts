@@ -5,9 +5,9 @@ const NO_TAGS: readonly string[] = Object.freeze([]);
 /**
  * The same spec laid out to cost the least memory while the registry holds it (one per instance, so at
  * 100,000 instances every field counts): one object literal with the fields in-object, in validation's
- * order, and a tags array of exactly its length. Validation builds the spec field by field
- * (`Object.fromEntries`), which leaves V8 an object with an overflow PropertyArray, and its tags by `push`,
- * which reserves room for 17; each costs about as much as the rest of the spec. Frozen like the input.
+ * order, and a tags array of exactly its length. Validation may add fields to an object after it is made
+ * (V8 then keeps them in an overflow PropertyArray) and builds the tags by `push`, which reserves room for
+ * 17; each costs about as much as the rest of the spec. Frozen like the input.
  * See docs/ARCHITECTURE.md, 'Habits' 14.
  */
 export function compactSpec(spec: InstanceSpec): InstanceSpec {
