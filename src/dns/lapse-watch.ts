@@ -14,27 +14,31 @@ export interface DueInstance {
   readonly id: string;
 }
 
-/** Deadlines (ms, on `now()`'s clock) of instances behind one timer. */
-export class LapseWatch {
-  private readonly deadlines = new DeadlineHeap<DueInstance>();
+/**
+ * Deadlines (ms, on `now()`'s clock) of instances behind one timer. An instance is watched as the object the
+ * owner hands out for it (compared by identity), so nothing is built or kept per instance beside its
+ * deadline (docs/ARCHITECTURE.md, 'Habits' 14); the owner unwatches an object it replaces.
+ */
+export class LapseWatch<I extends DueInstance = DueInstance> {
+  private readonly deadlines = new DeadlineHeap<undefined, I>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt = Infinity;
 
   constructor(
     private readonly now: () => number,
     /** Called with every instance whose watched deadline passed, once per timer run. */
-    private readonly onDue: (due: readonly DueInstance[]) => void,
+    private readonly onDue: (due: readonly I[]) => void,
   ) {}
 
   /** Watch `deadline` for an instance (replacing what was watched for it). */
-  watch(service: string, id: string, deadline: number): void {
-    this.deadlines.set(keyOf(service, id), deadline, { service, id });
+  watch(instance: I, deadline: number): void {
+    this.deadlines.set(instance, deadline, undefined);
     if (deadline < this.timerAt) this.arm(deadline);
   }
 
-  /** Stop watching an instance (it left DNS). */
-  unwatch(service: string, id: string): void {
-    this.deadlines.delete(keyOf(service, id));
+  /** Stop watching an instance (it left DNS, or was replaced). */
+  unwatch(instance: I): void {
+    this.deadlines.delete(instance);
   }
 
   /** Number of instances watched. */
@@ -60,14 +64,10 @@ export class LapseWatch {
   private fire(): void {
     this.timer = undefined;
     this.timerAt = Infinity;
-    const due = this.deadlines.takeDue(this.now()).map((entry) => entry.value);
+    const due = this.deadlines.takeDue(this.now()).map((entry) => entry.key);
     if (due.length > 0) this.onDue(due); // may watch again (renewed deadlines)
     // onDue may have armed the timer for a renewed deadline later than the earliest one still queued.
     const next = this.deadlines.peek();
     if (next !== undefined && next.deadline < this.timerAt) this.arm(next.deadline);
   }
-}
-
-function keyOf(service: string, id: string): string {
-  return `${service}\u0000${id}`;
 }

@@ -2,7 +2,7 @@ import { foldAscii } from '../ascii.js';
 import type { ServiceRegistry } from '../registry/registry.js';
 import type { ChangeEvent } from '../registry/mutations.js';
 import type { InstanceRecord, Protocol } from '../registry/types.js';
-import { LapseWatch, type DueInstance } from './lapse-watch.js';
+import { LapseWatch } from './lapse-watch.js';
 import type { DnsChange, DnsInstance, DnsInstanceChange, DnsRegistration, DnsView } from './view.js';
 
 /** What the view needs to know of circuits: the SmartLoadBalancer, or a mirror of it in a DNS worker. */
@@ -13,11 +13,12 @@ export interface CircuitView {
   onCircuitChange(listener: (change: { readonly service: string; readonly id?: string }) => void): () => void;
 }
 
-/** One registered instance: its record, and its DNS form while it is eligible. */
-interface Slot {
-  readonly record: InstanceRecord;
-  readonly instance: DnsInstance | undefined;
-}
+/**
+ * One registered instance: its DNS form while it is eligible, else null (kept so that it keeps its place in
+ * registration order). No record beside it: one object fewer per instance, and the DNS form tells whether a
+ * record changes anything DNS sees (sameSpec).
+ */
+type Slot = DnsInstance | null;
 
 /** The instances of one (service, protocol) in registration order, and the array `eligible()` hands out. */
 interface Group {
@@ -54,7 +55,7 @@ class RegistryView implements DnsView {
   private readonly counts = new Map<string, number>();
   private readonly presence = new Map<string, ServiceKey>();
   private serviceList: ServiceKey[] | undefined;
-  private readonly lapses: LapseWatch;
+  private readonly lapses: LapseWatch<DnsInstance>;
   private readonly stopRegistry: () => void;
   private readonly stopBalancer: (() => void) | undefined;
 
@@ -76,7 +77,7 @@ class RegistryView implements DnsView {
     if (group === undefined || group.eligible === 0) return NO_INSTANCES;
     if (group.list === undefined) {
       const list: DnsInstance[] = [];
-      for (const slot of group.byId.values()) if (slot.instance !== undefined) list.push(slot.instance);
+      for (const slot of group.byId.values()) if (slot !== null) list.push(slot);
       group.list = list;
     }
     return group.list;
@@ -85,7 +86,7 @@ class RegistryView implements DnsView {
   instance(service: string, protocol: Protocol, foldedId: string): DnsInstance | undefined {
     const record = this.registry.getFolded(service, foldedId);
     if (record === undefined || record.spec.protocol !== protocol) return undefined;
-    return this.groups.get(memoKey(record.service, protocol))?.byId.get(record.spec.id)?.instance;
+    return this.groups.get(memoKey(record.service, protocol))?.byId.get(record.spec.id) ?? undefined;
   }
 
   services(): readonly ServiceKey[] {
@@ -151,7 +152,7 @@ class RegistryView implements DnsView {
   }
 
   /** Deadlines passed: drop the instances that really lapsed (heartbeats may have renewed the others). */
-  private onDue(due: readonly DueInstance[]): void {
+  private onDue(due: readonly DnsInstance[]): void {
     const byService = new Map<string, DnsInstanceChange[]>();
     for (const { service, id } of due) {
       const record = this.registry.serviceRecords(service)?.get(id);
@@ -160,9 +161,10 @@ class RegistryView implements DnsView {
       const before = out.length;
       this.evaluate(service, record.spec.protocol, id, record, out);
       if (out.length > before) byService.set(service, out);
-      else if (this.groups.get(memoKey(service, record.spec.protocol))?.byId.get(id)?.instance !== undefined) {
+      else {
+        const current = this.groups.get(memoKey(service, record.spec.protocol))?.byId.get(id) ?? undefined;
         const lapse = this.registry.lapseAt(record);
-        if (lapse !== undefined) this.lapses.watch(service, id, lapse); // renewed: watch its new deadline
+        if (current !== undefined && lapse !== undefined) this.lapses.watch(current, lapse); // renewed: watch its new deadline
       }
     }
     for (const [service, instances] of byService) this.announce(service, false, instances);
@@ -200,19 +202,19 @@ class RegistryView implements DnsView {
     const key = memoKey(service, protocol);
     const eligible = record !== undefined && this.isEligible(record);
     const group = this.groups.get(key);
-    const previous = group?.byId.get(id)?.instance;
+    const previous = group?.byId.get(id) ?? undefined;
     if (record === undefined) {
       if (group === undefined || !group.byId.delete(id)) return;
       if (group.byId.size === 0) this.groups.delete(key);
     } else if (!eligible) {
-      group?.byId.set(id, { record, instance: undefined });
-      if (group === undefined) this.groups.set(key, { byId: new Map([[id, { record, instance: undefined }]]), eligible: 0, list: undefined });
+      group?.byId.set(id, null);
+      if (group === undefined) this.groups.set(key, { byId: new Map([[id, null]]), eligible: 0, list: undefined });
     } else {
       this.admit(service, protocol, id, record, out);
       return;
     }
     if (previous === undefined) return;
-    this.lapses.unwatch(service, id);
+    this.lapses.unwatch(previous);
     // It left the eligible set (a left group object is unreachable; its counters no longer matter).
     group!.eligible -= 1;
     group!.list = undefined;
@@ -223,23 +225,20 @@ class RegistryView implements DnsView {
   private admit(service: string, protocol: Protocol, id: string, record: InstanceRecord, out: DnsInstanceChange[]): void {
     const key = memoKey(service, protocol);
     let group = this.groups.get(key);
-    const slot = group?.byId.get(id);
-    const previous = slot?.instance;
-    if (slot !== undefined && previous !== undefined && (slot.record === record || slot.record.spec === record.spec)) {
-      // Same spec (a renewal, a health note): DNS sees the same instance; keep the record current quietly.
-      group!.byId.set(id, { record, instance: previous });
-      return;
-    }
+    const previous = group?.byId.get(id) ?? undefined;
+    // Same spec (a renewal, a health note): DNS sees the same instance, nothing to do.
+    if (previous !== undefined && sameSpec(previous, record)) return;
     const instance = toDnsInstance(record);
     if (group === undefined) {
       group = { byId: new Map(), eligible: 0, list: undefined };
       this.groups.set(key, group);
     }
-    group.byId.set(id, { record, instance });
+    group.byId.set(id, instance);
     if (previous === undefined) group.eligible += 1;
+    else this.lapses.unwatch(previous);
     group.list = undefined;
     const lapse = this.registry.lapseAt(record);
-    if (lapse !== undefined) this.lapses.watch(service, id, lapse);
+    if (lapse !== undefined) this.lapses.watch(instance, lapse);
     out.push(previous === undefined ? { service, protocol, id: foldAscii(id), after: instance } : { service, protocol, id: foldAscii(id), before: previous, after: instance });
   }
 }
@@ -250,18 +249,22 @@ function memoKey(service: string, protocol: Protocol): string {
   return `${service}/${protocol}`;
 }
 
+/** The DNS form of a record: one literal per shape, so its fields stay in-object (one per instance). */
 function toDnsInstance(record: InstanceRecord): DnsInstance {
+  const { service, spec } = record;
+  const { protocol, id, address, port, priority, weight, tags, metadata, host } = spec;
+  if (host === undefined) return { service, protocol, id, address, port, priority, weight, tags, metadata };
+  return { service, protocol, id, address, port, priority, weight, tags, metadata, host };
+}
+
+/**
+ * Whether `instance` is the DNS form of `record`'s spec: every field it copies. Tags and metadata compare
+ * by identity: the instance shares them with the spec it was made from, and every validated spec has its own.
+ */
+function sameSpec(instance: DnsInstance, record: InstanceRecord): boolean {
   const { spec } = record;
-  const base = {
-    service: record.service,
-    protocol: spec.protocol,
-    id: spec.id,
-    address: spec.address,
-    port: spec.port,
-    priority: spec.priority,
-    weight: spec.weight,
-    tags: spec.tags,
-    metadata: spec.metadata,
-  };
-  return spec.host === undefined ? base : { ...base, host: spec.host };
+  return instance.metadata === spec.metadata && instance.tags === spec.tags && instance.service === record.service
+    && instance.id === spec.id && instance.address === spec.address && instance.port === spec.port
+    && instance.priority === spec.priority && instance.weight === spec.weight && instance.host === spec.host
+    && instance.protocol === spec.protocol;
 }

@@ -1,116 +1,153 @@
 /**
- * Deadlines by key, earliest first: a binary min-heap holding at most one live entry per key. Setting a key's
- * deadline is O(1) when it moves later (a heartbeat renewing a TTL: the entry already queued is an early
- * lower bound, re-queued at the real deadline when it surfaces) and O(log n) otherwise; asking for the
- * earliest deadline is O(log n) amortised. It replaces scans over every instance (the reaper's next
- * wake-up, DNS's TTL lapses) that hold the event loop for tens of milliseconds at 100,000 instances.
+ * Deadlines by key, earliest first: a binary min-heap indexed by key (each key's position in it), holding
+ * exactly one entry per key. Setting, moving or deleting a key's deadline is O(log n), asking for the
+ * earliest is O(1). It replaces scans over every instance (the reaper's next wake-up, DNS's TTL lapses)
+ * that hold the event loop for tens of milliseconds at 100,000 instances.
+ *
+ * Memory is per instance (the registry and the DNS lapse watch each hold one item per instance), so the heap
+ * is three parallel arrays rather than one array of entry objects: an array of numbers holds raw doubles,
+ * where an entry would cost its header and a boxed double for its deadline (a timestamp is no small
+ * integer); and the index maps each key to its position, a small integer stored unboxed, where a map of
+ * deadlines would box each one (docs/ARCHITECTURE.md, 'Habits' 14).
  */
 
-interface Entry<T> {
-  readonly key: string;
+interface Entry<T, K> {
+  readonly key: K;
   readonly deadline: number;
   readonly value: T;
 }
 
-/** Deadlines (ms) of keyed items; `value` travels with its key (e.g. the service and id it names). */
-export class DeadlineHeap<T> {
-  private readonly heap: Entry<T>[] = [];
-  /** key -> its real deadline. */
-  private readonly current = new Map<string, number>();
-  /** key -> the deadline of its live heap entry (<= its real one); other entries of the key are stale. */
-  private readonly queued = new Map<string, number>();
+/**
+ * Deadlines (ms) of keyed items; `value` travels with its key (e.g. the service and id it names). Keys are
+ * strings, or objects compared by identity.
+ */
+export class DeadlineHeap<T, K = string> {
+  private readonly keys: K[] = [];
+  private readonly times: number[] = [];
+  private readonly values: T[] = [];
+  /** key -> its position in the arrays. */
+  private readonly positions = new Map<K, number>();
 
   /** Number of keys with a deadline. */
   get size(): number {
-    return this.current.size;
+    return this.keys.length;
   }
 
   /** Give `key` this deadline (undefined: none), replacing the one it had. */
-  set(key: string, deadline: number | undefined, value: T): void {
+  set(key: K, deadline: number | undefined, value: T): void {
     if (deadline === undefined) {
-      this.current.delete(key);
+      this.delete(key);
       return;
     }
-    this.current.set(key, deadline);
-    const queued = this.queued.get(key);
-    if (queued !== undefined && queued <= deadline) return; // that entry surfaces first and is re-queued then
-    this.queued.set(key, deadline);
-    this.push({ key, deadline, value });
+    const at = this.positions.get(key);
+    if (at === undefined) {
+      this.keys.push(key);
+      this.times.push(deadline);
+      this.values.push(value);
+      this.positions.set(key, this.keys.length - 1);
+      this.up(this.keys.length - 1);
+      return;
+    }
+    const before = this.times[at]!;
+    this.times[at] = deadline;
+    this.values[at] = value;
+    if (deadline < before) this.up(at);
+    else if (deadline > before) this.down(at);
   }
 
   /** Forget `key`'s deadline. */
-  delete(key: string): void {
-    this.current.delete(key);
+  delete(key: K): void {
+    const at = this.positions.get(key);
+    if (at !== undefined) this.removeAt(at);
   }
 
   /** The earliest deadline with its key and value, or undefined when there is none. */
-  peek(): Entry<T> | undefined {
-    for (;;) {
-      const top = this.heap[0];
-      if (top === undefined) return undefined;
-      const queued = this.queued.get(top.key);
-      const real = this.current.get(top.key);
-      if (queued !== top.deadline) {
-        this.pop(); // superseded by an earlier entry of the same key
-      } else if (real === undefined) {
-        this.pop();
-        this.queued.delete(top.key);
-      } else if (real > top.deadline) {
-        this.pop(); // the deadline moved later since: queue it where it is now
-        this.queued.set(top.key, real);
-        this.push({ key: top.key, deadline: real, value: top.value });
-      } else {
-        return top;
-      }
-    }
+  peek(): Entry<T, K> | undefined {
+    return this.keys.length === 0 ? undefined : this.entryAt(0);
   }
 
   /** Remove and return every item whose deadline is at or before `now`, earliest first. */
-  takeDue(now: number): Entry<T>[] {
-    const due: Entry<T>[] = [];
-    for (let top = this.peek(); top !== undefined && top.deadline <= now; top = this.peek()) {
-      this.pop();
-      this.queued.delete(top.key);
-      this.current.delete(top.key);
-      due.push(top);
+  takeDue(now: number): Entry<T, K>[] {
+    const due: Entry<T, K>[] = [];
+    while (this.keys.length > 0 && this.times[0]! <= now) {
+      due.push(this.entryAt(0));
+      this.removeAt(0);
     }
     return due;
   }
 
   /** Forget everything. */
   clear(): void {
-    this.heap.length = 0;
-    this.current.clear();
-    this.queued.clear();
+    this.keys.length = 0;
+    this.times.length = 0;
+    this.values.length = 0;
+    this.positions.clear();
   }
 
-  private push(entry: Entry<T>): void {
-    const heap = this.heap;
-    heap.push(entry);
-    let i = heap.length - 1;
+  private entryAt(at: number): Entry<T, K> {
+    return { key: this.keys[at]!, deadline: this.times[at]!, value: this.values[at] as T };
+  }
+
+  /** Remove the item at `at`: the last item takes its place and moves to where it belongs. */
+  private removeAt(at: number): void {
+    const { keys, times, values } = this;
+    this.positions.delete(keys[at]!);
+    const last = keys.length - 1;
+    if (at !== last) {
+      const moved = times[last]!;
+      const removed = times[at]!;
+      this.put(at, keys[last]!, moved, values[last] as T);
+      keys.pop();
+      times.pop();
+      values.pop();
+      if (moved < removed) this.up(at);
+      else this.down(at);
+      return;
+    }
+    keys.pop();
+    times.pop();
+    values.pop();
+  }
+
+  /** Move the item at `at` towards the root while it is earlier than its parent. */
+  private up(at: number): void {
+    const key = this.keys[at]!;
+    const deadline = this.times[at]!;
+    const value = this.values[at] as T;
+    let i = at;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (heap[parent]!.deadline <= entry.deadline) break;
-      heap[i] = heap[parent]!;
+      if (this.times[parent]! <= deadline) break;
+      this.put(i, this.keys[parent]!, this.times[parent]!, this.values[parent] as T);
       i = parent;
     }
-    heap[i] = entry;
+    if (i !== at) this.put(i, key, deadline, value);
   }
 
-  private pop(): void {
-    const heap = this.heap;
-    const last = heap.pop();
-    if (last === undefined || heap.length === 0) return;
-    let i = 0;
+  /** Move the item at `at` towards the leaves while a child is earlier. */
+  private down(at: number): void {
+    const { keys, times, values } = this;
+    const n = keys.length;
+    const key = keys[at]!;
+    const deadline = times[at]!;
+    const value = values[at] as T;
+    let i = at;
     for (;;) {
       const left = 2 * i + 1;
-      if (left >= heap.length) break;
+      if (left >= n) break;
       const right = left + 1;
-      const child = right < heap.length && heap[right]!.deadline < heap[left]!.deadline ? right : left;
-      if (heap[child]!.deadline >= last.deadline) break;
-      heap[i] = heap[child]!;
+      const child = right < n && times[right]! < times[left]! ? right : left;
+      if (times[child]! >= deadline) break;
+      this.put(i, keys[child]!, times[child]!, values[child] as T);
       i = child;
     }
-    heap[i] = last;
+    if (i !== at) this.put(i, key, deadline, value);
+  }
+
+  private put(at: number, key: K, deadline: number, value: T): void {
+    this.keys[at] = key;
+    this.times[at] = deadline;
+    this.values[at] = value;
+    this.positions.set(key, at);
   }
 }

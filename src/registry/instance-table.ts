@@ -1,11 +1,16 @@
 import { foldAscii } from '../ascii.js';
 import type { InstanceRecord } from './types.js';
 
-/** One service's records, and its ids indexed by their ASCII fold. */
+/**
+ * One service's records, and its ids indexed by their ASCII fold. The id that holds a fold (the first
+ * registered under it) is listed in `folded` only when it is not the fold itself: an id already in lower
+ * case is found in `records` under its own fold. Most ids are, so most services need no index at all
+ * (a map per service is about 50 octets per instance).
+ */
 interface ServiceEntry {
   readonly records: Map<string, InstanceRecord>;
-  /** folded id -> an id registered under that fold. */
-  readonly folded: Map<string, string>;
+  /** folded id -> the id holding that fold, when that id is not the fold itself; created when first needed. */
+  folded: Map<string, string> | undefined;
   /** Ids beyond the first under one fold: only state synced from a shared store can hold such pairs. */
   collisions: number;
 }
@@ -32,7 +37,7 @@ export class InstanceTable {
   idFolding(service: string, id: string): string | undefined {
     const entry = this.services.get(service);
     if (entry === undefined) return undefined;
-    return entry.records.has(id) ? id : entry.folded.get(foldAscii(id));
+    return entry.records.has(id) ? id : holderOf(entry, foldAscii(id));
   }
 
   /** Names of the services that have at least one instance, in creation order. */
@@ -56,13 +61,13 @@ export class InstanceTable {
     const id = record.spec.id;
     let entry = this.services.get(service);
     if (entry === undefined) {
-      entry = { records: new Map(), folded: new Map(), collisions: 0 };
+      entry = { records: new Map(), folded: undefined, collisions: 0 };
       this.services.set(service, entry);
     }
     if (!entry.records.has(id)) {
       const key = foldAscii(id);
-      if (entry.folded.has(key)) entry.collisions += 1;
-      else entry.folded.set(key, id);
+      if (holderOf(entry, key) !== undefined) entry.collisions += 1;
+      else if (key !== id) (entry.folded ??= new Map()).set(key, id);
     }
     entry.records.set(id, record);
   }
@@ -70,22 +75,24 @@ export class InstanceTable {
   /** Remove one instance; returns true when its service became empty (and so disappeared). */
   delete(service: string, id: string): boolean {
     const entry = this.services.get(service);
-    if (entry === undefined || !entry.records.delete(id)) return false;
+    if (entry === undefined || !entry.records.has(id)) return false;
+    const key = foldAscii(id);
+    const holder = holderOf(entry, key);
+    entry.records.delete(id);
     if (entry.records.size === 0) {
       this.services.delete(service);
       return true;
     }
-    const key = foldAscii(id);
-    if (entry.folded.get(key) !== id) {
+    if (holder !== id) {
       if (entry.collisions > 0) entry.collisions -= 1; // it was a second id under a fold held by another
       return false;
     }
-    entry.folded.delete(key);
+    entry.folded?.delete(key);
     // Rare (synced state only): another id under the same fold takes its place in the index.
     if (entry.collisions > 0) {
       for (const other of entry.records.keys()) {
         if (foldAscii(other) !== key) continue;
-        entry.folded.set(key, other);
+        if (other !== key) (entry.folded ??= new Map()).set(key, other);
         entry.collisions -= 1;
         break;
       }
@@ -97,4 +104,9 @@ export class InstanceTable {
   clear(): void {
     this.services.clear();
   }
+}
+
+/** The id holding fold `key` in `entry`: listed in its index, else the fold itself when registered. */
+function holderOf(entry: ServiceEntry, key: string): string | undefined {
+  return entry.folded?.get(key) ?? (entry.records.has(key) ? key : undefined);
 }

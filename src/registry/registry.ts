@@ -4,6 +4,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { foldAscii } from '../ascii.js';
 import { Selector } from '../balancer/selector.js';
 import type { RandomSource } from '../balancer/strategies.js';
+import { compactSpec } from './compact-spec.js';
 import { DeadlineHeap } from './deadline-heap.js';
 import { InstanceTable } from './instance-table.js';
 import { isActiveCheck, ttlLapseAt } from './liveness.js';
@@ -225,7 +226,7 @@ export class ServiceRegistry {
   /** Validate a registration and turn it into a mutation (nothing changes). */
   prepareRegister(service: string, instance: ServiceInstance | InstanceInput): Mutation {
     const name = validateServiceName(service);
-    const spec = validateInstance(instance);
+    const spec = compactSpec(validateInstance(instance));
     // One lookup in the folded-id index, however large the service (RFC 4343 §3: DNS folds ASCII case).
     const holder = this.table.idFolding(name, spec.id);
     if (holder !== undefined && holder !== spec.id) {
@@ -413,8 +414,9 @@ export class ServiceRegistry {
   }
 }
 
+/** One flat string (`join`: a template would make a ConsString tree, kept per instance by the heap). */
 function deadlineKey(service: string, id: string): string {
-  return `${service}\u0000${id}`;
+  return [service, id].join('\u0000');
 }
 
 function withNote<T extends object>(m: T, note: string | undefined): T & { note?: string } {

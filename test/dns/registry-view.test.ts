@@ -31,6 +31,27 @@ describe('registry view: a missed TTL reaches DNS without waiting for the reaper
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('drops a re-registered instance at the lapse of its new registration, under either protocol', () => {
+    const registry = new ServiceRegistry({ defaultTtlMs: 1_000 });
+    registry.register('api', new ServiceInstance('a', '10.0.0.1', 80));
+    registry.register('api', new ServiceInstance('u', '10.0.0.2', 53).withProtocol('udp'));
+    const view = createRegistryView(registry);
+    const announced: string[] = [];
+    view.onChange((change) => announced.push(...(change.instances ?? []).map((i) => `${i.protocol}/${i.id}${i.after ? '' : ' out'}`)));
+    vi.advanceTimersByTime(600);
+    registry.register('api', new ServiceInstance('a', '10.0.0.1', 81)); // a new DNS form, lapsing at 1,600
+    registry.register('api', new ServiceInstance('u', '10.0.0.2', 53)); // moves to tcp, lapsing at 1,600
+    expect(announced).toEqual(['tcp/a', 'udp/u out', 'tcp/u']);
+    vi.advanceTimersByTime(999);
+    expect(announced).toHaveLength(3);
+    expect(view.eligible('api', 'tcp').map((i) => `${i.id}:${i.port}`)).toEqual(['a:81', 'u:53']);
+    vi.advanceTimersByTime(1);
+    expect(announced.slice(3).sort()).toEqual(['tcp/a out', 'tcp/u out']);
+    expect(view.eligible('api', 'tcp')).toEqual([]);
+    view.dispose();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('does not announce a service whose instances were renewed by heartbeats in time', () => {
     const registry = new ServiceRegistry({ defaultTtlMs: 1_000 });
     registry.register('api', new ServiceInstance('a', '10.0.0.1', 80));
@@ -98,6 +119,29 @@ describe('registry view: memoised reads and the service index', () => {
     registry.updateHealth('api', 'a', 'unhealthy');
     expect(view.eligible('api', 'tcp')).toEqual([]);
     expect(view.eligible('ghost', 'tcp')).toEqual([]);
+    view.dispose();
+  });
+
+  it('announces nothing for a heartbeat or a health note, and a new DNS form for a re-registration, even with the same data', () => {
+    const registry = new ServiceRegistry();
+    registry.register('api', new ServiceInstance('a', '10.0.0.1', 80).withTags(['v1']).withMetadata('k', 'v'));
+    const view = createRegistryView(registry);
+    const changes: { before?: unknown; after?: unknown }[] = [];
+    view.onChange((change) => changes.push(...(change.instances ?? [])));
+    const [first] = view.eligible('api', 'tcp');
+    registry.heartbeat('api', 'a');
+    registry.updateHealth('api', 'a', 'healthy', 'probe ok');
+    expect(changes).toEqual([]);
+    expect(view.eligible('api', 'tcp')[0]).toBe(first);
+    registry.register('api', new ServiceInstance('a', '10.0.0.1', 80).withTags(['v1']).withMetadata('k', 'v'));
+    expect(changes).toHaveLength(1);
+    expect(changes[0]?.before).toBe(first);
+    expect(changes[0]?.after).toEqual(first);
+    expect(changes[0]?.after).not.toBe(first);
+    registry.register('api', new ServiceInstance('a', '10.0.0.1', 81).withTags(['v1']).withMetadata('k', 'v'));
+    expect(changes).toHaveLength(2);
+    expect(view.eligible('api', 'tcp')[0]?.port).toBe(81);
+    expect(view.instance?.('api', 'tcp', 'a')).toBe(view.eligible('api', 'tcp')[0]);
     view.dispose();
   });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InstanceTable } from '../../src/registry/instance-table.js';
-import { ServiceInstance, ServiceRegistry } from '../../src/index.js';
+import { ServiceInstance, ServiceRegistry, seededRandom } from '../../src/index.js';
+import { foldAscii } from '../../src/ascii.js';
 import { makeRecord } from '../store/fixtures.js';
 
 describe('InstanceTable folded-id index', () => {
@@ -37,6 +38,31 @@ describe('InstanceTable folded-id index', () => {
     expect(table.idFolding('api', 'A')).toBe('a');
     expect(table.delete('api', 'a')).toBe(false);
     expect(table.idFolding('api', 'A')).toBeUndefined();
+  });
+});
+
+describe('InstanceTable folded-id index against a scan', () => {
+  it('finds the id itself, else the earliest registered id under its fold, under random synced sets and deletes', () => {
+    const ids = ['a', 'A', 'b', 'B', 'ab', 'Ab', 'aB', 'AB', 'c'];
+    for (const seed of [1, 2, 3]) {
+      const random = seededRandom(seed);
+      const table = new InstanceTable();
+      const order: string[] = []; // the ids registered, in registration order
+      for (let step = 0; step < 2_000; step++) {
+        const id = ids[Math.floor(random() * ids.length)]!;
+        if (random() < 0.6) {
+          table.set(makeRecord('api', id));
+          if (!order.includes(id)) order.push(id);
+        } else {
+          table.delete('api', id);
+          if (order.includes(id)) order.splice(order.indexOf(id), 1);
+        }
+        for (const asked of [...ids, 'C', 'x']) {
+          const expected = order.includes(asked) ? asked : order.find((other) => foldAscii(other) === foldAscii(asked));
+          expect(table.idFolding('api', asked), `seed ${seed} step ${step} ${asked}`).toBe(expected);
+        }
+      }
+    }
   });
 });
 
