@@ -143,3 +143,18 @@ export async function circuitOpensAndHalfOpens(daemon: Daemon, ports: PortsOf, s
   await daemon.ok('report', service, 'c1', 'success');
   expect(await daemon.ok('report', service, 'c1', 'success')).toBe(`${service}/c1: circuit closed\n`);
 }
+
+/**
+ * DNS workers (processes or the thread) report their counters every second: 30 more queries show in
+ * /v1/stats within a bounded wait.
+ */
+export async function workerCountersReachStats(daemon: Daemon, ports: PortsOf, service = 'counted'): Promise<void> {
+  await daemon.ok('register', service, 'c-1', '--port', '31000');
+  const before = JSON.parse(await daemon.ok('stats', '--json')) as { dns: { queries: number } };
+  await Promise.all(Array.from({ length: 30 }, () => ports(service)));
+  const stats = await until(
+    async () => JSON.parse(await daemon.ok('stats', '--json')) as { dns: { queries: number } },
+    (s) => s.dns.queries >= before.dns.queries + 30,
+  );
+  expect(stats.dns.queries).toBeGreaterThanOrEqual(before.dns.queries + 30);
+}
