@@ -5,7 +5,7 @@
  * registry, and shape JSON (see docs/ARCHITECTURE.md, 'The request path').
  */
 import Fastify, { LogController } from 'fastify';
-import { lazyChildLogger, silentLogger, type Logger } from '../log.js';
+import { silentLogger } from '../log.js';
 import { consulTokenMapping } from './consul/token.js';
 import { openApi } from './openapi.js';
 import type { ControlApp, ControlDeps, ControlPlugin } from './plugin.js';
@@ -54,9 +54,6 @@ export function buildControlApp(deps: ControlDeps, options: AppOptions = {}): Co
     loggerInstance: deps.logger ?? silentLogger,
     // One debug line per request (the requestLog plugin) instead of fastify's two info lines.
     logController: new LogController({ disableRequestLogging: true }),
-    // fastify gives every request a child logger bound to its id; made only if the request logs something.
-    // (`logger` is the pino loggerInstance above; fastify's option type only knows its base interface.)
-    childLoggerFactory: (logger, bindings, options) => lazyChildLogger(logger as Logger, bindings, options),
     bodyLimit: BODY_LIMIT_BYTES,
     // Strict validation: no type coercion, no silently dropped fields.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },

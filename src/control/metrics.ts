@@ -8,11 +8,10 @@
  * Names follow https://prometheus.io/docs/practices/naming/: `beacon_` prefix, base units (seconds, bytes),
  * `_total` on counters, and every HELP line says what is counted.
  */
-import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import { ANSWER_LATENCY_BUCKETS, ANSWER_LATENCY_SAMPLE_EVERY, answerLatencySeries } from '../dns/answer-latency.js';
 import type { ChangeEvent } from '../registry/mutations.js';
 import type { RegistryStats } from '../registry/types.js';
-import { RequestHistogram } from './request-histogram.js';
 
 /** DNS figures as the metrics endpoint needs them (the daemon adapts the DNS server's stats to this). */
 export interface DnsMetrics {
@@ -120,7 +119,7 @@ export class Metrics {
   private readonly breakerTransitions: Counter<'from' | 'to'>;
   private readonly reports: Counter<'outcome'>;
   private readonly reaperRuns: Counter;
-  private readonly controlLatency: RequestHistogram;
+  private readonly controlLatency: Histogram<'method' | 'route' | 'status'>;
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -141,13 +140,13 @@ export class Metrics {
     this.breakerTransitions = new Counter({ name: 'beacon_breaker_transitions_total', help: 'Circuit breaker state changes, by from and to state.', labelNames: ['from', 'to'], registers });
     this.reports = new Counter({ name: 'beacon_reports_total', help: 'Call outcomes clients reported to the circuit breakers.', labelNames: ['outcome'], registers });
     this.reaperRuns = new Counter({ name: 'beacon_reaper_runs_total', help: 'Runs of the TTL reaper, which expires instances whose heartbeat is overdue.', registers });
-    // Observed on every control request: a histogram of its own, rendered exactly as prom-client's would be.
-    this.controlLatency = new RequestHistogram(
-      'beacon_control_request_duration_seconds',
-      'Control API request latency, from the request arriving to the response sent, by method, route pattern and HTTP status.',
-      CONTROL_LATENCY_BUCKETS,
-      this.registry,
-    );
+    this.controlLatency = new Histogram({
+      name: 'beacon_control_request_duration_seconds',
+      help: 'Control API request latency, from the request arriving to the response sent, by method, route pattern and HTTP status.',
+      labelNames: ['method', 'route', 'status'],
+      buckets: CONTROL_LATENCY_BUCKETS,
+      registers,
+    });
     this.registerPulled(options.daemon ?? {});
   }
 
@@ -181,7 +180,7 @@ export class Metrics {
 
   /** Record one control API request (`route` is the route pattern, never the raw URL: bounded cardinality). */
   onControlRequest(method: string, route: string, status: number, seconds: number): void {
-    this.controlLatency.observe(method, route, status, seconds);
+    this.controlLatency.observe({ method, route, status: String(status) }, seconds);
   }
 
   /** Render everything in the Prometheus text format, reading the scrape-time figures from `inputs`. */

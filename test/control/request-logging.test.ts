@@ -1,8 +1,7 @@
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { buildControlApp, type ControlPlugin } from '../../src/control/app.js';
-import { lazyChildLogger } from '../../src/log.js';
 import { makeDeps } from './harness.js';
 
 /** A pino logger at `level` whose lines are collected, parsed, in `lines`. */
@@ -16,86 +15,6 @@ function captured(level: string): { logger: Logger; lines: Record<string, unknow
   });
   return { logger: pino({ level, base: { app: 'beacon' } }, sink), lines };
 }
-
-/** A line without its timestamp (two loggers never write the same `time`). */
-const timeless = ({ time: _time, ...rest }: Record<string, unknown>): Record<string, unknown> => rest;
-
-describe('lazyChildLogger', () => {
-  it('writes nothing and creates no child for calls at levels that are off', () => {
-    const { logger, lines } = captured('warn');
-    const child = vi.spyOn(logger, 'child');
-    const lazy = lazyChildLogger(logger, { reqId: 'req-1' }, {});
-    lazy.info('not shown');
-    lazy.debug({ a: 1 }, 'not shown');
-    lazy.trace('not shown');
-    expect(lines).toEqual([]);
-    expect(child).not.toHaveBeenCalled();
-  });
-
-  it('writes at enabled levels exactly what an eager child writes', () => {
-    const eager = captured('warn');
-    const lazy = captured('warn');
-    const error = new Error('boom');
-    eager.logger.child({ reqId: 'req-7' }).warn({ url: '/x' }, 'slow');
-    eager.logger.child({ reqId: 'req-7' }).error({ err: error }, 'failed');
-    const lazyChild = lazyChildLogger(lazy.logger, { reqId: 'req-7' }, {});
-    lazyChild.warn({ url: '/x' }, 'slow');
-    lazyChild.error({ err: error }, 'failed');
-    expect(lazy.lines.map(timeless)).toEqual(eager.lines.map(timeless));
-    expect(lazy.lines[0]).toMatchObject({ level: 40, reqId: 'req-7', app: 'beacon', url: '/x', msg: 'slow' });
-  });
-
-  it('creates the child once, on first use, and forwards everything else to it', () => {
-    const { logger, lines } = captured('info');
-    const child = vi.spyOn(logger, 'child');
-    const lazy = lazyChildLogger(logger, { reqId: 'req-2' }, {});
-    expect(typeof lazy.info).toBe('function');
-    expect(typeof lazy.child).toBe('function');
-    expect(child).not.toHaveBeenCalled();
-    lazy.info('one');
-    lazy.info('two');
-    expect(child).toHaveBeenCalledTimes(1);
-    child.mockClear();
-    expect(lazy.bindings()).toEqual(logger.child({ reqId: 'req-2' }).bindings());
-    expect(lazy.bindings()).toMatchObject({ reqId: 'req-2' });
-    lazy.child({ step: 'x' }).info('three');
-    expect(lines.map((l) => [l['msg'], l['reqId'], l['step']])).toEqual([['one', 'req-2', undefined], ['two', 'req-2', undefined], ['three', 'req-2', 'x']]);
-  });
-
-  it('follows the parent level when it changes later', () => {
-    const { logger, lines } = captured('warn');
-    const lazy = lazyChildLogger(logger, { reqId: 'req-3' }, {});
-    lazy.debug('off');
-    logger.level = 'debug';
-    lazy.debug('on');
-    expect(lines.map((l) => l['msg'])).toEqual(['on']);
-  });
-
-  it('reads level and isLevelEnabled like the child, and a level set on it is the child’s alone', () => {
-    const { logger, lines } = captured('warn');
-    const child = vi.spyOn(logger, 'child');
-    const lazy = lazyChildLogger(logger, { reqId: 'req-5' }, {});
-    expect(lazy.level).toBe('warn');
-    expect(lazy.isLevelEnabled('info')).toBe(false);
-    expect(lazy.isLevelEnabled('error')).toBe(true);
-    expect(child).not.toHaveBeenCalled();
-    lazy.level = 'debug';
-    expect(lazy.level).toBe('debug');
-    expect(lazy.isLevelEnabled('debug')).toBe(true);
-    expect(logger.level).toBe('warn');
-    lazy.debug('mine');
-    logger.debug('not the parent’s');
-    expect(lines).toMatchObject([{ msg: 'mine', reqId: 'req-5', level: 20 }]);
-    expect(lines).toHaveLength(1);
-  });
-
-  it('makes the child eagerly when options change it', () => {
-    const { logger, lines } = captured('warn');
-    const lazy = lazyChildLogger(logger, { reqId: 'req-4' }, { level: 'debug' });
-    lazy.debug('shown');
-    expect(lines).toMatchObject([{ msg: 'shown', reqId: 'req-4', level: 20 }]);
-  });
-});
 
 describe('control API request logging', () => {
   const disposers: (() => Promise<void>)[] = [];
