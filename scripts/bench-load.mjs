@@ -31,6 +31,7 @@ const { values: flags } = parseArgs({
     'probe-rate': { type: 'string' },
     'dnsperf-clients': { type: 'string' },
     'dnsperf-qps': { type: 'string' },
+    pin: { type: 'boolean', default: false },
     'big-instances': { type: 'string' },
     'small-instances': { type: 'string' },
     'seq-count': { type: 'string' },
@@ -65,6 +66,7 @@ const burstOptions = {
   probeRate: num('probe-rate', 2000, 2000),
   dnsperfClients: num('dnsperf-clients', 10, 10),
   dnsperfQps: num('dnsperf-qps', 0, 0),
+  pin: flags.pin,
   queryLines: 20000,
 };
 const bigOptions = {
@@ -107,11 +109,11 @@ const result = { startedAt: new Date().toISOString(), argv: process.argv.slice(2
 
 if (phases.has('burst')) {
   for (const workers of flags.workers.split(',').map(Number)) {
-    log(`burst, ${workers === 1 ? '1 process' : `--workers ${workers}`} (${burstOptions.services}x${burstOptions.instances} data set)`);
+    log(`burst, ${workers === 1 ? '1 process' : `--workers ${workers}`} (${burstOptions.services}x${burstOptions.instances} data set)${burstOptions.pin && workers === 1 ? ', daemon pinned to CPU 1, load tools to CPU 0' : ''}`);
     const r = await runBurst({ ...burstOptions, workers, log });
     result.burst.push(r);
     const reg = r.registrations;
-    log(`  DNS qps before ${f(r.before.qps)}, during ${f(r.during.qps)}: ratio ${f(r.qpsRatio, 3)}`);
+    log(`  DNS qps before ${f(r.before.qps)}, during ${f(r.during.qps)}: ratio ${f(r.qpsRatio, 3)}; the second after the burst ${f(r.after.qps)} (${f(r.after.qps / r.before.qps, 3)} of before: DNS alone over the grown data set)`);
     log(`  probe ${burstOptions.probeRate} q/s: p99 before ${f(r.before.probe.p99Ms, 1)} ms, during ${f(r.during.probe.p99Ms, 1)} ms (with lost ${f(r.during.probe.p99WithLostMs, 1)}), max ${f(r.during.probe.maxMs, 1)} ms, lost ${r.during.probe.lost}/${r.during.probe.sent}`);
     log(`  longest gap between probe replies (outside view of the longest stall): before ${f(r.before.probe.maxReplyGapMs, 1)} ms, during ${f(r.during.probe.maxReplyGapMs, 1)} ms`);
     log(`  registrations: ${reg.acknowledged}/${burstOptions.total} acknowledged in ${f(reg.seconds, 2)} s = ${f(reg.perSecond)}/s, p50 ${f(reg.p50Ms, 1)} ms, p99 ${f(reg.p99Ms, 1)} ms, max ${f(reg.maxMs, 1)} ms, errors ${reg.errors} ${reg.errors ? JSON.stringify(reg.errorCodes) : ''}, lost ${r.lost}`);

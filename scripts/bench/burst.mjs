@@ -9,13 +9,13 @@
 //   4. every acknowledged registration must then be listed by the API (lost = acknowledged but absent).
 // Figures compare windows of the same run: qps during / before, probe p99 during, registrations/s.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { buildDataset, buildQueryFile } from './dataset.mjs';
 import { controlRequest, countLost, register, registrationBody, runClients, summarizeRegistrations } from './control.mjs';
 import { startDaemon } from './daemon.mjs';
-import { cpuSeconds, systemBusySeconds } from './proc.mjs';
+import { cpuSeconds, pinToCpu, systemBusySeconds } from './proc.mjs';
 import { nowMs, probeWindow, qpsInWindow, startDnsperfTimeline, startProbe } from './timeline.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -58,12 +58,14 @@ async function daemonStall(socketPath) {
  * Run one burst. Options: `workers`, `store`, `services`, `instances` (data set), `clients`, `total`
  * (registrations in the burst), `beforeSeconds`, `maxBurstSeconds` (the burst stops taking new
  * registrations then), `probeRate` (queries/s), `dnsperfClients`, `dnsperfQps` (dnsperf -Q: a paced load
- * instead of a saturating one), `queryLines`, `log`.
+ * instead of a saturating one), `queryLines`, `pin` (a single-process daemon on CPU 1, every load tool on CPU 0),
+ * `log`.
  */
 export async function runBurst(o) {
   const log = o.log ?? (() => {});
   const dir = mkdtempSync(join(tmpdir(), 'beacon-burst-'));
   const daemon = await startDaemon({ workers: o.workers, store: o.store, extraArgs: o.extraArgs });
+  let pinned = false;
   try {
     const dataset = buildDataset({ services: o.services, instances: o.instances });
     const seed = dataset.services.flatMap((svc) => svc.instances.map((inst) => () => register(daemon.socketPath, svc.name, inst.id, {
@@ -77,6 +79,14 @@ export async function runBurst(o) {
     const warmupMs = 1000;
     const dnsperf = startDnsperfTimeline({ port: daemon.port, queryFile, clients: o.dnsperfClients, maxQps: o.dnsperfQps, maxSeconds: Math.ceil(warmupMs / 1000 + o.beforeSeconds + o.maxBurstSeconds + 30) });
     const probe = await startProbe({ port: daemon.port, rate: o.probeRate, queryFile });
+    // --pin: the daemon gets a core of its own and the load tools (dnsperf, the probe, this driver) share the
+    // other, so the figures say what one core of Beacon does rather than how the scheduler split two cores
+    // between the daemon and the tools. Multi-process daemons stay unpinned.
+    pinned = Boolean(o.pin) && o.workers === 1;
+    if (pinned) {
+      pinToCpu(daemon.pids(), 1);
+      pinToCpu([dnsperf.pid, probe.pid, process.pid], 0);
+    }
     await sleep(warmupMs);
     const beforeFrom = nowMs();
     const cpu0 = cpuMark(daemon, dnsperf.pid, probe.pid);
@@ -95,8 +105,11 @@ export async function runBurst(o) {
     const driverCpu = process.cpuUsage(driverCpu0);
     const cpu2 = cpuMark(daemon, dnsperf.pid, probe.pid);
     const stallAfter = await daemonStall(daemon.socketPath);
-    // Workers report their stalls every second: the burst's last second arrives after this.
-    await sleep(1100);
+    // Workers report their stalls every second: the burst's last second arrives after this. The next 2 s
+    // are the `after` window: DNS alone again, over the data set the burst has grown (its answers are larger).
+    const afterFrom = nowMs();
+    await sleep(2000);
+    const afterTo = nowMs();
     const stallLate = await daemonStall(daemon.socketPath);
     const [perf, samples] = await Promise.all([dnsperf.stop(), probe.stop()]);
 
@@ -105,17 +118,20 @@ export async function runBurst(o) {
     const lost = await countLost(daemon.socketPath, acknowledged);
     const before = { qps: qpsInWindow(perf.perSecond, beforeFrom, cpu1.at), probe: probeWindow(samples, beforeFrom, cpu1.at), cpu: cpuShares(cpu0, cpu1) };
     const during = { qps: qpsInWindow(perf.perSecond, run.startedAt, run.endedAt), probe: probeWindow(samples, run.startedAt, run.endedAt), cpu: cpuShares(cpu1, cpu2) };
+    const after = { qps: qpsInWindow(perf.perSecond, afterFrom, afterTo) };
     return {
       command: daemon.command,
       dnsperf: perf.args,
       workers: o.workers,
+      pinned,
       dataset: `${o.services}x${o.instances}`,
       burst: { clients: o.clients, total: o.total, completed: run.results.length === o.total },
       before,
       during,
+      after,
       // In-daemon reading, once /v1/stats reports it: max since the daemon's last reset, before and after the burst.
       daemonMaxStallMs: stallAfter.main === undefined ? undefined : { before: stallBefore.main, after: stallAfter.main },
-      // The loops answering DNS, with workers: the read 1.1 s after the burst covers its last second (and that 1.1 s).
+      // The loops answering DNS, with workers: the read 2 s after the burst covers its last second (and those 2 s).
       dnsLoopMaxStallMs: stallAfter.dns === undefined ? undefined : { before: stallBefore.dns, after: Math.max(stallAfter.dns, stallLate.dns ?? 0) },
       qpsRatio: before.qps && during.qps ? during.qps / before.qps : undefined,
       registrations,
@@ -127,6 +143,8 @@ export async function runBurst(o) {
       dnsperfSummary: { qps: perf.qps, lost: perf.lost, rcodes: perf.rcodes, maxLatencyMs: perf.maxLatencyMs },
     };
   } finally {
+    // This driver runs the later phases on every CPU again.
+    if (pinned) pinToCpu([process.pid], `0-${cpus().length - 1}`);
     await daemon.stop();
     rmSync(dir, { recursive: true, force: true });
   }
