@@ -444,6 +444,19 @@ function formatHandlerBench(hb, label) {
   return lines.join('\n');
 }
 
+/**
+ * The spread of a ratio over the rounds of a phase, `(rounds lo-hi)`: each round runs every server once, so
+ * `a`'s figure over `b`'s within one round is a ratio measured under one machine state. On a shared 2-core
+ * machine the spread of the same build often exceeds a target's margin; the median alone hides that.
+ */
+function roundSpread(phase, a, b, field, digits = 2) {
+  const ra = phase?.runs[a] ?? [];
+  const rb = phase?.runs[b] ?? [];
+  const ratios = ra.map((r, i) => (rb[i]?.[field] ? r[field] / rb[i][field] : undefined)).filter((x) => x !== undefined && Number.isFinite(x));
+  if (ratios.length < 2) return '';
+  return ` (rounds ${Math.min(...ratios).toFixed(digits)}-${Math.max(...ratios).toFixed(digits)})`;
+}
+
 function summaryLines() {
   const out = [];
   const phase = (t) => results.phases.find((p) => p.title.startsWith(t));
@@ -456,13 +469,13 @@ function summaryLines() {
   if (udp?.medians['ceiling C'] && udp.medians.nsd) {
     const m = udp.medians;
     const dg = m['beacon dgram'];
-    out.push(`UDP batched (${results.beacon.udpTransport}): Beacon ${(m.beacon.qps / m.nsd.qps).toFixed(2)}x NSD (target >= 1.2), ${(m.beacon.qps / m['ceiling C'].qps).toFixed(2)}x the C batched ceiling (target >= 0.8), CPU per query ${m.beacon.cpuUsPerQuery.toFixed(1)} us vs NSD ${m.nsd.cpuUsPerQuery.toFixed(1)} us (target <=) and C ceiling ${m['ceiling C'].cpuUsPerQuery.toFixed(1)} us${dg ? `; Beacon dgram ${(dg.qps / m.nsd.qps).toFixed(2)}x NSD, ${dg.cpuUsPerQuery.toFixed(1)} us/q` : ''}`);
+    out.push(`UDP batched (${results.beacon.udpTransport}): Beacon ${(m.beacon.qps / m.nsd.qps).toFixed(2)}x NSD${roundSpread(udp, 'beacon', 'nsd', 'qps')} (target >= 1.2), ${(m.beacon.qps / m['ceiling C'].qps).toFixed(2)}x the C batched ceiling${roundSpread(udp, 'beacon', 'ceiling C', 'qps')} (target >= 0.8), the C ceiling ${(m['ceiling C'].qps / m.nsd.qps).toFixed(2)}x NSD${roundSpread(udp, 'ceiling C', 'nsd', 'qps')}, CPU per query ${m.beacon.cpuUsPerQuery.toFixed(1)} us vs NSD ${m.nsd.cpuUsPerQuery.toFixed(1)} us (target <=) and C ceiling ${m['ceiling C'].cpuUsPerQuery.toFixed(1)} us${dg ? `; Beacon dgram ${(dg.qps / m.nsd.qps).toFixed(2)}x NSD, ${dg.cpuUsPerQuery.toFixed(1)} us/q` : ''}`);
   }
   const lat = phase('UDP @');
   if (lat?.medians.nsd) {
     const m = lat.medians;
     const p99 = (r) => r?.p99LatencyMs?.toFixed(3) ?? '-';
-    out.push(`Latency at ${opts.latencyQps} qps: Beacon avg ${m.beacon.avgLatencyMs.toFixed(3)} ms = ${(m.beacon.avgLatencyMs / m.nsd.avgLatencyMs).toFixed(2)}x NSD's, p99 ${p99(m.beacon)} ms = ${(m.beacon.p99LatencyMs / m.nsd.p99LatencyMs).toFixed(2)}x NSD's ${p99(m.nsd)} ms (targets <= 1.0 batched); Beacon dgram avg ${m['beacon dgram']?.avgLatencyMs.toFixed(3) ?? '-'} ms, p99 ${p99(m['beacon dgram'])} ms; the Node ceiling ${m.ceiling?.avgLatencyMs.toFixed(3)} / ${p99(m.ceiling)} ms, the C ceiling ${m['ceiling C']?.avgLatencyMs.toFixed(3) ?? '-'} / ${p99(m['ceiling C'])} ms (avg / p99)`);
+    out.push(`Latency at ${opts.latencyQps} qps: Beacon avg ${m.beacon.avgLatencyMs.toFixed(3)} ms = ${(m.beacon.avgLatencyMs / m.nsd.avgLatencyMs).toFixed(2)}x NSD's, p99 ${p99(m.beacon)} ms = ${(m.beacon.p99LatencyMs / m.nsd.p99LatencyMs).toFixed(2)}x NSD's ${p99(m.nsd)} ms${roundSpread(lat, 'beacon', 'nsd', 'p99LatencyMs')} (targets <= 1.0 batched); Beacon dgram avg ${m['beacon dgram']?.avgLatencyMs.toFixed(3) ?? '-'} ms, p99 ${p99(m['beacon dgram'])} ms; the Node ceiling ${m.ceiling?.avgLatencyMs.toFixed(3)} / ${p99(m.ceiling)} ms, the C ceiling ${m['ceiling C']?.avgLatencyMs.toFixed(3) ?? '-'} / ${p99(m['ceiling C'])} ms (avg / p99)`);
   }
   const tcp = phase('TCP');
   if (tcp?.medians.nsd) out.push(`TCP: Beacon ${(tcp.medians.beacon.qps / tcp.medians.nsd.qps).toFixed(2)}x NSD`);
@@ -474,7 +487,7 @@ function summaryLines() {
     const pacedRun = phase('churn').medians[`beacon+churn @${opts.churnPacedQps / 1000}k`];
     const base = phase('churn').medians[`beacon @${opts.churnPacedQps / 1000}k`];
     const perChangeUs = pacedRun && base ? ((pacedRun.cpuUsPerQuery - base.cpuUsPerQuery) * pacedRun.qps) / ch.paced.changesPerSecond : undefined;
-    out.push(`Churn ${Math.round(ch.changesPerSecond)}/s: throughput ${ch.throughputRatio.toFixed(2)}x no-churn (target >= 0.9 batched, 0.8 dgram); ${ch.mutationUsPerChange.toFixed(1)} us per change in the registry call (listeners included), ~${perChangeUs?.toFixed(0)} us of server CPU per change all included (misses it causes)`);
+    out.push(`Churn ${Math.round(ch.changesPerSecond)}/s: throughput ${ch.throughputRatio.toFixed(2)}x no-churn${roundSpread(phase('churn'), 'beacon+churn', 'beacon', 'qps')} (target >= 0.9 batched, 0.8 dgram); ${ch.mutationUsPerChange.toFixed(1)} us per change in the registry call (listeners included), ~${perChangeUs?.toFixed(0)} us of server CPU per change all included (misses it causes)`);
     out.push(`  ${st(ch, 'saturated')}`);
     out.push(`  ${st(ch.paced, `at ${ch.paced.qps} qps`)}`);
     out.push(`  ${st(ch.idle, 'with no query load')}`);
