@@ -118,8 +118,8 @@ if (phases.has('burst')) {
     log(`  longest gap between probe replies (outside view of the longest stall): before ${f(r.before.probe.maxReplyGapMs, 1)} ms, during ${f(r.during.probe.maxReplyGapMs, 1)} ms`);
     log(`  registrations: ${reg.acknowledged}/${burstOptions.total} acknowledged in ${f(reg.seconds, 2)} s = ${f(reg.perSecond)}/s, p50 ${f(reg.p50Ms, 1)} ms, p99 ${f(reg.p99Ms, 1)} ms, max ${f(reg.maxMs, 1)} ms, errors ${reg.errors} ${reg.errors ? JSON.stringify(reg.errorCodes) : ''}, lost ${r.lost}`);
     log(`  load driver (the ${burstOptions.clients} clients, one process): ${f(r.driver.cores, 2)} cores, event-loop delay p50 ${f(r.driver.loopDelayP50Ms, 1)} ms, max ${f(r.driver.loopDelayMaxMs, 1)} ms`);
-    if (r.daemonMaxStallMs) log(`  daemon's own longest event-loop stall (/v1/stats): ${f(r.daemonMaxStallMs.before, 1)} ms before the burst, ${f(r.daemonMaxStallMs.after, 1)} ms after`);
-    if (r.dnsLoopMaxStallMs) log(`  longest stall of the loop answering DNS (workers' reports): ${f(r.dnsLoopMaxStallMs.before, 1)} ms before the burst, ${f(r.dnsLoopMaxStallMs.after, 1)} ms after`);
+    if (r.daemonMaxStallMs) log(`  daemon's own longest event-loop stall (/v1/stats): ${f(r.daemonMaxStallMs.before, 1)} ms in the before window (DNS load alone), ${f(r.daemonMaxStallMs.after, 1)} ms during the burst`);
+    if (r.dnsLoopMaxStallMs) log(`  longest stall of the loop answering DNS (workers' reports): ${f(r.dnsLoopMaxStallMs.before, 1)} ms in the before window, ${f(r.dnsLoopMaxStallMs.after, 1)} ms during the burst and the 2 s after`);
     log(`  cores during: daemon ${f(r.during.cpu.daemonCores, 2)}, load tools ${f(r.during.cpu.loadToolCores, 2)}, other ${f(r.during.cpu.otherCores, 2)} (before: other ${f(r.before.cpu.otherCores, 2)})`);
   }
 }

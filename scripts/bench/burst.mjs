@@ -44,8 +44,8 @@ function cpuShares(a, b) {
  * The daemon's own longest event-loop stalls from /v1/stats (src/daemon/loop-stall.ts): `main`, its main
  * loop's (`eventLoop.maxStallMs`: the control API, and DNS without workers), and `dns`, the loops answering
  * DNS with `--dns-thread` or `--workers N` (`dnsEventLoop.maxStallMs`, reported by the workers every second).
- * Each is a maximum since the previous read, so the phase reads right before and right after the burst: the
- * figure after is the burst's. Undefined where the daemon does not report it.
+ * Each is a maximum since the previous read, so the phase reads at the start and the end of the before window
+ * (that figure: DNS load alone) and right after the burst (the burst's). Undefined where the daemon does not report it.
  */
 async function daemonStall(socketPath) {
   const r = await controlRequest(socketPath, 'GET', '/v1/stats').catch(() => undefined);
@@ -88,6 +88,9 @@ export async function runBurst(o) {
       pinToCpu([dnsperf.pid, probe.pid, process.pid], 0);
     }
     await sleep(warmupMs);
+    // A read resets the daemon's stall maxima: the next read gives the before window's alone (DNS load only,
+    // no registrations), the baseline the burst's stall compares with.
+    await daemonStall(daemon.socketPath);
     const beforeFrom = nowMs();
     const cpu0 = cpuMark(daemon, dnsperf.pid, probe.pid);
     await sleep(o.beforeSeconds * 1000);
