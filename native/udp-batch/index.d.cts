@@ -23,6 +23,12 @@ export interface UdpBatchOptions {
   slotSize?: number;
   /** Batches read per readable event before yielding to the event loop, 1..1024 (default 8). */
   batchesPerEvent?: number;
+  /**
+   * Time per readable event, in microseconds, after which no further batch is read before yielding to the
+   * event loop (a batch already read is always answered), 0..1000000; 0 = bounded by `batchesPerEvent` only
+   * (default 2000).
+   */
+  eventBudgetUs?: number;
 }
 
 /**

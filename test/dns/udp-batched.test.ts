@@ -23,10 +23,15 @@ afterEach(() => {
 });
 
 /** A native socket that echoes every datagram with its first byte inverted; `seen` collects each batch's size. */
-function echoSocket(options: { address: string; batchSize?: number; batchesPerEvent?: number; onBatch?: (count: number, socket: Native) => void }): { socket: Native; seen: number[] } {
+function echoSocket(options: { address: string; batchSize?: number; batchesPerEvent?: number; eventBudgetUs?: number; onBatch?: (count: number, socket: Native) => void }): { socket: Native; seen: number[] } {
   const seen: number[] = [];
   const { UdpBatchSocket } = addon();
-  const socket: Native = new UdpBatchSocket({ address: options.address, port: 0, reusePort: false, ipv6Only: false, ...(options.batchSize ? { batchSize: options.batchSize } : {}), ...(options.batchesPerEvent ? { batchesPerEvent: options.batchesPerEvent } : {}) } as never, (count) => {
+  const bounds = {
+    ...(options.batchSize ? { batchSize: options.batchSize } : {}),
+    ...(options.batchesPerEvent ? { batchesPerEvent: options.batchesPerEvent } : {}),
+    ...(options.eventBudgetUs !== undefined ? { eventBudgetUs: options.eventBudgetUs } : {}),
+  };
+  const socket: Native = new UdpBatchSocket({ address: options.address, port: 0, reusePort: false, ipv6Only: false, ...bounds } as never, (count) => {
     seen.push(count);
     for (let i = 0; i < count; i++) {
       const length = socket.lengths[i]!;
@@ -136,6 +141,42 @@ describe('native batched UDP socket', () => {
     expect(batches).toBe(21);
     expect(immediateRanAt).toBeGreaterThan(0);
     expect(immediateRanAt).toBeLessThan(20);
+  });
+
+  it('stops reading batches once a readable event has used its time budget, whatever the batch count allows', async () => {
+    // One datagram per batch and room for 1,024 batches per event: only the time budget can end the event early.
+    // Each batch busies the loop until the monotonic clock has moved 50 us, past a 1 us budget whatever the
+    // machine's speed; with no budget (0) all 20 queued datagrams are read in the first event.
+    const spin = (): void => {
+      const until = process.hrtime.bigint() + 50_000n;
+      while (process.hrtime.bigint() < until);
+    };
+    const run = async (eventBudgetUs: number): Promise<number> => {
+      let immediateRanAt = -1;
+      let batches = 0;
+      const { socket } = echoSocket({
+        address: '127.0.0.1',
+        batchSize: 1,
+        batchesPerEvent: 1024,
+        eventBudgetUs,
+        onBatch: () => {
+          batches++;
+          if (batches === 1) setImmediate(() => (immediateRanAt = batches));
+          spin();
+        },
+      });
+      const client = dgram.createSocket('udp4');
+      const messages = Array.from({ length: 20 }, (_, i) => Buffer.from(`q${i}`));
+      await Promise.all(messages.map((m) => new Promise<void>((resolve) => client.send(m, socket.address().port, '127.0.0.1', () => resolve()))));
+      client.close();
+      await exchange(socket.address().port, [Buffer.from('last')], 1);
+      expect(batches).toBe(21);
+      return immediateRanAt;
+    };
+    const bounded = await run(1);
+    expect(bounded).toBeGreaterThan(0);
+    expect(bounded).toBeLessThan(20);
+    expect(await run(0)).toBeGreaterThanOrEqual(20);
   });
 
   it('closes at once: the port is free again, close is idempotent, counters stay readable', () => {

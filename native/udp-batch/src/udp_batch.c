@@ -26,6 +26,8 @@
 #define DEFAULT_BATCHES_PER_EVENT 8
 #define MAX_BATCHES_PER_EVENT 1024
 #define REREAD_MIN 4 /* datagrams in a batch from which the same readable event reads again */
+#define DEFAULT_EVENT_BUDGET_US 2000
+#define MAX_EVENT_BUDGET_US 1000000
 
 typedef struct {
   int fd;
@@ -46,6 +48,7 @@ typedef struct {
   uint32_t batch;
   uint32_t slot;
   uint32_t batches_per_event;
+  uint64_t event_budget_ns; /* 0: no time bound, only batches_per_event */
   struct sockaddr_storage local;
   struct mmsghdr in[MAX_BATCH];
   struct iovec in_iov[MAX_BATCH];
@@ -213,7 +216,10 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   if (napi_get_reference_value(env, s->self_ref, &self) != napi_ok || self == NULL) goto out;
   /* One callback scope per readable event: microtasks and nextTicks run once after all its batches. */
   if (napi_open_callback_scope(env, self, s->async_ctx, &cscope) != napi_ok) cscope = NULL;
-  /* A bounded number of batches, then back to the loop: timers and the control API keep their turn. */
+  /* A bounded number of batches and a bounded time, then back to the loop: timers and the control API keep
+   * their turn. The count alone is no bound on time: a batch of cache misses (after a burst of writes dropped
+   * the answers it asks for) takes many times a batch of hits. */
+  uint64_t started = uv_hrtime();
   for (uint32_t b = 0; b < s->batches_per_event && !s->closing; b++) {
     for (uint32_t i = 0; i < s->batch; i++) {
       s->in[i].msg_hdr.msg_namelen = sizeof s->peers[i];
@@ -240,6 +246,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     s->drops += dropped;
     if (!call_js(s, self, count, dropped)) break;
     send_replies(s, count);
+    if (s->event_budget_ns != 0 && uv_hrtime() - started >= s->event_budget_ns) break;
     /* A short batch: arrivals are sparse, another read would most likely find nothing (a wasted system call);
      * wait for the next readable event. A full batch, or one of REREAD_MIN or more: packets kept arriving while
      * this one was answered, so read again now rather than through another event-loop turn and epoll_wait. */
@@ -345,7 +352,7 @@ static napi_value set_buffer(napi_env env, napi_value self, const char *name, si
   return buf;
 }
 
-/* new UdpBatchSocket({ address, port, reusePort?, ipv6Only?, batchSize?, slotSize?, batchesPerEvent? }, onBatch) */
+/* new UdpBatchSocket({ address, port, reusePort?, ipv6Only?, batchSize?, slotSize?, batchesPerEvent?, eventBudgetUs? }, onBatch) */
 static napi_value construct(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], self;
@@ -367,12 +374,13 @@ static napi_value construct(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "address must be a string");
     return NULL;
   }
-  uint32_t port, batch, slot, per_event;
+  uint32_t port, batch, slot, per_event, budget_us;
   bool reuse_port, ipv6_only;
   if (!get_uint_option(env, argv[0], "port", 0, 0, 65535, &port) ||
       !get_uint_option(env, argv[0], "batchSize", MAX_BATCH, 1, MAX_BATCH, &batch) ||
       !get_uint_option(env, argv[0], "slotSize", DEFAULT_SLOT, MIN_SLOT, MAX_SLOT, &slot) ||
       !get_uint_option(env, argv[0], "batchesPerEvent", DEFAULT_BATCHES_PER_EVENT, 1, MAX_BATCHES_PER_EVENT, &per_event) ||
+      !get_uint_option(env, argv[0], "eventBudgetUs", DEFAULT_EVENT_BUDGET_US, 0, MAX_EVENT_BUDGET_US, &budget_us) ||
       !get_bool_option(env, argv[0], "reusePort", &reuse_port) || !get_bool_option(env, argv[0], "ipv6Only", &ipv6_only)) {
     return NULL;
   }
@@ -386,6 +394,7 @@ static napi_value construct(napi_env env, napi_callback_info info) {
   s->batch = batch;
   s->slot = slot;
   s->batches_per_event = per_event;
+  s->event_budget_ns = (uint64_t)budget_us * 1000;
   s->handle_closed = 1;
   s->fd = open_socket(env, address, port, reuse_port, ipv6_only, &s->local);
   if (s->fd < 0) {
