@@ -118,65 +118,53 @@ describe('native batched UDP socket', () => {
     expect(socket.stats()).toMatchObject({ received: 2, sent: 1, sendErrors: 1 });
   });
 
-  it('yields to the event loop between batches (bounded batches per readable event)', async () => {
-    // One datagram per batch, one batch per wake-up: an immediate queued in the first batch must run before the
-    // last of 20 queued datagrams is read; with unbounded reading it would run after all of them.
+  /**
+   * Queue 20 datagrams before the server's loop turn reads any (the sends complete first), then one more to
+   * flush, on a socket reading one datagram per batch with these bounds. Returns how many batches had been
+   * handled when an immediate queued in the first batch ran: below 20 means the readable event ended before
+   * all 20 were read. `perBatch` runs in every batch.
+   */
+  async function immediateRunsAfter(bounds: { batchesPerEvent: number; eventBudgetUs?: number }, perBatch: () => void = () => undefined): Promise<number> {
     let immediateRanAt = -1;
     let batches = 0;
     const { socket } = echoSocket({
       address: '127.0.0.1',
       batchSize: 1,
-      batchesPerEvent: 1,
+      ...bounds,
       onBatch: () => {
         batches++;
         if (batches === 1) setImmediate(() => (immediateRanAt = batches));
+        perBatch();
       },
     });
     const client = dgram.createSocket('udp4');
     const messages = Array.from({ length: 20 }, (_, i) => Buffer.from(`q${i}`));
-    // Queue all 20 before the server's loop turn reads any: sends complete before the callback below.
     await Promise.all(messages.map((m) => new Promise<void>((resolve) => client.send(m, socket.address().port, '127.0.0.1', () => resolve()))));
     client.close();
     await exchange(socket.address().port, [Buffer.from('last')], 1);
     expect(batches).toBe(21);
-    expect(immediateRanAt).toBeGreaterThan(0);
-    expect(immediateRanAt).toBeLessThan(20);
+    return immediateRanAt;
+  }
+
+  it('yields to the event loop between batches (bounded batches per readable event)', async () => {
+    // One batch per wake-up: the immediate runs before the last of the 20 is read; unbounded, after all of them.
+    const ranAt = await immediateRunsAfter({ batchesPerEvent: 1 });
+    expect(ranAt).toBeGreaterThan(0);
+    expect(ranAt).toBeLessThan(20);
   });
 
   it('stops reading batches once a readable event has used its time budget, whatever the batch count allows', async () => {
-    // One datagram per batch and room for 1,024 batches per event: only the time budget can end the event early.
-    // Each batch busies the loop until the monotonic clock has moved 50 us, past a 1 us budget whatever the
-    // machine's speed; with no budget (0) all 20 queued datagrams are read in the first event.
+    // Room for 1,024 batches per event: only the time budget can end the event early. Each batch busies the loop
+    // until the monotonic clock has moved 50 us, past a 1 us budget whatever the machine's speed; with no budget
+    // (0) all 20 queued datagrams are read in the first event.
     const spin = (): void => {
       const until = process.hrtime.bigint() + 50_000n;
       while (process.hrtime.bigint() < until);
     };
-    const run = async (eventBudgetUs: number): Promise<number> => {
-      let immediateRanAt = -1;
-      let batches = 0;
-      const { socket } = echoSocket({
-        address: '127.0.0.1',
-        batchSize: 1,
-        batchesPerEvent: 1024,
-        eventBudgetUs,
-        onBatch: () => {
-          batches++;
-          if (batches === 1) setImmediate(() => (immediateRanAt = batches));
-          spin();
-        },
-      });
-      const client = dgram.createSocket('udp4');
-      const messages = Array.from({ length: 20 }, (_, i) => Buffer.from(`q${i}`));
-      await Promise.all(messages.map((m) => new Promise<void>((resolve) => client.send(m, socket.address().port, '127.0.0.1', () => resolve()))));
-      client.close();
-      await exchange(socket.address().port, [Buffer.from('last')], 1);
-      expect(batches).toBe(21);
-      return immediateRanAt;
-    };
-    const bounded = await run(1);
+    const bounded = await immediateRunsAfter({ batchesPerEvent: 1024, eventBudgetUs: 1 }, spin);
     expect(bounded).toBeGreaterThan(0);
     expect(bounded).toBeLessThan(20);
-    expect(await run(0)).toBeGreaterThanOrEqual(20);
+    expect(await immediateRunsAfter({ batchesPerEvent: 1024, eventBudgetUs: 0 }, spin)).toBeGreaterThanOrEqual(20);
   });
 
   it('closes at once: the port is free again, close is idempotent, counters stay readable', () => {
