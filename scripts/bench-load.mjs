@@ -32,6 +32,8 @@ const { values: flags } = parseArgs({
     'dnsperf-clients': { type: 'string' },
     'dnsperf-qps': { type: 'string' },
     pin: { type: 'boolean', default: false },
+    'burst-rate': { type: 'string' },
+    'control-ceiling': { type: 'boolean', default: false },
     'big-instances': { type: 'string' },
     'small-instances': { type: 'string' },
     'seq-count': { type: 'string' },
@@ -67,6 +69,7 @@ const burstOptions = {
   dnsperfClients: num('dnsperf-clients', 10, 10),
   dnsperfQps: num('dnsperf-qps', 0, 0),
   pin: flags.pin,
+  rate: num('burst-rate', 0, 0),
   queryLines: 20000,
 };
 const bigOptions = {
@@ -108,19 +111,24 @@ const f = (v, d = 0) => (v === undefined || Number.isNaN(v) ? '-' : Number(v).to
 const result = { startedAt: new Date().toISOString(), argv: process.argv.slice(2), quick, cpus: os.cpus().length, dnsperf: version, burst: [], bigService: undefined, registrationCost: undefined };
 
 if (phases.has('burst')) {
-  for (const workers of flags.workers.split(',').map(Number)) {
-    log(`burst, ${workers === 1 ? '1 process' : `--workers ${workers}`} (${burstOptions.services}x${burstOptions.instances} data set)${burstOptions.pin && workers === 1 ? ', daemon pinned to CPU 1, load tools to CPU 0' : ''}`);
-    const r = await runBurst({ ...burstOptions, workers, log });
+  // With --control-ceiling, each process count runs twice: the daemon's burst, then the same burst sent to the
+  // control ceiling (scripts/bench/control-ceiling.mjs) while the daemon answers DNS.
+  const runs = flags.workers.split(',').map(Number).flatMap((workers) => (flags['control-ceiling'] ? [[workers, false], [workers, true]] : [[workers, false]]));
+  for (const [workers, ceiling] of runs) {
+    const offered = burstOptions.rate > 0 ? `, ${f(burstOptions.rate)} registrations/s offered` : '';
+    log(`burst, ${workers === 1 ? '1 process' : `--workers ${workers}`} (${burstOptions.services}x${burstOptions.instances} data set)${offered}${burstOptions.pin && workers === 1 ? ', daemon pinned to CPU 1, load tools to CPU 0' : ''}${ceiling ? ': CONTROL CEILING, registrations to a no-op HTTP server, DNS from the daemon' : ''}`);
+    const r = await runBurst({ ...burstOptions, workers, ceiling, log });
     result.burst.push(r);
     const reg = r.registrations;
     log(`  DNS qps before ${f(r.before.qps)}, during ${f(r.during.qps)}: ratio ${f(r.qpsRatio, 3)}; the second after the burst ${f(r.after.qps)} (${f(r.after.qps / r.before.qps, 3)} of before: DNS alone over the grown data set)`);
     log(`  probe ${burstOptions.probeRate} q/s: p99 before ${f(r.before.probe.p99Ms, 1)} ms, during ${f(r.during.probe.p99Ms, 1)} ms (with lost ${f(r.during.probe.p99WithLostMs, 1)}), max ${f(r.during.probe.maxMs, 1)} ms, lost ${r.during.probe.lost}/${r.during.probe.sent}`);
     log(`  longest gap between probe replies (outside view of the longest stall): before ${f(r.before.probe.maxReplyGapMs, 1)} ms, during ${f(r.during.probe.maxReplyGapMs, 1)} ms`);
-    log(`  registrations: ${reg.acknowledged}/${burstOptions.total} acknowledged in ${f(reg.seconds, 2)} s = ${f(reg.perSecond)}/s, p50 ${f(reg.p50Ms, 1)} ms, p99 ${f(reg.p99Ms, 1)} ms, max ${f(reg.maxMs, 1)} ms, errors ${reg.errors} ${reg.errors ? JSON.stringify(reg.errorCodes) : ''}, lost ${r.lost}`);
+    log(`  registrations: ${reg.acknowledged}/${burstOptions.total} acknowledged in ${f(reg.seconds, 2)} s = ${f(reg.perSecond)}/s, p50 ${f(reg.p50Ms, 1)} ms, p99 ${f(reg.p99Ms, 1)} ms, max ${f(reg.maxMs, 1)} ms, errors ${reg.errors} ${reg.errors ? JSON.stringify(reg.errorCodes) : ''}, lost ${r.lost ?? '- (nothing registered)'}`);
     log(`  load driver (the ${burstOptions.clients} clients, one process): ${f(r.driver.cores, 2)} cores, event-loop delay p50 ${f(r.driver.loopDelayP50Ms, 1)} ms, max ${f(r.driver.loopDelayMaxMs, 1)} ms`);
     if (r.daemonMaxStallMs) log(`  daemon's own longest event-loop stall (/v1/stats): ${f(r.daemonMaxStallMs.before, 1)} ms in the before window (DNS load alone), ${f(r.daemonMaxStallMs.after, 1)} ms during the burst`);
     if (r.dnsLoopMaxStallMs) log(`  longest stall of the loop answering DNS (workers' reports): ${f(r.dnsLoopMaxStallMs.before, 1)} ms in the before window, ${f(r.dnsLoopMaxStallMs.after, 1)} ms during the burst and the 2 s after`);
-    log(`  cores during: daemon ${f(r.during.cpu.daemonCores, 2)}, load tools ${f(r.during.cpu.loadToolCores, 2)}, other ${f(r.during.cpu.otherCores, 2)} (before: other ${f(r.before.cpu.otherCores, 2)})`);
+    const ceilingCores = r.ceiling ? `, control ceiling ${f(r.during.cpu.ceilingCores, 2)}` : '';
+    log(`  cores during: daemon ${f(r.during.cpu.daemonCores, 2)}, load tools ${f(r.during.cpu.loadToolCores, 2)}${ceilingCores}, other ${f(r.during.cpu.otherCores, 2)} (before: other ${f(r.before.cpu.otherCores, 2)})`);
   }
 }
 

@@ -7,11 +7,16 @@
 //      (spread over the data set's services), each client sending its next registration when its last
 //      one is answered; dnsperf and the prober keep running;
 //   4. every acknowledged registration must then be listed by the API (lost = acknowledged but absent).
+// With `ceiling`, step 3 sends the registrations to control-ceiling.mjs instead (a process of its own that
+// answers them and registers nothing): the DNS figures then say what the machine keeps for DNS when the
+// control API costs only the HTTP exchange, the reference for the daemon's own figures (scripts/bench/LOAD.md).
 // Figures compare windows of the same run: qps during / before, probe p99 during, registrations/s.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { startNodeServer } from './children.mjs';
 import { buildDataset, buildQueryFile } from './dataset.mjs';
 import { controlRequest, countLost, register, registrationBody, runClients, summarizeRegistrations } from './control.mjs';
 import { startDaemon } from './daemon.mjs';
@@ -20,24 +25,34 @@ import { nowMs, probeWindow, qpsInWindow, startDnsperfTimeline, startProbe } fro
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** CPU readings at one moment: the daemon tree, dnsperf, the prober, this driver, and the whole machine. */
-function cpuMark(daemon, dnsperfPid, probePid) {
+const CEILING_SCRIPT = fileURLToPath(new URL('./control-ceiling.mjs', import.meta.url));
+
+/**
+ * CPU readings at one moment: the daemon tree, dnsperf, the prober, this driver, the control ceiling's server
+ * (when there is one), and the whole machine.
+ */
+function cpuMark(daemon, dnsperfPid, probePid, ceilingPids = []) {
   return {
     at: nowMs(),
     daemon: cpuSeconds(daemon.pids()),
     dnsperf: cpuSeconds([dnsperfPid]),
     probe: cpuSeconds([probePid]),
     driver: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
+    ceiling: ceilingPids.length > 0 ? cpuSeconds(ceilingPids) : 0,
     busy: systemBusySeconds(),
   };
 }
 
-/** Cores used between two marks: by the daemon, by the load tools (dnsperf, prober, driver), by anything else. */
+/**
+ * Cores used between two marks: by the daemon, by the load tools (dnsperf, prober, driver), by the control
+ * ceiling's server, by anything else.
+ */
 function cpuShares(a, b) {
   const s = (b.at - a.at) / 1000;
   const daemon = (b.daemon - a.daemon) / s;
   const tools = (b.dnsperf - a.dnsperf + b.probe - a.probe + b.driver - a.driver) / s;
-  return { daemonCores: daemon, loadToolCores: tools, otherCores: Math.max(0, (b.busy - a.busy) / s - daemon - tools) };
+  const ceiling = (b.ceiling - a.ceiling) / s;
+  return { daemonCores: daemon, loadToolCores: tools, ceilingCores: ceiling, otherCores: Math.max(0, (b.busy - a.busy) / s - daemon - tools - ceiling) };
 }
 
 /**
@@ -59,13 +74,15 @@ async function daemonStall(socketPath) {
  * (registrations in the burst), `beforeSeconds`, `maxBurstSeconds` (the burst stops taking new
  * registrations then), `probeRate` (queries/s), `dnsperfClients`, `dnsperfQps` (dnsperf -Q: a paced load
  * instead of a saturating one), `queryLines`, `pin` (a single-process daemon on CPU 1, every load tool on CPU 0),
- * `log`.
+ * `rate` (registrations offered per second; 0: each client sends its next as soon as its last is answered),
+ * `ceiling` (the registrations go to control-ceiling.mjs, see the top of this file), `log`.
  */
 export async function runBurst(o) {
   const log = o.log ?? (() => {});
   const dir = mkdtempSync(join(tmpdir(), 'beacon-burst-'));
   const daemon = await startDaemon({ workers: o.workers, store: o.store, extraArgs: o.extraArgs });
   let pinned = false;
+  let ceiling;
   try {
     const dataset = buildDataset({ services: o.services, instances: o.instances });
     const seed = dataset.services.flatMap((svc) => svc.instances.map((inst) => () => register(daemon.socketPath, svc.name, inst.id, {
@@ -83,8 +100,11 @@ export async function runBurst(o) {
     // other, so the figures say what one core of Beacon does rather than how the scheduler split two cores
     // between the daemon and the tools. Multi-process daemons stay unpinned.
     pinned = Boolean(o.pin) && o.workers === 1;
+    if (o.ceiling) ceiling = await startNodeServer(CEILING_SCRIPT, [join(dir, 'ceiling.sock')], { label: 'control ceiling', readyTimeoutMs: 30_000 });
+    const ceilingPids = ceiling?.pids ?? [];
     if (pinned) {
-      pinToCpu(daemon.pids(), 1);
+      // The ceiling's server stands in for the daemon's control API: it shares the daemon's core.
+      pinToCpu([...daemon.pids(), ...ceilingPids], 1);
       pinToCpu([dnsperf.pid, probe.pid, process.pid], 0);
     }
     await sleep(warmupMs);
@@ -92,21 +112,22 @@ export async function runBurst(o) {
     // no registrations), the baseline the burst's stall compares with.
     await daemonStall(daemon.socketPath);
     const beforeFrom = nowMs();
-    const cpu0 = cpuMark(daemon, dnsperf.pid, probe.pid);
+    const cpu0 = cpuMark(daemon, dnsperf.pid, probe.pid, ceilingPids);
     await sleep(o.beforeSeconds * 1000);
-    const cpu1 = cpuMark(daemon, dnsperf.pid, probe.pid);
+    const cpu1 = cpuMark(daemon, dnsperf.pid, probe.pid, ceilingPids);
     const stallBefore = await daemonStall(daemon.socketPath);
 
     log(`  burst: ${o.clients} clients x ${o.total} registrations`);
     const services = dataset.services.map((s) => s.name);
-    const jobs = Array.from({ length: o.total }, (_, j) => () => register(daemon.socketPath, services[j % services.length], `burst-${String(j).padStart(6, '0')}`, registrationBody(j)));
+    const target = ceiling?.info.socketPath ?? daemon.socketPath;
+    const jobs = Array.from({ length: o.total }, (_, j) => () => register(target, services[j % services.length], `burst-${String(j).padStart(6, '0')}`, registrationBody(j)));
     const driverLoop = monitorEventLoopDelay({ resolution: 1 });
     driverLoop.enable();
     const driverCpu0 = process.cpuUsage();
-    const run = await runClients(jobs, { clients: o.clients, maxSeconds: o.maxBurstSeconds });
+    const run = await runClients(jobs, { clients: o.clients, maxSeconds: o.maxBurstSeconds, perSecond: o.rate ?? 0 });
     driverLoop.disable();
     const driverCpu = process.cpuUsage(driverCpu0);
-    const cpu2 = cpuMark(daemon, dnsperf.pid, probe.pid);
+    const cpu2 = cpuMark(daemon, dnsperf.pid, probe.pid, ceilingPids);
     const stallAfter = await daemonStall(daemon.socketPath);
     // Workers report their stalls every second: the burst's last second arrives after this. The next 2 s
     // are the `after` window: DNS alone again, over the data set the burst has grown (its answers are larger).
@@ -118,7 +139,8 @@ export async function runBurst(o) {
 
     const registrations = summarizeRegistrations(run);
     const acknowledged = run.results.filter((r) => r.ok).map((r) => [services[r.job % services.length], `burst-${String(r.job).padStart(6, '0')}`]);
-    const lost = await countLost(daemon.socketPath, acknowledged);
+    // The ceiling registers nothing: there is nothing to look for.
+    const lost = ceiling ? { lost: undefined, examples: [] } : await countLost(daemon.socketPath, acknowledged);
     const before = { qps: qpsInWindow(perf.perSecond, beforeFrom, cpu1.at), probe: probeWindow(samples, beforeFrom, cpu1.at), cpu: cpuShares(cpu0, cpu1) };
     const during = { qps: qpsInWindow(perf.perSecond, run.startedAt, run.endedAt), probe: probeWindow(samples, run.startedAt, run.endedAt), cpu: cpuShares(cpu1, cpu2) };
     const after = { qps: qpsInWindow(perf.perSecond, afterFrom, afterTo) };
@@ -127,6 +149,8 @@ export async function runBurst(o) {
       dnsperf: perf.args,
       workers: o.workers,
       pinned,
+      ceiling: Boolean(ceiling),
+      offeredPerSecond: o.rate || undefined,
       dataset: `${o.services}x${o.instances}`,
       burst: { clients: o.clients, total: o.total, completed: run.results.length === o.total },
       before,
@@ -148,6 +172,7 @@ export async function runBurst(o) {
   } finally {
     // This driver runs the later phases on every CPU again.
     if (pinned) pinToCpu([process.pid], `0-${cpus().length - 1}`);
+    await ceiling?.stop();
     await daemon.stop();
     rmSync(dir, { recursive: true, force: true });
   }

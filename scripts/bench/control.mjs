@@ -82,10 +82,12 @@ export function register(socketPath, service, id, body, timeoutMs = 30_000) {
 
 /**
  * Run `jobs` (functions returning a register() result) with `clients` concurrent clients, each taking the
- * next job when its previous one is answered. Stops taking jobs after `maxSeconds`. Resolves `{ results,
- * seconds, startedAt, endedAt }`; each result has `{ ok, ms, at, job }` (`at`: epoch ms when it was answered).
+ * next job when its previous one is answered. With `perSecond`, job j also waits until j / perSecond seconds
+ * after the start (an offered rate; a client whose job is answered late starts the next one late). Stops
+ * taking jobs after `maxSeconds`. Resolves `{ results, seconds, startedAt, endedAt }`; each result has
+ * `{ ok, ms, at, job }` (`at`: epoch ms when it was answered; `ms` from the request's start, not its slot).
  */
-export async function runClients(jobs, { clients, maxSeconds = Infinity }) {
+export async function runClients(jobs, { clients, maxSeconds = Infinity, perSecond = 0 }) {
   const results = [];
   let next = 0;
   const startedAt = performance.timeOrigin + performance.now();
@@ -93,6 +95,10 @@ export async function runClients(jobs, { clients, maxSeconds = Infinity }) {
   async function client() {
     while (next < jobs.length && performance.timeOrigin + performance.now() < stopAt) {
       const job = next++;
+      if (perSecond > 0) {
+        const wait = startedAt + (job * 1000) / perSecond - (performance.timeOrigin + performance.now());
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
       const r = await jobs[job]();
       results.push({ ...r, job, at: performance.timeOrigin + performance.now() });
     }
