@@ -67,6 +67,17 @@ export interface AuthorityAnswer {
   readonly tags: readonly string[];
 }
 
+/** A plain service listing's instances and cache tag (`Authority.listing`). */
+export interface ServiceListing {
+  /** The eligible instances, in the order answers list them. */
+  readonly instances: readonly DnsInstance[];
+  /** The one tag the answer depends on (cache-tags.ts). */
+  readonly tag: string;
+}
+
+/** Question types of a service name that list its instances. */
+const LISTING_TYPES = new Set<number>([RRType.SRV, RRType.A, RRType.AAAA, RRType.PTR]);
+
 type Outcome =
   | { readonly kind: 'data'; readonly answer: ResourceRecord[]; readonly additional: ResourceRecord[] }
   | { readonly kind: 'nodata' }
@@ -194,6 +205,10 @@ export class Authority {
   private readonly domainZone: StaticZone;
   private readonly domain: Name;
   private readonly ttl: number;
+  /** TTL of every registry-derived record. */
+  get answerTtl(): number {
+    return this.ttl;
+  }
   /** Memo of eligible instances by folded id, keyed by the array the view returned (unobservable). */
   private readonly byId = new WeakMap<readonly DnsInstance[], Map<string, DnsInstance>>();
   /** Memo of service names (bounded; cleared when full). Names are immutable, so sharing them is safe. */
@@ -249,6 +264,24 @@ export class Authority {
     const negative = outcome.kind === 'nodata' || outcome.kind === 'nxdomain';
     if (negative && zone === this.domainZone && this.serial !== undefined) tags.push(SOA_TAG);
     return toAnswer(outcome, zone ? this.soaOf(zone) : undefined, tags);
+  }
+
+  /**
+   * When `qname` (folded) asks for a plain service listing, SRV, A, AAAA or PTR at `_S._P.<domain>` of a
+   * registered service with nothing but registry data at that name: the eligible instances `answer` lists and
+   * the answer's cache tag. Undefined for every other question. ListingReplies (listing-reply.ts) encodes the
+   * reply from these without building records; `answer` gives the same reply.
+   */
+  listing(qname: Name, qtype: number, view: DnsView): ServiceListing | undefined {
+    if (!LISTING_TYPES.has(qtype)) return undefined;
+    const zone = this.zoneOf(qname);
+    if (zone !== this.domainZone || zone.byName.has(nameKey(qname))) return undefined;
+    const kind = classifyQuery(qname, this.domain, zone.apex);
+    if (kind.kind !== 'service' || !view.hasService(kind.service, kind.protocol)) return undefined;
+    return {
+      instances: view.eligible(kind.service, kind.protocol),
+      tag: qtype === RRType.PTR ? serviceTag(kind.service) : serviceShapeTag(kind.service),
+    };
   }
 
   /** Answer `qtype` at `qname` (labels as asked; matching is case-insensitive). */
@@ -492,7 +525,15 @@ export class Authority {
     const any = qtype === RRType.ANY;
     if (qtype === RRType.PTR || any) this.browse(name, eligible, hosts, result);
     if (qtype === RRType.SRV || any) {
-      for (const inst of eligible) this.addSrv(name, inst, hosts, result);
+      // The targets' addresses follow all the SRV records, each target once and A before AAAA, as for PTR.
+      const targets: ListedTarget[] = [];
+      for (const inst of eligible) {
+        const parts = this.parts.get(inst) ?? this.srvTargetOf(inst);
+        if (!parts?.target) continue;
+        result.answer.push(this.srvRecord(name, inst, parts.target));
+        targets.push(parts);
+      }
+      this.targetAddresses(targets, hosts, result);
     }
     if (ADDRESS_TYPES.has(qtype) || any) {
       const seen = new Set<string>();

@@ -20,6 +20,7 @@ import { type Name, namesEqual } from './name.js';
 import { RRType, CLASS_IN, type ResourceRecord } from './records.js';
 import { foldOctet } from '../ascii.js';
 import { copyOctets } from './copy-octets.js';
+import { ListingReplies } from './listing-reply.js';
 import type { SerialFeed, SerialSource } from './zone-serial.js';
 import type { DynamicZone } from './dynamic-zone.js';
 
@@ -105,6 +106,8 @@ export class DnsRequestHandler {
   private readonly q = new ParsedQuery();
   private readonly invalidation: CacheInvalidation;
   private readonly maxAnswers: number;
+  /** Service listings encoded without records (listing-reply.ts). */
+  private readonly listings: ListingReplies;
   /** Length of the reply `process` last wrote into the caller's buffer. */
   private written = 0;
   private updater: ((msg: Buffer, remote: string) => Promise<Buffer | undefined>) | undefined;
@@ -120,6 +123,7 @@ export class DnsRequestHandler {
     this.counters = options.counters ?? new DnsCounters();
     this.invalidation = new CacheInvalidation(this.view, this.cache, this.hosts, options.serial, options.zoneData);
     this.maxAnswers = options.maxAnswers ?? 0;
+    this.listings = new ListingReplies(options.domain, this.authority.answerTtl);
   }
 
   /** Stop following the view. */
@@ -239,20 +243,23 @@ export class DnsRequestHandler {
     } else {
       counters.cacheMiss();
       const key = q.key.toString('latin1', 0, q.keyLength);
-      const answer = this.authority.answer(foldedQuestionName(q, key), q.qtype, this.view, this.hosts);
-      if (answer.rcode === Rcode.REFUSED) return this.errorReply(msg, Rcode.REFUSED, transport); // unbounded names: not cached
-      entry = this.cache.set(key, answer);
-      variant = undefined;
+      const fresh = this.fresh(msg, foldedQuestionName(q, key), limit);
+      if (fresh.answer.rcode === Rcode.REFUSED) return this.errorReply(msg, Rcode.REFUSED, transport); // unbounded names: not cached
+      entry = this.cache.set(key, fresh.answer);
+      variant = fresh.encoded === undefined ? undefined : this.cache.storeVariant(entry, shape, fresh.encoded);
+      if (variant) entry.answer = undefined;
     }
     if (!variant) {
       let answer = entry.answer;
       if (!answer) {
         // A new EDNS shape for a known question: ask again (the records were dropped to save memory).
-        answer = this.authority.answer(foldedQuestionName(q, entry.key), q.qtype, this.view, this.hosts);
+        const fresh = this.fresh(msg, foldedQuestionName(q, entry.key), limit);
+        answer = fresh.answer;
         // The view changed without telling us (it should not): start the question afresh.
         if (answer.rcode !== entry.rcode || answer.rotation !== entry.rotation) entry = this.cache.set(entry.key, answer);
+        if (fresh.encoded !== undefined) variant = this.cache.storeVariant(entry, shape, fresh.encoded);
       }
-      variant = this.cache.storeVariant(entry, shape, this.encode(msg, answer, limit));
+      variant ??= this.cache.storeVariant(entry, shape, this.encode(msg, answer, limit));
       entry.answer = undefined;
     }
     const step = entry.next;
@@ -334,6 +341,32 @@ export class DnsRequestHandler {
     if (transport === 'tcp') return MAX_MESSAGE;
     if (!q.hasOpt) return CLASSIC_UDP_LIMIT;
     return Math.min(Math.max(q.optPayload, CLASSIC_UDP_LIMIT), EDNS_UDP_LIMIT);
+  }
+
+  /**
+   * The answer to the parsed question (`name` folded) as the cache takes it: a plain service listing encoded
+   * at once by `listings` (its answer then only carries what the cache entry keeps: rcode, rotation, tag), or
+   * else the authority's records, to be encoded by `encode`.
+   */
+  private fresh(msg: Buffer, name: Name, limit: number): { readonly answer: AuthorityAnswer; readonly encoded: EncodedVariant | undefined } {
+    const q = this.q;
+    const listing = this.authority.listing(name, q.qtype, this.view);
+    if (listing !== undefined) {
+      const encoded = this.listings.encode(listing.instances, {
+        id: q.id,
+        requestFlags: q.flags,
+        question: msg.subarray(HEADER_SIZE, q.questionEnd),
+        qtype: q.qtype,
+        opt: q.hasOpt ? { do: q.optDo } : undefined,
+        limit,
+        maxAnswers: this.maxAnswers,
+      });
+      if (encoded !== undefined) {
+        const answer: AuthorityAnswer = { rcode: Rcode.NOERROR, aa: true, answer: [], authority: [], additional: [], rotation: encoded.rotation, tags: [listing.tag] };
+        return { answer, encoded: { bytes: encoded.bytes, answerOffsets: encoded.answerOffsets } };
+      }
+    }
+    return { answer: this.authority.answer(name, q.qtype, this.view, this.hosts), encoded: undefined };
   }
 
   private encode(msg: Buffer, answer: AuthorityAnswer, limit: number): EncodedVariant {
