@@ -34,6 +34,7 @@ const { values: flags } = parseArgs({
     pin: { type: 'boolean', default: false },
     'burst-rate': { type: 'string' },
     'control-ceiling': { type: 'boolean', default: false },
+    'keep-alive': { type: 'boolean', default: false },
     'big-instances': { type: 'string' },
     'small-instances': { type: 'string' },
     'seq-count': { type: 'string' },
@@ -70,6 +71,7 @@ const burstOptions = {
   dnsperfQps: num('dnsperf-qps', 0, 0),
   pin: flags.pin,
   rate: num('burst-rate', 0, 0),
+  keepAlive: flags['keep-alive'],
   queryLines: 20000,
 };
 const bigOptions = {
@@ -115,7 +117,7 @@ if (phases.has('burst')) {
   // control ceiling (scripts/bench/control-ceiling.mjs) while the daemon answers DNS.
   const runs = flags.workers.split(',').map(Number).flatMap((workers) => (flags['control-ceiling'] ? [[workers, false], [workers, true]] : [[workers, false]]));
   for (const [workers, ceiling] of runs) {
-    const offered = burstOptions.rate > 0 ? `, ${f(burstOptions.rate)} registrations/s offered` : '';
+    const offered = (burstOptions.rate > 0 ? `, ${f(burstOptions.rate)} registrations/s offered` : '') + (burstOptions.keepAlive ? ', keep-alive clients' : '');
     log(`burst, ${workers === 1 ? '1 process' : `--workers ${workers}`} (${burstOptions.services}x${burstOptions.instances} data set)${offered}${burstOptions.pin && workers === 1 ? ', daemon pinned to CPU 1, load tools to CPU 0' : ''}${ceiling ? ': CONTROL CEILING, registrations to a no-op HTTP server, DNS from the daemon' : ''}`);
     const r = await runBurst({ ...burstOptions, workers, ceiling, log });
     result.burst.push(r);

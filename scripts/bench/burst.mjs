@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startNodeServer } from './children.mjs';
 import { buildDataset, buildQueryFile } from './dataset.mjs';
-import { controlRequest, countLost, register, registrationBody, runClients, summarizeRegistrations } from './control.mjs';
+import { KeepAliveConnection, controlRequest, countLost, register, registerKeepAlive, registrationBody, runClients, summarizeRegistrations } from './control.mjs';
 import { startDaemon } from './daemon.mjs';
 import { cpuSeconds, pinToCpu, systemBusySeconds } from './proc.mjs';
 import { nowMs, probeWindow, qpsInWindow, startDnsperfTimeline, startProbe } from './timeline.mjs';
@@ -75,7 +75,8 @@ async function daemonStall(socketPath) {
  * registrations then), `probeRate` (queries/s), `dnsperfClients`, `dnsperfQps` (dnsperf -Q: a paced load
  * instead of a saturating one), `queryLines`, `pin` (a single-process daemon on CPU 1, every load tool on CPU 0),
  * `rate` (registrations offered per second; 0: each client sends its next as soon as its last is answered),
- * `ceiling` (the registrations go to control-ceiling.mjs, see the top of this file), `log`.
+ * `ceiling` (the registrations go to control-ceiling.mjs, see the top of this file), `keepAlive` (each client
+ * sends all its registrations over one persistent connection), `log`.
  */
 export async function runBurst(o) {
   const log = o.log ?? (() => {});
@@ -120,7 +121,11 @@ export async function runBurst(o) {
     log(`  burst: ${o.clients} clients x ${o.total} registrations`);
     const services = dataset.services.map((s) => s.name);
     const target = ceiling?.info.socketPath ?? daemon.socketPath;
-    const jobs = Array.from({ length: o.total }, (_, j) => () => register(target, services[j % services.length], `burst-${String(j).padStart(6, '0')}`, registrationBody(j)));
+    const burstId = (j) => `burst-${String(j).padStart(6, '0')}`;
+    // --keep-alive: each client holds one connection for all its registrations; else one connection each (the CLI).
+    const jobs = Array.from({ length: o.total }, (_, j) => o.keepAlive
+      ? (client) => registerKeepAlive((client.connection ??= new KeepAliveConnection(target)), services[j % services.length], burstId(j), registrationBody(j))
+      : () => register(target, services[j % services.length], burstId(j), registrationBody(j)));
     const driverLoop = monitorEventLoopDelay({ resolution: 1 });
     driverLoop.enable();
     const driverCpu0 = process.cpuUsage();
@@ -138,7 +143,7 @@ export async function runBurst(o) {
     const [perf, samples] = await Promise.all([dnsperf.stop(), probe.stop()]);
 
     const registrations = summarizeRegistrations(run);
-    const acknowledged = run.results.filter((r) => r.ok).map((r) => [services[r.job % services.length], `burst-${String(r.job).padStart(6, '0')}`]);
+    const acknowledged = run.results.filter((r) => r.ok).map((r) => [services[r.job % services.length], burstId(r.job)]);
     // The ceiling registers nothing: there is nothing to look for.
     const lost = ceiling ? { lost: undefined, examples: [] } : await countLost(daemon.socketPath, acknowledged);
     const before = { qps: qpsInWindow(perf.perSecond, beforeFrom, cpu1.at), probe: probeWindow(samples, beforeFrom, cpu1.at), cpu: cpuShares(cpu0, cpu1) };
@@ -151,6 +156,7 @@ export async function runBurst(o) {
       pinned,
       ceiling: Boolean(ceiling),
       offeredPerSecond: o.rate || undefined,
+      keepAlive: Boolean(o.keepAlive),
       dataset: `${o.services}x${o.instances}`,
       burst: { clients: o.clients, total: o.total, completed: run.results.length === o.total },
       before,

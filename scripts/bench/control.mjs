@@ -52,9 +52,7 @@ export function registrationBody(k, version = 'v2') {
  */
 export function register(socketPath, service, id, body, timeoutMs = 30_000) {
   const start = performance.now();
-  const payload = Buffer.from(JSON.stringify(body));
-  const head = `PUT /v1/services/${encodeURIComponent(service)}/instances/${encodeURIComponent(id)} HTTP/1.1\r\nHost: localhost\r\n` +
-    `Accept: application/json\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\nConnection: close\r\n\r\n`;
+  const request = registrationRequest(service, id, body, true);
   return new Promise((resolve) => {
     const chunks = [];
     let settled = false;
@@ -71,18 +69,118 @@ export function register(socketPath, service, id, body, timeoutMs = 30_000) {
     socket.on('end', () => {
       const text = Buffer.concat(chunks).toString('latin1');
       const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0);
-      if (status >= 200 && status < 300) return done({ ok: true, status });
-      const code = /"code"\s*:\s*"([^"]+)"/.exec(text)?.[1];
-      return done({ ok: false, status, error: code ?? (status === 0 ? 'malformed HTTP response' : `HTTP ${status}`) });
+      return done(registrationOutcome(status, text));
     });
     // write, not end: a half-closed connection makes the server close before it answers.
-    socket.write(Buffer.concat([Buffer.from(head, 'latin1'), payload]));
+    socket.write(request);
   });
 }
 
 /**
- * Run `jobs` (functions returning a register() result) with `clients` concurrent clients, each taking the
- * next job when its previous one is answered. With `perSecond`, job j also waits until j / perSecond seconds
+ * One client's persistent HTTP/1.1 connection to the control socket (keep-alive, as node's default agent and
+ * most HTTP client libraries hold one): requests go one at a time, each answered before the next is written;
+ * a connection the server closes is opened again on the next request. For bursts whose clients are
+ * long-lived (a deploy tool, a sidecar) rather than one process per registration (the CLI).
+ */
+export class KeepAliveConnection {
+  constructor(socketPath) {
+    this.socketPath = socketPath;
+    this.socket = undefined;
+    this.pending = undefined;
+    this.buffer = Buffer.alloc(0);
+  }
+
+  /** Send one raw request; resolves `{ status, text }`, rejects on a transport error or `timeoutMs`. */
+  request(raw, timeoutMs) {
+    return new Promise((resolve, reject) => {
+      const socket = this.open();
+      const timer = setTimeout(() => {
+        this.fail(new Error(`request timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending = {
+        resolve: (r) => { clearTimeout(timer); resolve(r); },
+        reject: (e) => { clearTimeout(timer); reject(e); },
+      };
+      socket.write(raw);
+    });
+  }
+
+  /** Close the connection. */
+  close() {
+    this.socket?.destroy();
+    this.socket = undefined;
+  }
+
+  open() {
+    if (this.socket) return this.socket;
+    const socket = net.createConnection({ path: this.socketPath });
+    this.socket = socket;
+    this.buffer = Buffer.alloc(0);
+    socket.on('data', (chunk) => {
+      this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+      this.parse();
+    });
+    socket.on('error', (error) => this.fail(error));
+    socket.on('close', () => {
+      if (this.socket === socket) this.socket = undefined;
+      this.fail(new Error('connection closed before the response'));
+    });
+    return socket;
+  }
+
+  /** A whole response in the buffer (headers and Content-Length octets of body): settle the pending request. */
+  parse() {
+    const headEnd = this.buffer.indexOf('\r\n\r\n');
+    if (headEnd < 0 || !this.pending) return;
+    const head = this.buffer.toString('latin1', 0, headEnd);
+    const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
+    if (this.buffer.length < headEnd + 4 + length) return;
+    const text = head + '\r\n\r\n' + this.buffer.toString('utf8', headEnd + 4, headEnd + 4 + length);
+    this.buffer = this.buffer.subarray(headEnd + 4 + length);
+    if (/\r\nconnection:\s*close/i.test(head)) this.close();
+    const { resolve } = this.pending;
+    this.pending = undefined;
+    resolve({ status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0), text });
+  }
+
+  fail(error) {
+    this.close();
+    const pending = this.pending;
+    this.pending = undefined;
+    pending?.reject(error);
+  }
+}
+
+/** The outcome of a registration's raw response text, as `register` reports it. */
+function registrationOutcome(status, text) {
+  if (status >= 200 && status < 300) return { ok: true, status };
+  const code = /"code"\s*:\s*"([^"]+)"/.exec(text)?.[1];
+  return { ok: false, status, error: code ?? (status === 0 ? 'malformed HTTP response' : `HTTP ${status}`) };
+}
+
+/** The raw HTTP/1.1 PUT of one registration; `close` asks the server to close the connection after it. */
+function registrationRequest(service, id, body, close) {
+  const payload = Buffer.from(JSON.stringify(body));
+  const head = `PUT /v1/services/${encodeURIComponent(service)}/instances/${encodeURIComponent(id)} HTTP/1.1\r\nHost: localhost\r\n` +
+    `Accept: application/json\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\n${close ? 'Connection: close\r\n' : ''}\r\n`;
+  return Buffer.concat([Buffer.from(head, 'latin1'), payload]);
+}
+
+/** PUT one instance over a client's `KeepAliveConnection`; resolves like `register` (never rejects). */
+export async function registerKeepAlive(connection, service, id, body, timeoutMs = 30_000) {
+  const start = performance.now();
+  try {
+    const { status, text } = await connection.request(registrationRequest(service, id, body, false), timeoutMs);
+    return { ...registrationOutcome(status, text), ms: performance.now() - start };
+  } catch (error) {
+    return { ok: false, status: 0, error: String(error?.message ?? error), ms: performance.now() - start };
+  }
+}
+
+/**
+ * Run `jobs` (functions returning a register() result, called with their client's context: an object each
+ * client keeps for its jobs, such as its KeepAliveConnection, closed at the end) with `clients` concurrent
+ * clients, each taking the next job when its previous one is answered. With `perSecond`, job j also waits until j / perSecond seconds
  * after the start (an offered rate; a client whose job is answered late starts the next one late). Stops
  * taking jobs after `maxSeconds`. Resolves `{ results, seconds, startedAt, endedAt }`; each result has
  * `{ ok, ms, at, job }` (`at`: epoch ms when it was answered; `ms` from the request's start, not its slot).
@@ -92,18 +190,23 @@ export async function runClients(jobs, { clients, maxSeconds = Infinity, perSeco
   let next = 0;
   const startedAt = performance.timeOrigin + performance.now();
   const stopAt = startedAt + maxSeconds * 1000;
-  async function client() {
+  async function client(contexts) {
+    // Each client's own state for its jobs (a KeepAliveConnection, say): jobs[j](context).
+    const context = {};
+    contexts.push(context);
     while (next < jobs.length && performance.timeOrigin + performance.now() < stopAt) {
       const job = next++;
       if (perSecond > 0) {
         const wait = startedAt + (job * 1000) / perSecond - (performance.timeOrigin + performance.now());
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       }
-      const r = await jobs[job]();
+      const r = await jobs[job](context);
       results.push({ ...r, job, at: performance.timeOrigin + performance.now() });
     }
   }
-  await Promise.all(Array.from({ length: Math.max(1, clients) }, client));
+  const contexts = [];
+  await Promise.all(Array.from({ length: Math.max(1, clients) }, () => client(contexts)));
+  for (const context of contexts) context.connection?.close();
   const endedAt = performance.timeOrigin + performance.now();
   return { results, seconds: (endedAt - startedAt) / 1000, startedAt, endedAt };
 }
