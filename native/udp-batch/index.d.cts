@@ -46,6 +46,12 @@ export class UdpBatchSocket {
   readonly slotSize: number;
   address(): { address: string; family: 'IPv4' | 'IPv6'; port: number };
   stats(): UdpBatchCounters;
+  /**
+   * Answer the datagrams waiting now (onBatch runs for each batch) without waiting for the readable event,
+   * within `budgetUs` (0 or absent: `eventBudgetUs`); returns the datagrams read. Reads nothing when closed
+   * or when called from inside onBatch.
+   */
+  serve(budgetUs?: number): number;
   close(): void;
 }
 export const MAX_BATCH: number;

@@ -131,6 +131,11 @@ export interface DnsServer {
   readonly udpTransportReason?: string;
   /** The batched transport's counters (received, sent, batches, sendErrors, drops); undefined on dgram. */
   udpCounters(): UdpBatchCounters | undefined;
+  /**
+   * Answer the UDP queries waiting now, within about `budgetUs` per socket, without waiting for the event
+   * loop to poll for them (batched transport only; 0 on dgram). Returns the queries read.
+   */
+  serveWaiting(budgetUs: number): number;
   /** Stop listening, close every connection, stop following the view. */
   close(): Promise<void>;
 }
@@ -227,6 +232,11 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     udpTransportReason: udp.reason,
     stats: () => handler.stats(),
     udpCounters: () => (udp.transport === 'batched' ? sumUdpBatchCounters(udpSockets.flatMap((s) => (s.counters ? [s.counters()] : []))) : undefined),
+    serveWaiting(budgetUs) {
+      let read = 0;
+      for (const s of udpSockets) read += s.serveWaiting?.(budgetUs) ?? 0;
+      return read;
+    },
     close() {
       closed ??= (async () => {
         stopSerial();
@@ -247,6 +257,7 @@ interface UdpListener {
   address(): AddressInfo;
   close(): Promise<void>;
   counters?(): UdpBatchCounters;
+  serveWaiting?(budgetUs: number): number;
 }
 
 /** Bind one UDP socket: batched through the addon when given, else node:dgram. */
@@ -262,7 +273,7 @@ async function bindUdpListener(
   if (addon) {
     // Not exclusive = shared with sibling workers: each holds its own SO_REUSEPORT socket on the port.
     const batched: BatchedUdpListener = await bindBatchedUdp(addon, host, port, handler, counters, { reusePort: !exclusive });
-    return { address: () => batched.address(), counters: () => batched.counters(), close: async () => batched.close() };
+    return { address: () => batched.address(), counters: () => batched.counters(), serveWaiting: (budgetUs) => batched.serveWaiting(budgetUs), close: async () => batched.close() };
   }
   const socket = await bindUdp(host, port, exclusive, handler, counters, log);
   return { address: () => socket.address(), close: () => new Promise<void>((resolve) => socket.close(() => resolve())) };

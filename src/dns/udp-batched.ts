@@ -42,6 +42,7 @@ interface NativeSocket {
   readonly slotSize: number;
   address(): AddressInfo;
   stats(): UdpBatchCounters;
+  serve(budgetUs?: number): number;
   close(): void;
 }
 
@@ -117,6 +118,8 @@ export function chooseUdpTransport(choice: UdpTransportChoice, listen: readonly 
 export interface BatchedUdpListener {
   address(): AddressInfo;
   counters(): UdpBatchCounters;
+  /** Answer the datagrams waiting now, within `budgetUs`; returns how many were read (see the addon's `serve`). */
+  serveWaiting(budgetUs: number): number;
   /** Stop reading and release the port at once. */
   close(): void;
 }
@@ -141,6 +144,7 @@ export async function bindBatchedUdp(
   return {
     address: () => socket.address(),
     counters: () => socket.stats(),
+    serveWaiting: (budgetUs) => socket.serve(budgetUs),
     close: () => socket.close(),
   };
 }

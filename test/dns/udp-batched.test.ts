@@ -1,5 +1,6 @@
 // The batched UDP transport: the native addon on its own (bind v4/v6 on port 0, batches, bounds, drops,
 // counters, close, worker threads) and behind the DNS server. Real sockets on loopback only.
+import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -165,6 +166,22 @@ describe('native batched UDP socket', () => {
     expect(bounded).toBeGreaterThan(0);
     expect(bounded).toBeLessThan(20);
     expect(await immediateRunsAfter({ batchesPerEvent: 1024, eventBudgetUs: 0 }, spin)).toBeGreaterThanOrEqual(20);
+  });
+
+  it('serve() answers the datagrams waiting now, before the loop polls, and reads nothing from inside a batch', () => {
+    let nested = -1;
+    const { socket, seen } = echoSocket({ address: '127.0.0.1', onBatch: (_count, s) => void (nested = s.serve(0)) });
+    const port = socket.address().port;
+    // The datagrams land in the socket's queue while this thread is blocked (a child process sends them), so
+    // no readable event can have taken them: only serve() can answer them here.
+    execFileSync(process.execPath, ['-e', `const s = require('node:dgram').createSocket('udp4'); let n = 0;
+      for (let i = 0; i < 3; i++) s.send(Buffer.from([i, 1, 2]), ${port}, '127.0.0.1', () => { if (++n === 3) s.close(); });`]);
+    expect(socket.serve(0)).toBe(3);
+    expect(seen).toEqual([3]);
+    expect(nested).toBe(0);
+    expect(socket.stats()).toMatchObject({ received: 3, batches: 1 });
+    expect(socket.serve(0)).toBe(0); // nothing waiting
+    expect(() => socket.serve('soon' as unknown as number)).toThrow(/budgetUs/);
   });
 
   it('closes at once: the port is free again, close is idempotent, counters stay readable', () => {

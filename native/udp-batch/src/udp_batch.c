@@ -36,6 +36,7 @@ typedef struct {
   int handle_closed;  /* the uv close callback ran, or there was no handle to close */
   int finalized;      /* the JS object is gone */
   int closing;        /* close() or env teardown: no more reads, sends or JS calls */
+  int reading;        /* inside read_batches: serve() called from a batch callback reads nothing */
   napi_env env;
   napi_ref self_ref;  /* strong while open: an open socket is never collected */
   napi_ref cb_ref;
@@ -204,6 +205,49 @@ static int call_js(udp_batch_t *s, napi_value self, uint32_t count, uint32_t dro
   return !s->closing;
 }
 
+/* Read and answer batches until the socket is drained, `max_batches` were read, or `budget_ns` (0: none) has
+ * passed; returns the datagrams read. Shared by the readable event and serve(). */
+static uint32_t read_batches(udp_batch_t *s, napi_value self, uint32_t max_batches, uint64_t budget_ns) {
+  uint32_t total = 0;
+  uint64_t started = uv_hrtime();
+  s->reading = 1;
+  for (uint32_t b = 0; b < max_batches && !s->closing; b++) {
+    for (uint32_t i = 0; i < s->batch; i++) {
+      s->in[i].msg_hdr.msg_namelen = sizeof s->peers[i];
+      s->in[i].msg_hdr.msg_flags = 0;
+      s->in[i].msg_len = 0;
+    }
+    int n = recvmmsg(s->fd, s->in, s->batch, MSG_DONTWAIT, NULL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    uint32_t count = (uint32_t)n, dropped = 0;
+    s->received += count;
+    s->batches++;
+    total += count;
+    for (uint32_t i = 0; i < count; i++) {
+      s->reply_lengths[i] = -1;
+      unsigned int len = s->in[i].msg_len;
+      /* Oversize (cut by the kernel) or from source port 0 (a reply could not be routed): dropped. */
+      if ((s->in[i].msg_hdr.msg_flags & MSG_TRUNC) || len > s->slot || peer_port(&s->peers[i]) == 0) {
+        s->lengths[i] = -1;
+        dropped++;
+      } else {
+        s->lengths[i] = (int32_t)len;
+      }
+    }
+    s->drops += dropped;
+    if (!call_js(s, self, count, dropped)) break;
+    send_replies(s, count);
+    if (budget_ns != 0 && uv_hrtime() - started >= budget_ns) break;
+    /* A short batch: arrivals are sparse, another read would most likely find nothing (a wasted system call);
+     * wait for the next readable event. A full batch, or one of REREAD_MIN or more: packets kept arriving while
+     * this one was answered, so read again now rather than through another event-loop turn and epoll_wait. */
+    if (count < s->batch && count < REREAD_MIN) break;
+  }
+  s->reading = 0;
+  return total;
+}
+
 static void on_readable(uv_poll_t *handle, int status, int events) {
   (void)events;
   udp_batch_t *s = handle->data;
@@ -219,42 +263,35 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   /* A bounded number of batches and a bounded time, then back to the loop: timers and the control API keep
    * their turn. The count alone is no bound on time: a batch of cache misses (after a burst of writes dropped
    * the answers it asks for) takes many times a batch of hits. */
-  uint64_t started = uv_hrtime();
-  for (uint32_t b = 0; b < s->batches_per_event && !s->closing; b++) {
-    for (uint32_t i = 0; i < s->batch; i++) {
-      s->in[i].msg_hdr.msg_namelen = sizeof s->peers[i];
-      s->in[i].msg_hdr.msg_flags = 0;
-      s->in[i].msg_len = 0;
-    }
-    int n = recvmmsg(s->fd, s->in, s->batch, MSG_DONTWAIT, NULL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    uint32_t count = (uint32_t)n, dropped = 0;
-    s->received += count;
-    s->batches++;
-    for (uint32_t i = 0; i < count; i++) {
-      s->reply_lengths[i] = -1;
-      unsigned int len = s->in[i].msg_len;
-      /* Oversize (cut by the kernel) or from source port 0 (a reply could not be routed): dropped. */
-      if ((s->in[i].msg_hdr.msg_flags & MSG_TRUNC) || len > s->slot || peer_port(&s->peers[i]) == 0) {
-        s->lengths[i] = -1;
-        dropped++;
-      } else {
-        s->lengths[i] = (int32_t)len;
-      }
-    }
-    s->drops += dropped;
-    if (!call_js(s, self, count, dropped)) break;
-    send_replies(s, count);
-    if (s->event_budget_ns != 0 && uv_hrtime() - started >= s->event_budget_ns) break;
-    /* A short batch: arrivals are sparse, another read would most likely find nothing (a wasted system call);
-     * wait for the next readable event. A full batch, or one of REREAD_MIN or more: packets kept arriving while
-     * this one was answered, so read again now rather than through another event-loop turn and epoll_wait. */
-    if (count < s->batch && count < REREAD_MIN) break;
-  }
+  read_batches(s, self, s->batches_per_event, s->event_budget_ns);
 out:
   if (cscope != NULL) napi_close_callback_scope(env, cscope);
   napi_close_handle_scope(env, hscope);
+}
+
+/* serve(budgetUs): answer what is waiting now, without waiting for the readable event, within `budgetUs`
+ * (0: the event's own bounds). For work on the same loop that would otherwise hold queries for its whole
+ * turn: it calls this between its steps. Returns the datagrams read; 0 when closed or called from inside
+ * a batch callback (never re-entered). */
+static napi_value js_serve(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], self, out;
+  void *data = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, &self, NULL) != napi_ok || napi_unwrap(env, self, &data) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_THIS", "not a UdpBatchSocket");
+    return NULL;
+  }
+  udp_batch_t *s = data;
+  uint32_t budget_us = 0;
+  if (argc >= 1 && napi_get_value_uint32(env, argv[0], &budget_us) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "budgetUs must be a non-negative integer");
+    return NULL;
+  }
+  if (budget_us > MAX_EVENT_BUDGET_US) budget_us = MAX_EVENT_BUDGET_US;
+  uint32_t read = 0;
+  if (!s->closing && !s->reading) read = read_batches(s, self, s->batches_per_event, budget_us == 0 ? s->event_budget_ns : (uint64_t)budget_us * 1000);
+  napi_create_uint32(env, read, &out);
+  return out;
 }
 
 static int get_uint_option(napi_env env, napi_value options, const char *key, uint32_t fallback, uint32_t min, uint32_t max, uint32_t *out) {
@@ -516,6 +553,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
     {"address", NULL, js_address, NULL, NULL, NULL, napi_default, NULL},
     {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
+    {"serve", NULL, js_serve, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_value cls, v;
   CHECK(env, napi_define_class(env, "UdpBatchSocket", NAPI_AUTO_LENGTH, construct, NULL, sizeof methods / sizeof methods[0], methods, &cls));
