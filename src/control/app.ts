@@ -62,6 +62,22 @@ export function buildControlApp(deps: ControlDeps, options: AppOptions = {}): Co
     clientErrorHandler: writeClientError,
     forceCloseConnections: 'idle',
   });
+  const { beforeWork, pace } = deps;
+  if (pace !== undefined) {
+    // First of all (a callback hook: no promise per request): the request goes on in its turn's slice.
+    app.addHook('onRequest', (_request, _reply, done) => pace(() => done()));
+  }
+  if (beforeWork !== undefined) {
+    // Queries waiting on the loop go before this request's work and before its response.
+    app.addHook('onRequest', (_request, _reply, done) => {
+      beforeWork();
+      done();
+    });
+    app.addHook('onSend', (_request, _reply, payload, done) => {
+      beforeWork();
+      done(null, payload);
+    });
+  }
   void app.register(errorMapping);
   void app.register(jsonBody);
   void app.register(requestLog);

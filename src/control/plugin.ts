@@ -53,6 +53,16 @@ export interface ControlDeps {
   readonly info?: () => Record<string, unknown>;
   /** Instances with a scheduled active check (metrics). */
   readonly checksScheduled?: () => number;
+  /**
+   * Called before each request is handled and before each response is sent: the daemon answers the DNS
+   * queries waiting on its loop there (daemon/dns-first.ts).
+   */
+  readonly beforeWork?: () => void;
+  /**
+   * Runs each request's work (`proceed`) now or in a later turn of the event loop, so that one turn never
+   * handles more requests than fit its slice (turn-pacer.ts).
+   */
+  readonly pace?: (proceed: () => void) => void;
   /** Why `/health` should answer 503 now (see routes/admin.ts); empty or absent when healthy. */
   readonly healthProblems?: () => readonly HealthProblem[];
 }

@@ -19,6 +19,8 @@ import { createRegistryView } from '../dns/registry-view.js';
 import { startDnsServer, type DnsServer, type DnsServerOptions, type DnsStats } from '../dns/server.js';
 import { startDnsWorkers, type DnsWorkerPool } from './dns-workers.js';
 import { startMdnsResponder } from '../mdns/index.js';
+import { DnsFirst } from './dns-first.js';
+import { TurnPacer } from '../control/turn-pacer.js';
 import { LoopStallMonitor } from './loop-stall.js';
 import { HealthChecker } from '../health/checker.js';
 import { Reaper } from '../health/reaper.js';
@@ -153,7 +155,7 @@ class Teardown {
 }
 
 /** The registry loaded from its store, behind the one write path. */
-async function openRegistry(config: BeaconConfig, logger: Logger, teardown: Teardown) {
+async function openRegistry(config: BeaconConfig, logger: Logger, teardown: Teardown, dnsFirst: DnsFirst) {
   if (config.store === 'sqlite') makePrivateDirectory(config.dataDir);
   const registry = new ServiceRegistry(
     { defaultTtlMs: config.defaultTtlMs, healthCheckIntervalMs: config.healthCheckIntervalMs, deregisterCriticalAfterMs: config.deregisterCriticalAfterMs },
@@ -163,7 +165,7 @@ async function openRegistry(config: BeaconConfig, logger: Logger, teardown: Tear
   const storeEpisodes = new StoreFailureEpisodes(moduleLogger(logger, 'store'));
   const store = observeWrites(await openStore(config, moduleLogger(logger, 'store')), storeEpisodes);
   teardown.push(() => store.close());
-  const durable = await openWhenReachable(() => DurableRegistry.open(registry, store, { logger: moduleLogger(logger, 'durable') }), {
+  const durable = await openWhenReachable(() => DurableRegistry.open(registry, store, { logger: moduleLogger(logger, 'durable'), beforeApply: () => dnsFirst.step() }), {
     log: moduleLogger(logger, 'store'),
     ...(config.storeWaitMs === undefined ? {} : { waitMs: config.storeWaitMs }),
   });
@@ -313,7 +315,11 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
     // The loop that answers the control API, and DNS without workers: its longest stall is in /v1/stats.
     const loopStall = new LoopStallMonitor();
     teardown.push(() => loopStall.stop());
-    const { registry, store, storeEpisodes, durable } = await openRegistry(config, logger, teardown);
+    // DNS before control work on this loop (dns-first.ts): attached once the DNS server listens here.
+    const dnsFirst = new DnsFirst();
+    // Control requests in bounded slices of each turn of this loop (turn-pacer.ts).
+    const pacer = new TurnPacer();
+    const { registry, store, storeEpisodes, durable } = await openRegistry(config, logger, teardown, dnsFirst);
     log.info({ store: store.kind, instances: registry.records().length, index: registry.index }, 'registry loaded');
 
     const balancer = new SmartLoadBalancer(
@@ -328,6 +334,10 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
     );
     teardown.push(() => balancer.dispose());
     const { workers, local, dns, mdns, zoneData } = await startDns(config, registry, balancer, durable, store, logger, teardown);
+    if (local) {
+      dnsFirst.attach((budgetUs) => local.serveWaiting(budgetUs));
+      teardown.push(() => dnsFirst.attach(undefined)); // before the server closes
+    }
 
     const metrics = new Metrics({
       runtime: true,
@@ -379,11 +389,15 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
           store: { kind: store.kind, stale: isStaleAware(store) ? store.stale : false, failingWrites: storeEpisodes.count },
           checks: { scheduled: checker.size, inFlight: checker.inFlight },
           eventLoop: loopStall.take(),
+          ...(local ? { dnsFirst: dnsFirst.stats() } : {}),
+          controlPacing: { deferred: pacer.deferred, queued: pacer.queued },
           // With DNS workers (processes or the thread), the longest stall of the loops that answer DNS.
           ...(workers ? { dnsEventLoop: { maxStallMs: workers.takeMaxStallMs() } } : {}),
         }),
         info: () => ({ ...info() }),
         checksScheduled: () => checker.size,
+        beforeWork: () => dnsFirst.step(),
+        pace: (proceed) => pacer.admit(proceed),
         healthProblems: () =>
           healthProblems({
             ...(workers ? { workers: () => workers.workers() } : {}),

@@ -445,3 +445,19 @@ describe('DurableRegistry keeps arrival order across group commits and other que
     expect(sorted((await store.inner.load()).records)).toEqual(sorted(durable.records()));
   });
 });
+
+describe('DurableRegistry calls beforeApply between the mutations of a group', () => {
+  it('once before each applied mutation, in order, with the earlier ones of the group already applied', async () => {
+    const store = new RecordingStore();
+    const registry = new ServiceRegistry();
+    const seen: number[] = [];
+    const durable = await DurableRegistry.open(registry, store, { beforeApply: () => seen.push(registry.records().length) });
+    store.delay = true;
+    // One write in flight, then nine that queue behind it and commit as one group (applied in slices).
+    const first = durable.register('web', instance('w-0'));
+    const rest = Array.from({ length: 9 }, (_, i) => durable.register('web', instance(`w-${i + 1}`, 9000 + i)));
+    await Promise.all([first, ...rest]);
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    await durable.close();
+  });
+});
