@@ -66,7 +66,22 @@ async function daemonStall(socketPath) {
   const r = await controlRequest(socketPath, 'GET', '/v1/stats').catch(() => undefined);
   const main = r?.body?.eventLoop?.maxStallMs;
   const dns = r?.body?.dnsEventLoop?.maxStallMs;
-  return { main: typeof main === 'number' ? main : undefined, dns: typeof dns === 'number' ? dns : undefined };
+  return {
+    main: typeof main === 'number' ? main : undefined,
+    dns: typeof dns === 'number' ? dns : undefined,
+    // Counters read with the stall (single process, batched transport): DNS answered between control steps.
+    dnsFirst: r?.body?.dnsFirst,
+    udp: r?.body?.udpBatched,
+  };
+}
+
+/** What DNS-first did between two /v1/stats reads: queries answered in control steps, of all read. */
+function dnsFirstShare(from, to) {
+  if (!from?.dnsFirst || !to?.dnsFirst || !from.udp || !to.udp) return undefined;
+  const received = to.udp.received - from.udp.received;
+  const batches = to.udp.batches - from.udp.batches;
+  const answered = to.dnsFirst.answered - from.dnsFirst.answered;
+  return { steps: to.dnsFirst.steps - from.dnsFirst.steps, answered, received, share: received > 0 ? answered / received : 0, perBatch: batches > 0 ? received / batches : 0 };
 }
 
 /**
@@ -111,7 +126,7 @@ export async function runBurst(o) {
     await sleep(warmupMs);
     // A read resets the daemon's stall maxima: the next read gives the before window's alone (DNS load only,
     // no registrations), the baseline the burst's stall compares with.
-    await daemonStall(daemon.socketPath);
+    const stallStart = await daemonStall(daemon.socketPath);
     const beforeFrom = nowMs();
     const cpu0 = cpuMark(daemon, dnsperf.pid, probe.pid, ceilingPids);
     await sleep(o.beforeSeconds * 1000);
@@ -165,6 +180,7 @@ export async function runBurst(o) {
       // In-daemon reading, once /v1/stats reports it: max since the daemon's last reset, before and after the burst.
       daemonMaxStallMs: stallAfter.main === undefined ? undefined : { before: stallBefore.main, after: stallAfter.main },
       // The loops answering DNS, with workers: the read 2 s after the burst covers its last second (and those 2 s).
+      dnsFirst: { before: dnsFirstShare(stallStart, stallBefore), during: dnsFirstShare(stallBefore, stallAfter) },
       dnsLoopMaxStallMs: stallAfter.dns === undefined ? undefined : { before: stallBefore.dns, after: Math.max(stallAfter.dns, stallLate.dns ?? 0) },
       qpsRatio: before.qps && during.qps ? during.qps / before.qps : undefined,
       registrations,

@@ -390,6 +390,8 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
           checks: { scheduled: checker.size, inFlight: checker.inFlight },
           eventLoop: loopStall.take(),
           ...(local ? { dnsFirst: dnsFirst.stats() } : {}),
+          // The batched UDP transport's own counters (datagrams, recvmmsg batches, send errors, drops).
+          ...(local?.udpCounters() ? { udpBatched: local.udpCounters() } : {}),
           controlPacing: { deferred: pacer.deferred, queued: pacer.queued },
           // With DNS workers (processes or the thread), the longest stall of the loops that answer DNS.
           ...(workers ? { dnsEventLoop: { maxStallMs: workers.takeMaxStallMs() } } : {}),
