@@ -36,7 +36,7 @@ export async function startDaemon({ workers = 1, store = 'sqlite', ttl = '1h', e
   // BENCH_DAEMON_STDOUT=FILE: keep the daemon's stdout (e.g. node's --trace-gc lines) in FILE, appended.
   const stdout = process.env.BENCH_DAEMON_STDOUT ? openSync(process.env.BENCH_DAEMON_STDOUT, 'a') : 'ignore';
   // BENCH_DAEMON_CLI=PATH (or the `cli` option): another build's dist/cli/main.js (a before/after comparison on one machine state).
-  const cli = otherCli ?? process.env.BENCH_DAEMON_CLI ?? CLI;
+  const cli = otherCli ?? (process.env.BENCH_DAEMON_CLI || CLI); // empty: this build
   const child = spawn(process.execPath, [...nodeArgs, cli, ...args], { stdio: ['ignore', stdout, 'pipe'] });
   if (typeof stdout === 'number') closeSync(stdout);
   let stderr = '';
@@ -61,7 +61,7 @@ export async function startDaemon({ workers = 1, store = 'sqlite', ttl = '1h', e
     port,
     socketPath,
     dataDir,
-    command: `node ${otherCli ?? process.env.BENCH_DAEMON_CLI ?? 'dist/cli/main.js'} ${args.join(' ')}`,
+    command: `node ${otherCli ?? (process.env.BENCH_DAEMON_CLI || 'dist/cli/main.js')} ${args.join(' ')}`,
     /** The daemon's process tree now (its DNS workers included). */
     pids: () => processTree(child.pid),
     /** SIGTERM, SIGKILL after 15 s; then remove the data directory. */
