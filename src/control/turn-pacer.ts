@@ -87,10 +87,14 @@ export class TurnPacer {
   private readonly resume = (): void => {
     this.resumeScheduled = false;
     this.startSlice(this.clock.now());
-    while (this.waiting.length > 0 && this.clock.now() - this.sliceStart < this.budgetMs) {
-      const work = this.waiting.shift() as () => void;
-      work();
+    try {
+      while (this.waiting.length > 0 && this.clock.now() - this.sliceStart < this.budgetMs) {
+        const work = this.waiting.shift() as () => void;
+        work();
+      }
+    } finally {
+      // Work that threw must not strand the rest of the queue.
+      if (this.waiting.length > 0) this.scheduleResume();
     }
-    if (this.waiting.length > 0) this.scheduleResume();
   };
 }

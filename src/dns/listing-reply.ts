@@ -12,8 +12,10 @@
  * against the question only, OPT before the additional section, SRV targets uncompressed (RFC 2782), each
  * `<label>.addr.<domain>` owner compressed against the first one, additional RRsets trimmed whole (RFC 2181
  * §9). Anything this module does not cover exactly (a single record, a host-name target, a window of a large
- * RRset, a `--max-answers` cut) returns undefined and the general path answers.
+ * RRset, a `--max-answers` cut, names past a pointer's reach, ids equal but for case) returns undefined and
+ * the general path answers.
  */
+import { foldAscii } from '../ascii.js';
 import type { Name } from './name.js';
 import { isSubdomain, nameKey } from './name.js';
 import { CLASS_IN, RRType, metadataToTxt } from './records.js';
@@ -43,6 +45,8 @@ interface InstanceWire {
   readonly addressType: number;
   /** The target's name key (name.ts): one address record per target. */
   readonly targetKey: string;
+  /** The id ASCII-folded, as name compression compares labels. */
+  readonly idKey: string;
 }
 
 /** The question a listing answers, and what the reply must echo. */
@@ -144,7 +148,14 @@ export class ListingReplies {
     if (qtype === RRType.SRV) {
       for (const w of wires) answerBytes += OWNER_POINTER + RR_FIXED + w.srvEnd;
     } else if (qtype === RRType.PTR) {
-      for (const w of wires) answerBytes += OWNER_POINTER + RR_FIXED + (w.idEnd - w.srvEnd) + OWNER_POINTER;
+      // Ids that differ only in ASCII case (possible from a shared store) name one owner to the general
+      // encoder's compression, which then points the second instance's SRV and TXT at the first: its path.
+      const ids = new Set<string>();
+      for (const w of wires) {
+        if (ids.has(w.idKey)) return undefined;
+        ids.add(w.idKey);
+        answerBytes += OWNER_POINTER + RR_FIXED + (w.idEnd - w.srvEnd) + OWNER_POINTER;
+      }
     } else {
       listed = [];
       const seen = new Set<string>();
@@ -317,6 +328,7 @@ export class ListingReplies {
       txtEnd: addressEnd + txt.parts.length,
       addressType: parsed.family === 4 ? RRType.A : RRType.AAAA,
       targetKey: nameKey(target),
+      idKey: foldAscii(inst.id),
     };
   }
 }

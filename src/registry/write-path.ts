@@ -281,7 +281,12 @@ export class DurableRegistry {
           inSlice = 0;
         }
         inSlice += 1;
-        this.beforeApply();
+        try {
+          this.beforeApply();
+        } catch (error) {
+          // The group is durable: it is applied whatever the hook did.
+          this.logger.warn({ err: error }, 'beforeApply hook failed; applying anyway');
+        }
         try {
           entry.item.resolve(this.registry.apply(entry.mutation));
         } catch (error) {

@@ -88,4 +88,23 @@ describe('TurnPacer', () => {
     expect(perTurn.filter((n) => n > 0)).toEqual([2, 2, 2, 2]);
     expect(done).toBe(10);
   });
+
+  it('work that throws while resuming does not strand the work queued behind it', () => {
+    const loop = new FakeLoop();
+    const pacer = new TurnPacer(1, loop);
+    const ran: string[] = [];
+    pacer.admit(() => {
+      loop.time += 2;
+    });
+    pacer.admit(() => {
+      throw new Error('request failed');
+    });
+    pacer.admit(() => ran.push('after'));
+    loop.checkPhase();
+    expect(() => loop.checkPhase()).toThrow('request failed');
+    loop.checkPhase();
+    loop.checkPhase();
+    expect(ran).toEqual(['after']);
+    expect(pacer.queued).toBe(0);
+  });
 });

@@ -8,15 +8,17 @@
 import { describe, expect, it } from 'vitest';
 import dnsPacket from 'dns-packet';
 import { FakeView, type FakeInstance } from './fake-view.js';
+import { buildQuery, decode, serveOnLoopback, tcpQuery, udpQuery } from './helpers.js';
 import { Authority, parseDomain } from '../../src/dns/authority.js';
 import { HostIndex } from '../../src/dns/hosts.js';
 import { ListingReplies, type ListingRequest } from '../../src/dns/listing-reply.js';
-import { parseName } from '../../src/dns/name.js';
+import { type Name, parseName } from '../../src/dns/name.js';
 import { RRType } from '../../src/dns/records.js';
 import { CLASSIC_UDP_LIMIT, EDNS_UDP_LIMIT, Flags, MAX_MESSAGE, encodeResponse } from '../../src/dns/wire.js';
 import { seededRandom } from '../../src/balancer/strategies.js';
 
-const domain = parseDomain('local.');
+const LOCAL = parseDomain('local.');
+const domain = LOCAL;
 const TTL = 5;
 
 /** The question section as a client sends it (name as typed, type, class IN). */
@@ -30,7 +32,17 @@ function questionBytes(name: string, qtype: number): Buffer {
 }
 
 /** Both encodings of one listing question. */
-function bothWays(view: FakeView, service: string, asked: string, qtype: number, limit: number, opt: ListingRequest['opt'], maxAnswers = 0) {
+function bothWays(
+  view: FakeView,
+  service: string,
+  asked: string,
+  qtype: number,
+  limit: number,
+  opt: ListingRequest['opt'],
+  maxAnswers = 0,
+  shared?: { readonly domain: Name; readonly replies: ListingReplies },
+) {
+  const domain = shared?.domain ?? LOCAL;
   const authority = new Authority({ domain, answerTtl: TTL, negativeTtl: TTL, zones: [], serial: 1 });
   const name = parseName(asked.toLowerCase());
   const listing = authority.listing(name, qtype, view);
@@ -43,7 +55,7 @@ function bothWays(view: FakeView, service: string, asked: string, qtype: number,
     limit,
     maxAnswers,
   };
-  const fast = listing && new ListingReplies(domain, TTL).encode(listing.instances, request);
+  const fast = listing && (shared?.replies ?? new ListingReplies(domain, TTL)).encode(listing.instances, request);
   const answer = authority.answer(name, qtype, view, new HostIndex(domain));
   const general = encodeResponse({
     id: request.id,
@@ -177,5 +189,85 @@ describe('service listings from per-instance wire', () => {
     const zone = { apex: domain, records: [{ name: parseName('_web._tcp.local.'), type: RRType.TXT, ttl: 60, data: { kind: 'TXT' as const, strings: [Buffer.from('x')] } }] };
     const authority = new Authority({ domain, answerTtl: TTL, negativeTtl: TTL, zones: [zone], serial: 1 });
     expect(authority.listing(parseName('_web._tcp.local.'), RRType.SRV, view)).toBeUndefined();
+  });
+
+  it('stays identical with one memo across changes, mixed-case and UTF-8 ids, a two-label domain', () => {
+    const corp = parseDomain('corp.example.');
+    const shared = { domain: corp, replies: new ListingReplies(corp, TTL) };
+    const rand = seededRandom(23);
+    const view = new FakeView();
+    const ids = ['Alpha', 'beta', 'Gamma-Ü', 'délta', 'EPSILON', 'zeta', 'Eta', 'theta'];
+    view.setMany(ids.map((id, i) => ({ service: 'api', id, address: i % 2 ? `10.1.0.${i + 1}` : `fd00::${i + 1}`, port: 100 + i, metadata: { n: String(i) } })));
+    let compared = 0;
+    for (let round = 0; round < 30; round++) {
+      // Replace one instance (new port, address and metadata): its memoised wire must not be reused.
+      const i = Math.floor(rand() * ids.length);
+      view.set({ service: 'api', id: ids[i]!, address: `10.2.${round}.${i + 1}`, port: 2000 + round, metadata: { n: String(round), x: 'y'.repeat(round * 9) } });
+      for (const qtype of [RRType.SRV, RRType.A, RRType.AAAA, RRType.PTR]) {
+        for (const [limit, opt] of [[CLASSIC_UDP_LIMIT, undefined], [EDNS_UDP_LIMIT, { do: false }], [MAX_MESSAGE, undefined]] as const) {
+          const { fast, general } = bothWays(view, 'api', '_API._tcp.Corp.Example.', qtype, limit, opt, 0, shared);
+          if (fast === undefined) continue;
+          compared++;
+          expect(fast.bytes.toString('hex')).toBe(general.bytes.toString('hex'));
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(250);
+  });
+
+  it('leaves PTR to the general path when two ids differ only in case (the encoder compresses them together)', () => {
+    const view = new FakeView().setMany([
+      { service: 'web', id: 'node-a', address: '10.0.0.1', port: 1 },
+      { service: 'web', id: 'NODE-A', address: '10.0.0.2', port: 2 },
+      { service: 'web', id: 'node-b', address: '10.0.0.3', port: 3 },
+    ]);
+    expect(bothWays(view, 'web', '_web._tcp.local.', RRType.PTR, EDNS_UDP_LIMIT, undefined).fast).toBeUndefined();
+    // SRV and A never compress the ids: identical either way.
+    const srv = bothWays(view, 'web', '_web._tcp.local.', RRType.SRV, EDNS_UDP_LIMIT, undefined);
+    expect(srv.fast?.bytes.equals(srv.general.bytes)).toBe(true);
+  });
+});
+
+describe('service listings through the server (the cache entry a listing-encoded miss leaves)', () => {
+  it('answers every shape of a listing question and rotates through all instances on cache hits', async () => {
+    const view = new FakeView().setMany(
+      Array.from({ length: 40 }, (_, i) => ({ service: 'api', id: `api-${i}`, address: `10.9.0.${i + 1}`, port: 7000 + i })),
+    );
+    const server = await serveOnLoopback(view);
+    try {
+      const port = server.addresses.udp[0]!.port;
+      // UDP without EDNS, then with 1232 octets: 40 SRV records fit neither, so TC and no records.
+      for (const edns of [false, 1232] as const) {
+        const r = decode(await udpQuery(port, buildQuery('_api._tcp.local.', 'SRV', { edns })));
+        expect(r.tc).toBe(true);
+        expect(r.answer).toHaveLength(0);
+      }
+      // TCP: the same cache entry, a new shape: every instance, each target's address once.
+      const firsts = new Set<string>();
+      for (let q = 0; q < 40; q++) {
+        const r = decode(await tcpQuery(port, buildQuery('_api._tcp.local.', 'SRV')));
+        expect(r.tc).toBe(false);
+        expect(r.answer).toHaveLength(40);
+        expect(r.additional).toHaveLength(40);
+        firsts.add(r.answer[0]!);
+      }
+      // Rotation on hits: each of the 40 records led one answer.
+      expect(firsts.size).toBe(40);
+      // A fits 1232 octets: all addresses, rotated on each hit.
+      const a = new Set<string>();
+      for (let q = 0; q < 40; q++) {
+        const r = decode(await udpQuery(port, buildQuery('_api._tcp.local.', 'A', { edns: 1232 })));
+        expect(r.answer).toHaveLength(40);
+        a.add(r.answer[0]!);
+      }
+      expect(a.size).toBe(40);
+      // A change drops the listing: the next answer lists the new instance.
+      view.set({ service: 'api', id: 'api-new', address: '10.9.1.1', port: 9999 });
+      const after = decode(await tcpQuery(port, buildQuery('_api._tcp.local.', 'SRV')));
+      expect(after.answer).toHaveLength(41);
+      expect(after.answer.some((line) => line.includes(' 9999 10-9-1-1.addr.local.'))).toBe(true);
+    } finally {
+      await server.close();
+    }
   });
 });

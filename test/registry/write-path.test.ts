@@ -460,4 +460,17 @@ describe('DurableRegistry calls beforeApply between the mutations of a group', (
     expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     await durable.close();
   });
+
+  it('applies and acknowledges the durable group even when the hook throws', async () => {
+    const store = new RecordingStore();
+    const durable = await DurableRegistry.open(new ServiceRegistry(), store, {
+      beforeApply: () => {
+        throw new Error('hook failed');
+      },
+    });
+    const events = await Promise.all([durable.register('web', instance('a')), durable.register('web', instance('b', 81))]);
+    expect(events.map((e) => e?.index)).toEqual([1, 2]);
+    expect(durable.records().map((r) => r.spec.id).sort()).toEqual(['a', 'b']);
+    await durable.close();
+  });
 });

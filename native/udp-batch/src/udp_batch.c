@@ -283,11 +283,18 @@ static napi_value js_serve(napi_env env, napi_callback_info info) {
   }
   udp_batch_t *s = data;
   uint32_t budget_us = 0;
-  if (argc >= 1 && napi_get_value_uint32(env, argv[0], &budget_us) != napi_ok) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "budgetUs must be a non-negative integer");
-    return NULL;
+  napi_valuetype type = napi_undefined;
+  if (argc >= 1) napi_typeof(env, argv[0], &type);
+  if (type != napi_undefined) {
+    /* Read as a double: napi_get_value_uint32 would wrap -1 into a long budget and truncate 1.5. */
+    double value = -1;
+    if (type != napi_number || napi_get_value_double(env, argv[0], &value) != napi_ok || !(value >= 0) ||
+        value > MAX_EVENT_BUDGET_US || value != (double)(uint32_t)value) {
+      napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "budgetUs must be an integer in 0..1000000");
+      return NULL;
+    }
+    budget_us = (uint32_t)value;
   }
-  if (budget_us > MAX_EVENT_BUDGET_US) budget_us = MAX_EVENT_BUDGET_US;
   uint32_t read = 0;
   if (!s->closing && !s->reading) read = read_batches(s, self, s->batches_per_event, budget_us == 0 ? s->event_budget_ns : (uint64_t)budget_us * 1000);
   napi_create_uint32(env, read, &out);
