@@ -275,9 +275,11 @@ export class Authority {
   listing(qname: Name, qtype: number, view: DnsView): ServiceListing | undefined {
     if (!LISTING_TYPES.has(qtype)) return undefined;
     const zone = this.zoneOf(qname);
-    if (zone !== this.domainZone || zone.byName.has(nameKey(qname))) return undefined;
+    if (zone !== this.domainZone) return undefined;
+    // Classified first: most misses asking these types (an instance's SRV, a target's A) are no service name,
+    // and `answer` classifies them again; the name's key is built only for a service name.
     const kind = classifyQuery(qname, this.domain, zone.apex);
-    if (kind.kind !== 'service' || !view.hasService(kind.service, kind.protocol)) return undefined;
+    if (kind.kind !== 'service' || zone.byName.has(nameKey(qname)) || !view.hasService(kind.service, kind.protocol)) return undefined;
     return {
       instances: view.eligible(kind.service, kind.protocol),
       tag: qtype === RRType.PTR ? serviceTag(kind.service) : serviceShapeTag(kind.service),
