@@ -55,3 +55,8 @@ export class UdpBatchSocket {
   close(): void;
 }
 export const MAX_BATCH: number;
+/**
+ * Iterations of this thread's event loop since the first call, counted just before each poll (wraps at
+ * 2^32): two calls that return the same number ran in the same turn of the loop.
+ */
+export function loopTurns(): number;

@@ -555,6 +555,71 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* Turns of this thread's event loop: a prepare handle counts every iteration just before it polls, so code
+ * on the loop can tell one turn from the next (loopTurns()). An immediate cannot: it runs in the middle of
+ * the check phase, and whatever runs after it would seem to be in a new turn. One counter per env (thread),
+ * made at the first call, unreferenced (it never keeps the loop alive), closed when the env goes away. */
+typedef struct {
+  uv_prepare_t prepare;
+  uint32_t turns;
+  napi_async_cleanup_hook_handle cleanup;
+} turn_counter_t;
+
+static void on_prepare(uv_prepare_t *handle) {
+  ((turn_counter_t *)handle->data)->turns++;
+}
+
+static void on_counter_closed(uv_handle_t *handle) {
+  turn_counter_t *t = handle->data;
+  napi_async_cleanup_hook_handle h = t->cleanup;
+  free(t);
+  if (h != NULL) napi_remove_async_cleanup_hook(h);
+}
+
+static void on_counter_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
+  turn_counter_t *t = arg;
+  t->cleanup = handle;
+  uv_prepare_stop(&t->prepare);
+  uv_close((uv_handle_t *)&t->prepare, on_counter_closed);
+}
+
+/* loopTurns(): iterations of this thread's event loop since the first call (wraps at 2^32). */
+static napi_value js_loop_turns(napi_env env, napi_callback_info info) {
+  (void)info;
+  turn_counter_t *t = NULL;
+  if (napi_get_instance_data(env, (void **)&t) != napi_ok) t = NULL;
+  if (t == NULL) {
+    uv_loop_t *loop = NULL;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == NULL) {
+      napi_throw_error(env, "ERR_NO_LOOP", "no event loop for this thread");
+      return NULL;
+    }
+    t = calloc(1, sizeof *t);
+    if (t == NULL) {
+      napi_throw_error(env, "ERR_NO_MEMORY", "out of memory");
+      return NULL;
+    }
+    uv_prepare_init(loop, &t->prepare);
+    t->prepare.data = t;
+    uv_prepare_start(&t->prepare, on_prepare);
+    uv_unref((uv_handle_t *)&t->prepare);
+    napi_async_cleanup_hook_handle hook = NULL;
+    if (napi_add_async_cleanup_hook(env, on_counter_cleanup, t, &hook) != napi_ok || napi_set_instance_data(env, t, NULL, NULL) != napi_ok) {
+      if (hook != NULL) napi_remove_async_cleanup_hook(hook);
+      uv_prepare_stop(&t->prepare);
+      t->cleanup = NULL;
+      uv_close((uv_handle_t *)&t->prepare, on_counter_closed);
+      napi_throw_error(env, "ERR_TURN_COUNTER", "could not set up the loop turn counter");
+      return NULL;
+    }
+    /* The hook's handle is given again to on_counter_cleanup when it runs. */
+    t->cleanup = NULL;
+  }
+  napi_value out;
+  napi_create_uint32(env, t->turns, &out);
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
     {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
@@ -565,6 +630,9 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_value cls, v;
   CHECK(env, napi_define_class(env, "UdpBatchSocket", NAPI_AUTO_LENGTH, construct, NULL, sizeof methods / sizeof methods[0], methods, &cls));
   CHECK(env, napi_set_named_property(env, exports, "UdpBatchSocket", cls));
+  napi_value turns;
+  CHECK(env, napi_create_function(env, "loopTurns", NAPI_AUTO_LENGTH, js_loop_turns, NULL, &turns));
+  CHECK(env, napi_set_named_property(env, exports, "loopTurns", turns));
   napi_create_uint32(env, MAX_BATCH, &v);
   napi_set_named_property(env, exports, "MAX_BATCH", v);
   return exports;
