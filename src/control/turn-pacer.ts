@@ -9,7 +9,12 @@
  * Turns are told apart by immediates: one queued while requests are handled runs once the poll phase is
  * over (the check phase of the same turn); one queued from the check phase runs in the next turn, after its
  * poll phase. So waiting requests resume two immediates later: after the loop has polled, and answered DNS.
+ *
+ * With a `turn` (loop-turn.ts) a request also waits once the turn's budget is spent, whatever the
+ * slice: the turn may already have answered DNS and applied mutations. A resume always starts at least one
+ * request, so the queue moves however busy the turns are.
  */
+import type { TurnBudget } from '../loop-turn.js';
 
 /** What the pacer needs of the clock and the loop (tests pass fakes). */
 export interface PacerClock {
@@ -35,6 +40,7 @@ export class TurnPacer {
   constructor(
     private readonly budgetMs = DEFAULT_TURN_BUDGET_MS,
     private readonly clock: PacerClock = NODE_CLOCK,
+    private readonly turn?: TurnBudget,
   ) {}
 
   /** Run `work` now if this turn's slice has room and nothing waits before it, else in a later turn. */
@@ -59,6 +65,7 @@ export class TurnPacer {
   }
 
   private hasRoom(): boolean {
+    if (this.turn !== undefined && this.turn.remainingMs() <= 0) return false;
     const now = this.clock.now();
     if (this.sliceStart < 0) {
       this.startSlice(now);
@@ -88,8 +95,10 @@ export class TurnPacer {
     this.resumeScheduled = false;
     this.startSlice(this.clock.now());
     try {
-      while (this.waiting.length > 0 && this.clock.now() - this.sliceStart < this.budgetMs) {
+      let started = 0;
+      while (this.waiting.length > 0 && this.clock.now() - this.sliceStart < this.budgetMs && (started === 0 || this.turn === undefined || this.turn.remainingMs() > 0)) {
         const work = this.waiting.shift() as () => void;
+        started++;
         work();
       }
     } finally {

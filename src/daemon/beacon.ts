@@ -22,6 +22,8 @@ import { startMdnsResponder } from '../mdns/index.js';
 import { DnsFirst } from './dns-first.js';
 import { TurnPacer } from '../control/turn-pacer.js';
 import { LoopStallMonitor } from './loop-stall.js';
+import { DEFAULT_TURN_BUDGET_MS, LoopTurn } from '../loop-turn.js';
+import { loadUdpBatchAddon } from '../dns/udp-batched.js';
 import { HealthChecker } from '../health/checker.js';
 import { Reaper } from '../health/reaper.js';
 import { moduleLogger, silentLogger, type Logger } from '../log.js';
@@ -155,7 +157,7 @@ class Teardown {
 }
 
 /** The registry loaded from its store, behind the one write path. */
-async function openRegistry(config: BeaconConfig, logger: Logger, teardown: Teardown, dnsFirst: DnsFirst) {
+async function openRegistry(config: BeaconConfig, logger: Logger, teardown: Teardown, dnsFirst: DnsFirst, turn: LoopTurn) {
   if (config.store === 'sqlite') makePrivateDirectory(config.dataDir);
   const registry = new ServiceRegistry(
     { defaultTtlMs: config.defaultTtlMs, healthCheckIntervalMs: config.healthCheckIntervalMs, deregisterCriticalAfterMs: config.deregisterCriticalAfterMs },
@@ -165,7 +167,7 @@ async function openRegistry(config: BeaconConfig, logger: Logger, teardown: Tear
   const storeEpisodes = new StoreFailureEpisodes(moduleLogger(logger, 'store'));
   const store = observeWrites(await openStore(config, moduleLogger(logger, 'store')), storeEpisodes);
   teardown.push(() => store.close());
-  const durable = await openWhenReachable(() => DurableRegistry.open(registry, store, { logger: moduleLogger(logger, 'durable'), beforeApply: () => dnsFirst.step() }), {
+  const durable = await openWhenReachable(() => DurableRegistry.open(registry, store, { logger: moduleLogger(logger, 'durable'), beforeApply: () => dnsFirst.step(), turnSpent: () => turn.remainingMs() <= 0 }), {
     log: moduleLogger(logger, 'store'),
     ...(config.storeWaitMs === undefined ? {} : { waitMs: config.storeWaitMs }),
   });
@@ -216,7 +218,7 @@ async function answerForwardedUpdates(
 }
 
 /** DNS in this process, in a thread of it (`--dns-thread`) or in `--workers N` processes, and the mDNS responder when asked for. */
-async function startDns(config: BeaconConfig, registry: ServiceRegistry, balancer: SmartLoadBalancer, durable: DurableRegistry, store: DaemonStore, logger: Logger, teardown: Teardown) {
+async function startDns(config: BeaconConfig, registry: ServiceRegistry, balancer: SmartLoadBalancer, durable: DurableRegistry, store: DaemonStore, logger: Logger, teardown: Teardown, turn: LoopTurn) {
   const dnsOptions = dnsOptionsOf(config);
   // DNS UPDATE is on when a key or an unsigned source is configured; it writes through the one write path,
   // from the process that holds it: workers hold read-only replicas and forward UPDATE messages here.
@@ -256,7 +258,8 @@ async function startDns(config: BeaconConfig, registry: ServiceRegistry, balance
         zoneDataLimits: { maxRRsets: config.updateMaxRecordSets, maxRecordsPerRRset: config.updateMaxRecords },
       }
     : undefined;
-  const local = workers === undefined && view ? await startDnsServer({ view, ...dnsOptions, ...(update ? { update } : {}), serial, zoneData: zoneData.zone, logger }) : undefined;
+  // Each batch of queries opens the loop's turn if none is open: the poll phase's first work under DNS load.
+  const local = workers === undefined && view ? await startDnsServer({ view, ...dnsOptions, ...(update ? { update } : {}), serial, zoneData: zoneData.zone, logger, onUdpBatch: () => turn.touch() }) : undefined;
   const dns = workers && update && view ? await answerForwardedUpdates(workers, { view, ...dnsOptions, serial, zoneData: zoneData.zone, logger }, update, durable) : (workers ?? local!);
   teardown.push(() => dns.close());
   const mdns = config.mdnsInterfaces !== undefined && view ? await startMdnsResponder({ view, interfaces: config.mdnsInterfaces, logger }) : undefined;
@@ -315,11 +318,15 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
     // The loop that answers the control API, and DNS without workers: its longest stall is in /v1/stats.
     const loopStall = new LoopStallMonitor();
     teardown.push(() => loopStall.stop());
+    // One budget per turn of this loop for the work that can wait for the next (loop-turn.ts); the addon,
+    // where it loads, tells the turns apart.
+    const addon = loadUdpBatchAddon();
+    const turn = new LoopTurn(DEFAULT_TURN_BUDGET_MS, undefined, addon.ok ? addon.addon.loopTurns : undefined);
     // DNS before control work on this loop (dns-first.ts): attached once the DNS server listens here.
-    const dnsFirst = new DnsFirst();
+    const dnsFirst = new DnsFirst(undefined, turn);
     // Control requests in bounded slices of each turn of this loop (turn-pacer.ts).
-    const pacer = new TurnPacer();
-    const { registry, store, storeEpisodes, durable } = await openRegistry(config, logger, teardown, dnsFirst);
+    const pacer = new TurnPacer(undefined, undefined, turn);
+    const { registry, store, storeEpisodes, durable } = await openRegistry(config, logger, teardown, dnsFirst, turn);
     log.info({ store: store.kind, instances: registry.records().length, index: registry.index }, 'registry loaded');
 
     const balancer = new SmartLoadBalancer(
@@ -333,7 +340,7 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
       { logger: moduleLogger(logger, 'balancer') },
     );
     teardown.push(() => balancer.dispose());
-    const { workers, local, dns, mdns, zoneData } = await startDns(config, registry, balancer, durable, store, logger, teardown);
+    const { workers, local, dns, mdns, zoneData } = await startDns(config, registry, balancer, durable, store, logger, teardown, turn);
     if (local) {
       dnsFirst.attach((budgetUs) => local.serveWaiting(budgetUs));
       teardown.push(() => dnsFirst.attach(undefined)); // before the server closes

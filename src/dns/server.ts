@@ -90,6 +90,11 @@ export interface DnsServerOptions {
    */
   udpTransport?: UdpTransportChoice;
   /**
+   * Called before each batch of datagrams the batched transport answers, from its readable event or `serve`
+   * (loop-turn.ts notes that the turn is busy). Not called on the dgram transport.
+   */
+  onUdpBatch?: () => void;
+  /**
    * Accept DNS UPDATE (RFC 2136) for the domain, applied through `writer` (dns/update/responder.ts); absent:
    * UPDATE gets NOTIMP. UDP replies to an UPDATE are sent later, so updates use the dgram transport (`auto`
    * picks it; `batched` is refused).
@@ -208,7 +213,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
 
   try {
     for (const { host, port } of listen) {
-      const bound = await bindPair(host, port, exclusive, udp.addon, handler, counters, onTcpConnection, log);
+      const bound = await bindPair(host, port, exclusive, udp.addon, handler, counters, onTcpConnection, log, options.onUdpBatch);
       udpSockets.push(bound.udp);
       tcpServers.push(bound.tcp);
       addresses.udp.push(bound.udp.address());
@@ -269,10 +274,11 @@ async function bindUdpListener(
   handler: DnsRequestHandler,
   counters: DnsCounters,
   log: Logger,
+  onBatch: (() => void) | undefined,
 ): Promise<UdpListener> {
   if (addon) {
     // Not exclusive = shared with sibling workers: each holds its own SO_REUSEPORT socket on the port.
-    const batched: BatchedUdpListener = await bindBatchedUdp(addon, host, port, handler, counters, { reusePort: !exclusive });
+    const batched: BatchedUdpListener = await bindBatchedUdp(addon, host, port, handler, counters, { reusePort: !exclusive, ...(onBatch === undefined ? {} : { onBatch }) });
     return { address: () => batched.address(), counters: () => batched.counters(), serveWaiting: (budgetUs) => batched.serveWaiting(budgetUs), close: async () => batched.close() };
   }
   const socket = await bindUdp(host, port, exclusive, handler, counters, log);
@@ -289,11 +295,12 @@ async function bindPair(
   counters: DnsCounters,
   onTcp: (s: net.Socket) => void,
   log: Logger,
+  onUdpBatch: (() => void) | undefined,
 ): Promise<{ udp: UdpListener; tcp: net.Server }> {
   const attempts = port === 0 ? 20 : 1;
   let lastError: unknown;
   for (let i = 0; i < attempts; i++) {
-    const udp = await bindUdpListener(host, port, exclusive, addon, handler, counters, log);
+    const udp = await bindUdpListener(host, port, exclusive, addon, handler, counters, log, onUdpBatch);
     const chosen = udp.address().port;
     try {
       const tcp = await bindTcp(host, chosen, exclusive, onTcp, log);

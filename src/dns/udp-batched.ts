@@ -56,6 +56,8 @@ interface NativeOptions {
 /** The addon's surface (see native/udp-batch/index.d.cts). */
 export interface UdpBatchAddon {
   readonly UdpBatchSocket: new (options: NativeOptions, onBatch: (count: number, dropped: number) => void) => NativeSocket;
+  /** Iterations of this thread's event loop, counted just before each poll (loop-turn.ts); absent in builds before it. */
+  readonly loopTurns?: () => number;
 }
 
 /** The addon, or why it is not available. */
@@ -131,14 +133,20 @@ export async function bindBatchedUdp(
   port: number,
   handler: DnsRequestHandler,
   counters: DnsCounters,
-  options: { reusePort: boolean },
+  options: { reusePort: boolean; onBatch?: () => void },
 ): Promise<BatchedUdpListener> {
   const address = net.isIP(host) !== 0 ? host : (await dns.promises.lookup(host)).address;
+  const { onBatch } = options;
   // Dual-stack on "::" like node:dgram (its default ipv6Only is false). The callback runs on a later loop
   // turn, never inside the constructor, so `slots` is set by then.
   const socket: NativeSocket = new addon.UdpBatchSocket(
     { address, port, reusePort: options.reusePort, ipv6Only: false },
-    (count, dropped) => answerBatch(slots, handler, counters, count, dropped),
+    onBatch === undefined
+      ? (count, dropped) => answerBatch(slots, handler, counters, count, dropped)
+      : (count, dropped) => {
+          onBatch();
+          answerBatch(slots, handler, counters, count, dropped);
+        },
   );
   const slots = batchSlots(socket);
   return {

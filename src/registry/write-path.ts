@@ -28,10 +28,17 @@ export interface DurableRegistryOptions {
    * answers the DNS queries waiting on its loop here (daemon/dns-first.ts). Default: nothing.
    */
   readonly beforeApply?: () => void;
+  /**
+   * Whether the event loop's turn has had its share: applying then waits for the next turn after the
+   * mutation in hand (at least one is applied per turn). The daemon asks its turn budget
+   * (loop-turn.ts). Default: never; slices alone bound a turn.
+   */
+  readonly turnSpent?: () => boolean;
 }
 
 const DEFAULT_MAX_GROUP = 256;
 const noop = (): void => {};
+const never = (): boolean => false;
 /**
  * Applying a group yields to the event loop after this many mutations, or sooner once the slice has taken
  * APPLY_SLICE_MS (see commitPending). A slice's acknowledgements run right after it, in the same turn, and
@@ -83,6 +90,7 @@ export class DurableRegistry {
   private readonly logger: Logger;
   private readonly maxGroup: number;
   private readonly beforeApply: () => void;
+  private readonly turnSpent: () => boolean;
 
   private constructor(
     /** The in-memory registry (read it freely; change it only through this façade). */
@@ -94,6 +102,7 @@ export class DurableRegistry {
     this.logger = options.logger ?? silentLogger;
     this.maxGroup = Math.max(1, options.maxGroup ?? DEFAULT_MAX_GROUP);
     this.beforeApply = options.beforeApply ?? noop;
+    this.turnSpent = options.turnSpent ?? never;
     this.echoes = new EchoWaiters(options.echoTimeoutMs ?? 5_000, (write) => {
       const { service, id } = writeTarget(write);
       this.logger.warn({ service, id }, 'shared store did not echo a write in time; applying it locally');
@@ -275,7 +284,7 @@ export class DurableRegistry {
       let sliceStart = performance.now();
       let inSlice = 0;
       for (const entry of group) {
-        if (inSlice === APPLY_SLICE || (inSlice > 0 && performance.now() - sliceStart >= APPLY_SLICE_MS)) {
+        if (inSlice === APPLY_SLICE || (inSlice > 0 && (performance.now() - sliceStart >= APPLY_SLICE_MS || this.turnSpent()))) {
           await yieldToEventLoop(); // lets I/O callbacks (DNS queries) run
           sliceStart = performance.now();
           inSlice = 0;

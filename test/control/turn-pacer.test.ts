@@ -107,4 +107,24 @@ describe('TurnPacer', () => {
     expect(ran).toEqual(['after']);
     expect(pacer.queued).toBe(0);
   });
+  it("defers work once the loop's turn budget is spent, and a resume still starts one request", () => {
+    const loop = new FakeLoop();
+    let remainingMs = 5;
+    const pacer = new TurnPacer(1, loop, { remainingMs: () => remainingMs });
+    const ran: number[] = [];
+    pacer.admit(() => ran.push(0)); // the slice and the turn have room
+    remainingMs = 0; // DNS and applies spent the turn: the slice's own room does not matter
+    pacer.admit(() => ran.push(1));
+    pacer.admit(() => ran.push(2));
+    expect(ran).toEqual([0]);
+    expect(pacer.queued).toBe(2);
+    loop.checkPhase();
+    loop.checkPhase(); // the resume: one request however spent the turn is, the rest wait
+    expect(ran).toEqual([0, 1]);
+    remainingMs = 5;
+    loop.checkPhase();
+    loop.checkPhase();
+    expect(ran).toEqual([0, 1, 2]);
+    expect(pacer.queued).toBe(0);
+  });
 });

@@ -461,6 +461,32 @@ describe('DurableRegistry calls beforeApply between the mutations of a group', (
     await durable.close();
   });
 
+  it('applies one mutation per turn of the loop while the turn is spent', async () => {
+    /** The turn (counted by an immediate chain) in which each mutation of a group of six was applied. */
+    async function turnsOfGroup(turnSpent: () => boolean): Promise<number[]> {
+      let turns = 0;
+      let ticking = true;
+      const tick = (): void => {
+        turns++;
+        if (ticking) setImmediate(tick);
+      };
+      setImmediate(tick);
+      const seen: number[] = [];
+      const store = new RecordingStore();
+      const durable = await DurableRegistry.open(new ServiceRegistry(), store, { beforeApply: () => seen.push(turns), turnSpent });
+      store.delay = true;
+      const first = durable.register('web', instance('w-0'));
+      const group = Array.from({ length: 6 }, (_, i) => durable.register('web', instance(`w-${i + 1}`, 9000 + i)));
+      await Promise.all([first, ...group]);
+      ticking = false;
+      await durable.close();
+      return seen.slice(1); // the group behind the first write
+    }
+    const spent = await turnsOfGroup(() => true);
+    expect(spent).toHaveLength(6);
+    for (let i = 1; i < spent.length; i++) expect(spent[i]).toBeGreaterThan(spent[i - 1]!);
+  });
+
   it('applies and acknowledges the durable group even when the hook throws', async () => {
     const store = new RecordingStore();
     const durable = await DurableRegistry.open(new ServiceRegistry(), store, {
