@@ -129,7 +129,7 @@ if (phases.has('burst')) {
     log(`  load driver (the ${burstOptions.clients} clients, one process): ${f(r.driver.cores, 2)} cores, event-loop delay p50 ${f(r.driver.loopDelayP50Ms, 1)} ms, max ${f(r.driver.loopDelayMaxMs, 1)} ms`);
     if (r.daemonMaxStallMs) log(`  daemon's own longest event-loop stall (/v1/stats): ${f(r.daemonMaxStallMs.before, 1)} ms in the before window (DNS load alone), ${f(r.daemonMaxStallMs.after, 1)} ms during the burst`);
     const share = r.dnsFirst?.during;
-    if (share) log(`  DNS answered between control steps (dns-first): ${f(share.share * 100, 1)}% of ${f(share.received)} queries read during the burst (${f(share.steps)} steps); datagrams per recvmmsg ${f(r.dnsFirst.before?.perBatch, 1)} before, ${f(share.perBatch, 1)} during`);
+    if (share) log(`  DNS answered between control steps (dns-first): ${f(share.share * 100, 1)}% of ${f(share.received)} queries read during the burst (${f(share.steps)} steps, ${f(share.skipped)} skipped: turn budget spent); datagrams per recvmmsg ${f(r.dnsFirst.before?.perBatch, 1)} before, ${f(share.perBatch, 1)} during`);
     if (r.dnsLoopMaxStallMs) log(`  longest stall of the loop answering DNS (workers' reports): ${f(r.dnsLoopMaxStallMs.before, 1)} ms in the before window, ${f(r.dnsLoopMaxStallMs.after, 1)} ms during the burst and the 2 s after`);
     const ceilingCores = r.ceiling ? `, control ceiling ${f(r.during.cpu.ceilingCores, 2)}` : '';
     log(`  cores during: daemon ${f(r.during.cpu.daemonCores, 2)}, load tools ${f(r.during.cpu.loadToolCores, 2)}${ceilingCores}, other ${f(r.during.cpu.otherCores, 2)} (before: other ${f(r.before.cpu.otherCores, 2)})`);

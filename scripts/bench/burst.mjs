@@ -81,7 +81,9 @@ function dnsFirstShare(from, to) {
   const received = to.udp.received - from.udp.received;
   const batches = to.udp.batches - from.udp.batches;
   const answered = to.dnsFirst.answered - from.dnsFirst.answered;
-  return { steps: to.dnsFirst.steps - from.dnsFirst.steps, answered, received, share: received > 0 ? answered / received : 0, perBatch: batches > 0 ? received / batches : 0 };
+  // `skipped` is absent in builds before the turn budget (BENCH_DAEMON_CLI may run one).
+  const skipped = (to.dnsFirst.skipped ?? 0) - (from.dnsFirst.skipped ?? 0);
+  return { steps: to.dnsFirst.steps - from.dnsFirst.steps, skipped, answered, received, share: received > 0 ? answered / received : 0, perBatch: batches > 0 ? received / batches : 0 };
 }
 
 /**
