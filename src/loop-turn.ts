@@ -27,7 +27,7 @@ const NODE_CLOCK: TurnClock = { now: () => performance.now(), immediate: (fn) =>
 export type TurnCounter = () => number;
 
 /** Time for deferrable work in one turn, from its opening; default of LoopTurn. */
-export const DEFAULT_TURN_BUDGET_MS = 3;
+export const DEFAULT_LOOP_TURN_BUDGET_MS = 3;
 
 /** What deferrable work asks of the turn it runs in. */
 export interface TurnBudget {
@@ -44,7 +44,7 @@ export class LoopTurn implements TurnBudget {
 
   constructor(
     /** Time for deferrable work per turn, ms. */
-    readonly budgetMs = DEFAULT_TURN_BUDGET_MS,
+    readonly budgetMs = DEFAULT_LOOP_TURN_BUDGET_MS,
     private readonly clock: TurnClock = NODE_CLOCK,
     private readonly counter?: TurnCounter,
   ) {

@@ -78,7 +78,7 @@ describe('LoopTurn', () => {
     await new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
     const second = loopTurns();
     expect(second).toBeGreaterThan(first);
-    await new Promise<void>((resolve) => setTimeout(resolve, 1));
+    await new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
     expect(loopTurns()).toBeGreaterThan(second);
   });
 });

@@ -22,7 +22,7 @@ import { startMdnsResponder } from '../mdns/index.js';
 import { DnsFirst } from './dns-first.js';
 import { TurnPacer } from '../control/turn-pacer.js';
 import { LoopStallMonitor } from './loop-stall.js';
-import { DEFAULT_TURN_BUDGET_MS, LoopTurn } from '../loop-turn.js';
+import { DEFAULT_LOOP_TURN_BUDGET_MS, LoopTurn } from '../loop-turn.js';
 import { loadUdpBatchAddon } from '../dns/udp-batched.js';
 import { HealthChecker } from '../health/checker.js';
 import { Reaper } from '../health/reaper.js';
@@ -321,7 +321,7 @@ export async function startBeacon(config: BeaconConfig, options: { logger?: Logg
     // One budget per turn of this loop for the work that can wait for the next (loop-turn.ts); the addon,
     // where it loads, tells the turns apart.
     const addon = loadUdpBatchAddon();
-    const turn = new LoopTurn(DEFAULT_TURN_BUDGET_MS, undefined, addon.ok ? addon.addon.loopTurns : undefined);
+    const turn = new LoopTurn(DEFAULT_LOOP_TURN_BUDGET_MS, undefined, addon.ok ? addon.addon.loopTurns : undefined);
     // DNS before control work on this loop (dns-first.ts): attached once the DNS server listens here.
     const dnsFirst = new DnsFirst(undefined, turn);
     // Control requests in bounded slices of each turn of this loop (turn-pacer.ts).

@@ -284,7 +284,7 @@ export class DurableRegistry {
       let sliceStart = performance.now();
       let inSlice = 0;
       for (const entry of group) {
-        if (inSlice === APPLY_SLICE || (inSlice > 0 && (performance.now() - sliceStart >= APPLY_SLICE_MS || this.turnSpent()))) {
+        if (inSlice === APPLY_SLICE || (inSlice > 0 && (performance.now() - sliceStart >= APPLY_SLICE_MS || this.spentSafely()))) {
           await yieldToEventLoop(); // lets I/O callbacks (DNS queries) run
           sliceStart = performance.now();
           inSlice = 0;
@@ -302,6 +302,15 @@ export class DurableRegistry {
           entry.item.reject(error);
         }
       }
+    }
+  }
+
+  /** `turnSpent`, where a throw counts as spent: the durable group must be applied whatever the hook does. */
+  private spentSafely(): boolean {
+    try {
+      return this.turnSpent();
+    } catch {
+      return true;
     }
   }
 

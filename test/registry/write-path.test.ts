@@ -480,7 +480,7 @@ describe('DurableRegistry calls beforeApply between the mutations of a group', (
       await Promise.all([first, ...group]);
       ticking = false;
       await durable.close();
-      return seen.slice(1); // the group behind the first write
+      return seen.slice(1); // all but the first apply of the seven
     }
     const spent = await turnsOfGroup(() => true);
     expect(spent).toHaveLength(6);
