@@ -21,7 +21,8 @@ export interface TurnClock {
   immediate(fn: () => void): void;
 }
 
-const NODE_CLOCK: TurnClock = { now: () => performance.now(), immediate: (fn) => void setImmediate(fn) };
+/** node's clock and check phase. */
+export const NODE_TURN_CLOCK: TurnClock = { now: () => performance.now(), immediate: (fn) => void setImmediate(fn) };
 
 /** Iterations of the loop so far (the addon's `loopTurns`): equal values, same turn. */
 export type TurnCounter = () => number;
@@ -45,7 +46,7 @@ export class LoopTurn implements TurnBudget {
   constructor(
     /** Time for deferrable work per turn, ms. */
     readonly budgetMs = DEFAULT_LOOP_TURN_BUDGET_MS,
-    private readonly clock: TurnClock = NODE_CLOCK,
+    private readonly clock: TurnClock = NODE_TURN_CLOCK,
     private readonly counter?: TurnCounter,
   ) {
     if (!(budgetMs > 0)) throw new RangeError('budgetMs must be > 0');

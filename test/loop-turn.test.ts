@@ -5,24 +5,9 @@
  */
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { LoopTurn, type TurnClock } from '../src/loop-turn.js';
+import { LoopTurn } from '../src/loop-turn.js';
+import { FakeLoop } from './fake-loop.js';
 import { loadUdpBatchAddon } from '../src/dns/udp-batched.js';
-
-class FakeLoop implements TurnClock {
-  time = 0;
-  queued: (() => void)[] = [];
-  now(): number {
-    return this.time;
-  }
-  immediate(fn: () => void): void {
-    this.queued.push(fn);
-  }
-  checkPhase(): void {
-    const due = this.queued;
-    this.queued = [];
-    for (const fn of due) fn();
-  }
-}
 
 describe('LoopTurn', () => {
   it('counts the budget from the first work of the turn, and starts again when the counter moves', () => {

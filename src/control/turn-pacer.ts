@@ -14,17 +14,10 @@
  * slice: the turn may already have answered DNS and applied mutations. A resume always starts at least one
  * request, so the queue moves however busy the turns are.
  */
-import type { TurnBudget } from '../loop-turn.js';
+import { NODE_TURN_CLOCK, type TurnBudget, type TurnClock } from '../loop-turn.js';
 
-/** What the pacer needs of the clock and the loop (tests pass fakes). */
-export interface PacerClock {
-  /** Milliseconds, monotonic. */
-  now(): number;
-  /** Run `fn` in the check phase of this turn (node's setImmediate). */
-  immediate(fn: () => void): void;
-}
-
-const NODE_CLOCK: PacerClock = { now: () => performance.now(), immediate: (fn) => void setImmediate(fn) };
+/** What the pacer needs of the clock and the loop (tests pass fakes): the turn clock of loop-turn.ts. */
+export type PacerClock = TurnClock;
 
 /** Time per turn in which requests are started; default 1 ms. */
 export const DEFAULT_TURN_BUDGET_MS = 1;
@@ -39,7 +32,7 @@ export class TurnPacer {
 
   constructor(
     private readonly budgetMs = DEFAULT_TURN_BUDGET_MS,
-    private readonly clock: PacerClock = NODE_CLOCK,
+    private readonly clock: PacerClock = NODE_TURN_CLOCK,
     private readonly turn?: TurnBudget,
   ) {}
 

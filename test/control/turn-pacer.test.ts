@@ -4,25 +4,8 @@
  * resumes two immediates later (after the loop polled again), a slice at a time.
  */
 import { describe, expect, it } from 'vitest';
-import { TurnPacer, type PacerClock } from '../../src/control/turn-pacer.js';
-
-/** A clock whose time moves by hand and whose immediates run when `checkPhase()` is called. */
-class FakeLoop implements PacerClock {
-  time = 0;
-  private queued: (() => void)[] = [];
-  now(): number {
-    return this.time;
-  }
-  immediate(fn: () => void): void {
-    this.queued.push(fn);
-  }
-  /** Run the immediates queued before this check phase; ones they queue wait for the next. */
-  checkPhase(): void {
-    const due = this.queued;
-    this.queued = [];
-    for (const fn of due) fn();
-  }
-}
+import { TurnPacer } from '../../src/control/turn-pacer.js';
+import { FakeLoop } from '../fake-loop.js';
 
 describe('TurnPacer', () => {
   it('starts work at once while the slice has room, then queues it for a later turn', () => {
