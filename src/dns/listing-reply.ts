@@ -136,27 +136,47 @@ export class ListingReplies {
   encode(instances: readonly DnsInstance[], request: ListingRequest): EncodedListing | undefined {
     const qtype = request.qtype;
     if (instances.length < 2) return undefined;
-    const wires: InstanceWire[] = [];
-    for (const inst of instances) {
-      const w = this.wireOf(inst);
-      if (w === null) return undefined;
-      wires.push(w);
-    }
+    const question = request.question;
+    const optBytes = request.opt ? OPT_SIZE : 0;
+    // Octets the reply may spend on answer records.
+    const room = request.limit - HEADER_SIZE - question.length - optBytes;
+    // TCP: an answer too large for one message goes to the general path's windows (answer-limit.ts).
+    const udp = request.limit < MAX_MESSAGE;
     // The answer: which instances it lists (A/AAAA: each address once, of the asked family) and its size.
+    const wires: InstanceWire[] = [];
     let listed: InstanceWire[] = wires;
     let answerBytes = 0;
-    if (qtype === RRType.SRV) {
-      for (const w of wires) answerBytes += OWNER_POINTER + RR_FIXED + w.srvEnd;
-    } else if (qtype === RRType.PTR) {
+    let rotation: number;
+    if (qtype === RRType.SRV || qtype === RRType.PTR) {
+      // One record per instance. Every registration drops the listing of its service, and in a service of
+      // hundreds of instances most UDP questions end in TC: the size is counted as the wire is gathered and a
+      // prefix that already overflows settles TC after a dozen instances, not hundreds. Whatever the rest
+      // holds (a host-name target, ids equal but for case) only adds records, so the general path would send
+      // the same TC reply, and both count one record per instance for the rotation.
+      rotation = instances.length;
+      if (request.maxAnswers > 0 && rotation > request.maxAnswers) return undefined;
       // Ids that differ only in ASCII case (possible from a shared store) name one owner to the general
       // encoder's compression, which then points the second instance's SRV and TXT at the first: its path.
-      const ids = new Set<string>();
-      for (const w of wires) {
-        if (ids.has(w.idKey)) return undefined;
-        ids.add(w.idKey);
-        answerBytes += OWNER_POINTER + RR_FIXED + (w.idEnd - w.srvEnd) + OWNER_POINTER;
+      const ids = qtype === RRType.PTR ? new Set<string>() : undefined;
+      for (const inst of instances) {
+        const w = this.wireOf(inst);
+        if (w === null) return undefined;
+        if (ids === undefined) {
+          answerBytes += OWNER_POINTER + RR_FIXED + w.srvEnd;
+        } else {
+          if (ids.has(w.idKey)) return undefined;
+          ids.add(w.idKey);
+          answerBytes += OWNER_POINTER + RR_FIXED + (w.idEnd - w.srvEnd) + OWNER_POINTER;
+        }
+        if (answerBytes > room && udp) return { bytes: this.truncated(request), answerOffsets: undefined, rotation };
+        wires.push(w);
       }
     } else {
+      for (const inst of instances) {
+        const w = this.wireOf(inst);
+        if (w === null) return undefined;
+        wires.push(w);
+      }
       listed = [];
       const seen = new Set<string>();
       for (let i = 0; i < wires.length; i++) {
@@ -168,14 +188,12 @@ export class ListingReplies {
       }
       if (listed.length < 2) return undefined;
       answerBytes = listed.length * (OWNER_POINTER + RR_FIXED + (qtype === RRType.A ? 4 : 16));
+      rotation = listed.length;
+      if (request.maxAnswers > 0 && rotation > request.maxAnswers) return undefined;
     }
-    const rotation = listed.length;
-    if (request.maxAnswers > 0 && rotation > request.maxAnswers) return undefined;
-    const question = request.question;
-    const optBytes = request.opt ? OPT_SIZE : 0;
-    if (HEADER_SIZE + question.length + answerBytes + optBytes > request.limit) {
+    if (answerBytes > room) {
       // TCP: the general path hands out windows of the RRset (answer-limit.ts). UDP: TC, no records.
-      if (request.limit >= MAX_MESSAGE) return undefined;
+      if (!udp) return undefined;
       return { bytes: this.truncated(request), answerOffsets: undefined, rotation };
     }
     const domainAt = domainOffset(question);

@@ -110,7 +110,7 @@ describe('service listings from per-instance wire', () => {
       view.setMany(randomService(rand, 'web', count));
       for (const { qtype, limit, opt } of cases) {
         // The question as asked, in mixed case: pointers and the echoed question must match all the same.
-        const { fast, general } = bothWays(view, 'web', round % 2 ? '_WEB._Tcp.Local.' : '_web._tcp.local.', qtype, limit, opt);
+        const { fast, general, answer } = bothWays(view, 'web', round % 2 ? '_WEB._Tcp.Local.' : '_web._tcp.local.', qtype, limit, opt);
         if (fast === undefined) {
           // Left to the general path only: a TCP answer beyond one message (windows), fewer than two records,
           // or a reply whose additional names lie past a compression pointer's reach (0x3fff).
@@ -121,6 +121,8 @@ describe('service listings from per-instance wire', () => {
         compared++;
         expect(fast.bytes.toString('hex')).toBe(general.bytes.toString('hex'));
         expect(fast.answerOffsets).toEqual(general.answerOffsets);
+        // The cache entry's rotation: every shape of one question must agree on it, whichever path encoded it.
+        expect(fast.rotation).toBe(answer.rotation);
         if (general.truncated) truncated++;
         if (general.trimmed) trimmed++;
         const decoded = dnsPacket.decode(fast.bytes);
@@ -158,6 +160,31 @@ describe('service listings from per-instance wire', () => {
     expect(decoded.answers).toHaveLength(0);
     expect(fast!.rotation).toBe(60);
     expect(fast!.bytes.equals(general.bytes)).toBe(true);
+  });
+
+  it('settles a UDP TC from the first instances that overflow, whatever the rest of a large service holds', () => {
+    const rand = seededRandom(17);
+    const members = randomService(rand, 'big', 400);
+    // Past the overflow point: a host-name target and an id equal to another but for case, each of which
+    // sends a listing that fits to the general path. The TC reply and its rotation are the general path's.
+    members[300] = { ...members[300]!, host: 'big-300.example.net' };
+    members[350] = { ...members[350]!, id: members[10]!.id.toUpperCase() };
+    const view = new FakeView().setMany(members);
+    for (const qtype of [RRType.SRV, RRType.PTR]) {
+      for (const [limit, opt] of [[CLASSIC_UDP_LIMIT, undefined], [EDNS_UDP_LIMIT, { do: true }]] as const) {
+        const { listing, fast, general, answer } = bothWays(view, 'big', '_big._tcp.local.', qtype, limit, opt);
+        expect(general.truncated).toBe(true);
+        expect(fast?.bytes.toString('hex')).toBe(general.bytes.toString('hex'));
+        expect(fast?.rotation).toBe(answer.rotation);
+        // Counted as gathered: a reply of at most `limit` octets holds a few dozen records, the rest is never read.
+        const read = new Set<string>();
+        const watched = listing!.instances.map((inst) => new Proxy(inst, { get: (target, key, receiver) => (read.add(target.id), Reflect.get(target, key, receiver)) }));
+        const again = new ListingReplies(LOCAL, TTL).encode(watched, { id: 1, requestFlags: 0, question: questionBytes('_big._tcp.local.', qtype), qtype, opt, limit, maxAnswers: 0 });
+        expect(again?.answerOffsets).toBeUndefined();
+        expect(read.size).toBeGreaterThan(1);
+        expect(read.size).toBeLessThan(limit / 12);
+      }
+    }
   });
 
   it('leaves to the general path: host-name targets, one record, --max-answers cuts, TCP windows, other names', () => {
