@@ -152,7 +152,8 @@ export class ListingReplies {
       // hundreds of instances most UDP questions end in TC: the size is counted as the wire is gathered and a
       // prefix that already overflows settles TC after a dozen instances, not hundreds. Whatever the rest
       // holds (a host-name target, ids equal but for case) only adds records, so the general path would send
-      // the same TC reply, and both count one record per instance for the rotation.
+      // the same TC reply, and both count one record per instance for the rotation (every instance the
+      // registry validates has an SRV target).
       rotation = instances.length;
       if (request.maxAnswers > 0 && rotation > request.maxAnswers) return undefined;
       // Ids that differ only in ASCII case (possible from a shared store) name one owner to the general
