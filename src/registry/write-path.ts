@@ -24,6 +24,11 @@ export interface DurableRegistryOptions {
    */
   readonly maxGroup?: number;
   /**
+   * Local stores, under concurrent writes: a group commit starts at least this long after the previous one
+   * started (see DEFAULT_GROUP_INTERVAL_MS). 0 starts each group as soon as the write before it is done.
+   */
+  readonly groupIntervalMs?: number;
+  /**
    * Called before each mutation a group commit applies: applying runs every change listener, and the daemon
    * answers the DNS queries waiting on its loop here (daemon/dns-first.ts). Default: nothing.
    */
@@ -37,6 +42,16 @@ export interface DurableRegistryOptions {
 }
 
 const DEFAULT_MAX_GROUP = 256;
+/**
+ * Writers that each open a connection (the CLI, a deploy's instances registering themselves) arrive one by
+ * one, not together, and the groups that formed behind a fast fsync held two or three of them: under a
+ * registration burst, an fsync per two writes, each one a thread-pool round trip and the kernel's journal
+ * work on the cores DNS shares (a fifth of a registration's CPU). So once a group held more than one
+ * mutation (writers are concurrent), the next one starts this long after it started, filling meanwhile: at
+ * most 100 fsyncs a second however many writers, for at most this much more latency per write. A lone
+ * writer (groups of one) never waits.
+ */
+const DEFAULT_GROUP_INTERVAL_MS = 10;
 const noop = (): void => {};
 const never = (): boolean => false;
 /**
@@ -91,6 +106,10 @@ export class DurableRegistry {
   private readonly maxGroup: number;
   private readonly beforeApply: () => void;
   private readonly turnSpent: () => boolean;
+  private readonly groupIntervalMs: number;
+  /** When the last group commit started (Date.now()) and how many mutations it found waiting. */
+  private lastGroupStart = 0;
+  private lastGroupSize = 0;
 
   private constructor(
     /** The in-memory registry (read it freely; change it only through this façade). */
@@ -103,6 +122,7 @@ export class DurableRegistry {
     this.maxGroup = Math.max(1, options.maxGroup ?? DEFAULT_MAX_GROUP);
     this.beforeApply = options.beforeApply ?? noop;
     this.turnSpent = options.turnSpent ?? never;
+    this.groupIntervalMs = Math.max(0, options.groupIntervalMs ?? DEFAULT_GROUP_INTERVAL_MS);
     this.echoes = new EchoWaiters(options.echoTimeoutMs ?? 5_000, (write) => {
       const { service, id } = writeTarget(write);
       this.logger.warn({ service, id }, 'shared store did not echo a write in time; applying it locally');
@@ -248,6 +268,10 @@ export class DurableRegistry {
 
   /** Group commit: drain `pending` in groups of mutations on distinct instances. Runs inside the queue. */
   private async commitPending(store: LocalStore, pending: PendingMutation[]): Promise<void> {
+    // Until it starts, later submits join `pending` (see DEFAULT_GROUP_INTERVAL_MS).
+    await this.groupInterval();
+    this.lastGroupStart = Date.now();
+    this.lastGroupSize = pending.length;
     // Later submits go to a new list behind this task: this one is being drained.
     if (this.pending === pending) this.pending = [];
     while (pending.length > 0) {
@@ -303,6 +327,14 @@ export class DurableRegistry {
         }
       }
     }
+  }
+
+  /** Resolves when the next group commit may start: at once unless writers are concurrent; see DEFAULT_GROUP_INTERVAL_MS. */
+  private async groupInterval(): Promise<void> {
+    if (this.groupIntervalMs === 0 || this.lastGroupSize < 2) return;
+    // Capped at one interval: a wall clock set back must not hold writes for as long as it moved.
+    const waitMs = Math.min(this.groupIntervalMs, this.lastGroupStart + this.groupIntervalMs - Date.now());
+    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
   }
 
   /** `turnSpent`, where a throw counts as spent: the durable group must be applied whatever the hook does. */

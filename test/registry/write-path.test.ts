@@ -428,6 +428,59 @@ describe('DurableRegistry group commit (local stores with writeBatch)', () => {
   });
 });
 
+describe('DurableRegistry spaces group commits under concurrent writers', () => {
+  const instance = (id: string) => new ServiceInstance(id, '10.0.0.1', 80);
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('never holds a lone writer; after a group of several, the next starts an interval after it and gathers', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const store = new BatchingStore();
+    const durable = await DurableRegistry.open(new ServiceRegistry(), store, { groupIntervalMs: 10 });
+    // One write at a time: each commits alone, at once, with no timer set.
+    for (let i = 0; i < 3; i++) await durable.register('api', instance(`solo-${i}`));
+    expect(store.batches.map((b) => b.length)).toEqual([1, 1, 1]);
+    expect(vi.getTimerCount()).toBe(0);
+    // Two writers at once share a group: writers are concurrent now.
+    await Promise.all([durable.register('api', instance('c-0')), durable.register('api', instance('c-1'))]);
+    expect(store.batches.map((b) => b.length)).toEqual([1, 1, 1, 2]);
+    // Writers arriving 3 and 7 ms later wait for the 10 ms since that group started, then commit together.
+    await vi.advanceTimersByTimeAsync(3);
+    const late = [durable.register('api', instance('c-2'))];
+    await vi.advanceTimersByTimeAsync(4);
+    late.push(durable.register('api', instance('c-3')));
+    await vi.advanceTimersByTimeAsync(2);
+    expect(store.batches).toHaveLength(4);
+    await vi.advanceTimersByTimeAsync(1);
+    await Promise.all(late);
+    expect(store.batches.map((b) => b.length)).toEqual([1, 1, 1, 2, 2]);
+    expect(durable.records()).toHaveLength(7);
+    expect(sorted((await store.inner.load()).records)).toEqual(sorted(durable.records()));
+  });
+
+  it('waits one interval at most when the wall clock is set back, and not at all with an interval of 0', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const store = new BatchingStore();
+    const durable = await DurableRegistry.open(new ServiceRegistry(), store, { groupIntervalMs: 10 });
+    await Promise.all([durable.register('api', instance('a')), durable.register('api', instance('b'))]);
+    vi.setSystemTime(Date.now() - 3_600_000);
+    const next = durable.register('api', instance('c'));
+    await vi.advanceTimersByTimeAsync(9);
+    expect(store.batches).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    await next;
+    expect(store.batches.map((b) => b.length)).toEqual([2, 1]);
+
+    const eager = new BatchingStore();
+    const unspaced = await DurableRegistry.open(new ServiceRegistry(), eager, { groupIntervalMs: 0 });
+    await Promise.all([unspaced.register('api', instance('a')), unspaced.register('api', instance('b'))]);
+    await unspaced.register('api', instance('c'));
+    expect(eager.batches.map((b) => b.length)).toEqual([2, 1]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
 describe('DurableRegistry keeps arrival order across group commits and other queued work', () => {
   it('a registration submitted after a restore is not overtaken by it (and so not wiped)', async () => {
     const store = new BatchingStore();
