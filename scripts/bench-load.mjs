@@ -98,6 +98,8 @@ const costOptions = {
   total: num('cost-total', 10000, 1000),
   warmup: Math.round(num('cost-total', 10000, 1000) / 3),
   rounds: num('cost-rounds', 3, 1),
+  keepAlive: flags['keep-alive'],
+  pin: flags.pin,
   ...(flags['cost-compare'] === undefined ? {} : { compareCli: flags['cost-compare'] }),
 };
 
@@ -142,7 +144,7 @@ if (phases.has('big-service')) {
 }
 
 if (phases.has('registration-cost')) {
-  log(`registration cost, 1 process, no DNS load (${costOptions.services}x${costOptions.instances} data set, ${costOptions.clients} clients x ${costOptions.total} registrations, ${costOptions.rounds} round(s)${costOptions.compareCli ? `, alternating with ${costOptions.compareCli}` : ''})`);
+  log(`registration cost, 1 process, no DNS load (${costOptions.services}x${costOptions.instances} data set, ${costOptions.clients} clients x ${costOptions.total} registrations, ${costOptions.rounds} round(s)${costOptions.keepAlive ? ', keep-alive clients' : ', a connection each'}${costOptions.pin ? ', daemon pinned to CPU 1' : ''}${costOptions.compareCli ? `, alternating with ${costOptions.compareCli}` : ''})`);
   const r = await runRegistrationCost({ ...costOptions, log });
   result.registrationCost = r;
   log(`  median daemon CPU: this build ${f(r.median.this, 3)} ms/registration${r.median.other === undefined ? '' : `, other build ${f(r.median.other, 3)} ms/registration: ratio ${f(r.ratio, 3)}`}`);

@@ -48,10 +48,14 @@ const DEFAULT_MAX_GROUP = 256;
  * registration burst, an fsync per two writes, each one a thread-pool round trip and the kernel's journal
  * work on the cores DNS shares (a fifth of a registration's CPU). So once a group held more than one
  * mutation (writers are concurrent), the next one starts this long after it started, filling meanwhile: at
- * most 100 fsyncs a second however many writers, for at most this much more latency per write. A lone
- * writer (groups of one) never waits.
+ * most 100 fsyncs a second, for at most this much more latency per write. It starts sooner once as many
+ * mutations wait as the largest group of the last second held: writers that each keep a connection and
+ * send again as soon as they are answered are all back by then, and waiting longer would only cap their
+ * rate (at 100 groups a second). A lone writer (groups of one) never waits.
  */
 const DEFAULT_GROUP_INTERVAL_MS = 10;
+/** How long the largest group counts as what concurrent writers can fill (see DEFAULT_GROUP_INTERVAL_MS). */
+const LARGEST_GROUP_MEMORY_MS = 1000;
 const noop = (): void => {};
 const never = (): boolean => false;
 /**
@@ -110,6 +114,11 @@ export class DurableRegistry {
   /** When the last group commit started (Date.now()) and how many mutations it found waiting. */
   private lastGroupStart = 0;
   private lastGroupSize = 0;
+  /** The largest group of the last LARGEST_GROUP_MEMORY_MS, and when it started. */
+  private largestGroup = 0;
+  private largestGroupAt = 0;
+  /** The group commit waiting for its interval: it starts once `list` holds `enough`. */
+  private gathering: { readonly list: PendingMutation[]; readonly enough: number; readonly start: () => void } | undefined;
 
   private constructor(
     /** The in-memory registry (read it freely; change it only through this façade). */
@@ -263,15 +272,22 @@ export class DurableRegistry {
         void this.queue(() => this.commitPending(store, batch));
       }
       this.pending.push({ key, prepare, resolve, reject });
+      const gathering = this.gathering;
+      if (gathering !== undefined && gathering.list === this.pending && this.pending.length >= gathering.enough) gathering.start();
     });
   }
 
   /** Group commit: drain `pending` in groups of mutations on distinct instances. Runs inside the queue. */
   private async commitPending(store: LocalStore, pending: PendingMutation[]): Promise<void> {
     // Until it starts, later submits join `pending` (see DEFAULT_GROUP_INTERVAL_MS).
-    await this.groupInterval();
-    this.lastGroupStart = Date.now();
+    await this.groupInterval(pending);
+    const now = Date.now();
+    this.lastGroupStart = now;
     this.lastGroupSize = pending.length;
+    if (pending.length >= this.largestGroup || now - this.largestGroupAt > LARGEST_GROUP_MEMORY_MS) {
+      this.largestGroup = pending.length;
+      this.largestGroupAt = now;
+    }
     // Later submits go to a new list behind this task: this one is being drained.
     if (this.pending === pending) this.pending = [];
     while (pending.length > 0) {
@@ -329,12 +345,25 @@ export class DurableRegistry {
     }
   }
 
-  /** Resolves when the next group commit may start: at once unless writers are concurrent; see DEFAULT_GROUP_INTERVAL_MS. */
-  private async groupInterval(): Promise<void> {
+  /**
+   * Resolves when the group commit of `pending` may start: at once unless writers are concurrent, else at the
+   * end of the interval or once `pending` holds as many as the largest recent group; see DEFAULT_GROUP_INTERVAL_MS.
+   */
+  private async groupInterval(pending: PendingMutation[]): Promise<void> {
     if (this.groupIntervalMs === 0 || this.lastGroupSize < 2) return;
     // Capped at one interval: a wall clock set back must not hold writes for as long as it moved.
     const waitMs = Math.min(this.groupIntervalMs, this.lastGroupStart + this.groupIntervalMs - Date.now());
-    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+    const enough = Math.min(this.largestGroup, this.maxGroup);
+    if (waitMs <= 0 || pending.length >= enough) return;
+    await new Promise<void>((resolve) => {
+      const start = (): void => {
+        clearTimeout(timer);
+        this.gathering = undefined;
+        resolve();
+      };
+      const timer = setTimeout(start, waitMs);
+      this.gathering = { list: pending, enough, start };
+    });
   }
 
   /** `turnSpent`, where a throw counts as spent: the durable group must be applied whatever the hook does. */

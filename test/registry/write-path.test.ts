@@ -429,7 +429,7 @@ describe('DurableRegistry group commit (local stores with writeBatch)', () => {
 });
 
 describe('DurableRegistry spaces group commits under concurrent writers', () => {
-  const instance = (id: string) => new ServiceInstance(id, '10.0.0.1', 80);
+  const instance = (id: string, port = 80) => new ServiceInstance(id, '10.0.0.1', port);
   afterEach(() => {
     vi.useRealTimers();
   });
@@ -442,21 +442,49 @@ describe('DurableRegistry spaces group commits under concurrent writers', () => 
     for (let i = 0; i < 3; i++) await durable.register('api', instance(`solo-${i}`));
     expect(store.batches.map((b) => b.length)).toEqual([1, 1, 1]);
     expect(vi.getTimerCount()).toBe(0);
-    // Two writers at once share a group: writers are concurrent now.
-    await Promise.all([durable.register('api', instance('c-0')), durable.register('api', instance('c-1'))]);
-    expect(store.batches.map((b) => b.length)).toEqual([1, 1, 1, 2]);
-    // Writers arriving 3 and 7 ms later wait for the 10 ms since that group started, then commit together.
+    // Three writers at once share a group: writers are concurrent now.
+    await Promise.all(['c-0', 'c-1', 'c-2'].map((id) => durable.register('api', instance(id))));
+    expect(store.batches.map((b) => b.length)).toEqual([1, 1, 1, 3]);
+    // Writers arriving 3 and 7 ms later (fewer than that group held) wait for the 10 ms since it started,
+    // then commit together.
     await vi.advanceTimersByTimeAsync(3);
-    const late = [durable.register('api', instance('c-2'))];
+    const late = [durable.register('api', instance('c-3'))];
     await vi.advanceTimersByTimeAsync(4);
-    late.push(durable.register('api', instance('c-3')));
+    late.push(durable.register('api', instance('c-4')));
     await vi.advanceTimersByTimeAsync(2);
     expect(store.batches).toHaveLength(4);
     await vi.advanceTimersByTimeAsync(1);
     await Promise.all(late);
-    expect(store.batches.map((b) => b.length)).toEqual([1, 1, 1, 2, 2]);
-    expect(durable.records()).toHaveLength(7);
+    expect(store.batches.map((b) => b.length)).toEqual([1, 1, 1, 3, 2]);
+    expect(durable.records()).toHaveLength(8);
     expect(sorted((await store.inner.load()).records)).toEqual(sorted(durable.records()));
+  });
+
+  it('starts before the interval ends once as many wait as the largest recent group held', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const store = new BatchingStore();
+    const durable = await DurableRegistry.open(new ServiceRegistry(), store, { groupIntervalMs: 10 });
+    const ids = ['k-0', 'k-1', 'k-2'];
+    await Promise.all(ids.map((id) => durable.register('api', instance(id))));
+    // The same three writers, each sending again as soon as it was answered (one connection each, kept):
+    // all of them are back after 1 ms, and the group starts then, with no wait for the interval.
+    await vi.advanceTimersByTimeAsync(1);
+    const first = durable.register('api', instance('k-0', 81));
+    const second = durable.register('api', instance('k-1', 81));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(store.batches).toHaveLength(1);
+    const third = durable.register('api', instance('k-2', 81));
+    await Promise.all([first, second, third]);
+    expect(store.batches.map((b) => b.length)).toEqual([3, 3]);
+    expect(vi.getTimerCount()).toBe(0);
+    // A second later that group of three is forgotten: two concurrent writers make the mark, and the next
+    // group starts as soon as both are back.
+    await vi.advanceTimersByTimeAsync(1_500);
+    await Promise.all([durable.register('api', instance('m-0')), durable.register('api', instance('m-1'))]);
+    await Promise.all([durable.register('api', instance('m-0', 82)), durable.register('api', instance('m-1', 82))]);
+    expect(store.batches.map((b) => b.length)).toEqual([3, 3, 2, 2]);
+    expect(vi.getTimerCount()).toBe(0);
+    expect(durable.records()).toHaveLength(5);
   });
 
   it('waits one interval at most when the wall clock is set back, and not at all with an interval of 0', async () => {
