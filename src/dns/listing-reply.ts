@@ -150,17 +150,18 @@ export class ListingReplies {
     if (qtype === RRType.SRV || qtype === RRType.PTR) {
       // One record per instance. Every registration drops the listing of its service, and in a service of
       // hundreds of instances most UDP questions end in TC: the size is counted as the wire is gathered and a
-      // prefix that already overflows settles TC after a dozen instances, not hundreds. Whatever the rest
-      // holds (a host-name target, ids equal but for case) only adds records, so the general path would send
-      // the same TC reply, and both count one record per instance for the rotation (every instance the
-      // registry validates has an SRV target).
+      // prefix that already overflows settles TC, with no size or id bookkeeping for the rest (memoised wire
+      // lookups only). The rest only adds records, so the general path sends the same TC reply; it must
+      // still be all of the address-derived kind, since an instance the general path lists no record for
+      // (no SRV target, an id past 63 octets: a store can hold what validation refuses) makes its rotation
+      // smaller than the instance count, and every shape of one question shares a rotation.
       rotation = instances.length;
       if (request.maxAnswers > 0 && rotation > request.maxAnswers) return undefined;
       // Ids that differ only in ASCII case (possible from a shared store) name one owner to the general
       // encoder's compression, which then points the second instance's SRV and TXT at the first: its path.
       const ids = qtype === RRType.PTR ? new Set<string>() : undefined;
-      for (const inst of instances) {
-        const w = this.wireOf(inst);
+      for (let i = 0; i < instances.length; i++) {
+        const w = this.wireOf(instances[i] as DnsInstance);
         if (w === null) return undefined;
         if (ids === undefined) {
           answerBytes += OWNER_POINTER + RR_FIXED + w.srvEnd;
@@ -169,7 +170,10 @@ export class ListingReplies {
           ids.add(w.idKey);
           answerBytes += OWNER_POINTER + RR_FIXED + (w.idEnd - w.srvEnd) + OWNER_POINTER;
         }
-        if (answerBytes > room && udp) return { bytes: this.truncated(request), answerOffsets: undefined, rotation };
+        if (answerBytes > room && udp) {
+          for (let j = i + 1; j < instances.length; j++) if (this.wireOf(instances[j] as DnsInstance) === null) return undefined;
+          return { bytes: this.truncated(request), answerOffsets: undefined, rotation };
+        }
         wires.push(w);
       }
     } else {
