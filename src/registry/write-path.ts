@@ -46,10 +46,10 @@ const DEFAULT_MAX_GROUP = 256;
  * Writers that each open a connection (the CLI, a deploy's instances registering themselves) arrive one by
  * one, not together, and the groups that formed behind a fast fsync held two or three of them: under a
  * registration burst, an fsync per two writes, each one a thread-pool round trip and the kernel's journal
- * work on the cores DNS shares (a fifth of a registration's CPU). So once a group held more than one
- * mutation (writers are concurrent), the next one starts this long after it started, filling meanwhile: at
+ * work on the cores DNS shares (a fifth of a registration's CPU). So once a group wrote more than one
+ * record (writers are concurrent), the next one starts this long after it started, filling meanwhile: at
  * most 100 fsyncs a second, for at most this much more latency per write. It starts sooner once as many
- * mutations wait as the largest group of the last second held: writers that each keep a connection and
+ * mutations wait as the largest group of the last second wrote: writers that each keep a connection and
  * send again as soon as they are answered are all back by then, and waiting longer would only cap their
  * rate (at 100 groups a second). A lone writer (groups of one) never waits.
  */
@@ -111,10 +111,10 @@ export class DurableRegistry {
   private readonly beforeApply: () => void;
   private readonly turnSpent: () => boolean;
   private readonly groupIntervalMs: number;
-  /** When the last group commit started (Date.now()) and how many mutations it found waiting. */
+  /** When the last group commit that wrote started its write (performance.now()) and how many records it wrote. */
   private lastGroupStart = 0;
   private lastGroupSize = 0;
-  /** The largest group of the last LARGEST_GROUP_MEMORY_MS, and when it started. */
+  /** The largest such group of the last LARGEST_GROUP_MEMORY_MS, and when it started. */
   private largestGroup = 0;
   private largestGroupAt = 0;
   /** The group commit waiting for its interval: it starts once `list` holds `enough`. */
@@ -281,13 +281,6 @@ export class DurableRegistry {
   private async commitPending(store: LocalStore, pending: PendingMutation[]): Promise<void> {
     // Until it starts, later submits join `pending` (see DEFAULT_GROUP_INTERVAL_MS).
     await this.groupInterval(pending);
-    const now = Date.now();
-    this.lastGroupStart = now;
-    this.lastGroupSize = pending.length;
-    if (pending.length >= this.largestGroup || now - this.largestGroupAt > LARGEST_GROUP_MEMORY_MS) {
-      this.largestGroup = pending.length;
-      this.largestGroupAt = now;
-    }
     // Later submits go to a new list behind this task: this one is being drained.
     if (this.pending === pending) this.pending = [];
     while (pending.length > 0) {
@@ -313,7 +306,10 @@ export class DurableRegistry {
       }
       const writes = group.flatMap((entry) => (entry.write === undefined ? [] : [entry.write]));
       try {
-        if (writes.length > 0) await store.writeBatch(writes);
+        if (writes.length > 0) {
+          this.noteGroup(writes.length);
+          await store.writeBatch(writes);
+        }
       } catch (error) {
         for (const entry of group) entry.item.reject(error); // nothing was applied: the registry is unchanged
         continue;
@@ -351,8 +347,7 @@ export class DurableRegistry {
    */
   private async groupInterval(pending: PendingMutation[]): Promise<void> {
     if (this.groupIntervalMs === 0 || this.lastGroupSize < 2) return;
-    // Capped at one interval: a wall clock set back must not hold writes for as long as it moved.
-    const waitMs = Math.min(this.groupIntervalMs, this.lastGroupStart + this.groupIntervalMs - Date.now());
+    const waitMs = this.lastGroupStart + this.groupIntervalMs - performance.now();
     const enough = Math.min(this.largestGroup, this.maxGroup);
     if (waitMs <= 0 || pending.length >= enough) return;
     await new Promise<void>((resolve) => {
@@ -364,6 +359,21 @@ export class DurableRegistry {
       const timer = setTimeout(start, waitMs);
       this.gathering = { list: pending, enough, start };
     });
+  }
+
+  /**
+   * A group is about to write `records` (one fsync): the spacing counts only groups that write, since a
+   * group of heartbeats that only renew TTLs costs no fsync and says nothing of how many writers there are.
+   */
+  private noteGroup(records: number): void {
+    // The monotonic clock: a wall clock set back must neither hold writes nor keep a mark for as long as it moved.
+    const now = performance.now();
+    this.lastGroupStart = now;
+    this.lastGroupSize = records;
+    if (records >= this.largestGroup || now - this.largestGroupAt > LARGEST_GROUP_MEMORY_MS) {
+      this.largestGroup = records;
+      this.largestGroupAt = now;
+    }
   }
 
   /** `turnSpent`, where a throw counts as spent: the durable group must be applied whatever the hook does. */

@@ -435,7 +435,7 @@ describe('DurableRegistry spaces group commits under concurrent writers', () => 
   });
 
   it('never holds a lone writer; after a group of several, the next starts an interval after it and gathers', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance', 'Date'] });
     const store = new BatchingStore();
     const durable = await DurableRegistry.open(new ServiceRegistry(), store, { groupIntervalMs: 10 });
     // One write at a time: each commits alone, at once, with no timer set.
@@ -461,7 +461,7 @@ describe('DurableRegistry spaces group commits under concurrent writers', () => 
   });
 
   it('starts before the interval ends once as many wait as the largest recent group held', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance', 'Date'] });
     const store = new BatchingStore();
     const durable = await DurableRegistry.open(new ServiceRegistry(), store, { groupIntervalMs: 10 });
     const ids = ['k-0', 'k-1', 'k-2'];
@@ -487,8 +487,21 @@ describe('DurableRegistry spaces group commits under concurrent writers', () => 
     expect(durable.records()).toHaveLength(5);
   });
 
-  it('waits one interval at most when the wall clock is set back, and not at all with an interval of 0', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+  it('counts only groups that write: heartbeats that renew TTLs neither hold nor release writers', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance', 'Date'] });
+    const store = new BatchingStore();
+    const durable = await DurableRegistry.open(new ServiceRegistry(), store, { groupIntervalMs: 10 });
+    for (const id of ['h-0', 'h-1', 'h-2']) await durable.register('api', instance(id));
+    // Three heartbeats at once make a group that writes nothing (no fsync): writers are not known concurrent.
+    const beats = await Promise.all(['h-0', 'h-1', 'h-2'].map((id) => durable.heartbeat('api', id)));
+    expect(beats).toEqual([undefined, undefined, undefined]);
+    await durable.register('api', instance('lone'));
+    expect(store.batches.map((b) => b.length)).toEqual([1, 1, 1, 1]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('keeps to the monotonic clock when the wall clock is set back, and never waits with an interval of 0', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance', 'Date'] });
     const store = new BatchingStore();
     const durable = await DurableRegistry.open(new ServiceRegistry(), store, { groupIntervalMs: 10 });
     await Promise.all([durable.register('api', instance('a')), durable.register('api', instance('b'))]);
