@@ -24,8 +24,9 @@ export interface DurableRegistryOptions {
    */
   readonly maxGroup?: number;
   /**
-   * Local stores, under concurrent writes: a group commit starts at least this long after the previous one
-   * started (see DEFAULT_GROUP_INTERVAL_MS). 0 starts each group as soon as the write before it is done.
+   * Local stores, under concurrent writes: a group commit gathers until this long after the previous one
+   * started, or until as many mutations wait as the largest recent group wrote (see
+   * DEFAULT_GROUP_INTERVAL_MS). Default 10 ms; 0 starts each group as soon as the write before it is done.
    */
   readonly groupIntervalMs?: number;
   /**
