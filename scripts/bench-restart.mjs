@@ -16,6 +16,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { launchFlags } from './bench/daemon.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (path) => pathToFileURL(join(root, 'dist', path)).href;
@@ -115,7 +116,8 @@ async function runDaemon(dataDir, instances, services) {
   const packet = (await import('dns-packet')).default;
   const { readFileSync } = await import('node:fs');
   const started = performance.now();
-  const proc = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'serve', '--data-dir', dataDir, '--dns-listen', '127.0.0.1:0', '--log-level', 'info'], {
+  const cli = join(root, 'dist/cli/main.js');
+  const proc = spawn(process.execPath, [...launchFlags(cli), cli, 'serve', '--data-dir', dataDir, '--dns-listen', '127.0.0.1:0', '--log-level', 'info'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, BEACON_PRETTY: 'false' },
   });

@@ -1,8 +1,8 @@
-// The real daemon as a user runs it: `node dist/cli/main.js serve` in a temporary data directory, DNS on a
+// The real daemon as a user runs it: `beacon serve` (node with the CLI's own flags) in a temporary data directory, DNS on a
 // free loopback port, the control API on the Unix socket in the data directory. Used by the load phases
 // (burst, big service), which drive it only through its public interfaces (DNS and the control socket).
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,17 @@ import { answers } from './probe.mjs';
 import { processTree } from './proc.mjs';
 
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
+/**
+ * The node flags a CLI build's first line asks for (`#!/usr/bin/env -S node FLAGS`): the `beacon` command
+ * starts node with them, and `node dist/cli/main.js` alone would leave them out. Each build, this one or
+ * another one compared with it, is started as its own `beacon` command would start it.
+ */
+export function launchFlags(cli) {
+  const first = readFileSync(cli, 'utf8').split('\n', 1)[0];
+  const flags = /^#!\S*env(?: -S)? node((?: \S+)*)\s*$/.exec(first);
+  return flags === null ? [] : flags[1].split(' ').filter(Boolean);
+}
 
 /**
  * Start `beacon serve`. Options: `workers` (--workers), `store` ('sqlite' default | 'memory'), `extraArgs`,
@@ -37,7 +48,7 @@ export async function startDaemon({ workers = 1, store = 'sqlite', ttl = '1h', e
   const stdout = process.env.BENCH_DAEMON_STDOUT ? openSync(process.env.BENCH_DAEMON_STDOUT, 'a') : 'ignore';
   // BENCH_DAEMON_CLI=PATH (or the `cli` option): another build's dist/cli/main.js (a before/after comparison on one machine state).
   const cli = otherCli ?? (process.env.BENCH_DAEMON_CLI || CLI); // empty: this build
-  const child = spawn(process.execPath, [...nodeArgs, cli, ...args], { stdio: ['ignore', stdout, 'pipe'] });
+  const child = spawn(process.execPath, [...launchFlags(cli), ...nodeArgs, cli, ...args], { stdio: ['ignore', stdout, 'pipe'] });
   if (typeof stdout === 'number') closeSync(stdout);
   let stderr = '';
   child.stderr.on('data', (d) => { stderr = `${stderr}${d}`.slice(-4000); });
