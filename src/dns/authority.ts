@@ -194,8 +194,9 @@ function addressData(address: string): AddressData | undefined {
 }
 
 /**
- * Instances per generation of the parts memo (`Authority.parts`): about 1.4 KB each, so at most ~23 MB for
- * two generations; room for every instance of a registry of thousands that clients browse.
+ * Instances per generation of the parts memo (`Authority.parts`) to start with: about 1.4 KB each, so ~23 MB
+ * for two generations; room for every instance of a registry of thousands that clients browse. It grows
+ * only when more instances than that are listed over and over (instance-memo.ts).
  */
 const INSTANCE_PARTS_GENERATION = 8192;
 
@@ -225,9 +226,9 @@ export class Authority {
    * listing the service is dropped and rebuilt on the next query from all its instances: the memo makes a PTR
    * or A rebuild (and an SRV one after them) cost a lookup per instance instead of names, keys, parsed
    * addresses and TXT strings built again (and gives the encoder the same names, whose keys name.ts keeps).
-   * Generations of WeakMaps (instance-memo.ts): an entry dies with its instance, and every listing of up to
-   * INSTANCE_PARTS_GENERATION instances keeps hitting however the listings are read (a bounded FIFO thrashed
-   * once the registry listed more instances than it held). Only PTR and A listings build entries: SRV
+   * Generations of WeakMaps (instance-memo.ts): an entry dies with its instance, and listings keep hitting
+   * however they are read (a bounded FIFO thrashed once the registry listed more instances than it held;
+   * the generations grow to the instances listed again and again). Only PTR and A listings build entries: SRV
    * listings and an instance's own questions use one when there, so neither asking many distinct instances nor
    * the service SRV of a whole large registry fills it (the cache's memory per question stays as it was).
    * Octets are durable (durable.ts): a long-lived entry pins no allocation pool.

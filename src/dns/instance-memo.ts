@@ -8,30 +8,60 @@
  * order each time (every listing of a large registry rebuilt after its writes), then misses on every read,
  * and the Map keeps replaced keys alive until they are evicted. Here a working set up to `generation` always
  * hits, and a replaced key frees its entry at once.
+ *
+ * A working set larger than two generations would still miss on every read, each miss rebuilding what was
+ * let go a moment before (a deploy growing fifty services to a thousand instances each while DNS lists them
+ * all: the rebuilds took a third of the daemon's time). So the memo remembers which keys it has held (a
+ * WeakSet: a key's mark dies with it too) and, when more than an eighth of a generation's insertions were keys it
+ * had let go, doubles the generation: it grows to the working set that keeps coming back, and no further.
+ * Keys read once (a cold registry asked each name once) never come back and never make it grow.
  */
 export class GenerationalMemo<K extends object, V> {
   private young = new WeakMap<K, V>();
   private old = new WeakMap<K, V>();
-  /** Insertions into `young` since it was made. */
+  /** Every key memoised and still alive: a miss on one of these is a key let go too soon. */
+  private readonly held = new WeakSet<K>();
+  /** Insertions into `young` since it was made, and how many of them were keys let go too soon. */
   private filled = 0;
+  private returned = 0;
+  private generation: number;
 
-  constructor(private readonly generation: number) {}
+  /** `generation`: insertions per generation to start with (it doubles while the memo thrashes). */
+  constructor(generation: number) {
+    this.generation = generation;
+  }
+
+  /** Insertions per generation now. */
+  get generationSize(): number {
+    return this.generation;
+  }
 
   /** The value for `key`, if memoised. */
   get(key: K): V | undefined {
     const value = this.young.get(key);
     if (value !== undefined) return value;
     const aged = this.old.get(key);
-    if (aged !== undefined) this.set(key, aged);
+    if (aged !== undefined) this.insert(key, aged);
     return aged;
   }
 
   /** Memoise `value` for `key`. */
   set(key: K, value: V): void {
+    if (this.held.has(key)) {
+      if (!this.young.has(key) && !this.old.has(key)) this.returned++;
+    } else {
+      this.held.add(key);
+    }
+    this.insert(key, value);
+  }
+
+  private insert(key: K, value: V): void {
     if (this.filled >= this.generation) {
+      if (this.returned * 8 > this.filled) this.generation *= 2;
       this.old = this.young;
       this.young = new WeakMap();
       this.filled = 0;
+      this.returned = 0;
     }
     this.young.set(key, value);
     this.filled++;

@@ -76,7 +76,7 @@ export interface EncodedListing {
 
 /** Address record types in the order the additional section lists them. */
 const ADDRESS_FAMILIES = [RRType.A, RRType.AAAA] as const;
-/** Instances per generation of the wire memo (as the authority's parts memo: ~16 K instances kept hot). */
+/** Instances per generation of the wire memo to start with (it grows to the instances listed again and again). */
 const WIRE_GENERATION = 8192;
 /** Type, class, TTL and RDATA length: the fixed part of a record after its owner. */
 const RR_FIXED = 10;

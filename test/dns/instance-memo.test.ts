@@ -41,4 +41,30 @@ describe('GenerationalMemo', () => {
     expect(all.filter((k) => memo.get(k) !== undefined).length).toBeLessThanOrEqual(20);
     expect(all.slice(-10).every((k) => memo.get(k) === k.i)).toBe(true);
   });
+
+  it('grows to a working set of three generations read over and over, then stops missing', () => {
+    const memo = new GenerationalMemo<{ i: number }, number>(100);
+    const all = keys(300);
+    const missesPerPass: number[] = [];
+    for (let pass = 0; pass < 6; pass++) {
+      let misses = 0;
+      for (const k of all) {
+        if (memo.get(k) === undefined) {
+          misses++;
+          memo.set(k, k.i);
+        }
+      }
+      missesPerPass.push(misses);
+    }
+    expect(missesPerPass[0]).toBe(300);
+    expect(missesPerPass.slice(-3)).toEqual([0, 0, 0]);
+    expect(memo.generationSize).toBeGreaterThanOrEqual(150);
+    expect(memo.generationSize).toBeLessThanOrEqual(400);
+  });
+
+  it('does not grow for keys read once, however many', () => {
+    const memo = new GenerationalMemo<{ i: number }, number>(10);
+    for (const k of keys(1000)) if (memo.get(k) === undefined) memo.set(k, k.i);
+    expect(memo.generationSize).toBe(10);
+  });
 });
