@@ -5,7 +5,9 @@
  * general path built dozens of record objects and compressed each name through a map, most often only to
  * find that the answer does not fit a 512-octet UDP reply and send TC. Here the answer's size is known
  * from the pieces first, a reply that cannot fit costs no records at all, and one that fits is a series of
- * copies.
+ * copies. What a listing draws on (each instance's wire, each address once per family) is gathered once per
+ * instances array the view hands out: the SRV, PTR, A and AAAA questions asked after a write, in every size
+ * and shape, share one pass over the service.
  *
  * The bytes are exactly those `encodeResponse` (wire.ts) writes for the records `Authority.answer` gives
  * (test/dns/listing-reply.test.ts compares the two over random services): rotatable answer records compressed
@@ -116,9 +118,41 @@ class OctetCollector implements RdataWriter {
   }
 }
 
+/** What listings of one instances array draw on: each instance's wire, and each address once per family. */
+class ListingFacts {
+  private readonly byFamily = new Map<number, readonly InstanceWire[]>();
+
+  constructor(
+    /** Each instance's wire, in the array's order. */
+    readonly wires: readonly InstanceWire[],
+    private readonly instances: readonly DnsInstance[],
+  ) {}
+
+  /** The wires whose address is of `family` (RRType.A or AAAA), each address once, first one first. */
+  addresses(family: number): readonly InstanceWire[] {
+    let listed = this.byFamily.get(family);
+    if (listed === undefined) {
+      const seen = new Set<string>();
+      const out: InstanceWire[] = [];
+      for (let i = 0; i < this.wires.length; i++) {
+        const w = this.wires[i] as InstanceWire;
+        const address = (this.instances[i] as DnsInstance).address;
+        if (w.addressType !== family || seen.has(address)) continue;
+        seen.add(address);
+        out.push(w);
+      }
+      listed = out;
+      this.byFamily.set(family, listed);
+    }
+    return listed;
+  }
+}
+
 /** Encodes service listings from memoised per-instance wire; see the module comment. */
 export class ListingReplies {
   private readonly wire = new GenerationalMemo<DnsInstance, InstanceWire | null>(WIRE_GENERATION);
+  /** Listing facts per instances array (factsOf); an entry dies with its array. */
+  private readonly facts = new WeakMap<readonly DnsInstance[], ListingFacts | null>();
   /** Labels of the domain, for the address-derived target shape `<label>.addr.<domain>`. */
   private readonly domainLabels: number;
 
@@ -142,27 +176,29 @@ export class ListingReplies {
     const room = request.limit - HEADER_SIZE - question.length - optBytes;
     // TCP: an answer too large for one message goes to the general path's windows (answer-limit.ts).
     const udp = request.limit < MAX_MESSAGE;
+    // What the answer could list, gathered once per instances array (see ListingFacts).
+    const facts = this.factsOf(instances);
+    if (facts === null) return undefined;
     // The answer: which instances it lists (A/AAAA: each address once, of the asked family) and its size.
-    const wires: InstanceWire[] = [];
-    let listed: InstanceWire[] = wires;
+    const wires = facts.wires;
+    let listed: readonly InstanceWire[] = wires;
     let answerBytes = 0;
     let rotation: number;
     if (qtype === RRType.SRV || qtype === RRType.PTR) {
       // One record per instance. Every registration drops the listing of its service, and in a service of
-      // hundreds of instances most UDP questions end in TC: the size is counted as the wire is gathered and a
-      // prefix that already overflows settles TC, with no size or id bookkeeping for the rest (memoised wire
-      // lookups only). The rest only adds records, so the general path sends the same TC reply; it must
-      // still be all of the address-derived kind, since an instance the general path lists no record for
-      // (no SRV target, an id past 63 octets: a store can hold what validation refuses) makes its rotation
-      // smaller than the instance count, and every shape of one question shares a rotation.
+      // hundreds of instances most UDP questions end in TC: the size is counted over a prefix of the wire and
+      // one that already overflows settles TC, with no size or id bookkeeping for the rest. The rest only
+      // adds records, so the general path sends the same TC reply: the facts say that every instance is of
+      // the address-derived kind, since one the general path lists no record for (no SRV target, an id past
+      // 63 octets: a store can hold what validation refuses) makes its rotation smaller than the instance
+      // count, and every shape of one question shares a rotation.
       rotation = instances.length;
       if (request.maxAnswers > 0 && rotation > request.maxAnswers) return undefined;
       // Ids that differ only in ASCII case (possible from a shared store) name one owner to the general
       // encoder's compression, which then points the second instance's SRV and TXT at the first: its path.
       const ids = qtype === RRType.PTR ? new Set<string>() : undefined;
-      for (let i = 0; i < instances.length; i++) {
-        const w = this.wireOf(instances[i] as DnsInstance);
-        if (w === null) return undefined;
+      for (let i = 0; i < wires.length; i++) {
+        const w = wires[i] as InstanceWire;
         if (ids === undefined) {
           answerBytes += OWNER_POINTER + RR_FIXED + w.srvEnd;
         } else {
@@ -170,27 +206,10 @@ export class ListingReplies {
           ids.add(w.idKey);
           answerBytes += OWNER_POINTER + RR_FIXED + (w.idEnd - w.srvEnd) + OWNER_POINTER;
         }
-        if (answerBytes > room && udp) {
-          for (let j = i + 1; j < instances.length; j++) if (this.wireOf(instances[j] as DnsInstance) === null) return undefined;
-          return { bytes: this.truncated(request), answerOffsets: undefined, rotation };
-        }
-        wires.push(w);
+        if (answerBytes > room && udp) return { bytes: this.truncated(request), answerOffsets: undefined, rotation };
       }
     } else {
-      for (const inst of instances) {
-        const w = this.wireOf(inst);
-        if (w === null) return undefined;
-        wires.push(w);
-      }
-      listed = [];
-      const seen = new Set<string>();
-      for (let i = 0; i < wires.length; i++) {
-        const w = wires[i] as InstanceWire;
-        const address = (instances[i] as DnsInstance).address;
-        if (w.addressType !== qtype || seen.has(address)) continue;
-        seen.add(address);
-        listed.push(w);
-      }
+      listed = facts.addresses(qtype);
       if (listed.length < 2) return undefined;
       answerBytes = listed.length * (OWNER_POINTER + RR_FIXED + (qtype === RRType.A ? 4 : 16));
       rotation = listed.length;
@@ -312,6 +331,29 @@ export class ListingReplies {
     o += request.question.length;
     if (request.opt) o = writeOpt(o, request.opt.do);
     return scratch.subarray(0, o);
+  }
+
+  /**
+   * The facts of a listing of `instances`, memoised per array: the view hands out the same array until the
+   * service changes and a new one after (as the authority's per-array memo relies on), so the wire of each
+   * instance is looked up once per change of its service, not once per question and shape asked after it.
+   * Null when an instance is not of the address-derived kind (the general path answers).
+   */
+  private factsOf(instances: readonly DnsInstance[]): ListingFacts | null {
+    const known = this.facts.get(instances);
+    if (known !== undefined) return known;
+    const wires: InstanceWire[] = new Array<InstanceWire>(instances.length);
+    let facts: ListingFacts | null = new ListingFacts(wires, instances);
+    for (let i = 0; i < instances.length; i++) {
+      const w = this.wireOf(instances[i] as DnsInstance);
+      if (w === null) {
+        facts = null;
+        break;
+      }
+      wires[i] = w;
+    }
+    this.facts.set(instances, facts);
+    return facts;
   }
 
   /** The memoised wire of `inst`; null when its listing records are not the address-derived kind. */

@@ -255,6 +255,26 @@ describe('service listings from per-instance wire', () => {
     expect(compared).toBeGreaterThan(250);
   });
 
+  it('answers each instances array from its own facts: a service changed since answers from its new array', () => {
+    const replies = new ListingReplies(LOCAL, TTL);
+    const view = new FakeView();
+    view.setMany([1, 2, 3].map((n) => ({ service: 'api', id: `i${n}`, address: `10.0.0.${n}`, port: 80 })));
+    const request = (qtype: number): ListingRequest => ({ id: 7, requestFlags: 0, question: questionBytes('_api._tcp.local.', qtype), qtype, opt: undefined, limit: MAX_MESSAGE, maxAnswers: 0 });
+    const answers = (instances: ReturnType<FakeView['eligible']>, qtype: number) =>
+      dnsPacket.decode(replies.encode(instances, request(qtype))!.bytes).answers!.map((a) => JSON.stringify(a.data));
+    const before = view.eligible('api', 'tcp');
+    expect(answers(before, RRType.SRV)).toHaveLength(3);
+    expect(answers(before, RRType.A)).toHaveLength(3);
+    // The registry view hands out a new array when the service changes; the old one keeps its own answer.
+    view.set({ service: 'api', id: 'i4', address: '10.0.0.4', port: 80 });
+    view.set({ service: 'api', id: 'i2', address: '10.0.0.1', port: 81 });
+    const after = view.eligible('api', 'tcp');
+    expect(answers(after, RRType.SRV)).toHaveLength(4);
+    expect(answers(after, RRType.A)).toEqual(['"10.0.0.1"', '"10.0.0.3"', '"10.0.0.4"']);
+    expect(answers(before, RRType.SRV)).toHaveLength(3);
+    expect(answers(before, RRType.A)).toEqual(['"10.0.0.1"', '"10.0.0.2"', '"10.0.0.3"']);
+  });
+
   it('leaves PTR to the general path when two ids differ only in case (the encoder compresses them together)', () => {
     const view = new FakeView().setMany([
       { service: 'web', id: 'node-a', address: '10.0.0.1', port: 1 },
