@@ -9,13 +9,16 @@
  * and the Map keeps replaced keys alive until they are evicted. Here a working set up to `generation` always
  * hits, and a replaced key frees its entry at once.
  *
- * A working set larger than two generations would still miss on every read, each miss rebuilding what was
- * let go a moment before (a deploy growing fifty services to a thousand instances each while DNS lists them
+ * A working set larger than a generation would still miss on many reads, each miss rebuilding what was let
+ * go a moment before (a deploy growing fifty services to a thousand instances each while DNS lists them
  * all: the rebuilds took a third of the daemon's time). So the memo remembers which keys it has held (a
- * WeakSet: a key's mark dies with it too) and, when more than an eighth of a generation's insertions were keys it
- * had let go, doubles the generation: it grows to the working set that keeps coming back, and no further.
- * Keys read once (a cold registry asked each name once) never come back and never make it grow.
+ * WeakSet: a key's mark dies with it too), and once the keys it let go and is asked for again pass
+ * 1/RETURNS_PER_GROWTH of a generation, it doubles the generation (at most once per generation): it grows
+ * to the working set that keeps coming back, within a generation or two of the first misses. Keys read once
+ * (a cold registry asked each name once) never come back and never make it grow.
  */
+const RETURNS_PER_GROWTH = 32;
+
 export class GenerationalMemo<K extends object, V> {
   private young = new WeakMap<K, V>();
   private old = new WeakMap<K, V>();
@@ -24,6 +27,8 @@ export class GenerationalMemo<K extends object, V> {
   /** Insertions into `young` since it was made, and how many of them were keys let go too soon. */
   private filled = 0;
   private returned = 0;
+  /** Whether the generation has doubled since `young` was made. */
+  private grown = false;
   private generation: number;
 
   /** `generation`: insertions per generation to start with (it doubles while the memo thrashes). */
@@ -47,21 +52,27 @@ export class GenerationalMemo<K extends object, V> {
 
   /** Memoise `value` for `key`. */
   set(key: K, value: V): void {
-    if (this.held.has(key)) {
-      if (!this.young.has(key) && !this.old.has(key)) this.returned++;
-    } else {
-      this.held.add(key);
-    }
+    if (!this.held.has(key)) this.held.add(key);
+    else if (!this.young.has(key) && !this.old.has(key)) this.noteReturn();
     this.insert(key, value);
+  }
+
+  /** A key let go too soon is memoised again (see RETURNS_PER_GROWTH). */
+  private noteReturn(): void {
+    this.returned++;
+    if (!this.grown && this.returned * RETURNS_PER_GROWTH > this.generation) {
+      this.generation *= 2;
+      this.grown = true;
+    }
   }
 
   private insert(key: K, value: V): void {
     if (this.filled >= this.generation) {
-      if (this.returned * 8 > this.filled) this.generation *= 2;
       this.old = this.young;
       this.young = new WeakMap();
       this.filled = 0;
       this.returned = 0;
+      this.grown = false;
     }
     this.young.set(key, value);
     this.filled++;

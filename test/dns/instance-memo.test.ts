@@ -67,4 +67,22 @@ describe('GenerationalMemo', () => {
     for (const k of keys(1000)) if (memo.get(k) === undefined) memo.set(k, k.i);
     expect(memo.generationSize).toBe(10);
   });
+
+  it('keeps up with a working set that grows by one key at a time (services listed after each registration)', () => {
+    const memo = new GenerationalMemo<{ i: number }, number>(256);
+    const services: { i: number }[][] = Array.from({ length: 20 }, () => []);
+    let misses = 0;
+    for (let round = 0; round < 6000; round++) {
+      const service = services[round % 20]!;
+      service.push({ i: round });
+      for (const k of service) {
+        if (memo.get(k) === undefined) {
+          misses++;
+          memo.set(k, k.i);
+        }
+      }
+    }
+    // Each key misses once when new; growing costs a few hundred more, not a rebuild of every listing.
+    expect(misses).toBeLessThan(6000 * 1.2);
+  });
 });
