@@ -1,10 +1,10 @@
-// The real daemon as a user runs it: `beacon serve` (node with the CLI's own flags) in a temporary data directory, DNS on a
+// The real daemon as a user runs it: `beacon serve` (node with `npm start`'s flags) in a temporary data directory, DNS on a
 // free loopback port, the control API on the Unix socket in the data directory. Used by the load phases
 // (burst, big service), which drive it only through its public interfaces (DNS and the control socket).
 import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './children.mjs';
 import { controlRequest, seedRecords } from './control.mjs';
@@ -14,13 +14,13 @@ import { processTree } from './proc.mjs';
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 /**
- * The node flags a CLI build's first line asks for (`#!/usr/bin/env -S node FLAGS`): the `beacon` command
- * starts node with them, and `node dist/cli/main.js` alone would leave them out. Each build, this one or
- * another one compared with it, is started as its own `beacon` command would start it.
+ * The node flags a build is run with: those its `npm start` passes (`exec node FLAGS scripts/start.mjs` in
+ * the package.json above its dist/; the systemd unit in contrib/ sets the same in NODE_OPTIONS). Each build,
+ * this one or another one compared with it, is started as its own `npm start` would start it.
  */
 export function launchFlags(cli) {
-  const first = readFileSync(cli, 'utf8').split('\n', 1)[0];
-  const flags = /^#!\S*env(?: -S)? node((?: \S+)*)\s*$/.exec(first);
+  const pkg = JSON.parse(readFileSync(join(dirname(cli), '..', '..', 'package.json'), 'utf8'));
+  const flags = /^exec node((?: --\S+)*) scripts\/start\.mjs$/.exec(pkg.scripts?.start ?? '');
   return flags === null ? [] : flags[1].split(' ').filter(Boolean);
 }
 
@@ -48,7 +48,8 @@ export async function startDaemon({ workers = 1, store = 'sqlite', ttl = '1h', e
   const stdout = process.env.BENCH_DAEMON_STDOUT ? openSync(process.env.BENCH_DAEMON_STDOUT, 'a') : 'ignore';
   // BENCH_DAEMON_CLI=PATH (or the `cli` option): another build's dist/cli/main.js (a before/after comparison on one machine state).
   const cli = otherCli ?? (process.env.BENCH_DAEMON_CLI || CLI); // empty: this build
-  const child = spawn(process.execPath, [...launchFlags(cli), ...nodeArgs, cli, ...args], { stdio: ['ignore', stdout, 'pipe'] });
+  const argv = [...launchFlags(cli), ...nodeArgs, cli, ...args];
+  const child = spawn(process.execPath, argv, { stdio: ['ignore', stdout, 'pipe'] });
   if (typeof stdout === 'number') closeSync(stdout);
   let stderr = '';
   child.stderr.on('data', (d) => { stderr = `${stderr}${d}`.slice(-4000); });
@@ -72,7 +73,7 @@ export async function startDaemon({ workers = 1, store = 'sqlite', ttl = '1h', e
     port,
     socketPath,
     dataDir,
-    command: `node ${otherCli ?? (process.env.BENCH_DAEMON_CLI || 'dist/cli/main.js')} ${args.join(' ')}`,
+    command: `node ${argv.join(' ')}`,
     /** The daemon's process tree now (its DNS workers included). */
     pids: () => processTree(child.pid),
     /** SIGTERM, SIGKILL after 15 s; then remove the data directory. */

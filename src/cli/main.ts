@@ -1,14 +1,8 @@
-#!/usr/bin/env -S node --v8-pool-size=1
+#!/usr/bin/env node
 /**
  * The `beacon` command. `serve` runs the daemon; every other command is a client of its control API
  * (Unix socket by default, or `--url` + `--token`). Human tables by default, `--json` for scripts; an error
  * is one line on stderr and a non-zero exit status. Each command group lives in commands/.
- *
- * The first line starts node with one V8 helper thread for garbage collection instead of four, for the
- * daemon's sake: on a machine whose cores DNS load keeps busy, four helpers woken at once by a scavenge or
- * a marking cycle take the core from the thread that answers DNS for several milliseconds (see
- * docs/ARCHITECTURE.md, "Garbage collection"). `npm start` passes the same flag (package.json; a test keeps
- * the two equal). Another value: `node --v8-pool-size=N dist/cli/main.js serve`.
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
