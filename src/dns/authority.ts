@@ -196,7 +196,8 @@ function addressData(address: string): AddressData | undefined {
 /**
  * Instances per generation of the parts memo (`Authority.parts`) to start with: about 1.4 KB each, so ~23 MB
  * for two generations; room for every instance of a registry of thousands that clients browse. It grows
- * only when more instances than that are listed over and over (instance-memo.ts).
+ * when more instances than that are listed over and over (instance-memo.ts), up to one entry per instance
+ * listed that way (1.4 KB each, as many as rebuilding them on each listing would allocate).
  */
 const INSTANCE_PARTS_GENERATION = 8192;
 

@@ -2,7 +2,8 @@
  * A memo keyed by object whose entries die with their key (WeakMaps) and whose size is bounded by
  * generations: entries go into the young generation; after `generation` insertions the young one becomes the
  * old one and the previous old one is let go. A hit in the old generation moves the entry to the young one,
- * so whatever is used at least once per generation stays. Live entries: at most twice `generation`.
+ * so whatever is used at least once per generation stays. Live entries: at most twice `generation`, and
+ * never more than the keys alive.
  *
  * Why not a bounded Map evicting the oldest: a working set even one larger than the bound, read in the same
  * order each time (every listing of a large registry rebuilt after its writes), then misses on every read,
@@ -15,7 +16,10 @@
  * WeakSet: a key's mark dies with it too), and once the keys it let go and is asked for again pass
  * 1/RETURNS_PER_GROWTH of a generation, it doubles the generation (at most once per generation): it grows
  * to the working set that keeps coming back, within a generation or two of the first misses. Keys read once
- * (a cold registry asked each name once) never come back and never make it grow.
+ * (a cold registry asked each name once) never come back and never make it grow. It stops growing once its
+ * generations hold what is read between two writes: nothing is let go too soon any more. So it holds at most
+ * one entry per live key that is read again and again, which is what rebuilding each one every time would
+ * allocate anyway; it never shrinks, but entries die with their keys.
  */
 const RETURNS_PER_GROWTH = 32;
 

@@ -151,7 +151,11 @@ class ListingFacts {
 /** Encodes service listings from memoised per-instance wire; see the module comment. */
 export class ListingReplies {
   private readonly wire = new GenerationalMemo<DnsInstance, InstanceWire | null>(WIRE_GENERATION);
-  /** Listing facts per instances array (factsOf); an entry dies with its array. */
+  /**
+   * Listing facts per instances array (factsOf); an entry dies with its array. The array the view holds for
+   * each listed service keeps its instances' wire alive through its facts, whatever the wire memo lets go:
+   * one wire per listed instance at most.
+   */
   private readonly facts = new WeakMap<readonly DnsInstance[], ListingFacts | null>();
   /** Labels of the domain, for the address-derived target shape `<label>.addr.<domain>`. */
   private readonly domainLabels: number;
@@ -176,6 +180,9 @@ export class ListingReplies {
     const room = request.limit - HEADER_SIZE - question.length - optBytes;
     // TCP: an answer too large for one message goes to the general path's windows (answer-limit.ts).
     const udp = request.limit < MAX_MESSAGE;
+    // One record per instance: a listing longer than --max-answers is the general path's (no wire built).
+    const perInstance = qtype === RRType.SRV || qtype === RRType.PTR;
+    if (perInstance && request.maxAnswers > 0 && instances.length > request.maxAnswers) return undefined;
     // What the answer could list, gathered once per instances array (see ListingFacts).
     const facts = this.factsOf(instances);
     if (facts === null) return undefined;
@@ -184,7 +191,7 @@ export class ListingReplies {
     let listed: readonly InstanceWire[] = wires;
     let answerBytes = 0;
     let rotation: number;
-    if (qtype === RRType.SRV || qtype === RRType.PTR) {
+    if (perInstance) {
       // One record per instance. Every registration drops the listing of its service, and in a service of
       // hundreds of instances most UDP questions end in TC: the size is counted over a prefix of the wire and
       // one that already overflows settles TC, with no size or id bookkeeping for the rest. The rest only
@@ -193,7 +200,6 @@ export class ListingReplies {
       // 63 octets: a store can hold what validation refuses) makes its rotation smaller than the instance
       // count, and every shape of one question shares a rotation.
       rotation = instances.length;
-      if (request.maxAnswers > 0 && rotation > request.maxAnswers) return undefined;
       // Ids that differ only in ASCII case (possible from a shared store) name one owner to the general
       // encoder's compression, which then points the second instance's SRV and TXT at the first: its path.
       const ids = qtype === RRType.PTR ? new Set<string>() : undefined;

@@ -68,7 +68,11 @@ export interface DnsChange {
 
 /** Read side of the registry for DNS. All methods are synchronous and cheap. */
 export interface DnsView {
-  /** The eligible instances (healthy, not in maintenance, circuit not open) of `_service._protocol`. */
+  /**
+   * The eligible instances (healthy, not in maintenance, circuit not open) of `_service._protocol`. An array
+   * handed out is never changed afterwards: a change of the service gives a new one (the DNS layer memoises
+   * per array).
+   */
   eligible(service: string, protocol: 'tcp' | 'udp'): readonly DnsInstance[];
   /** Every `(service, protocol)` that has at least one registered instance, eligible or not. */
   services(): readonly { readonly service: string; readonly protocol: 'tcp' | 'udp' }[];

@@ -8,6 +8,12 @@ export class FakeView implements DnsView {
   private readonly data = new Map<string, { inst: DnsInstance; eligible: boolean }[]>();
   private readonly listeners = new Set<(c: DnsChange) => void>();
   eligibleCalls = 0;
+  /**
+   * Hand out one array per service until it changes, as the registry view does (memos keyed by the array
+   * are then exercised); by default a fresh array per call.
+   */
+  stableArrays = false;
+  private readonly handedOut = new Map<string, readonly DnsInstance[]>();
 
   static instance(i: FakeInstance): DnsInstance {
     return { protocol: 'tcp', priority: 0, weight: 1, tags: [], metadata: {}, ...i };
@@ -53,12 +59,18 @@ export class FakeView implements DnsView {
   }
 
   emit(service: string): void {
+    for (const key of [...this.handedOut.keys()]) if (key.startsWith(`${service}/`)) this.handedOut.delete(key);
     for (const l of this.listeners) l({ services: [service] });
   }
 
   eligible(service: string, protocol: 'tcp' | 'udp'): readonly DnsInstance[] {
     this.eligibleCalls++;
-    return (this.data.get(`${service}/${protocol}`) ?? []).filter((e) => e.eligible).map((e) => e.inst);
+    const key = `${service}/${protocol}`;
+    const kept = this.stableArrays ? this.handedOut.get(key) : undefined;
+    if (kept !== undefined) return kept;
+    const list = (this.data.get(key) ?? []).filter((e) => e.eligible).map((e) => e.inst);
+    if (this.stableArrays) this.handedOut.set(key, list);
+    return list;
   }
   services(): readonly { service: string; protocol: 'tcp' | 'udp' }[] {
     return [...this.data.keys()].map((k) => {

@@ -236,6 +236,9 @@ describe('service listings from per-instance wire', () => {
     const shared = { domain: corp, replies: new ListingReplies(corp, TTL) };
     const rand = seededRandom(23);
     const view = new FakeView();
+    // One array per state of the service, as the registry view hands out: the facts memoised per array are
+    // reused across every type and size asked below, and must still give the general path's octets.
+    view.stableArrays = true;
     const ids = ['Alpha', 'beta', 'Gamma-Ü', 'délta', 'EPSILON', 'zeta', 'Eta', 'theta'];
     view.setMany(ids.map((id, i) => ({ service: 'api', id, address: i % 2 ? `10.1.0.${i + 1}` : `fd00::${i + 1}`, port: 100 + i, metadata: { n: String(i) } })));
     let compared = 0;
@@ -255,7 +258,7 @@ describe('service listings from per-instance wire', () => {
     expect(compared).toBeGreaterThan(250);
   });
 
-  it('answers each instances array from its own facts: a service changed since answers from its new array', () => {
+  it('answers each instances array from its own facts: an array handed out before a change keeps its answer', () => {
     const replies = new ListingReplies(LOCAL, TTL);
     const view = new FakeView();
     view.setMany([1, 2, 3].map((n) => ({ service: 'api', id: `i${n}`, address: `10.0.0.${n}`, port: 80 })));
@@ -265,7 +268,8 @@ describe('service listings from per-instance wire', () => {
     const before = view.eligible('api', 'tcp');
     expect(answers(before, RRType.SRV)).toHaveLength(3);
     expect(answers(before, RRType.A)).toHaveLength(3);
-    // The registry view hands out a new array when the service changes; the old one keeps its own answer.
+    // The registry view hands out a new array when the service changes (test/dns/registry-view.test.ts);
+    // an array read before the change keeps its own answer.
     view.set({ service: 'api', id: 'i4', address: '10.0.0.4', port: 80 });
     view.set({ service: 'api', id: 'i2', address: '10.0.0.1', port: 81 });
     const after = view.eligible('api', 'tcp');

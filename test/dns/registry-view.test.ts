@@ -116,6 +116,16 @@ describe('registry view: memoised reads and the service index', () => {
     expect(view.eligible('api', 'tcp')).toBe(first);
     registry.register('db', new ServiceInstance('d2', '10.0.0.8', 5432)); // another service: api's read stays
     expect(view.eligible('api', 'tcp')).toBe(first);
+    registry.register('api', new ServiceInstance('b', '10.0.0.2', 80)); // a write to api: a new array, the old one as it was
+    const second = view.eligible('api', 'tcp');
+    expect(second).not.toBe(first);
+    expect(second.map((i) => i.id)).toEqual(['a', 'b']);
+    expect(first.map((i) => i.id)).toEqual(['a']);
+    expect(view.eligible('api', 'tcp')).toBe(second);
+    registry.updateHealth('api', 'b', 'unhealthy'); // a health change: a new array too
+    const third = view.eligible('api', 'tcp');
+    expect(third).not.toBe(second);
+    expect(third.map((i) => i.id)).toEqual(['a']);
     registry.updateHealth('api', 'a', 'unhealthy');
     expect(view.eligible('api', 'tcp')).toEqual([]);
     expect(view.eligible('ghost', 'tcp')).toEqual([]);
