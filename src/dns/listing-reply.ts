@@ -6,8 +6,9 @@
  * find that the answer does not fit a 512-octet UDP reply and send TC. Here the answer's size is known
  * from the pieces first, a reply that cannot fit costs no records at all, and one that fits is a series of
  * copies. What a listing draws on (each instance's wire, each address once per family) is gathered once per
- * instances array the view hands out: the SRV, PTR, A and AAAA questions asked after a write, in every size
- * and shape, share one pass over the service.
+ * instances array the view hands out, so the SRV, PTR, A and AAAA questions asked after a write, in every
+ * size and shape, share it; and it is carried over from the service's previous array, so a write costs the
+ * instances it changed, not a pass over the service (listing-facts.ts).
  *
  * The bytes are exactly those `encodeResponse` (wire.ts) writes for the records `Authority.answer` gives
  * (test/dns/listing-reply.test.ts compares the two over random services): rotatable answer records compressed
@@ -29,27 +30,7 @@ import { encodeRdata } from './rr/index.js';
 import { EDNS_UDP_LIMIT, Flags, HEADER_SIZE, MAX_MESSAGE, OPCODE_QUERY } from './wire.js';
 import { GenerationalMemo } from './instance-memo.js';
 import { durableCopy } from './durable.js';
-
-/** What one instance contributes to listings, packed in one durable Buffer (`bytes`) at these offsets. */
-interface InstanceWire {
-  readonly bytes: Buffer;
-  /** SRV RDATA: priority, weight, port, then the target name uncompressed. */
-  readonly srvEnd: number;
-  /** The instance label (length octet and octets): `<id>` of `<id>._S._P.<domain>`. */
-  readonly idEnd: number;
-  /** The target's first label (length octet and octets), owner of its address record. */
-  readonly targetLabelEnd: number;
-  /** The address RDATA: 4 or 16 octets. */
-  readonly addressEnd: number;
-  /** TXT RDATA from the metadata. */
-  readonly txtEnd: number;
-  /** RRType.A or RRType.AAAA. */
-  readonly addressType: number;
-  /** The target's name key (name.ts): one address record per target. */
-  readonly targetKey: string;
-  /** The id ASCII-folded, as name compression compares labels. */
-  readonly idKey: string;
-}
+import { type InstanceWire, ListingFactsMemo, type WireOf } from './listing-facts.js';
 
 /** The question a listing answers, and what the reply must echo. */
 export interface ListingRequest {
@@ -118,45 +99,16 @@ class OctetCollector implements RdataWriter {
   }
 }
 
-/** What listings of one instances array draw on: each instance's wire, and each address once per family. */
-class ListingFacts {
-  private readonly byFamily = new Map<number, readonly InstanceWire[]>();
-
-  constructor(
-    /** Each instance's wire, in the array's order. */
-    readonly wires: readonly InstanceWire[],
-    private readonly instances: readonly DnsInstance[],
-  ) {}
-
-  /** The wires whose address is of `family` (RRType.A or AAAA), each address once, first one first. */
-  addresses(family: number): readonly InstanceWire[] {
-    let listed = this.byFamily.get(family);
-    if (listed === undefined) {
-      const seen = new Set<string>();
-      const out: InstanceWire[] = [];
-      for (let i = 0; i < this.wires.length; i++) {
-        const w = this.wires[i] as InstanceWire;
-        const address = (this.instances[i] as DnsInstance).address;
-        if (w.addressType !== family || seen.has(address)) continue;
-        seen.add(address);
-        out.push(w);
-      }
-      listed = out;
-      this.byFamily.set(family, listed);
-    }
-    return listed;
-  }
-}
-
 /** Encodes service listings from memoised per-instance wire; see the module comment. */
 export class ListingReplies {
   private readonly wire = new GenerationalMemo<DnsInstance, InstanceWire | null>(WIRE_GENERATION);
   /**
-   * Listing facts per instances array (factsOf); an entry dies with its array. The array the view holds for
-   * each listed service keeps its instances' wire alive through its facts, whatever the wire memo lets go:
-   * one wire per listed instance at most.
+   * Listing facts per instances array (listing-facts.ts), each derived from its service's previous ones. The
+   * array the view holds for each listed service keeps its instances' wire alive through its facts, whatever
+   * the wire memo lets go: one wire per listed instance at most.
    */
-  private readonly facts = new WeakMap<readonly DnsInstance[], ListingFacts | null>();
+  private readonly facts = new ListingFactsMemo();
+  private readonly wireOfInstance: WireOf = (inst) => this.wireOf(inst);
   /** Labels of the domain, for the address-derived target shape `<label>.addr.<domain>`. */
   private readonly domainLabels: number;
 
@@ -183,8 +135,8 @@ export class ListingReplies {
     // One record per instance: a listing longer than --max-answers is the general path's (no wire built).
     const perInstance = qtype === RRType.SRV || qtype === RRType.PTR;
     if (perInstance && request.maxAnswers > 0 && instances.length > request.maxAnswers) return undefined;
-    // What the answer could list, gathered once per instances array (see ListingFacts).
-    const facts = this.factsOf(instances);
+    // What the answer could list, gathered once per instances array (listing-facts.ts).
+    const facts = this.facts.get(instances, this.wireOfInstance);
     if (facts === null) return undefined;
     // The answer: which instances it lists (A/AAAA: each address once, of the asked family) and its size.
     const wires = facts.wires;
@@ -339,29 +291,6 @@ export class ListingReplies {
     return scratch.subarray(0, o);
   }
 
-  /**
-   * The facts of a listing of `instances`, memoised per array: the view hands out the same array until the
-   * service changes and a new one after (as the authority's per-array memo relies on), so the wire of each
-   * instance is looked up once per change of its service, not once per question and shape asked after it.
-   * Null when an instance is not of the address-derived kind (the general path answers).
-   */
-  private factsOf(instances: readonly DnsInstance[]): ListingFacts | null {
-    const known = this.facts.get(instances);
-    if (known !== undefined) return known;
-    const wires: InstanceWire[] = new Array<InstanceWire>(instances.length);
-    let facts: ListingFacts | null = new ListingFacts(wires, instances);
-    for (let i = 0; i < instances.length; i++) {
-      const w = this.wireOf(instances[i] as DnsInstance);
-      if (w === null) {
-        facts = null;
-        break;
-      }
-      wires[i] = w;
-    }
-    this.facts.set(instances, facts);
-    return facts;
-  }
-
   /** The memoised wire of `inst`; null when its listing records are not the address-derived kind. */
   private wireOf(inst: DnsInstance): InstanceWire | null {
     const known = this.wire.get(inst);
@@ -398,6 +327,7 @@ export class ListingReplies {
       addressEnd,
       txtEnd: addressEnd + txt.parts.length,
       addressType: parsed.family === 4 ? RRType.A : RRType.AAAA,
+      address: inst.address,
       targetKey: nameKey(target),
       idKey: foldAscii(inst.id),
     };

@@ -1,0 +1,156 @@
+/**
+ * Listing facts derived from a service's previous array (listing-facts.ts) must equal the facts built from
+ * scratch for the new array, whatever changed between the two: the same wire per instance and the same
+ * distinct addresses of each family, first holder first. Random services go through appends, removals
+ * (first, last, middle), replacements (same address, new address, other family), insertions, batches of
+ * several changes and reorders; after each, derived and fresh facts are compared. The wire lookups a change
+ * costs are counted too: that is what derivation saves.
+ */
+import { describe, expect, it } from 'vitest';
+import { type InstanceWire, ListingFacts, ListingFactsMemo } from '../../src/dns/listing-facts.js';
+import { RRType } from '../../src/dns/records.js';
+import type { DnsInstance } from '../../src/dns/view.js';
+import { seededRandom } from '../../src/balancer/strategies.js';
+import { FakeView } from './fake-view.js';
+
+/** Wire stand-ins (the facts read only the address and its family), one per instance, and a lookup count. */
+function wireSource(noWire: ReadonlySet<string> = new Set()) {
+  const memo = new Map<DnsInstance, InstanceWire>();
+  const source = {
+    lookups: 0,
+    wireOf: (inst: DnsInstance): InstanceWire | null => {
+      source.lookups++;
+      if (noWire.has(inst.id)) return null;
+      let w = memo.get(inst);
+      if (w === undefined) {
+        const addressType = inst.address.includes(':') ? RRType.AAAA : RRType.A;
+        w = { address: inst.address, addressType, idKey: inst.id } as unknown as InstanceWire;
+        memo.set(inst, w);
+      }
+      return w;
+    },
+  };
+  return source;
+}
+
+let serial = 0;
+/** A new instance (a new object, as the view makes one per registration) at one of a few shared addresses. */
+function instance(rand: () => number, address?: string): DnsInstance {
+  const k = Math.floor(rand() * 12);
+  const chosen = address ?? (k % 3 === 0 ? `fd00::${k}` : `10.0.0.${k}`);
+  return FakeView.instance({ service: 'web', id: `i${serial++}`, address: chosen, port: 80 });
+}
+
+/** One random change to a service's array, as writes between two listing questions could make. */
+function change(rand: () => number, list: readonly DnsInstance[]): DnsInstance[] {
+  const next = [...list];
+  const at = Math.floor(rand() * next.length);
+  const kind = Math.floor(rand() * 9);
+  if (kind <= 1) {
+    for (let n = 1 + Math.floor(rand() * 3); n > 0; n--) next.push(instance(rand)); // registrations
+  } else if (kind === 2 && next.length > 3) {
+    next.splice(rand() < 0.5 ? 0 : at, 1); // a deregistration, often the oldest
+  } else if (kind === 3 && next.length > 3) {
+    next.pop();
+  } else if (kind === 4) {
+    next[at] = instance(rand, next[at]!.address); // a re-registration at the same address
+  } else if (kind === 5) {
+    next[at] = instance(rand); // moved to another address, maybe another family
+  } else if (kind === 6) {
+    next.splice(at, 0, instance(rand)); // eligible again, back at its place
+  } else if (kind === 7 && next.length > 4) {
+    next.splice(at, 2, instance(rand), instance(rand), instance(rand)); // a batch of writes in one place
+    next.shift();
+    next.push(instance(rand));
+  } else {
+    next.reverse(); // anything else
+  }
+  return next;
+}
+
+/** What must match: each wire, and each family's distinct addresses (the wire standing for each). */
+function summary(facts: ListingFacts | null) {
+  if (facts === null) return null;
+  return { wires: [...facts.wires], a: [...facts.addresses(RRType.A)], aaaa: [...facts.addresses(RRType.AAAA)] };
+}
+
+describe('listing facts derived from the previous array', () => {
+  it('equal the facts built from scratch after every kind of change', () => {
+    const rand = seededRandom(41);
+    for (let round = 0; round < 60; round++) {
+      const source = wireSource();
+      const memo = new ListingFactsMemo();
+      let list: DnsInstance[] = Array.from({ length: 2 + Math.floor(rand() * 20) }, () => instance(rand));
+      for (let step = 0; step < 40; step++) {
+        const facts = memo.get(list, source.wireOf);
+        // The address lists are carried over only when they were built: ask for them on most arrays.
+        if (rand() < 0.8) facts?.addresses(RRType.A);
+        if (rand() < 0.8) facts?.addresses(RRType.AAAA);
+        list = change(rand, list);
+        const derived = memo.get(list, source.wireOf);
+        expect(summary(derived)).toEqual(summary(ListingFacts.build(list, wireSource().wireOf)));
+        // Identity, not only equal contents: each wire is the one memoised for its instance.
+        expect(derived?.wires.every((w, i) => w === source.wireOf(list[i]!))).toBe(true);
+      }
+    }
+  });
+
+  it('looks up only the instances a write changed', () => {
+    const rand = seededRandom(3);
+    const source = wireSource();
+    const memo = new ListingFactsMemo();
+    // Each instance at an address of its own, as in a deploy (shared addresses are the test above's).
+    const own = (i: number) => `10.${i >> 8}.${i & 255}.1`;
+    let list = Array.from({ length: 500 }, (_, i) => instance(rand, own(i)));
+    let addresses = memo.get(list, source.wireOf)!.addresses(RRType.A);
+    expect(source.lookups).toBe(500);
+    // A registration appends one instance; a deregistration of the oldest takes the first away; a
+    // re-registration replaces one in place.
+    const steps: ((l: DnsInstance[]) => DnsInstance[])[] = [
+      (l) => [...l, instance(rand, own(1000))],
+      (l) => l.slice(1),
+      (l) => l.map((inst, i) => (i === 250 ? instance(rand, inst.address) : inst)),
+    ];
+    for (const step of steps) {
+      list = step(list);
+      source.lookups = 0;
+      const facts = memo.get(list, source.wireOf)!;
+      expect(source.lookups).toBeLessThanOrEqual(1);
+      // The address list was carried over (the same array, brought up to date), not built again.
+      expect(facts.addresses(RRType.A)).toBe(addresses);
+      expect(addresses).toEqual(ListingFacts.build(list, wireSource().wireOf)!.addresses(RRType.A));
+      addresses = facts.addresses(RRType.A);
+    }
+  });
+
+  it('gives an array asked again after its successor its own facts', () => {
+    const rand = seededRandom(8);
+    const source = wireSource();
+    const memo = new ListingFactsMemo();
+    const before = Array.from({ length: 6 }, () => instance(rand));
+    memo.get(before, source.wireOf)!.addresses(RRType.A);
+    const after = [...before, instance(rand, '10.9.9.9')];
+    expect(memo.get(after, source.wireOf)!.wires).toHaveLength(7);
+    // The lists moved to the new array's facts; the old array's are built again, unchanged.
+    expect(summary(memo.get(before, source.wireOf))).toEqual(summary(ListingFacts.build(before, source.wireOf)));
+    expect(summary(memo.get(after, source.wireOf))).toEqual(summary(ListingFacts.build(after, source.wireOf)));
+  });
+
+  it('is null when an instance has no wire, and leaves the previous facts as they were', () => {
+    const rand = seededRandom(12);
+    const source = wireSource(new Set(['hosted']));
+    const memo = new ListingFactsMemo();
+    const before = Array.from({ length: 4 }, () => instance(rand));
+    const facts = memo.get(before, source.wireOf)!;
+    const addresses = [...facts.addresses(RRType.A)];
+    const hosted = FakeView.instance({ service: 'web', id: 'hosted', address: '10.1.1.1', port: 80, host: 'h.example.' });
+    expect(memo.get([...before, hosted], source.wireOf)).toBeNull();
+    expect(facts.wires).toHaveLength(4);
+    expect(facts.addresses(RRType.A)).toEqual(addresses);
+    // The next array still derives from the facts left in place.
+    const next = [...before, instance(rand)];
+    source.lookups = 0;
+    expect(summary(memo.get(next, source.wireOf))).toEqual(summary(ListingFacts.build(next, wireSource().wireOf)));
+    expect(source.lookups).toBe(1);
+  });
+});
