@@ -61,6 +61,12 @@ export class GenerationalMemo<K extends object, V> {
     this.insert(key, value);
   }
 
+  /** Forget `key` (a value that must not be handed out again). */
+  delete(key: K): void {
+    this.young.delete(key);
+    this.old.delete(key);
+  }
+
   /** A key let go too soon is memoised again (see RETURNS_PER_GROWTH). */
   private noteReturn(): void {
     this.returned++;

@@ -11,6 +11,7 @@
  * derivation is exact whatever the view did between the two.
  */
 import type { DnsInstance } from './view.js';
+import { GenerationalMemo } from './instance-memo.js';
 
 /** What one instance contributes to listings, packed in one durable Buffer (`bytes`) at these offsets. */
 export interface InstanceWire {
@@ -46,6 +47,9 @@ interface AddressList {
 
 /** The facts of one instances array; `addresses` is built on first use. */
 export class ListingFacts {
+  /** Whether a later array's facts took these facts' lists over (derive): they must not be read again. */
+  private moved = false;
+
   private constructor(
     /** The array these facts describe. */
     readonly instances: readonly DnsInstance[],
@@ -53,6 +57,11 @@ export class ListingFacts {
     private wireList: InstanceWire[],
     private readonly byFamily: Map<number, AddressList>,
   ) {}
+
+  /** Whether these facts gave their lists to a later array's (they describe nothing any more). */
+  get spent(): boolean {
+    return this.moved;
+  }
 
   /** Each instance's wire, in the array's order. */
   get wires(): readonly InstanceWire[] {
@@ -111,6 +120,7 @@ export class ListingFacts {
     }
     previous.wireList = [];
     previous.byFamily.clear();
+    previous.moved = true;
     return new ListingFacts(instances, next, byFamily);
   }
 
@@ -172,17 +182,27 @@ function followChange(list: AddressList, family: number, removed: readonly Insta
   return true;
 }
 
+/**
+ * Instances arrays whose facts are kept per generation. Facts pin their instances' wire, and the view keeps
+ * every service's array until the service changes: kept for every array, the facts of a registry listed
+ * once, service by service, would hold every instance's wire for good (100,000 instances in 10,000
+ * services: 32 MB more heap, scripts/bench/cache-memory.mjs). Bounded, they hold the arrays listed lately:
+ * a new array goes in when its service changes and an array asked again stays, which covers the listing
+ * questions that follow writes. Facts let go but not yet collected still serve derivation (the WeakRef).
+ */
+const FACTS_GENERATION = 256;
 /** Sweep the service index of collected entries when it has grown this much past its last sweep. */
 const SWEEP_GROWTH = 2;
 const SWEEP_MIN = 1024;
 
 /**
- * Listing facts per instances array (an entry dies with its array), each derived from the service's latest
- * facts when there are some. The latest facts are found by service name, through a WeakRef: the view's
- * current array is what keeps them, and a service that went keeps nothing but its name until a sweep.
+ * Listing facts per instances array (an entry dies with its array, or when its generation goes; see
+ * FACTS_GENERATION), each derived from the service's latest facts when there are some. The latest facts are
+ * found by service name, through a WeakRef: the memo is what keeps them, and a service that went keeps
+ * nothing but its name until a sweep.
  */
 export class ListingFactsMemo {
-  private readonly byArray = new WeakMap<readonly DnsInstance[], ListingFacts | null>();
+  private readonly byArray = new GenerationalMemo<readonly DnsInstance[], ListingFacts | null>(FACTS_GENERATION);
   private readonly latest = new Map<string, WeakRef<ListingFacts>>();
   private sweepAt = SWEEP_MIN;
 
@@ -194,7 +214,8 @@ export class ListingFactsMemo {
     const key = `${first.service}/${first.protocol}`;
     const previous = this.latest.get(key)?.deref();
     let facts: ListingFacts | null;
-    if (previous !== undefined && this.byArray.get(previous.instances) === previous) {
+    // Facts the memo let go still describe their array while the WeakRef holds them: derive from them too.
+    if (previous !== undefined && !previous.spent) {
       facts = ListingFacts.derive(previous, instances, wireOf);
       // Its lists now belong to the new facts: the old array builds its own again if it is ever asked.
       if (facts !== null) this.byArray.delete(previous.instances);

@@ -3,7 +3,7 @@
  * The composition root adapts the registry and the load balancer to it (src/dns/registry-view.ts).
  */
 
-/** One eligible instance as DNS sees it. */
+/** One eligible instance as DNS sees it. Never changed once handed out: a change is a new object (DNS memoises per object). */
 export interface DnsInstance {
   /** Lower-case service name (`api` in `_api._tcp.local.`). */
   readonly service: string;

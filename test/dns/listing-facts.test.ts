@@ -136,6 +136,25 @@ describe('listing facts derived from the previous array', () => {
     expect(summary(memo.get(after, source.wireOf))).toEqual(summary(ListingFacts.build(after, source.wireOf)));
   });
 
+  it('keeps the facts of the arrays listed lately, not of every array the view still holds', () => {
+    const source = wireSource();
+    const memo = new ListingFactsMemo();
+    // A registry listed once, service by service: 1,000 services of two instances.
+    const services = Array.from({ length: 1000 }, (_, s) =>
+      [0, 1].map((i) => FakeView.instance({ service: `s${s}`, id: `i${i}`, address: `10.1.${s & 255}.${i + 1}`, port: 80 })));
+    const first = services.map((list) => memo.get(list, source.wireOf));
+    // The latest arrays' facts are still held; the first ones were let go (facts made anew when asked).
+    expect(memo.get(services[999]!, source.wireOf)).toBe(first[999]);
+    expect(memo.get(services[0]!, source.wireOf)).not.toBe(first[0]);
+    expect(summary(memo.get(services[0]!, source.wireOf))).toEqual(summary(ListingFacts.build(services[0]!, source.wireOf)));
+    // Facts let go but not collected (this synchronous test holds them through the memo's WeakRef) still
+    // derive the next array of their service: one lookup for one registration.
+    const grown = [...services[1]!, FakeView.instance({ service: 's1', id: 'i2', address: '10.1.1.3', port: 80 })];
+    source.lookups = 0;
+    expect(summary(memo.get(grown, source.wireOf))).toEqual(summary(ListingFacts.build(grown, wireSource().wireOf)));
+    expect(source.lookups).toBe(1);
+  });
+
   it('is null when an instance has no wire, and leaves the previous facts as they were', () => {
     const rand = seededRandom(12);
     const source = wireSource(new Set(['hosted']));
