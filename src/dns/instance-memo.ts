@@ -61,10 +61,11 @@ export class GenerationalMemo<K extends object, V> {
     this.insert(key, value);
   }
 
-  /** Forget `key` (a value that must not be handed out again). */
+  /** Forget `key` (a value that must not be handed out again); memoised again later, it is new, not a return. */
   delete(key: K): void {
     this.young.delete(key);
     this.old.delete(key);
+    this.held.delete(key);
   }
 
   /** A key let go too soon is memoised again (see RETURNS_PER_GROWTH). */

@@ -47,9 +47,6 @@ interface AddressList {
 
 /** The facts of one instances array; `addresses` is built on first use. */
 export class ListingFacts {
-  /** Whether a later array's facts took these facts' lists over (derive): they must not be read again. */
-  private moved = false;
-
   private constructor(
     /** The array these facts describe. */
     readonly instances: readonly DnsInstance[],
@@ -57,11 +54,6 @@ export class ListingFacts {
     private wireList: InstanceWire[],
     private readonly byFamily: Map<number, AddressList>,
   ) {}
-
-  /** Whether these facts gave their lists to a later array's (they describe nothing any more). */
-  get spent(): boolean {
-    return this.moved;
-  }
 
   /** Each instance's wire, in the array's order. */
   get wires(): readonly InstanceWire[] {
@@ -83,7 +75,8 @@ export class ListingFacts {
    * The facts of `instances` from `previous` (an earlier array of the same service): the instances they share
    * at the front and at the back keep their wire, the others are looked up. Takes `previous`'s lists over,
    * so `previous` must not be used afterwards. Null when an instance has no wire (`previous` is then left as
-   * it was).
+   * it was). Like every array the view hands out, neither array holds one instance twice: the address lists
+   * find an instance's place by its wire.
    */
   static derive(previous: ListingFacts, instances: readonly DnsInstance[], wireOf: WireOf): ListingFacts | null {
     const old = previous.instances;
@@ -120,7 +113,6 @@ export class ListingFacts {
     }
     previous.wireList = [];
     previous.byFamily.clear();
-    previous.moved = true;
     return new ListingFacts(instances, next, byFamily);
   }
 
@@ -198,8 +190,10 @@ const SWEEP_MIN = 1024;
 /**
  * Listing facts per instances array (an entry dies with its array, or when its generation goes; see
  * FACTS_GENERATION), each derived from the service's latest facts when there are some. The latest facts are
- * found by service name, through a WeakRef: the memo is what keeps them, and a service that went keeps
- * nothing but its name until a sweep.
+ * found by service name, through a WeakRef, and a service that went keeps nothing but its name until a
+ * sweep. Once a write has replaced a service's array, the view no longer holds the old one, so until the
+ * next listing question only the WeakRef holds its facts: a full collection in between costs that service
+ * one rebuild, not a wrong answer.
  */
 export class ListingFactsMemo {
   private readonly byArray = new GenerationalMemo<readonly DnsInstance[], ListingFacts | null>(FACTS_GENERATION);
@@ -214,8 +208,9 @@ export class ListingFactsMemo {
     const key = `${first.service}/${first.protocol}`;
     const previous = this.latest.get(key)?.deref();
     let facts: ListingFacts | null;
-    // Facts the memo let go still describe their array while the WeakRef holds them: derive from them too.
-    if (previous !== undefined && !previous.spent) {
+    // `latest` never names facts that gave their lists away (it names their successor from then on), and
+    // facts the memo let go still describe their array while the WeakRef holds them: derive from them too.
+    if (previous !== undefined) {
       facts = ListingFacts.derive(previous, instances, wireOf);
       // Its lists now belong to the new facts: the old array builds its own again if it is ever asked.
       if (facts !== null) this.byArray.delete(previous.instances);

@@ -7,8 +7,8 @@
  * from the pieces first, a reply that cannot fit costs no records at all, and one that fits is a series of
  * copies. What a listing draws on (each instance's wire, each address once per family) is gathered once per
  * instances array the view hands out, so the SRV, PTR, A and AAAA questions asked after a write, in every
- * size and shape, share it; and it is carried over from the service's previous array, so a write costs the
- * instances it changed, not a pass over the service (listing-facts.ts).
+ * size and shape, share it; and it is carried over from the service's previous array, so a write costs a
+ * lookup of the instances it changed, not of every instance of the service (listing-facts.ts).
  *
  * The bytes are exactly those `encodeResponse` (wire.ts) writes for the records `Authority.answer` gives
  * (test/dns/listing-reply.test.ts compares the two over random services): rotatable answer records compressed

@@ -62,6 +62,24 @@ describe('GenerationalMemo', () => {
     expect(memo.generationSize).toBeLessThanOrEqual(400);
   });
 
+  it('forgets a deleted key, and does not count it as let go too soon when it is memoised again', () => {
+    const memo = new GenerationalMemo<{ i: number }, number>(10);
+    const all = keys(2);
+    for (const k of all) memo.set(k, k.i);
+    memo.delete(all[0]!);
+    expect(memo.get(all[0]!)).toBeUndefined();
+    expect(memo.get(all[1]!)).toBe(1);
+    // Deleted and memoised again, over and over (facts moved to a later array, the old one asked again).
+    for (let n = 0; n < 1000; n++) {
+      for (const k of all) {
+        memo.delete(k);
+        memo.set(k, n);
+      }
+    }
+    expect(memo.get(all[0]!)).toBe(999);
+    expect(memo.generationSize).toBe(10);
+  });
+
   it('does not grow for keys read once, however many', () => {
     const memo = new GenerationalMemo<{ i: number }, number>(10);
     for (const k of keys(1000)) if (memo.get(k) === undefined) memo.set(k, k.i);

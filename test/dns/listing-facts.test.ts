@@ -95,6 +95,44 @@ describe('listing facts derived from the previous array', () => {
     }
   });
 
+  it('equal the facts built from scratch across services, health flaps, old arrays asked again and instances without wire', () => {
+    const rand = seededRandom(29);
+    const source = wireSource(new Set(['nowire']));
+    const memo = new ListingFactsMemo();
+    // One name under both protocols and another service, each kept as the registry view keeps it: every
+    // registration in registration order with an eligible flag, the array the eligible ones in that order.
+    const groups = (['web/tcp', 'web/udp', 'api/tcp'] as const).map((key) => ({ key, slots: [] as { inst: DnsInstance; eligible: boolean }[], arrays: [] as DnsInstance[][] }));
+    const make = (key: string, id: string) => {
+      const [service, protocol] = key.split('/') as [string, 'tcp' | 'udp'];
+      const k = Math.floor(rand() * 8);
+      return FakeView.instance({ service, protocol, id, address: k % 3 === 0 ? `fd00::${k}` : `10.0.0.${k}`, port: 80 });
+    };
+    let compared = 0;
+    for (let step = 0; step < 3000; step++) {
+      const group = groups[Math.floor(rand() * groups.length)]!;
+      const { slots } = group;
+      const at = Math.floor(rand() * slots.length);
+      const kind = rand();
+      if (kind < 0.35 || slots.length < 3) slots.push({ inst: make(group.key, `i${serial++}`), eligible: true });
+      else if (kind < 0.5) slots.splice(at, 1);
+      else if (kind < 0.7) slots[at]!.eligible = !slots[at]!.eligible; // a health flap: back at its place
+      else if (kind < 0.85) slots[at] = { inst: make(group.key, slots[at]!.inst.id), eligible: slots[at]!.eligible };
+      else if (kind < 0.88) slots.push({ inst: make(group.key, 'nowire'), eligible: true });
+      else slots.splice(0, slots.length, ...slots.filter((slot) => slot.inst.id !== 'nowire'));
+      const array = slots.filter((slot) => slot.eligible).map((slot) => slot.inst);
+      group.arrays.push(array);
+      // Mostly the current array; now and then one handed out before (a question answered from an old read).
+      const asked = rand() < 0.9 ? array : group.arrays[Math.floor(rand() * group.arrays.length)]!;
+      if (asked.length < 2) continue;
+      const facts = memo.get(asked, source.wireOf);
+      if (rand() < 0.7) facts?.addresses(RRType.A);
+      if (rand() < 0.7) facts?.addresses(RRType.AAAA);
+      expect(summary(facts)).toEqual(summary(ListingFacts.build(asked, wireSource(new Set(['nowire'])).wireOf)));
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(2500);
+  });
+
   it('looks up only the instances a write changed', () => {
     const rand = seededRandom(3);
     const source = wireSource();
