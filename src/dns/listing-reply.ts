@@ -104,8 +104,8 @@ export class ListingReplies {
   private readonly wire = new GenerationalMemo<DnsInstance, InstanceWire | null>(WIRE_GENERATION);
   /**
    * Listing facts per instances array (listing-facts.ts), each derived from its service's previous ones. The
-   * array the view holds for each listed service keeps its instances' wire alive through its facts, whatever
-   * the wire memo lets go: one wire per listed instance at most.
+   * facts it keeps (the arrays listed lately) keep their instances' wire alive, whatever the wire memo lets
+   * go: one wire per instance of those services at most.
    */
   private readonly facts = new ListingFactsMemo();
   private readonly wireOfInstance: WireOf = (inst) => this.wireOf(inst);
