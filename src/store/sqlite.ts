@@ -40,6 +40,27 @@ export interface SqliteStoreOptions {
 
 type Row = [service: string, id: string, record: string];
 
+/** The stored state undecoded: the index and each record's JSON text. */
+export interface StoredTexts {
+  readonly index: number;
+  readonly texts: readonly string[];
+}
+
+/**
+ * Decode stored record texts; undefined when one does not hold a record (the caller then names the row,
+ * SqliteStore.badRow). Loading reads one column: fetching service and id too costs about as much as
+ * parsing (measured, 100,000 rows); they are only read back to name the bad row.
+ */
+export function decodeRecordTexts(texts: readonly string[]): InstanceRecord[] | undefined {
+  const records: InstanceRecord[] = new Array<InstanceRecord>(texts.length);
+  try {
+    for (let i = 0; i < texts.length; i++) records[i] = decodeRecord(JSON.parse(texts[i]!));
+  } catch {
+    return undefined;
+  }
+  return records;
+}
+
 /**
  * The embedded default store: one SQLite file (WAL journal) in the data directory.
  *
@@ -75,8 +96,7 @@ export class SqliteStore implements LocalStore, LocalZoneStore {
     this.upsert = db.prepare('INSERT INTO instances (service, id, record) VALUES (?, ?, ?) ON CONFLICT (service, id) DO UPDATE SET record = excluded.record');
     this.remove = db.prepare('DELETE FROM instances WHERE service = ? AND id = ?');
     this.setIndex = db.prepare("UPDATE meta SET value = ? WHERE key = 'index'");
-    // Loading reads one column: fetching service and id too costs about as much as parsing (measured,
-    // 100,000 rows); they are only read back to name the bad row when a record does not decode.
+    // Loading reads one column (see decodeRecordTexts).
     this.selectRecords = db.prepare<[], string>('SELECT record FROM instances').pluck(true);
     this.selectRows = db.prepare<[], Row>('SELECT service, id, record FROM instances').raw(true);
     this.selectIndex = db.prepare<[], number>("SELECT value FROM meta WHERE key = 'index'").pluck(true);
@@ -106,7 +126,14 @@ export class SqliteStore implements LocalStore, LocalZoneStore {
     const size = fileSize(file);
     // An absent or zero-length file is a new database (SQLite treats an empty file as an empty database).
     if (size !== undefined && size > 0) validateCopy(file, size);
+    return SqliteStore.openValidated(file, options);
+  }
 
+  /**
+   * Open a file this process opened with `open` (so validated) and closed a moment ago, without validating
+   * it again: ThreadedSqliteStore hands the file over to its thread this way (see sqlite-thread.ts).
+   */
+  static async openValidated(file: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
     let db: Database.Database | undefined;
     try {
       // SQLite gives the WAL and SHM files the database file's mode, so a private database file (made
@@ -139,19 +166,35 @@ export class SqliteStore implements LocalStore, LocalZoneStore {
 
   /** Read every record and the index (one prepared statement, one JSON.parse per row). */
   async load(): Promise<StoreSnapshot> {
+    const { index, texts } = this.loadTexts();
+    const records = decodeRecordTexts(texts);
+    if (records === undefined) throw this.badRow();
+    return { index, records };
+  }
+
+  /**
+   * The index and every stored record as text, undecoded: what `load` reads, for a caller that decodes
+   * them elsewhere (ThreadedSqliteStore decodes on the event loop's thread, see sqlite-thread.ts).
+   */
+  loadTexts(): StoredTexts {
     this.assertOpen();
     const index = this.selectIndex.get();
     if (typeof index !== 'number') throw this.corrupt('the meta table lost its index row');
-    const texts = this.selectRecords.all();
-    const records: InstanceRecord[] = new Array<InstanceRecord>(texts.length);
+    return { index, texts: this.selectRecords.all() };
+  }
+
+  /**
+   * The StoreCorruptError for a record text that does not decode, naming its row: the slow path, run only
+   * once decoding failed, reading the rows again with their keys.
+   */
+  badRow(): StoreCorruptError {
     try {
-      for (let i = 0; i < texts.length; i++) records[i] = decodeRecord(JSON.parse(texts[i]!));
-    } catch {
-      // Slow path, only on failure: find the row again by key for a message that names it.
       for (const row of this.selectRows.iterate()) this.decodeRow(row);
-      throw this.corrupt('a row does not hold an instance record');
+    } catch (error) {
+      if (error instanceof StoreCorruptError) return error;
+      throw error;
     }
-    return { index, records };
+    return this.corrupt('a row does not hold an instance record');
   }
 
   /** Make one write durable (one transaction: the record and the index). */
