@@ -2,7 +2,7 @@
 import type { BeaconConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { MemoryStore } from '../store/memory.js';
-import { SqliteStore } from '../store/sqlite.js';
+import { ThreadedSqliteStore } from '../store/sqlite-thread.js';
 import type { LocalStore, SharedStore } from '../store/store.js';
 import type { LocalZoneStore, SharedZoneStore } from '../store/zone-data.js';
 
@@ -15,7 +15,8 @@ export async function openStore(config: BeaconConfig, logger: Logger): Promise<D
     case 'memory':
       return new MemoryStore();
     case 'sqlite':
-      return SqliteStore.openInDirectory(config.dataDir);
+      // On a thread of its own: commits and WAL checkpoints never hold the loop that answers DNS.
+      return ThreadedSqliteStore.openInDirectory(config.dataDir);
     case 'etcd': {
       // Loaded only here: the etcd client (gRPC) costs a daemon on SQLite or memory a quarter second at start.
       const { EtcdStore } = await import('../store/etcd.js');
