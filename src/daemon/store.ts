@@ -14,9 +14,13 @@ export async function openStore(config: BeaconConfig, logger: Logger): Promise<D
   switch (config.store) {
     case 'memory':
       return new MemoryStore();
-    case 'sqlite':
+    case 'sqlite': {
       // On a thread of its own: commits and WAL checkpoints never hold the loop that answers DNS.
-      return ThreadedSqliteStore.openInDirectory(config.dataDir);
+      const store = await ThreadedSqliteStore.openInDirectory(config.dataDir);
+      // Writes fail with STORE_UNAVAILABLE from then on (and /health says so); the log says why at once.
+      store.onUnexpectedStop((reason) => logger.error({ file: store.file, reason }, 'the SQLite store stopped; writes fail until Beacon restarts'));
+      return store;
+    }
     case 'etcd': {
       // Loaded only here: the etcd client (gRPC) costs a daemon on SQLite or memory a quarter second at start.
       const { EtcdStore } = await import('../store/etcd.js');

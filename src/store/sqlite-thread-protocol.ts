@@ -35,5 +35,7 @@ export type SqliteReply =
   | { readonly id: number; readonly ok: true; readonly value?: StoredTexts | readonly ZoneRecordSet[] }
   | { readonly id: number; readonly ok: false; readonly error: SqliteThreadError };
 
-/** The thread's first message: the database is open (its path), or it could not be. */
-export type SqliteOpened = { readonly opened: true; readonly file: string } | { readonly opened: false; readonly error: SqliteThreadError };
+/** The thread's first message: the database is open (its path and the change index it holds), or it could not be. */
+export type SqliteOpened =
+  | { readonly opened: true; readonly file: string; readonly index: number | undefined }
+  | { readonly opened: false; readonly error: SqliteThreadError };

@@ -1,8 +1,7 @@
 /**
  * The thread of a ThreadedSqliteStore (sqlite-thread.ts): it opens the SQLite store and runs every call it is
- * sent, in the order sent, so transactions commit in the order the write path issued them. Each call starts
- * as its message arrives (a write commits at once and then waits for its fdatasync, as SqliteStore does in
- * one thread), so the flushes of consecutive group commits overlap as before.
+ * sent, one at a time in the order sent, so transactions commit in the order the write path issued them. A
+ * write commits and syncs the WAL on this thread (nothing else runs here) before it is answered.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { StoreCorruptError, StoreUnavailableError } from '../errors.js';
@@ -17,13 +16,16 @@ function describe(error: unknown): SqliteThreadError {
   return { kind: 'other', message };
 }
 
-/** Start one call on the store; its value (a snapshot, zone RRsets, or nothing) goes back as is. */
-function run(store: SqliteStore, request: SqliteRequest): Promise<unknown> {
+/**
+ * Run one call on the store; its value (stored texts, zone RRsets, or nothing) goes back as is. Async, so
+ * an error thrown at once rejects this call instead of ending the thread.
+ */
+async function run(store: SqliteStore, request: SqliteRequest): Promise<unknown> {
   switch (request.op) {
     case 'loadTexts':
-      return Promise.resolve(store.loadTexts());
+      return store.loadTexts();
     case 'badRow':
-      return Promise.reject(store.badRow());
+      throw store.badRow();
     case 'loadZone':
       return store.loadZone();
     case 'write':
@@ -37,28 +39,39 @@ function run(store: SqliteStore, request: SqliteRequest): Promise<unknown> {
   }
 }
 
+/** The change index the file holds now, or undefined if it cannot be read (load will say why). */
+function indexOf(store: SqliteStore): number | undefined {
+  try {
+    return store.storedIndex();
+  } catch {
+    return undefined;
+  }
+}
+
 async function main(): Promise<void> {
   const port = parentPort;
   if (port === null) throw new Error('sqlite-thread-worker runs as a worker thread only');
   const data = workerData as SqliteThreadData;
   let store: SqliteStore;
   try {
-    store = await SqliteStore.openValidated(data.file, data.options);
+    // This thread runs only the store: the WAL is synced here, not through the thread pool.
+    store = await SqliteStore.openValidated(data.file, data.options, true);
   } catch (error) {
     port.postMessage({ opened: false, error: describe(error) } satisfies SqliteOpened);
     return;
   }
   port.on('message', (request: SqliteRequest) => {
-    run(store, request).then(
-      (value) => {
-        port.postMessage({ id: request.id, ok: true, value } as SqliteReply);
-        // The last call: nothing may keep the thread alive once the connection is closed.
+    void run(store, request)
+      .then(
+        (value) => port.postMessage({ id: request.id, ok: true, value } as SqliteReply),
+        (error: unknown) => port.postMessage({ id: request.id, ok: false, error: describe(error) } satisfies SqliteReply),
+      )
+      .finally(() => {
+        // The last call, done or failed: nothing may keep the thread alive after it.
         if (request.op === 'close') port.close();
-      },
-      (error: unknown) => port.postMessage({ id: request.id, ok: false, error: describe(error) } satisfies SqliteReply),
-    );
+      });
   });
-  port.postMessage({ opened: true, file: store.file } satisfies SqliteOpened);
+  port.postMessage({ opened: true, file: store.file, index: indexOf(store) } satisfies SqliteOpened);
 }
 
 void main();

@@ -58,18 +58,27 @@ export class ThreadedSqliteStore implements LocalStore, LocalZoneStore {
   private readonly exited: Promise<void>;
   /** What `open` read before the thread started, until the first `load()` or write. */
   private initial: Promise<StoreSnapshot> | undefined;
+  private readonly stopListeners: ((reason: string) => void)[] = [];
 
   private constructor(
     /** Path of the database file. */
     readonly file: string,
     private readonly worker: Worker,
+    /** The change index the file held when the thread opened it (undefined: it could not be read). */
+    private readonly openedAtIndex: number | undefined,
   ) {
-    // Idle, the thread must not keep the process alive; a call in flight refs it (see `call`).
-    worker.unref();
     this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
     worker.on('message', (reply: SqliteReply) => this.settle(reply));
     worker.on('error', (error) => this.stop(`the SQLite thread failed: ${error.message}`));
     worker.on('exit', (code) => this.stop(`the SQLite thread exited (code ${code})`));
+    // Idle, the thread must not keep the process alive; a call in flight refs it (see `call`). Last: adding
+    // the first 'message' listener refs the worker's port again.
+    worker.unref();
+  }
+
+  /** Call `listener` with the reason if the thread stops while the store is open (it never restarts). */
+  onUnexpectedStop(listener: (reason: string) => void): void {
+    this.stopListeners.push(listener);
   }
 
   /**
@@ -86,7 +95,10 @@ export class ThreadedSqliteStore implements LocalStore, LocalZoneStore {
     initial.catch(() => undefined);
     await local.close();
     const store = await ThreadedSqliteStore.start({ file, options });
-    store.initial = initial;
+    // The file was unlocked between the two opens: if another process wrote it meanwhile (its index moved),
+    // what was read is stale and the first `load()` reads through the thread like any other.
+    const read = await initial.then((snapshot) => snapshot.index, () => undefined);
+    if (read === undefined || read === store.openedAtIndex) store.initial = initial;
     return store;
   }
 
@@ -97,7 +109,9 @@ export class ThreadedSqliteStore implements LocalStore, LocalZoneStore {
   }
 
   private static start(data: SqliteThreadData): Promise<ThreadedSqliteStore> {
-    const worker = new Worker(workerModule(), { workerData: data });
+    // No node flags of the process: the thread runs one compiled module, and some flags a process may carry
+    // (`--input-type` with `-e`, loaders) would stop it from starting. V8 flags are process-wide anyway.
+    const worker = new Worker(workerModule(), { workerData: data, execArgv: [] });
     return new Promise((resolve, reject) => {
       // Only these listeners come off again: the Worker keeps listeners of its own on itself.
       const detach = (): void => {
@@ -113,7 +127,7 @@ export class ThreadedSqliteStore implements LocalStore, LocalZoneStore {
       const exited = (code: number): void => failed(new Error(`it exited (code ${code}) before opening the database`));
       const opened = (first: SqliteOpened): void => {
         detach();
-        if (first.opened) resolve(new ThreadedSqliteStore(first.file, worker));
+        if (first.opened) resolve(new ThreadedSqliteStore(first.file, worker, first.index));
         else failed(errorOf(first.error));
       };
       worker.on('error', failed);
@@ -172,7 +186,9 @@ export class ThreadedSqliteStore implements LocalStore, LocalZoneStore {
     if (this.ended === undefined) {
       const closed = this.call({ op: 'close' });
       this.ended = new StoreUnavailableError(`SQLite database ${this.file} is closed`);
-      await closed.catch(() => undefined);
+      const failure = await closed.then(() => undefined, (error: unknown) => error);
+      // The thread ends itself after answering; one whose close failed is ended from here.
+      if (failure !== undefined) await this.worker.terminate();
     }
     await this.exited;
   }
@@ -180,10 +196,14 @@ export class ThreadedSqliteStore implements LocalStore, LocalZoneStore {
   private call(call: Call): Promise<unknown> {
     if (this.ended !== undefined) return Promise.reject(this.ended);
     const id = this.nextId++;
+    try {
+      this.worker.postMessage({ ...call, id } as SqliteRequest);
+    } catch (error) {
+      return Promise.reject(new StoreUnavailableError(`cannot send a call to the SQLite thread: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+    }
     return new Promise((resolve, reject) => {
       if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...call, id } as SqliteRequest);
     });
   }
 
@@ -198,6 +218,7 @@ export class ThreadedSqliteStore implements LocalStore, LocalZoneStore {
 
   /** The thread is gone: every call still waiting, and every later one, fails. */
   private stop(reason: string): void {
+    if (this.ended === undefined) for (const listener of this.stopListeners) listener(reason);
     this.ended ??= new StoreUnavailableError(`SQLite database ${this.file} is unavailable: ${reason}`);
     for (const pending of this.pending.values()) pending.reject(new StoreUnavailableError(`SQLite database ${this.file} is unavailable: ${reason}`));
     this.pending.clear();

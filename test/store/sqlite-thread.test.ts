@@ -3,17 +3,30 @@
  * contract and files (the same contract suites, and the files one writes the other reads), its errors
  * arrive with their classes and messages, and the event loop of its caller never runs SQLite.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { StoreCorruptError, StoreUnavailableError, hasErrorCode } from '../../src/errors.js';
 import { SQLITE_FILE_NAME, SqliteStore } from '../../src/store/sqlite.js';
 import { ThreadedSqliteStore } from '../../src/store/sqlite-thread.js';
 import type { StoreWrite } from '../../src/store/store.js';
 import { defineLocalStoreContract, defineZoneDataContract } from './contract.js';
 import { makeRecord } from './fixtures.js';
+
+/**
+ * The thread runs the compiled store (dist/, see workerModule in sqlite-thread.ts): built from older sources,
+ * these tests would test old code. `npm test` builds first; a bare `npx vitest` may not have.
+ */
+beforeAll(() => {
+  const compiled = statSync(fileURLToPath(new URL('../../dist/store/sqlite-thread-worker.js', import.meta.url))).mtimeMs;
+  const sources = fileURLToPath(new URL('../../src/store/', import.meta.url));
+  const newer = readdirSync(sources).filter((name) => statSync(join(sources, name)).mtimeMs > compiled);
+  expect(newer, 'src/store changed since the last build: run npm run build').toEqual([]);
+});
 
 const threadedHarness = async () => {
   const dir = mkdtempSync(join(tmpdir(), 'beacon-sqlite-thread-contract-'));
@@ -127,10 +140,15 @@ describe('ThreadedSqliteStore', () => {
     db.close();
     const store = await ThreadedSqliteStore.open(file);
     try {
-      const error = await store.load().then(() => undefined, (e: unknown) => e);
-      expect(error).toBeInstanceOf(StoreCorruptError);
-      expect((error as Error).message).toContain(file);
-      expect((error as Error).message).toContain('api/"b"');
+      // The first load gets what open read on this thread; the second reads through the thread.
+      for (let round = 0; round < 2; round++) {
+        const error = await store.load().then(() => undefined, (e: unknown) => e);
+        expect(error).toBeInstanceOf(StoreCorruptError);
+        expect((error as Error).message).toContain(file);
+        expect((error as Error).message).toContain('api/"b"');
+      }
+      // The thread survived both: the store still writes.
+      await store.writeZone([{ owner: 'x.local.', type: 16, ttl: 60, rdata: ['AA=='] }]);
     } finally {
       await store.close();
     }
@@ -162,6 +180,8 @@ describe('ThreadedSqliteStore', () => {
     const store = await ThreadedSqliteStore.open(file);
     // The thread is private; ending it from outside is what a crash of the thread looks like from here.
     const worker = (store as unknown as { worker: { terminate(): Promise<number> } }).worker;
+    const reasons: string[] = [];
+    store.onUnexpectedStop((reason) => reasons.push(reason));
     const inFlight = store.write(put(1, 'a')).then(() => 'written', (e: unknown) => e);
     await worker.terminate();
     const outcome = await inFlight;
@@ -170,6 +190,24 @@ describe('ThreadedSqliteStore', () => {
     const later = await store.load().then(() => undefined, (e: unknown) => e);
     expect(later).toBeInstanceOf(StoreUnavailableError);
     expect((later as Error).message).toMatch(/SQLite thread exited/);
+    expect(reasons).toEqual([expect.stringMatching(/SQLite thread exited/)]);
     await store.close();
+    expect(reasons).toHaveLength(1);
+  });
+
+  it('keeps its process alive while a call is in flight, and not once idle', () => {
+    const module = new URL('../../dist/store/sqlite-thread.js', import.meta.url).href;
+    const run = (body: string): string => {
+      const script = `const { ThreadedSqliteStore } = await import(${JSON.stringify(module)});
+        const store = await ThreadedSqliteStore.open(${JSON.stringify(file)});
+        ${body}`;
+      // `timeout` fails a process that never exits.
+      return execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 15_000 }).trim();
+    };
+    // Opened and never closed, the idle thread holds nothing open: the process exits.
+    expect(run("console.log('opened');")).toBe('opened');
+    // A write nobody awaits keeps the process alive until it is durable and answered.
+    const record = { service: 'api', spec: { id: 'a', address: '10.0.0.1', port: 80, tags: [], metadata: {} }, health: 'passing', healthSince: 1, lastHeartbeat: 1, maintenance: false, registeredAt: 1 };
+    expect(run(`store.write({ kind: 'put', index: 1, record: ${JSON.stringify(record)} }).then(() => console.log('written'), (e) => console.log('failed', e.message));`)).toBe('written');
   });
 });
