@@ -3,6 +3,8 @@
  * sent, one at a time in the order sent, so transactions commit in the order the write path issued them. A
  * write commits and syncs the WAL on this thread (nothing else runs here) before it is answered.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { StoreCorruptError, StoreUnavailableError } from '../errors.js';
 import { SqliteStore } from './sqlite.js';
@@ -48,7 +50,23 @@ function indexOf(store: SqliteStore): number | undefined {
   }
 }
 
+/**
+ * Lower this thread's scheduling priority (nice 10; Linux, best effort). On a machine whose cores are busy
+ * (DNS load, registering clients), the thread's wake-ups otherwise take a core from the event loop that
+ * answers DNS; a write waits for its fsync anyway, so this thread can better wait for a core.
+ */
+function yieldToEventLoop(): void {
+  try {
+    // On Linux /proc/thread-self names this thread's id, and setpriority on a thread id sets that thread's.
+    const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(threadId) && threadId > 0) setPriority(threadId, 10);
+  } catch {
+    // Not Linux, or not allowed: the thread keeps the process's priority.
+  }
+}
+
 async function main(): Promise<void> {
+  yieldToEventLoop();
   const port = parentPort;
   if (port === null) throw new Error('sqlite-thread-worker runs as a worker thread only');
   const data = workerData as SqliteThreadData;

@@ -4,7 +4,7 @@
  * arrive with their classes and messages, and the event loop of its caller never runs SQLite.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -193,6 +193,24 @@ describe('ThreadedSqliteStore', () => {
     expect(reasons).toEqual([expect.stringMatching(/SQLite thread exited/)]);
     await store.close();
     expect(reasons).toHaveLength(1);
+  });
+
+  it('runs its thread at nice 10, so a busy machine gives the event loop the core first (Linux)', async () => {
+    /** How many of this process's threads run at nice 10 (field 19 of /proc/self/task/TID/stat). */
+    const niced = (): number =>
+      readdirSync('/proc/self/task').filter((tid) => {
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16] === '10';
+      }).length;
+    const before = niced();
+    const store = await ThreadedSqliteStore.open(file);
+    try {
+      await store.write(put(1, 'a'));
+      expect(niced()).toBe(before + 1);
+    } finally {
+      await store.close();
+    }
+    expect(niced()).toBe(before);
   });
 
   it('keeps its process alive while a call is in flight, and not once idle', () => {
