@@ -12,10 +12,10 @@
  * of the records written (loading sends their text, decoded here).
  */
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { StoreCorruptError, StoreUnavailableError } from '../errors.js';
-import { join } from 'node:path';
 import { SQLITE_FILE_NAME, SqliteStore, decodeRecordTexts, makePrivateDirectory, type SqliteStoreOptions, type StoredTexts } from './sqlite.js';
 import type { SqliteOpened, SqliteReply, SqliteRequest, SqliteThreadData, SqliteThreadError } from './sqlite-thread-protocol.js';
 import type { LocalStore, StoreSnapshot, StoreWrite } from './store.js';
