@@ -28,7 +28,8 @@ export interface SqliteStoreOptions {
    *
    * Both run SQLite with `synchronous=NORMAL`, so a commit never waits for the disk on the event loop (an
    * fsync there stalls DNS for milliseconds, tens under load). `full` then makes the commit durable itself:
-   * one `fdatasync` of the WAL file on libuv's thread pool before the write resolves. Everything up to the
+   * one `fdatasync` of the WAL file before the write resolves, on libuv's thread pool (or on the store's own
+   * thread: ThreadedSqliteStore, whose thread also runs the checkpoints, see sqlite-thread.ts). Everything up to the
    * commit frame is in that file, and in WAL mode SQLite itself syncs the WAL before each checkpoint and
    * its header when the WAL is reused (https://www.sqlite.org/pragma.html#pragma_synchronous), so an
    * acknowledged write is as durable as with `synchronous=FULL`.
