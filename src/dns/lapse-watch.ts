@@ -7,6 +7,7 @@
  * Cost: O(log n) per watched instance per TTL period, never a scan of a service.
  */
 import { DeadlineHeap } from '../registry/deadline-heap.js';
+import { textHash } from '../text-hash.js';
 
 /** An instance whose deadline passed: the owner decides whether it really lapsed. */
 export interface DueInstance {
@@ -20,7 +21,7 @@ export interface DueInstance {
  * deadline (docs/ARCHITECTURE.md, 'Habits' 14); the owner unwatches an object it replaces.
  */
 export class LapseWatch<I extends DueInstance = DueInstance> {
-  private readonly deadlines = new DeadlineHeap<undefined, I>();
+  private readonly deadlines = new DeadlineHeap<undefined, I>((instance) => textHash(instance.id, textHash(instance.service)));
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt = Infinity;
 

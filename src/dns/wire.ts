@@ -6,6 +6,7 @@
  * EDNS(0) OPT (RFC 6891) and truncation that never leaves a partial answer section (RFC 2181 §9).
  */
 import { foldAscii, foldOctet } from '../ascii.js';
+import { FNV_OFFSET, FNV_PRIME, textHash } from '../text-hash.js';
 import { type Name, type Label, foldedWireName, namesEqual, suffixKeys, MAX_NAME_OCTETS } from './name.js';
 import { type ResourceRecord, RRType, CLASS_IN } from './records.js';
 import type { RdataWriter } from './rr/codec.js';
@@ -85,18 +86,13 @@ export class ParsedQuery {
   }
 }
 
-/** FNV-1a (32-bit) offset basis and prime: a cheap, well-spread hash of short octet strings. */
-const FNV_OFFSET = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
-
 /**
  * The hash `parseQuery` leaves in `ParsedQuery.keyHash`, of a cache key held as a latin1 string (one char per
  * octet): lets the response cache find a question without making a string of its key on every request.
+ * `parseQuery` computes the same FNV-1a over the question's octets as they are read.
  */
 export function questionKeyHash(key: string): number {
-  let h = FNV_OFFSET;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), FNV_PRIME);
-  return h;
+  return textHash(key);
 }
 
 /**

@@ -2,6 +2,7 @@ import { InstanceNotFoundError, NameConflictError, ServiceNotFoundError } from '
 import { systemClock, type Clock } from '../clock.js';
 import { silentLogger, type Logger } from '../log.js';
 import { foldAscii } from '../ascii.js';
+import { textHash } from '../text-hash.js';
 import { Selector } from '../balancer/selector.js';
 import type { RandomSource } from '../balancer/strategies.js';
 import { compactSpec } from './compact-spec.js';
@@ -57,7 +58,7 @@ export class ServiceRegistry {
   private readonly externalTtl: boolean;
   private readonly table = new InstanceTable();
   /** Every record's `deadlineOf`, kept as records are stored: the reaper's next wake-up without a scan. */
-  private readonly deadlines = new DeadlineHeap<undefined>();
+  private readonly deadlines = new DeadlineHeap<undefined>(textHash);
   /** Instance counts for `stats()`, adjusted by every store (a scan costs tens of ms at 100,000 instances). */
   private readonly tally = { total: 0, healthy: 0, unhealthy: 0, unknown: 0, maintenance: 0 };
   private readonly listeners = new Set<ChangeListener>();
