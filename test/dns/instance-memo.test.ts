@@ -1,9 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { GenerationalMemo } from '../../src/dns/instance-memo.js';
 
 const keys = (n: number) => Array.from({ length: n }, (_, i) => ({ i }));
 
 describe('GenerationalMemo', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
   it('keeps hitting a working set as large as a generation, read in the same order each time', () => {
     const memo = new GenerationalMemo<{ i: number }, number>(100);
     const all = keys(100);
@@ -77,6 +81,56 @@ describe('GenerationalMemo', () => {
       }
     }
     expect(memo.get(all[0]!)).toBe(999);
+    expect(memo.generationSize).toBe(10);
+  });
+
+  it('marks the keys it held in weak sets of at most 4,096 keys each, however many keys are live', () => {
+    // One weak set of every live key grew with the registry, each growth a rehash of the whole table.
+    const adds = new Map<WeakSet<WeakKey>, number>();
+    const add = WeakSet.prototype.add;
+    vi.spyOn(WeakSet.prototype, 'add').mockImplementation(function (this: WeakSet<WeakKey>, key: WeakKey) {
+      adds.set(this, (adds.get(this) ?? 0) + 1);
+      return add.call(this, key);
+    });
+    const memo = new GenerationalMemo<{ i: number }, number>(1000);
+    const live = keys(50_000);
+    for (const k of live) memo.set(k, k.i);
+    expect(adds.size).toBeGreaterThanOrEqual(12);
+    expect(Math.max(...adds.values())).toBeLessThanOrEqual(4096);
+  });
+
+  it('still tells a returning key from a new one across chunks of marks: grows to a working set of 20,000', () => {
+    const memo = new GenerationalMemo<{ i: number }, number>(1000);
+    const all = keys(20_000);
+    const missesPerPass: number[] = [];
+    for (let pass = 0; pass < 10; pass++) {
+      let misses = 0;
+      for (const k of all) {
+        if (memo.get(k) === undefined) {
+          misses++;
+          memo.set(k, k.i);
+        }
+      }
+      missesPerPass.push(misses);
+    }
+    expect(missesPerPass.slice(-2)).toEqual([0, 0]);
+    expect(memo.generationSize).toBeGreaterThanOrEqual(10_000);
+  });
+
+  it('forgets a deleted key in whichever chunk marked it', () => {
+    const memo = new GenerationalMemo<{ i: number }, number>(10);
+    const first = { i: -1 };
+    memo.set(first, -1);
+    for (const k of keys(10_000)) memo.set(k, k.i); // `first` is marked in the oldest chunk by now
+    memo.delete(first);
+    // Memoised again after a delete it is new, not a return: 1,000 such keys never make the memo grow.
+    for (let n = 0; n < 1000; n++) {
+      const k = { i: n };
+      memo.set(k, n);
+      memo.delete(k);
+      memo.set(k, n);
+    }
+    memo.set(first, -1);
     expect(memo.generationSize).toBe(10);
   });
 
