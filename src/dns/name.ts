@@ -7,6 +7,7 @@
  */
 import { foldAscii, foldOctet } from '../ascii.js';
 import { InvalidArgumentError } from '../errors.js';
+import { GenerationalMemo } from './instance-memo.js';
 
 /** One label: 0..63 raw octets. */
 export type Label = Buffer;
@@ -46,8 +47,12 @@ export function joinNames(child: Name, parent: Name): Name {
 }
 
 // Labels and names are immutable and the authority shares them (the domain, service names), so their keys
-// are computed once. WeakMaps: nothing is kept alive by the memo.
-const labelKeys = new WeakMap<Label, string>();
+// are computed once. Weak: nothing is kept alive by the memo. Labels in generations (instance-memo.ts): every
+// instance's own label passes through here once as its records are built, and a WeakMap of them all grew
+// with the registry, rehashed whole at each doubling (docs/ARCHITECTURE.md, 'Habits' 15); the shared ones
+// are read again and again and stay.
+const LABEL_GENERATION = 4096;
+const labelKeys = new GenerationalMemo<Label, string>(LABEL_GENERATION);
 const suffixKeyMemo = new WeakMap<Name, string[]>();
 
 /** The key of one label: its length char and its octets as latin1, A-Z folded (RFC 4343). */
