@@ -15,16 +15,13 @@
  * in one step, and one registration that took the position index from 32,768 to 65,536 keys held the event
  * loop for 5-14 ms per table on a host where fresh memory costs about 3 ms per MiB.
  */
+import { shardOf } from '../sharded-map.js';
 
 interface Entry<T, K> {
   readonly key: K;
   readonly deadline: number;
   readonly value: T;
 }
-
-/** log2 of the number of shards: 64 keeps each shard's tables under about 2,000 keys at 100,000 instances. */
-const SHARD_BITS = 6;
-const SHARD_MASK = (1 << SHARD_BITS) - 1;
 
 /**
  * Deadlines (ms) of keyed items; `value` travels with its key (e.g. the service and id it names). Keys are
@@ -92,8 +89,7 @@ export class DeadlineHeap<T, K = string> {
   }
 
   private shardIndex(key: K): number {
-    const h = this.shardHash(key);
-    return (h ^ (h >>> 16)) & SHARD_MASK;
+    return shardOf(this.shardHash(key));
   }
 
   private earliestShard(): HeapShard<T, K> | undefined {
