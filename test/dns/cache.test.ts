@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AuthorityAnswer } from '../../src/dns/authority.js';
-import { ResponseCache, variantFor } from '../../src/dns/cache.js';
+import { ResponseCache, storedBefore, variantFor } from '../../src/dns/cache.js';
 import { CacheInvalidation } from '../../src/dns/cache-invalidation.js';
 import { ENUM_TAG, SOA_TAG, instanceTag, nameTag, serviceTag } from '../../src/dns/cache-tags.js';
 import dnsPacket from 'dns-packet';
@@ -15,6 +15,10 @@ const answer = (tags: string[]): AuthorityAnswer => ({ rcode: 0, aa: true, answe
 const variant = (size: number) => ({ bytes: Buffer.alloc(size), answerOffsets: undefined });
 
 describe('ResponseCache bounds', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
   it('evicts the oldest entries once reply bytes pass the budget, never the entry being stored', () => {
     const cache = new ResponseCache(1_000, 1_000);
     for (const key of ['a', 'b', 'c']) cache.storeVariant(cache.set(key, answer([`svc:${key}`])), 0, variant(400));
@@ -68,6 +72,50 @@ describe('ResponseCache bounds', () => {
       cache.clear();
       expect(find(cache, one)).toBeUndefined();
     }
+  });
+
+  it('evicts in the order entries were stored, across its shards, under both bounds', () => {
+    const byCount = new ResponseCache(100, 1_000_000);
+    const keys = Array.from({ length: 500 }, (_, i) => `question-${i}`);
+    for (const key of keys) byCount.set(key, answer([`inst:${key}`]));
+    expect(byCount.size).toBe(100);
+    expect(keys.filter((key) => byCount.get(key) !== undefined)).toEqual(keys.slice(-100));
+    const byBytes = new ResponseCache(1_000, 1_000);
+    for (const key of keys) byBytes.storeVariant(byBytes.set(key, answer([`inst:${key}`])), 0, variant(100));
+    expect(keys.filter((key) => byBytes.get(key) !== undefined)).toEqual(keys.slice(-10));
+    // Replacing an entry stores it anew: it is now the newest, evicted last.
+    byBytes.storeVariant(byBytes.set('question-490', answer([])), 0, variant(100));
+    byBytes.storeVariant(byBytes.set('one-more', answer([])), 0, variant(100));
+    // 490 went back in and stays; 491, now the oldest, made room for one-more.
+    expect(keys.filter((key) => byBytes.get(key) !== undefined)).toEqual(['question-490', ...keys.slice(-8)]);
+    expect(byBytes.get('one-more')).toBeDefined();
+  });
+
+  it('compares insertion counts as serial numbers, so the count can wrap at 2^30', () => {
+    expect(storedBefore(1, 2)).toBe(true);
+    expect(storedBefore(2, 1)).toBe(false);
+    expect(storedBefore(5, 5)).toBe(false);
+    expect(storedBefore(2 ** 30 - 1, 0)).toBe(true); // the last count before the wrap precedes the first after it
+    expect(storedBefore(0, 2 ** 30 - 1)).toBe(false);
+    expect(storedBefore(2 ** 30 - 10, 5)).toBe(true);
+  });
+
+  it('keeps every table it grows under a 64th of its questions (each growth copies a whole table)', () => {
+    let largest = 0;
+    const set = Map.prototype.set;
+    vi.spyOn(Map.prototype, 'set').mockImplementation(function (this: Map<unknown, unknown>, key: unknown, value: unknown) {
+      const result = set.call(this, key, value);
+      largest = Math.max(largest, this.size);
+      return result;
+    });
+    const cache = new ResponseCache(100_000, 1_000_000_000);
+    for (let i = 0; i < 20_000; i++) cache.set(`question-${i}`, answer([`inst:${i}`, 'svc:all']));
+    vi.restoreAllMocks();
+    expect(cache.size).toBe(20_000);
+    expect(largest).toBeGreaterThan(200);
+    expect(largest).toBeLessThan(600); // about 20,000 / 64 per shard; one Map per table would reach 20,000
+    expect(cache.invalidate('svc:all')).toBe(20_000);
+    expect(cache.size).toBe(0);
   });
 
   it('bounds the number of questions too', () => {
