@@ -16,8 +16,9 @@ export function shardOf(hash: number): number {
 }
 
 /**
- * A Map in SHARD_COUNT shards, keys spread by `hashOf` (the same key must always hash the same). Iteration
- * goes shard by shard, each in insertion order, which is not the insertion order of the whole.
+ * A Map in SHARD_COUNT shards, keys spread by `hashOf` (the same key must always hash the same). A caller
+ * that already has a key's hash passes it to the `...Hashed` methods, which skip `hashOf`: on the request
+ * path the hash comes with the parsed question. No iteration: the shards' orders are not the whole's.
  */
 export class ShardedMap<K, V> {
   private readonly shards: Map<K, V>[] = Array.from({ length: SHARD_COUNT }, () => new Map<K, V>());
@@ -40,20 +41,14 @@ export class ShardedMap<K, V> {
     return this.shardFor(key).has(key);
   }
 
-  /** Set `key` to `value` (a new key goes last in its shard; a present one keeps its place). */
+  /** Set `key` to `value`. */
   set(key: K, value: V): this {
-    const shard = this.shardFor(key);
-    const before = shard.size;
-    shard.set(key, value);
-    this.count += shard.size - before;
-    return this;
+    return this.setHashed(key, this.hashOf(key), value);
   }
 
   /** Remove `key`; true when it was present. */
   delete(key: K): boolean {
-    if (!this.shardFor(key).delete(key)) return false;
-    this.count--;
-    return true;
+    return this.deleteHashed(key, this.hashOf(key));
   }
 
   /** Remove every key. */
@@ -62,14 +57,25 @@ export class ShardedMap<K, V> {
     this.count = 0;
   }
 
-  /** The value inserted first in each shard that has any. */
-  *heads(): Generator<V> {
-    for (const shard of this.shards) {
-      for (const value of shard.values()) {
-        yield value;
-        break;
-      }
-    }
+  /** `get` of a key whose `hashOf` is `hash`. */
+  getHashed(key: K, hash: number): V | undefined {
+    return this.shards[shardOf(hash)]!.get(key);
+  }
+
+  /** `set` of a key whose `hashOf` is `hash`. */
+  setHashed(key: K, hash: number, value: V): this {
+    const shard = this.shards[shardOf(hash)]!;
+    const before = shard.size;
+    shard.set(key, value);
+    this.count += shard.size - before;
+    return this;
+  }
+
+  /** `delete` of a key whose `hashOf` is `hash`. */
+  deleteHashed(key: K, hash: number): boolean {
+    if (!this.shards[shardOf(hash)]!.delete(key)) return false;
+    this.count--;
+    return true;
   }
 
   private shardFor(key: K): Map<K, V> {

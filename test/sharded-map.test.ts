@@ -26,18 +26,17 @@ describe('ShardedMap', () => {
     }
   });
 
-  it('hands out the first value of each shard that has any, in insertion order within it', () => {
-    const map = new ShardedMap<number, string>((n) => n);
-    expect([...map.heads()]).toEqual([]);
-    // A key that is its own hash lands in shard key % SHARD_COUNT (below 2^16 the high half mixes in nothing).
-    for (let n = 0; n < 3 * SHARD_COUNT; n++) map.set(n, `v${n}`);
-    const heads = [...map.heads()];
-    expect(heads).toHaveLength(SHARD_COUNT);
-    expect(new Set(heads)).toEqual(new Set(Array.from({ length: SHARD_COUNT }, (_, n) => `v${n}`)));
-    map.delete(0);
-    expect([...map.heads()]).toContain(`v${SHARD_COUNT}`); // the next in key 0's shard moved up
-    map.set(SHARD_COUNT, 'changed'); // a present key keeps its place
-    expect([...map.heads()]).toContain('changed');
+  it('finds by a hash the caller passes exactly what hashOf would find', () => {
+    const map = new ShardedMap<string, number>(textHash);
+    for (let i = 0; i < 1_000; i++) map.setHashed(`k${i}`, textHash(`k${i}`), i);
+    expect(map.size).toBe(1_000);
+    expect(map.get('k500')).toBe(500);
+    expect(map.getHashed('k500', textHash('k500'))).toBe(500);
+    map.set('k1', -1);
+    expect(map.getHashed('k1', textHash('k1'))).toBe(-1);
+    expect(map.deleteHashed('k2', textHash('k2'))).toBe(true);
+    expect(map.has('k2')).toBe(false);
+    expect(map.size).toBe(999);
   });
 
   it('spreads text keys evenly: no shard holds more than twice its share of 100,000', () => {

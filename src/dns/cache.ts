@@ -115,8 +115,9 @@ export class CacheEntry implements StoredVariant {
   others: Map<number, OtherVariant> | undefined = undefined;
   /** The next entry whose key has the same hash (ResponseCache.find), most recent first. */
   sameHash: CacheEntry | undefined = undefined;
-  /** When it was stored, in the cache's insertion count (wrapping: see `storedBefore`). */
-  seq = 0;
+  /** The entries stored just before and just after this one (ResponseCache evicts the oldest first). */
+  older: CacheEntry | undefined = undefined;
+  newer: CacheEntry | undefined = undefined;
 
   constructor(
     readonly key: string,
@@ -181,24 +182,14 @@ function hasTag(tags: string | readonly string[], tag: string): boolean {
   return typeof tags === 'string' ? tags === tag : tags.includes(tag);
 }
 
-/**
- * Insertion counts wrap at 2^30, so `seq` stays a small integer (stored unboxed). Two counts compare as
- * serial numbers (RFC 1982 §3.2): exact while they are less than 2^29 insertions apart, which a full cache
- * guarantees (it evicts in insertion order); entries older than that in a cache that was not full may be
- * evicted a little out of order, which costs nothing but a miss.
- */
-const SEQ_MASK = 0x3fffffff;
-
-/** Whether an entry stored at `a` was stored before one stored at `b`. */
-export function storedBefore(a: number, b: number): boolean {
-  return ((a - b) & SEQ_MASK) > SEQ_MASK >>> 1;
-}
-
 
 /** The response cache with tag-based invalidation. */
 export class ResponseCache {
-  /** Entries by key; each shard in insertion order, so the oldest entry is the oldest of the shards' first. */
+  /** Entries by key (hashed by questionKeyHash). */
   private readonly entries = new ShardedMap<string, CacheEntry>(questionKeyHash);
+  /** Both ends of the entries in the order they were stored, linked through `older` and `newer`. */
+  private oldestEntry: CacheEntry | undefined;
+  private newestEntry: CacheEntry | undefined;
   /**
    * The same entries by key hash, colliding ones chained through `sameHash`: the request path finds its
    * question from the parsed key octets without turning them into a string (making and hashing that string
@@ -216,8 +207,7 @@ export class ResponseCache {
   private readonly zoneSerial: ZoneSerialValue = { value: -1 };
   /** Stored replies holding the zone's moving SOA serial at `serialAt` (those with `serialZone` set). */
   private serialHolders = 0;
-  /** Entries stored so far, wrapping (CacheEntry.seq). */
-  private stored = 0;
+
   /** Keys of SOA-tagged entries with a reply (or pending answer) whose serial cannot be rewritten: dropped on a move. */
   private readonly serialMisses = new Set<string>();
   private bytesHeld = 0;
@@ -270,9 +260,9 @@ export class ResponseCache {
     if (!live) return stored;
     this.bytesHeld += variantBytes(stored);
     while (this.bytesHeld > this.maxBytes) {
-      const oldest = this.oldest();
-      if (oldest === undefined || oldest === entry) break; // what is left is this entry and newer ones
-      this.delete(oldest.key);
+      const oldest = this.oldestEntry;
+      // What is left is this entry and newer ones; a delete that finds nothing would loop forever.
+      if (oldest === undefined || oldest === entry || !this.delete(oldest.key)) break;
     }
     return stored;
   }
@@ -289,7 +279,7 @@ export class ResponseCache {
 
   /** The entry whose key is the octets `key[0, length)`, hashed to `hash` (questionKeyHash), if cached. */
   find(key: Buffer, length: number, hash: number): CacheEntry | undefined {
-    let entry = this.byHash.get(hash);
+    let entry = this.byHash.getHashed(hash, hash);
     while (entry !== undefined && !sameKey(entry.key, key, length)) entry = entry.sameHash;
     return entry;
   }
@@ -299,26 +289,25 @@ export class ResponseCache {
    * checks the keys itself (`hasKey`, or an equally strict test of its own).
    */
   hashed(hash: number): CacheEntry | undefined {
-    return this.byHash.get(hash);
+    return this.byHash.getHashed(hash, hash);
   }
 
   /** Store an answer (replacing any entry for the key) and index it under its tags. */
   set(key: string, answer: AuthorityAnswer): CacheEntry {
-    this.delete(key);
-    if (this.entries.size >= this.maxEntries) {
-      const oldest = this.oldest();
-      if (oldest !== undefined) this.delete(oldest.key);
-    }
-    const tags = answer.tags.length === 1 ? (answer.tags[0] as string) : answer.tags.slice();
     const hash = questionKeyHash(key);
+    this.delete(key, hash);
+    if (this.entries.size >= this.maxEntries && this.oldestEntry !== undefined) this.delete(this.oldestEntry.key);
+    const tags = answer.tags.length === 1 ? (answer.tags[0] as string) : answer.tags.slice();
     const entry = new CacheEntry(key, tags, answer.rcode, answer.rotation, answer);
-    entry.seq = this.stored;
-    this.stored = (this.stored + 1) & SEQ_MASK;
-    this.entries.set(key, entry);
+    this.entries.setHashed(key, hash, entry);
+    entry.older = this.newestEntry;
+    if (this.newestEntry === undefined) this.oldestEntry = entry;
+    else this.newestEntry.newer = entry;
+    this.newestEntry = entry;
     // Until its reply is stored with the serial's offset, the entry holds the serial only in `answer`.
     if (answer.tags.includes(SOA_TAG)) this.serialMisses.add(key);
-    entry.sameHash = this.byHash.get(hash);
-    this.byHash.set(hash, entry);
+    entry.sameHash = this.byHash.getHashed(hash, hash);
+    this.byHash.setHashed(hash, hash, entry);
     for (const tag of answer.tags) {
       const keys = this.byTag.get(tag);
       if (keys === undefined || keys === key) this.byTag.set(tag, key);
@@ -362,6 +351,8 @@ export class ResponseCache {
     this.serialHolders = 0;
     this.serialMisses.clear();
     this.entries.clear();
+    this.oldestEntry = undefined;
+    this.newestEntry = undefined;
     this.byHash.clear();
     this.byTag.clear();
     this.bytesHeld = 0;
@@ -378,11 +369,13 @@ export class ResponseCache {
     return this.invalidatedCount;
   }
 
-  private delete(key: string): boolean {
-    const entry = this.entries.get(key);
+  /** Drop the entry of `key` (`hash`: its questionKeyHash, when the caller has it). */
+  private delete(key: string, hash = questionKeyHash(key)): boolean {
+    const entry = this.entries.getHashed(key, hash);
     if (!entry) return false;
-    this.entries.delete(key);
-    this.unchain(entry);
+    this.entries.deleteHashed(key, hash);
+    this.unlink(entry);
+    this.unchain(entry, hash);
     this.bytesHeld -= entryBytes(entry);
     if (entry.serialZone !== undefined) this.serialHolders--;
     if (entry.others) for (const variant of entry.others.values()) if (variant.serialZone !== undefined) this.serialHolders--;
@@ -410,20 +403,23 @@ export class ResponseCache {
     return true;
   }
 
-  /** The entry stored first of those cached: the first of some shard, each shard being in insertion order. */
-  private oldest(): CacheEntry | undefined {
-    let oldest: CacheEntry | undefined;
-    for (const head of this.entries.heads()) if (oldest === undefined || storedBefore(head.seq, oldest.seq)) oldest = head;
-    return oldest;
+  /** Take `entry` out of the order of storing. */
+  private unlink(entry: CacheEntry): void {
+    const { older, newer } = entry;
+    if (older === undefined) this.oldestEntry = newer;
+    else older.newer = newer;
+    if (newer === undefined) this.newestEntry = older;
+    else newer.older = older;
+    entry.older = undefined;
+    entry.newer = undefined;
   }
 
-  /** Take `entry` out of its hash chain (the hash is computed again: not kept, to save memory per entry). */
-  private unchain(entry: CacheEntry): void {
-    const hash = questionKeyHash(entry.key);
-    const head = this.byHash.get(hash);
+  /** Take `entry` out of its hash chain (`hash`: its key's; not kept per entry, to save memory). */
+  private unchain(entry: CacheEntry, hash: number): void {
+    const head = this.byHash.getHashed(hash, hash);
     if (head === entry) {
-      if (entry.sameHash === undefined) this.byHash.delete(hash);
-      else this.byHash.set(hash, entry.sameHash);
+      if (entry.sameHash === undefined) this.byHash.deleteHashed(hash, hash);
+      else this.byHash.setHashed(hash, hash, entry.sameHash);
     } else {
       let before = head;
       while (before !== undefined && before.sameHash !== entry) before = before.sameHash;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AuthorityAnswer } from '../../src/dns/authority.js';
-import { ResponseCache, storedBefore, variantFor } from '../../src/dns/cache.js';
+import { ResponseCache, variantFor } from '../../src/dns/cache.js';
 import { CacheInvalidation } from '../../src/dns/cache-invalidation.js';
 import { ENUM_TAG, SOA_TAG, instanceTag, nameTag, serviceTag } from '../../src/dns/cache-tags.js';
 import dnsPacket from 'dns-packet';
@@ -89,15 +89,15 @@ describe('ResponseCache bounds', () => {
     // 490 went back in and stays; 491, now the oldest, made room for one-more.
     expect(keys.filter((key) => byBytes.get(key) !== undefined)).toEqual(['question-490', ...keys.slice(-8)]);
     expect(byBytes.get('one-more')).toBeDefined();
-  });
-
-  it('compares insertion counts as serial numbers, so the count can wrap at 2^30', () => {
-    expect(storedBefore(1, 2)).toBe(true);
-    expect(storedBefore(2, 1)).toBe(false);
-    expect(storedBefore(5, 5)).toBe(false);
-    expect(storedBefore(2 ** 30 - 1, 0)).toBe(true); // the last count before the wrap precedes the first after it
-    expect(storedBefore(0, 2 ** 30 - 1)).toBe(false);
-    expect(storedBefore(2 ** 30 - 10, 5)).toBe(true);
+    // Entries dropped from the middle, the oldest and the newest leave the order of the rest intact.
+    const mixed = new ResponseCache(6, 1_000_000);
+    for (const key of ['a', 'b', 'c', 'd', 'e', 'f']) mixed.set(key, answer([`inst:${key}`]));
+    for (const key of ['c', 'a', 'f']) mixed.invalidate(`inst:${key}`);
+    for (const key of ['g', 'h', 'i', 'j']) mixed.set(key, answer([`inst:${key}`]));
+    expect(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'].filter((key) => mixed.get(key) !== undefined)).toEqual(['d', 'e', 'g', 'h', 'i', 'j']); // b, the oldest left, made room for j
+    for (const key of ['k', 'l', 'm']) mixed.set(key, answer([`inst:${key}`]));
+    expect(mixed.size).toBe(6);
+    expect(['d', 'e', 'g', 'h', 'i', 'j', 'k', 'l', 'm'].filter((key) => mixed.get(key) !== undefined)).toEqual(['h', 'i', 'j', 'k', 'l', 'm']);
   });
 
   it('keeps every table it grows under a 64th of its questions (each growth copies a whole table)', () => {
