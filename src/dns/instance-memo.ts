@@ -12,8 +12,8 @@
  *
  * A working set larger than a generation would still miss on many reads, each miss rebuilding what was let
  * go a moment before (a deploy growing fifty services to a thousand instances each while DNS lists them
- * all: the rebuilds took a third of the daemon's time). So the memo remembers which keys it has held (in
- * WeakSets: a key's mark dies with it too), and once the keys it let go and is asked for again pass
+ * all: the rebuilds took a third of the daemon's time). So the memo remembers which keys it has held (a
+ * sample of them, below), and once the keys it let go and is asked for again pass
  * 1/RETURNS_PER_GROWTH of a generation, it doubles the generation (at most once per generation): it grows
  * to the working set that keeps coming back, within a generation or two of the first misses. Keys read once
  * (a cold registry asked each name once) never come back and never make it grow. It stops growing once its
@@ -21,28 +21,24 @@
  * one entry per live key that is read again and again, which is what rebuilding each one every time would
  * allocate anyway; it never shrinks, but entries die with their keys.
  *
- * The marks of held keys are kept in a ring of WeakSets of HELD_CHUNK keys each, the oldest dropped once
- * there are HELD_CHUNKS of them: a key memoised more than HELD_CHUNK * HELD_CHUNKS memoisations ago counts as
- * new when it comes back. One WeakSet of every live key grew with the registry, and V8 grows a weak table
- * by rehashing it whole into one twice its size: at 43,691 keys that took 20 ms of the event loop
- * (docs/ARCHITECTURE.md, 'Habits' 15).
+ * It marks one in HELD_SAMPLE of the unmarked keys it memoises (in a WeakSet: a mark dies with its key) and
+ * counts a marked key coming back as HELD_SAMPLE returns: keys let go come back in no particular relation
+ * to the order they were first memoised, so the sample's returns stand for all of them. A WeakSet of every
+ * live key grew with the registry, and V8 grows a weak table by rehashing it whole into one twice its size
+ * (20 ms at 43,691 keys, on the event loop; docs/ARCHITECTURE.md, 'Habits' 15); the sample's table is a
+ * sixteenth of that.
  */
 const RETURNS_PER_GROWTH = 32;
-/** Keys marked per WeakSet of the ring: its table stays under 8,192 slots (a growth step under 1 ms). */
-const HELD_CHUNK = 4096;
-/** WeakSets in the ring: the last 131,072 memoisations are remembered. */
-const HELD_CHUNKS = 32;
+/** One key in this many memoised anew is marked; a marked key's return counts this many times. */
+const HELD_SAMPLE = 16;
 
 export class GenerationalMemo<K extends object, V> {
   private young = new WeakMap<K, V>();
   private old = new WeakMap<K, V>();
-  /**
-   * Keys memoised (the last HELD_CHUNK * HELD_CHUNKS), oldest chunk first: a miss on one of these is a key
-   * let go too soon.
-   */
-  private readonly held: WeakSet<K>[] = [new WeakSet()];
-  /** Keys marked in the newest chunk of `held`. */
-  private heldInNewest = 0;
+  /** A sample of the keys memoised and still alive: a miss on one of these is a key let go too soon. */
+  private readonly held = new WeakSet<K>();
+  /** Unmarked keys memoised since the last one marked. */
+  private unmarked = 0;
   /** Insertions into `young` since it was made, and how many of them were keys let go too soon. */
   private filled = 0;
   private returned = 0;
@@ -71,8 +67,12 @@ export class GenerationalMemo<K extends object, V> {
 
   /** Memoise `value` for `key`. */
   set(key: K, value: V): void {
-    if (!this.wasHeld(key)) this.hold(key);
-    else if (!this.young.has(key) && !this.old.has(key)) this.noteReturn();
+    if (this.held.has(key)) {
+      if (!this.young.has(key) && !this.old.has(key)) this.noteReturn();
+    } else if (++this.unmarked === HELD_SAMPLE) {
+      this.unmarked = 0;
+      this.held.add(key);
+    }
     this.insert(key, value);
   }
 
@@ -80,28 +80,12 @@ export class GenerationalMemo<K extends object, V> {
   delete(key: K): void {
     this.young.delete(key);
     this.old.delete(key);
-    for (const chunk of this.held) chunk.delete(key);
-  }
-
-  private wasHeld(key: K): boolean {
-    for (const chunk of this.held) if (chunk.has(key)) return true;
-    return false;
-  }
-
-  /** Mark `key` as held, in the newest chunk of the ring (starting another, and dropping the oldest, when full). */
-  private hold(key: K): void {
-    if (this.heldInNewest === HELD_CHUNK) {
-      this.held.push(new WeakSet());
-      if (this.held.length > HELD_CHUNKS) this.held.shift();
-      this.heldInNewest = 0;
-    }
-    this.held[this.held.length - 1]!.add(key);
-    this.heldInNewest++;
+    this.held.delete(key);
   }
 
   /** A key let go too soon is memoised again (see RETURNS_PER_GROWTH). */
   private noteReturn(): void {
-    this.returned++;
+    this.returned += HELD_SAMPLE;
     if (!this.grown && this.returned * RETURNS_PER_GROWTH > this.generation) {
       this.generation *= 2;
       this.grown = true;
