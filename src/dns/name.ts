@@ -47,13 +47,13 @@ export function joinNames(child: Name, parent: Name): Name {
 }
 
 // Labels and names are immutable and the authority shares them (the domain, service names), so their keys
-// are computed once. Weak: nothing is kept alive by the memo. Labels in generations (instance-memo.ts): every
-// instance's own label passes through here once as its records are built, and a WeakMap of them all grew
+// are computed once. Weak: nothing is kept alive by the memo. In generations (instance-memo.ts): every
+// instance's own label and name pass through here as its records are built, and a WeakMap of them all grew
 // with the registry, rehashed whole at each doubling (docs/ARCHITECTURE.md, 'Habits' 15); the shared ones
 // are read again and again and stay.
-const LABEL_GENERATION = 4096;
-const labelKeys = new GenerationalMemo<Label, string>(LABEL_GENERATION);
-const suffixKeyMemo = new WeakMap<Name, string[]>();
+const KEY_GENERATION = 4096;
+const labelKeys = new GenerationalMemo<Label, string>(KEY_GENERATION);
+const suffixKeyMemo = new GenerationalMemo<Name, string[]>(KEY_GENERATION);
 
 /** The key of one label: its length char and its octets as latin1, A-Z folded (RFC 4343). */
 function labelKey(label: Label): string {

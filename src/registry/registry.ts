@@ -317,7 +317,7 @@ export class ServiceRegistry {
     return this.lapseAt(record);
   }
 
-  /** The earliest deadline over all records: O(log n) amortised (a heap kept as records are stored). */
+  /** The earliest deadline over all records: a look at the first of each of the heap's shards (deadline-heap.ts). */
   nextDeadline(): number | undefined {
     return this.deadlines.peek()?.deadline;
   }
