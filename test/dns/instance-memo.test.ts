@@ -3,6 +3,22 @@ import { GenerationalMemo } from '../../src/dns/instance-memo.js';
 
 const keys = (n: number) => Array.from({ length: n }, (_, i) => ({ i }));
 
+/** Read `all` in order `passes` times, memoising each miss (a listing rebuilt each time); misses per pass. */
+function missesPerPass(memo: GenerationalMemo<{ i: number }, number>, all: readonly { i: number }[], passes: number): number[] {
+  const out: number[] = [];
+  for (let pass = 0; pass < passes; pass++) {
+    let misses = 0;
+    for (const k of all) {
+      if (memo.get(k) === undefined) {
+        misses++;
+        memo.set(k, k.i);
+      }
+    }
+    out.push(misses);
+  }
+  return out;
+}
+
 describe('GenerationalMemo', () => {
   afterEach(() => {
     vi.restoreAllMocks();
@@ -11,16 +27,7 @@ describe('GenerationalMemo', () => {
   it('keeps hitting a working set as large as a generation, read in the same order each time', () => {
     const memo = new GenerationalMemo<{ i: number }, number>(100);
     const all = keys(100);
-    let misses = 0;
-    for (let pass = 0; pass < 5; pass++) {
-      for (const k of all) {
-        if (memo.get(k) === undefined) {
-          misses++;
-          memo.set(k, k.i);
-        }
-      }
-    }
-    expect(misses).toBe(100); // the first pass only
+    expect(missesPerPass(memo, all, 5)).toEqual([100, 0, 0, 0, 0]); // the first pass only
     expect(all.every((k) => memo.get(k) === k.i)).toBe(true);
   });
 
@@ -49,19 +56,9 @@ describe('GenerationalMemo', () => {
   it('grows to a working set of three generations read over and over, then stops missing', () => {
     const memo = new GenerationalMemo<{ i: number }, number>(100);
     const all = keys(300);
-    const missesPerPass: number[] = [];
-    for (let pass = 0; pass < 6; pass++) {
-      let misses = 0;
-      for (const k of all) {
-        if (memo.get(k) === undefined) {
-          misses++;
-          memo.set(k, k.i);
-        }
-      }
-      missesPerPass.push(misses);
-    }
-    expect(missesPerPass[0]).toBe(300);
-    expect(missesPerPass.slice(-3)).toEqual([0, 0, 0]);
+    const misses = missesPerPass(memo, all, 6);
+    expect(misses[0]).toBe(300);
+    expect(misses.slice(-3)).toEqual([0, 0, 0]);
     expect(memo.generationSize).toBeGreaterThanOrEqual(150);
     expect(memo.generationSize).toBeLessThanOrEqual(400);
   });
@@ -100,36 +97,16 @@ describe('GenerationalMemo', () => {
   it('grows to a working set of 140,000 read over and over, counting the sample\'s returns for all', () => {
     const memo = new GenerationalMemo<{ i: number }, number>(1000);
     const all = keys(140_000);
-    const missesPerPass: number[] = [];
-    for (let pass = 0; pass < 6; pass++) {
-      let misses = 0;
-      for (const k of all) {
-        if (memo.get(k) === undefined) {
-          misses++;
-          memo.set(k, k.i);
-        }
-      }
-      missesPerPass.push(misses);
-    }
-    expect(missesPerPass.slice(-2)).toEqual([0, 0]);
+    const misses = missesPerPass(memo, all, 6);
+    expect(misses.slice(-2)).toEqual([0, 0]);
     expect(memo.generationSize).toBeGreaterThanOrEqual(70_000);
   });
 
   it('grows to a working set of 20,000 from a small generation', () => {
     const memo = new GenerationalMemo<{ i: number }, number>(1000);
     const all = keys(20_000);
-    const missesPerPass: number[] = [];
-    for (let pass = 0; pass < 10; pass++) {
-      let misses = 0;
-      for (const k of all) {
-        if (memo.get(k) === undefined) {
-          misses++;
-          memo.set(k, k.i);
-        }
-      }
-      missesPerPass.push(misses);
-    }
-    expect(missesPerPass.slice(-2)).toEqual([0, 0]);
+    const misses = missesPerPass(memo, all, 10);
+    expect(misses.slice(-2)).toEqual([0, 0]);
     expect(memo.generationSize).toBeGreaterThanOrEqual(10_000);
   });
 
