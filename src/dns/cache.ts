@@ -207,7 +207,6 @@ export class ResponseCache {
   private readonly zoneSerial: ZoneSerialValue = { value: -1 };
   /** Stored replies holding the zone's moving SOA serial at `serialAt` (those with `serialZone` set). */
   private serialHolders = 0;
-
   /** Keys of SOA-tagged entries with a reply (or pending answer) whose serial cannot be rewritten: dropped on a move. */
   private readonly serialMisses = new Set<string>();
   private bytesHeld = 0;

@@ -29,7 +29,7 @@
  * sixteenth of that.
  */
 const RETURNS_PER_GROWTH = 32;
-/** One key in this many memoised anew is marked; a marked key's return counts this many times. */
+/** One in this many unmarked keys memoised is marked; a marked key's return counts this many times. */
 const HELD_SAMPLE = 16;
 
 export class GenerationalMemo<K extends object, V> {
