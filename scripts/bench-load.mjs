@@ -5,6 +5,8 @@
 //                UDP/TCP answers (size, latency, rotation coverage) for SRV, A and PTR of a large service
 //   registration-cost (only when asked for) daemon CPU per registration over the control socket, no DNS
 //                load; with --cost-compare PATH, alternating with another build's dist/cli/main.js
+//   memory       (only when asked for) the daemon's RSS with 100,000 instances and 100,000 distinct questions
+//                cached, read from /proc with no collection forced (BENCH_DAEMON_CLI: another build's)
 // Usage: npm run bench:load [-- --quick] [--phases burst,big-service] [options below]
 // Writes bench-results/load-<time>.json and bench-results/load-latest.json. See scripts/bench/README.md.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -12,6 +14,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { runBigService } from './bench/big-service.mjs';
 import { runBurst } from './bench/burst.mjs';
+import { runDaemonMemory } from './bench/daemon-memory.mjs';
 import { runRegistrationCost } from './bench/registration-cost.mjs';
 import { dnsperfVersion } from './bench/dnsperf.mjs';
 
@@ -48,6 +51,11 @@ const { values: flags } = parseArgs({
     'cost-total': { type: 'string' },
     'cost-rounds': { type: 'string' },
     'cost-compare': { type: 'string' },
+    'memory-services': { type: 'string' },
+    'memory-instances': { type: 'string' },
+    'memory-questions': { type: 'string' },
+    'memory-load': { type: 'string', default: 'seed' },
+    'memory-quiet': { type: 'string' },
     out: { type: 'string' },
   },
 });
@@ -103,6 +111,14 @@ const costOptions = {
   ...(flags['cost-compare'] === undefined ? {} : { compareCli: flags['cost-compare'] }),
 };
 
+const memoryOptions = {
+  services: num('memory-services', 10_000, 1_000),
+  instances: num('memory-instances', 10, 10),
+  questions: num('memory-questions', 100_000, 10_000),
+  load: flags['memory-load'],
+  quietSeconds: num('memory-quiet', 0, 0),
+};
+
 const version = dnsperfVersion();
 const phases = new Set(flags.phases.split(','));
 if (phases.has('burst') && version === undefined) {
@@ -112,7 +128,7 @@ if (phases.has('burst') && version === undefined) {
 
 const log = (line) => process.stdout.write(`${line}\n`);
 const f = (v, d = 0) => (v === undefined || Number.isNaN(v) ? '-' : Number(v).toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }));
-const result = { startedAt: new Date().toISOString(), argv: process.argv.slice(2), quick, cpus: os.cpus().length, dnsperf: version, burst: [], bigService: undefined, registrationCost: undefined };
+const result = { startedAt: new Date().toISOString(), argv: process.argv.slice(2), quick, cpus: os.cpus().length, dnsperf: version, burst: [], bigService: undefined, registrationCost: undefined, memory: undefined };
 
 if (phases.has('burst')) {
   // With --control-ceiling, each process count runs twice: the daemon's burst, then the same burst sent to the
@@ -148,6 +164,11 @@ if (phases.has('registration-cost')) {
   const r = await runRegistrationCost({ ...costOptions, log });
   result.registrationCost = r;
   log(`  median daemon CPU: this build ${f(r.median.this, 3)} ms/registration${r.median.other === undefined ? '' : `, other build ${f(r.median.other, 3)} ms/registration: ratio ${f(r.ratio, 3)}`}`);
+}
+
+if (phases.has('memory')) {
+  log(`memory, 1 process (${memoryOptions.services}x${memoryOptions.instances} ${memoryOptions.load === 'api' ? 'registered over the control socket' : 'seeded'}, ${memoryOptions.questions} distinct questions over UDP; RSS from /proc, no collection forced)`);
+  result.memory = await runDaemonMemory({ ...memoryOptions, log });
 }
 
 mkdirSync('bench-results', { recursive: true });
