@@ -70,6 +70,8 @@ export interface BeaconConfig {
   readonly dnsWorkers: number;
   /** Answer DNS from one worker thread of this process instead of the main event loop (dns-workers.ts). */
   readonly dnsThread: boolean;
+  /** Percent the JS heap may grow past what the last full collection kept (daemon/heap-growth.ts); 0: V8 decides. */
+  readonly heapGrowthPercent: number;
   /** Human-readable logs. */
   readonly pretty: boolean;
   /** DNS over TCP limits (RFC 7766 §6.2.3, §10). */
@@ -178,6 +180,7 @@ function toConfig(v: SettingValues): BeaconConfig {
     pretty: v.pretty,
     dnsWorkers: v.workers,
     dnsThread: v.dnsThread,
+    heapGrowthPercent: v.heapGrowth,
     udpTransport: v.udpTransport,
     dnsTcp: {
       maxConnections: v.dnsTcpMaxConnections,

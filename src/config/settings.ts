@@ -108,6 +108,12 @@ export const SETTING_TABLE = {
     default: false,
     parse: (v, c) => parseBoolean(v, c.name),
   },
+  heapGrowth: {
+    arg: '<percent>',
+    description: 'let the JS heap grow at most this many percent past what the last full garbage collection kept (0: V8 decides, up to 4x on hosts with 8 GB or more); a --heap-growing-percent node flag wins',
+    default: 30,
+    parse: (v, c) => parseNonNegativeInt(v, c.name, 1000),
+  },
   dnsTcpMaxConnections: { arg: '<n>', description: 'DNS TCP connections open at most; when full, the longest-waiting one makes room', default: 256, parse: count },
   dnsTcpMaxPerClient: { arg: '<n>', description: 'DNS TCP connections per client address (IPv6: per /64)', default: 16, parse: count },
   dnsTcpMessageDeadline: { arg: '<duration>', description: 'a DNS TCP message must be complete this long after the connection opened or it began', default: '5s', parse: duration },

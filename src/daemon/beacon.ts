@@ -22,6 +22,7 @@ import { startMdnsResponder } from '../mdns/index.js';
 import { DnsFirst } from './dns-first.js';
 import { TurnPacer } from '../control/turn-pacer.js';
 import { LoopStallMonitor } from './loop-stall.js';
+import { heapGrowthNodeFlags } from './heap-growth.js';
 import { DEFAULT_LOOP_TURN_BUDGET_MS, LoopTurn } from '../loop-turn.js';
 import { loadUdpBatchAddon } from '../dns/udp-batched.js';
 import { HealthChecker } from '../health/checker.js';
@@ -239,7 +240,7 @@ async function startDns(config: BeaconConfig, registry: ServiceRegistry, balance
   // this process does. Writes wait until they applied.
   const workerKind = config.dnsWorkers > 1 ? 'process' : config.dnsThread ? 'thread' : undefined;
   const workers = workerKind
-    ? await startDnsWorkers({ count: config.dnsWorkers, kind: workerKind, registry, balancer, serial, zone: zoneData.zone, dns: { ...dnsOptions, ...(updatesOn ? { forwardUpdates: true } : {}) }, logger: moduleLogger(logger, 'dns-workers') })
+    ? await startDnsWorkers({ count: config.dnsWorkers, kind: workerKind, registry, balancer, serial, zone: zoneData.zone, dns: { ...dnsOptions, ...(updatesOn ? { forwardUpdates: true } : {}) }, nodeFlags: heapGrowthNodeFlags(config.heapGrowthPercent), logger: moduleLogger(logger, 'dns-workers') })
     : undefined;
   // The in-process view exists only when this process answers DNS itself (workers build their own), answers
   // the UPDATEs workers forward (prerequisites read the authoritative registry), or publishes over multicast

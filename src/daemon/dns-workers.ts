@@ -63,6 +63,8 @@ export interface DnsWorkerOptions {
   /** Dynamic zone data: streamed to the workers like registry changes. */
   readonly zone: DynamicZone;
   readonly dns: WorkerDnsOptions;
+  /** Node flags for worker processes beyond this process's own (which they inherit). */
+  readonly nodeFlags?: readonly string[];
   readonly logger?: Logger;
 }
 
@@ -150,7 +152,9 @@ interface ReadySettlers {
 
 /** Fork `count` DNS workers and wait until each serves. */
 export async function startDnsWorkers(options: DnsWorkerOptions): Promise<DnsWorkerPool> {
-  if ((options.kind ?? 'process') === 'process') cluster.setupPrimary({ exec: fileURLToPath(new URL('./dns-worker.js', import.meta.url)), args: [] });
+  if ((options.kind ?? 'process') === 'process') {
+    cluster.setupPrimary({ exec: fileURLToPath(new URL('./dns-worker.js', import.meta.url)), args: [], execArgv: [...process.execArgv, ...(options.nodeFlags ?? [])] });
+  }
   const pool = new DnsWorkers(options);
   try {
     await pool.start();

@@ -73,6 +73,9 @@ async function runUntilSignalled(config: BeaconConfig, logger: Logger): Promise<
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
+    // Before anything grows the heap (the registry loads next); process-wide, so here and not in startBeacon.
+    const { applyHeapGrowth } = await import('../../daemon/heap-growth.js');
+    logger.debug({ heapGrowth: applyHeapGrowth(config.heapGrowthPercent) }, 'heap growth');
     // Loaded here, not at the top: client commands then start without fastify, SQLite, etcd and DNS code.
     const { startBeacon } = await import('../../daemon/beacon.js');
     beacon = await startBeacon(config, { logger });
