@@ -1,6 +1,6 @@
 /**
  * How node is started for the daemon: `npm start` and the systemd unit pass the same node flags (one V8
- * helper thread for garbage collection, docs/ARCHITECTURE.md "Garbage collection"), and node takes them
+ * helper thread for garbage collection and 8 MB semi-spaces, docs/ARCHITECTURE.md "Garbage collection"), and node takes them
  * both on its command line and in NODE_OPTIONS, where the unit puts them.
  */
 import { spawnSync } from 'node:child_process';
@@ -28,9 +28,10 @@ function unitNodeOptions(): string {
 }
 
 describe('launching the daemon', () => {
-  it('npm start and the systemd unit pass the same node flags, one GC helper thread among them', () => {
+  it('npm start and the systemd unit pass the same node flags, one GC helper thread and 8 MB semi-spaces among them', () => {
     const flags = startFlags();
     expect(flags).toContain('--v8-pool-size=1');
+    expect(flags).toContain('--max-semi-space-size=8');
     expect(unitNodeOptions().split(' ')).toEqual(flags);
   });
 
