@@ -168,7 +168,7 @@ if (phases.has('registration-cost')) {
 
 if (phases.has('memory')) {
   log(`memory, 1 process (${memoryOptions.services}x${memoryOptions.instances} ${memoryOptions.load === 'api' ? 'registered over the control socket' : 'seeded'}, ${memoryOptions.questions} distinct questions over UDP; RSS from /proc, no collection forced)`);
-  result.memory = await runDaemonMemory({ ...memoryOptions, log });
+  result.memory = await runDaemonMemory({ ...memoryOptions, extraArgs: serveArgs, log });
 }
 
 mkdirSync('bench-results', { recursive: true });

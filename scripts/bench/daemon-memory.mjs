@@ -51,20 +51,28 @@ function query(name, type, id) {
 const serviceName = (s) => `mem${String(s).padStart(5, '0')}`;
 const instanceId = (s, i) => seedId(`m${s}`, i);
 
+/** A reply not come this long after the last one: what is still unanswered was lost. */
+const LOST_AFTER_MS = 1000;
+
 /**
- * Run the phase; resolves `{ rssReadyMiB, rssAfterMiB, peakMiB, answered, cached, heapUsedMiB? }`.
- * Options: services, instances, questions, load ('seed' | 'api'), window (unanswered at a time),
- * settleSeconds, quietSeconds (0: not measured), log.
+ * Run the phase; resolves `{ rssReadyMiB, rssAfterMiB, peakMiB, rssQuietMiB?, answered, lost, cached }`.
+ * Options: services, instances, questions, load ('seed' | 'api'), extraArgs (for `beacon serve`), window
+ * (unanswered at a time), settleSeconds, quietSeconds (0: not measured), log.
  */
-export async function runDaemonMemory({ services = 10_000, instances = 10, questions = 100_000, load = 'seed', window = 200, settleSeconds = 5, quietSeconds = 0, log = () => {} } = {}) {
+export async function runDaemonMemory({ services = 10_000, instances = 10, questions = 100_000, load = 'seed', extraArgs = [], window = 200, settleSeconds = 5, quietSeconds = 0, log = () => {} } = {}) {
+  if (load !== 'seed' && load !== 'api') throw new Error(`memory load: 'seed' or 'api', not ${JSON.stringify(load)}`);
+  const total = services * instances;
+  const serviceQuestions = Math.min(services, Math.floor(questions / 10));
+  // Three questions per instance after the services': more would ask some twice, and cache nothing new.
+  if (questions - serviceQuestions > 3 * total) throw new Error(`${questions} distinct questions need at least ${Math.ceil((questions - serviceQuestions) / 3)} instances, not ${total}`);
   // Instance i of service s is number k = s * instances + i, with address loadAddress(k) (seedRecords numbers
   // them in that order, and the API load sends registrationBody(k)).
   const seed = Array.from({ length: services }, (_, s) => ({ name: serviceName(s), count: instances, prefix: `m${s}` }));
-  const daemon = await startDaemon(load === 'seed' ? { seed } : {});
+  const daemon = await startDaemon(load === 'seed' ? { seed, extraArgs } : { extraArgs });
   const socket = dgram.createSocket('udp4');
   try {
     if (load === 'api') {
-      const jobs = Array.from({ length: services * instances }, (_, k) => () => register(daemon.socketPath, serviceName(Math.floor(k / instances)), instanceId(Math.floor(k / instances), k % instances), registrationBody(k, 'v1')));
+      const jobs = Array.from({ length: total }, (_, k) => () => register(daemon.socketPath, serviceName(Math.floor(k / instances)), instanceId(Math.floor(k / instances), k % instances), registrationBody(k, 'v1')));
       const run = await runClients(jobs, { clients: 50 });
       const failed = run.results.filter((r) => !r.ok).length;
       if (failed > 0) throw new Error(`${failed} of ${jobs.length} registrations failed`);
@@ -72,14 +80,12 @@ export async function runDaemonMemory({ services = 10_000, instances = 10, quest
     }
     await sleep(3000);
     const ready = residentMiB(daemon.pid);
-    log(`  ${services * instances} instances ${load === 'seed' ? 'loaded' : 'registered'}: RSS ${ready.rss.toFixed(1)} MiB`);
+    log(`  ${total} instances ${load === 'seed' ? 'loaded' : 'registered'}: RSS ${ready.rss.toFixed(1)} MiB`);
 
-    const serviceQuestions = Math.min(services, Math.floor(questions / 10));
-    const total = services * instances;
     const question = (n) => {
       if (n < serviceQuestions) return [`_${serviceName(n)}._tcp.${DOMAIN}`, 33];
       const k = n - serviceQuestions;
-      const at = Math.floor(k / 3) % total;
+      const at = Math.floor(k / 3);
       const s = Math.floor(at / instances);
       const instanceName = `${instanceId(s, at % instances)}._${serviceName(s)}._tcp.${DOMAIN}`;
       if (k % 3 === 0) return [instanceName, 33];
@@ -89,31 +95,45 @@ export async function runDaemonMemory({ services = 10_000, instances = 10, quest
 
     let replies = 0;
     let answered = 0;
+    let lost = 0;
+    let lastReplyAt = performance.now();
     let wake;
     socket.on('message', (m) => {
       replies += 1;
       if (m.readUInt16BE(6) > 0) answered += 1;
+      lastReplyAt = performance.now();
       wake?.();
     });
     await new Promise((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    // Wait while more than `limit` are unanswered; a datagram lost (or a daemon gone) must not stall the run.
+    const drainTo = async (sent, limit) => {
+      while (sent - replies - lost > limit) {
+        await new Promise((resolve) => { wake = resolve; setTimeout(resolve, 50); });
+        if (performance.now() - lastReplyAt < LOST_AFTER_MS) continue;
+        process.kill(daemon.pid, 0); // throws once the daemon is gone
+        lost = sent - replies;
+        lastReplyAt = performance.now();
+      }
+    };
     for (let n = 0; n < questions; n += 1) {
       const [name, type] = question(n);
       socket.send(query(name, type, n), daemon.port, '127.0.0.1');
-      // A lost datagram must not stall the run: wait for a reply or 50 ms, whichever comes first.
-      while (n + 1 - replies > window) await new Promise((resolve) => { wake = resolve; setTimeout(resolve, 50); });
+      await drainTo(n + 1, window);
     }
+    await drainTo(questions, 0);
     await sleep(settleSeconds * 1000);
     const after = residentMiB(daemon.pid);
     const stats = await controlRequest(daemon.socketPath, 'GET', '/v1/stats');
     const cached = stats.body?.dns?.cacheEntries;
-    log(`  after ${questions} distinct questions (${answered} answered, ${cached ?? '-'} cached): RSS ${after.rss.toFixed(1)} MiB ${settleSeconds} s after the last, peak ${after.peak.toFixed(1)} MiB`);
+    log(`  after ${questions} distinct questions (${answered} answered, ${lost} lost, ${cached ?? '-'} cached): RSS ${after.rss.toFixed(1)} MiB ${settleSeconds} s after the last answer, peak ${after.peak.toFixed(1)} MiB`);
+    if (answered < questions * 0.99) log(`  WARNING: only ${answered} of ${questions} questions answered with records: the cache holds fewer than asked`);
     let quiet;
     if (quietSeconds > 0) {
       await sleep(Math.max(0, quietSeconds - settleSeconds) * 1000);
       quiet = residentMiB(daemon.pid);
       log(`  left alone ${quietSeconds} s after the last question: RSS ${quiet.rss.toFixed(1)} MiB`);
     }
-    return { services, instances, questions, load, answered, cached, rssReadyMiB: ready.rss, rssAfterMiB: after.rss, peakMiB: after.peak, rssQuietMiB: quiet?.rss };
+    return { services, instances, questions, load, answered, lost, cached, rssReadyMiB: ready.rss, rssAfterMiB: after.rss, peakMiB: after.peak, rssQuietMiB: quiet?.rss };
   } finally {
     socket.close();
     await daemon.stop();
