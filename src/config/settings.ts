@@ -110,9 +110,14 @@ export const SETTING_TABLE = {
   },
   heapGrowth: {
     arg: '<percent>',
-    description: 'let the JS heap grow at most this many percent past what the last full garbage collection kept (0: V8 decides, up to 4x on hosts with 8 GB or more); a --heap-growing-percent node flag wins',
+    description: 'let the JS heap grow at most this many percent past what the last full garbage collection kept, 10 to 300 (0: V8 decides, up to 4x on hosts with 8 GB or more); a --heap-growing-percent node flag wins',
     default: 30,
-    parse: (v, c) => parseNonNegativeInt(v, c.name, 1000),
+    parse: (v, c) => {
+      // Below 10 collects more often than V8 itself ever does (its floor is 1.1); above 300, V8's own choice.
+      const percent = parseNonNegativeInt(v, c.name, 300);
+      if (percent !== 0 && percent < 10) throw new InvalidConfigurationError(`${c.name}: must be 0 or from 10 to 300, got ${JSON.stringify(v)}`, c.name);
+      return percent;
+    },
   },
   dnsTcpMaxConnections: { arg: '<n>', description: 'DNS TCP connections open at most; when full, the longest-waiting one makes room', default: 256, parse: count },
   dnsTcpMaxPerClient: { arg: '<n>', description: 'DNS TCP connections per client address (IPv6: per /64)', default: 16, parse: count },

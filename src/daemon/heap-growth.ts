@@ -15,9 +15,12 @@ export const HEAP_GROWTH_FLAG = '--heap-growing-percent';
 /** What `applyHeapGrowth` did: set the percent, left it to node's own command line, or to V8's heuristics. */
 export type HeapGrowth = { readonly percent: number } | 'node flag' | 'v8';
 
-/** Whether node's command line `execArgv` sets heap growth itself. */
+/** Whether node's command line `execArgv` sets heap growth itself (V8 takes `_` for `-` in flag names). */
 function givenOnCommandLine(execArgv: readonly string[]): boolean {
-  return execArgv.some((arg) => arg === HEAP_GROWTH_FLAG || arg.startsWith(`${HEAP_GROWTH_FLAG}=`));
+  return execArgv.some((arg) => {
+    const name = arg.split('=', 1)[0]?.replaceAll('_', '-');
+    return name === HEAP_GROWTH_FLAG;
+  });
 }
 
 /**

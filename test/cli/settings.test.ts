@@ -228,4 +228,12 @@ describe('the settings table', () => {
     expect(error(() => loadConfig({ env: {}, configFile: file }))).toMatchObject({ code: 'INVALID_CONFIGURATION', message: expect.stringMatching(/^logLevel:/) });
     expect(error(() => loadConfig({ env: {}, flags: parseServeFlags(['--answer-ttl', 'soon']) }))).toMatchObject({ code: 'INVALID_CONFIGURATION', message: expect.stringMatching(/^answerTtl:/) });
   });
+
+  it('takes heap growth as 0 or 10 to 300 percent', () => {
+    const growth = (value: string): number => loadConfig({ env: { BEACON_HEAP_GROWTH: value } }).heapGrowthPercent;
+    expect(['0', '10', '300'].map(growth)).toEqual([0, 10, 300]);
+    for (const value of ['5', '301', '-1', '1.5']) {
+      expect(() => growth(value), value).toThrow(/^heapGrowth: must be/);
+    }
+  });
 });
