@@ -19,12 +19,19 @@ function startFlags(): string[] {
   return (match[1] ?? '').split(' ').filter(Boolean);
 }
 
-/** The NODE_OPTIONS the systemd unit sets. */
+/**
+ * The NODE_OPTIONS the systemd unit sets. systemd splits an unquoted `Environment=` line at spaces (each word
+ * an assignment of its own), so a value with a space must be quoted as a whole: `Environment="NAME=a b"`.
+ */
 function unitNodeOptions(): string {
   const unit = readFileSync(join(ROOT, 'contrib/systemd/beacon.service'), 'utf8');
-  const line = unit.split('\n').find((l) => l.startsWith('Environment=NODE_OPTIONS='));
+  const line = unit.split('\n').find((l) => /^Environment="?NODE_OPTIONS=/.test(l));
   if (line === undefined) throw new Error('the unit sets no NODE_OPTIONS');
-  return line.slice('Environment=NODE_OPTIONS='.length);
+  const quoted = /^Environment="NODE_OPTIONS=([^"]*)"$/.exec(line);
+  if (quoted !== null) return quoted[1] ?? '';
+  const value = line.slice('Environment=NODE_OPTIONS='.length);
+  if (value.includes(' ')) throw new Error(`systemd would split this unquoted line at its spaces: ${line}`);
+  return value;
 }
 
 describe('launching the daemon', () => {
