@@ -15,6 +15,7 @@
 // holds, garbage included, which is what counts against a memory limit.
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
+import dnsPacket from 'dns-packet';
 import { controlRequest, loadAddress, register, registrationBody, runClients, seedId } from './control.mjs';
 import { defaultDeriveTarget } from './dataset.mjs';
 import { startDaemon } from './daemon.mjs';
@@ -29,22 +30,9 @@ function residentMiB(pid) {
   return { rss: field('VmRSS'), peak: field('VmHWM') };
 }
 
-/** A DNS query for (name, type), RD set, no EDNS. */
+/** A DNS query for (name, type), RD set, no EDNS (encoded by dns-packet, not by the server's codec). */
 function query(name, type, id) {
-  const header = Buffer.alloc(12);
-  header.writeUInt16BE(id & 0xffff, 0);
-  header.writeUInt16BE(0x0100, 2);
-  header.writeUInt16BE(1, 4);
-  const parts = [header];
-  for (const label of name.split('.').filter(Boolean)) {
-    const octets = Buffer.from(label, 'utf8');
-    parts.push(Buffer.from([octets.length]), octets);
-  }
-  const tail = Buffer.alloc(5);
-  tail.writeUInt16BE(type, 1);
-  tail.writeUInt16BE(1, 3);
-  parts.push(tail);
-  return Buffer.concat(parts);
+  return dnsPacket.encode({ type: 'query', id: id & 0xffff, flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type }] });
 }
 
 /** Service `s` of the seeded registry, and the id of its instance `i`. */
@@ -83,14 +71,14 @@ export async function runDaemonMemory({ services = 10_000, instances = 10, quest
     log(`  ${total} instances ${load === 'seed' ? 'loaded' : 'registered'}: RSS ${ready.rss.toFixed(1)} MiB`);
 
     const question = (n) => {
-      if (n < serviceQuestions) return [`_${serviceName(n)}._tcp.${DOMAIN}`, 33];
+      if (n < serviceQuestions) return [`_${serviceName(n)}._tcp.${DOMAIN}`, 'SRV'];
       const k = n - serviceQuestions;
       const at = Math.floor(k / 3);
       const s = Math.floor(at / instances);
       const instanceName = `${instanceId(s, at % instances)}._${serviceName(s)}._tcp.${DOMAIN}`;
-      if (k % 3 === 0) return [instanceName, 33];
-      if (k % 3 === 1) return [instanceName, 16];
-      return [defaultDeriveTarget(loadAddress(at), DOMAIN), 1];
+      if (k % 3 === 0) return [instanceName, 'SRV'];
+      if (k % 3 === 1) return [instanceName, 'TXT'];
+      return [defaultDeriveTarget(loadAddress(at), DOMAIN), 'A'];
     };
 
     let replies = 0;
