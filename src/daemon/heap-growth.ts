@@ -5,7 +5,8 @@
  * about a minute after the load stops: 100,000 instances registered over the control socket and 100,000
  * questions cached left the process at 460 MB RSS, and at 315 MB with growth held to 30%. A tighter
  * factor means more full collections while the registry grows; each one marks on the helper thread and
- * pauses the loop about as long as before, so only their number changes.
+ * pauses the loop about as long as before, so what changes is their number, and with it the chances that
+ * one of them is slow.
  */
 import { setFlagsFromString } from 'node:v8';
 
