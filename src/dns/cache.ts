@@ -185,15 +185,15 @@ function hasTag(tags: string | readonly string[], tag: string): boolean {
 
 /** The response cache with tag-based invalidation. */
 export class ResponseCache {
-  /** Entries by key (hashed by questionKeyHash). */
-  private readonly entries = new ShardedMap<string, CacheEntry>(questionKeyHash);
+  /** Number of entries. */
+  private count = 0;
   /** Both ends of the entries in the order they were stored, linked through `older` and `newer`. */
   private oldestEntry: CacheEntry | undefined;
   private newestEntry: CacheEntry | undefined;
   /**
-   * The same entries by key hash, colliding ones chained through `sameHash`: the request path finds its
-   * question from the parsed key octets without turning them into a string (making and hashing that string
-   * was the largest cost of a cache hit).
+   * The entries by key hash, colliding ones chained through `sameHash`: the one index of them (a key's entry
+   * is its chain's entry with that key). The request path finds its question from the parsed key octets
+   * without turning them into a string (making and hashing that string was the largest cost of a cache hit).
    */
   private readonly byHash = new ShardedMap<number, CacheEntry>((hash) => hash);
   /**
@@ -222,7 +222,7 @@ export class ResponseCache {
    * Returns the reply as stored (its bytes copied into the arena).
    */
   storeVariant(entry: CacheEntry, shape: number, variant: EncodedVariant): StoredVariant {
-    const live = this.entries.get(entry.key) === entry; // evicted meanwhile: not counted, not kept
+    const live = this.byKey(entry.key, questionKeyHash(entry.key)) === entry; // evicted meanwhile: not counted, not kept
     let stored: StoredVariant;
     if (entry.shape < 0) {
       entry.shape = shape;
@@ -273,7 +273,7 @@ export class ResponseCache {
 
   /** The entry for a key, if cached. */
   get(key: string): CacheEntry | undefined {
-    return this.entries.get(key);
+    return this.byKey(key, questionKeyHash(key));
   }
 
   /** The entry whose key is the octets `key[0, length)`, hashed to `hash` (questionKeyHash), if cached. */
@@ -295,10 +295,10 @@ export class ResponseCache {
   set(key: string, answer: AuthorityAnswer): CacheEntry {
     const hash = questionKeyHash(key);
     this.delete(key, hash);
-    if (this.entries.size >= this.maxEntries && this.oldestEntry !== undefined) this.delete(this.oldestEntry.key);
+    if (this.count >= this.maxEntries && this.oldestEntry !== undefined) this.delete(this.oldestEntry.key);
     const tags = answer.tags.length === 1 ? (answer.tags[0] as string) : answer.tags.slice();
     const entry = new CacheEntry(key, tags, answer.rcode, answer.rotation, answer);
-    this.entries.setHashed(key, hash, entry);
+    this.count++;
     entry.older = this.newestEntry;
     if (this.newestEntry === undefined) this.oldestEntry = entry;
     else this.newestEntry.newer = entry;
@@ -349,7 +349,7 @@ export class ResponseCache {
   clear(): void {
     this.serialHolders = 0;
     this.serialMisses.clear();
-    this.entries.clear();
+    this.count = 0;
     this.oldestEntry = undefined;
     this.newestEntry = undefined;
     this.byHash.clear();
@@ -360,7 +360,7 @@ export class ResponseCache {
 
   /** Number of cached questions. */
   get size(): number {
-    return this.entries.size;
+    return this.count;
   }
 
   /** Entries dropped by invalidation since start. */
@@ -370,9 +370,9 @@ export class ResponseCache {
 
   /** Drop the entry of `key` (`hash`: its questionKeyHash, when the caller has it). */
   private delete(key: string, hash = questionKeyHash(key)): boolean {
-    const entry = this.entries.getHashed(key, hash);
+    const entry = this.byKey(key, hash);
     if (!entry) return false;
-    this.entries.deleteHashed(key, hash);
+    this.count--;
     this.unlink(entry);
     this.unchain(entry, hash);
     this.bytesHeld -= entryBytes(entry);
@@ -400,6 +400,13 @@ export class ResponseCache {
       if (keys.size === 0) this.byTag.delete(tag);
     }
     return true;
+  }
+
+  /** The entry of `key`, whose questionKeyHash is `hash`. */
+  private byKey(key: string, hash: number): CacheEntry | undefined {
+    let entry = this.byHash.getHashed(hash, hash);
+    while (entry !== undefined && entry.key !== key) entry = entry.sameHash;
+    return entry;
   }
 
   /** Take `entry` out of the order of storing. */
