@@ -10,7 +10,9 @@
 // With `ceiling`, step 3 sends the registrations to control-ceiling.mjs instead (a process of its own that
 // answers them and registers nothing): the DNS figures then say what the machine keeps for DNS when the
 // control API costs only the HTTP exchange, the reference for the daemon's own figures (scripts/bench/LOAD.md).
-// Figures compare windows of the same run: qps during / before, probe p99 during, registrations/s.
+// Figures compare windows of the same run: qps during / before, probe p99 during, registrations/s. The
+// daemon's longest event-loop stall is read beside that of loop-floor.mjs, a node loop doing nothing in a
+// process of its own over the same windows: what the host alone costs any loop then.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +28,13 @@ import { nowMs, probeWindow, qpsInWindow, startDnsperfTimeline, startProbe } fro
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const CEILING_SCRIPT = fileURLToPath(new URL('./control-ceiling.mjs', import.meta.url));
+const FLOOR_SCRIPT = fileURLToPath(new URL('./loop-floor.mjs', import.meta.url));
+
+/** The floor loop's longest delay since its last read (ms); a read starts a new window. */
+async function floorStall(floor) {
+  const r = await floor.request({ op: 'take' }, 'taken', 10_000);
+  return r.maxMs;
+}
 
 /**
  * CPU readings at one moment: the daemon tree, dnsperf, the prober, this driver, the control ceiling's server
@@ -101,6 +110,7 @@ export async function runBurst(o) {
   const daemon = await startDaemon({ workers: o.workers, store: o.store, extraArgs: o.extraArgs });
   let pinned = false;
   let ceiling;
+  let floor;
   try {
     const dataset = buildDataset({ services: o.services, instances: o.instances });
     const seed = dataset.services.flatMap((svc) => svc.instances.map((inst) => () => register(daemon.socketPath, svc.name, inst.id, {
@@ -120,6 +130,8 @@ export async function runBurst(o) {
     pinned = Boolean(o.pin) && o.workers === 1;
     if (o.ceiling) ceiling = await startNodeServer(CEILING_SCRIPT, [join(dir, 'ceiling.sock')], { label: 'control ceiling', readyTimeoutMs: 30_000 });
     const ceilingPids = ceiling?.pids ?? [];
+    // A node loop that does nothing, read over the same windows as the daemon's stall: the host's floor.
+    floor = await startNodeServer(FLOOR_SCRIPT, [], { label: 'loop floor', readyTimeoutMs: 30_000 });
     if (pinned) {
       // The ceiling's server stands in for the daemon's control API: it shares the daemon's core.
       pinToCpu([...daemon.pids(), ...ceilingPids], 1);
@@ -129,11 +141,13 @@ export async function runBurst(o) {
     // A read resets the daemon's stall maxima: the next read gives the before window's alone (DNS load only,
     // no registrations), the baseline the burst's stall compares with.
     const stallStart = await daemonStall(daemon.socketPath);
+    await floorStall(floor);
     const beforeFrom = nowMs();
     const cpu0 = cpuMark(daemon, dnsperf.pid, probe.pid, ceilingPids);
     await sleep(o.beforeSeconds * 1000);
     const cpu1 = cpuMark(daemon, dnsperf.pid, probe.pid, ceilingPids);
     const stallBefore = await daemonStall(daemon.socketPath);
+    const floorBefore = await floorStall(floor);
 
     log(`  burst: ${o.clients} clients x ${o.total} registrations`);
     const services = dataset.services.map((s) => s.name);
@@ -151,6 +165,7 @@ export async function runBurst(o) {
     const driverCpu = process.cpuUsage(driverCpu0);
     const cpu2 = cpuMark(daemon, dnsperf.pid, probe.pid, ceilingPids);
     const stallAfter = await daemonStall(daemon.socketPath);
+    const floorDuring = await floorStall(floor);
     // Workers report their stalls every second: the burst's last second arrives after this. The next 2 s
     // are the `after` window: DNS alone again, over the data set the burst has grown (its answers are larger).
     const afterFrom = nowMs();
@@ -181,6 +196,8 @@ export async function runBurst(o) {
       after,
       // In-daemon reading, once /v1/stats reports it: max since the daemon's last reset, before and after the burst.
       daemonMaxStallMs: stallAfter.main === undefined ? undefined : { before: stallBefore.main, after: stallAfter.main },
+      // The loop that does nothing, over the same two windows: no stall of any loop on this host falls below it.
+      floorMaxStallMs: { before: floorBefore, after: floorDuring },
       // The loops answering DNS, with workers: the read 2 s after the burst covers its last second (and those 2 s).
       dnsFirst: { before: dnsFirstShare(stallStart, stallBefore), during: dnsFirstShare(stallBefore, stallAfter) },
       dnsLoopMaxStallMs: stallAfter.dns === undefined ? undefined : { before: stallBefore.dns, after: Math.max(stallAfter.dns, stallLate.dns ?? 0) },
@@ -196,6 +213,7 @@ export async function runBurst(o) {
   } finally {
     // This driver runs the later phases on every CPU again.
     if (pinned) pinToCpu([process.pid], `0-${cpus().length - 1}`);
+    await floor?.stop();
     await ceiling?.stop();
     await daemon.stop();
     rmSync(dir, { recursive: true, force: true });
