@@ -259,7 +259,8 @@ function toDnsInstance(record: InstanceRecord): DnsInstance {
 
 /**
  * Whether `instance` is the DNS form of `record`'s spec: every field it copies. Tags and metadata compare
- * by identity: the instance shares them with the spec it was made from, and every validated spec has its own.
+ * by identity: the instance shares them with the spec it was made from; every validated spec has metadata of
+ * its own, and shares a frozen tag list only with specs whose tags are equal (registry/compact-spec.ts).
  */
 function sameSpec(instance: DnsInstance, record: InstanceRecord): boolean {
   const { spec } = record;

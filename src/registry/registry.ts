@@ -235,7 +235,7 @@ export class ServiceRegistry {
     }
     // An instance with an active check enters DNS only after its first passing probe (docs/ARCHITECTURE.md, "Registry semantics").
     const requested = instance.health === undefined ? 'healthy' : validateHealth(instance.health);
-    return { type: 'register', service: name, spec, health: isActiveCheck(spec.check) ? 'unknown' : requested, at: this.clock.now() };
+    return { type: 'register', service: this.table.name(name), spec, health: isActiveCheck(spec.check) ? 'unknown' : requested, at: this.clock.now() };
   }
 
   /** Validate a deregistration (the instance must exist). */
@@ -332,7 +332,7 @@ export class ServiceRegistry {
     this.deadlines.clear();
     Object.assign(this.tally, { total: 0, healthy: 0, unhealthy: 0, unknown: 0, maintenance: 0 });
     for (const record of records) {
-      const loaded = { ...record, lastHeartbeat: now, healthSince: record.health === 'unhealthy' ? now : record.healthSince };
+      const loaded = { ...record, service: this.table.name(record.service), lastHeartbeat: now, healthSince: record.health === 'unhealthy' ? now : record.healthSince };
       this.table.set(loaded);
       this.count(loaded, 1);
       this.deadlines.set(deadlineKey(loaded.service, loaded.spec.id), this.deadlineOf(loaded), undefined);

@@ -25,6 +25,20 @@ describe('compactSpec', () => {
     }
   });
 
+  it('shares one frozen tag list between specs with equal tags, and only between those', () => {
+    const tagged = (id: string, tags: string[]) => compactSpec(validateInstance(new ServiceInstance(id, '10.0.0.9', 80).withTags(tags)));
+    const first = tagged('p', ['primary', 'v1']);
+    const second = tagged('q', ['primary', 'v1']);
+    expect(second.tags).toBe(first.tags);
+    expect(tagged('r', ['v1', 'primary']).tags).not.toBe(first.tags); // order is part of the list
+    expect(tagged('s', ['primary']).tags).not.toBe(first.tags);
+    expect(tagged('t', ['primary']).tags).toEqual(['primary']);
+    // A single tag and a two-tag list whose join could look alike never share: tags hold no control characters.
+    expect(tagged('u', ['a', 'b']).tags).toEqual(['a', 'b']);
+    expect(tagged('v', ['a']).tags).toEqual(['a']);
+    expect(() => tagged('w', ['a\u0000b'])).toThrow(/control characters/);
+  });
+
   it('is what the registry stores: records read back equal to what was registered', () => {
     const registry = new ServiceRegistry();
     for (const input of inputs) registry.register('web', input);

@@ -19,6 +19,19 @@ describe('InstanceTable folded-id index', () => {
     expect([...table.serviceNames()]).toEqual([]);
   });
 
+  it('names a service it holds as its first record did, and any other as asked, also once it emptied', () => {
+    const table = new InstanceTable();
+    expect(table.name('web')).toBe('web');
+    table.set(makeRecord('web', 'a'));
+    table.set(makeRecord('api', 'b'));
+    expect(table.name('web')).toBe('web');
+    expect(table.name('api')).toBe('api');
+    expect(table.name('db')).toBe('db');
+    table.delete('web', 'a');
+    expect(table.name('web')).toBe('web');
+    expect([...table.serviceNames()]).toEqual(['api']);
+  });
+
   it('folds ASCII letters only (RFC 4343 §3): non-ASCII letters in ids are distinct names', () => {
     const table = new InstanceTable();
     table.set(makeRecord('ipp', 'Café'));
