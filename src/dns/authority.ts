@@ -69,6 +69,8 @@ export interface AuthorityAnswer {
 
 /** A plain service listing's instances and cache tag (`Authority.listing`). */
 export interface ServiceListing {
+  /** The service named (lower case). */
+  readonly service: string;
   /** The eligible instances, in the order answers list them. */
   readonly instances: readonly DnsInstance[];
   /** The one tag the answer depends on (cache-tags.ts). */
@@ -283,6 +285,7 @@ export class Authority {
     const kind = classifyQuery(qname, this.domain, zone.apex);
     if (kind.kind !== 'service' || zone.byName.has(nameKey(qname)) || !view.hasService(kind.service, kind.protocol)) return undefined;
     return {
+      service: kind.service,
       instances: view.eligible(kind.service, kind.protocol),
       tag: qtype === RRType.PTR ? serviceTag(kind.service) : serviceShapeTag(kind.service),
     };
@@ -429,7 +432,7 @@ export class Authority {
         if (!view.hasService(kind.service, kind.protocol)) return result;
         // A registered service exists even with no eligible instance: NODATA, not NXDOMAIN.
         result.exists = true;
-        this.serviceData(name, view.eligible(kind.service, kind.protocol), qtype, hosts, result);
+        this.serviceData(name, kind.service, view.eligible(kind.service, kind.protocol), qtype, hosts, result);
         return result;
       case 'instance':
         // No eligible instance holds the name: the answer (NXDOMAIN, or NODATA for an ineligible one) changes
@@ -450,7 +453,7 @@ export class Authority {
         result.exists = true;
         if (qtype === RRType.PTR || any) {
           const tagged = view.eligible(kind.service, kind.protocol).filter((i) => i.tags.some((t) => foldAscii(t) === kind.tag));
-          this.browse(name, tagged, hosts, result);
+          this.browse(name, kind.service, tagged, hosts, result);
         }
         return result;
       }
@@ -525,9 +528,9 @@ export class Authority {
   }
 
   /** `_S._P.D`: PTR to each eligible instance, SRV per instance, A/AAAA of their addresses (each once). */
-  private serviceData(name: Name, eligible: readonly DnsInstance[], qtype: number, hosts: HostIndex, result: DynamicResult): void {
+  private serviceData(name: Name, service: string, eligible: readonly DnsInstance[], qtype: number, hosts: HostIndex, result: DynamicResult): void {
     const any = qtype === RRType.ANY;
-    if (qtype === RRType.PTR || any) this.browse(name, eligible, hosts, result);
+    if (qtype === RRType.PTR || any) this.browse(name, service, eligible, hosts, result);
     if (qtype === RRType.SRV || any) {
       // The targets' addresses follow all the SRV records, each target once and A before AAAA, as for PTR.
       const targets: ListedTarget[] = [];
@@ -542,7 +545,7 @@ export class Authority {
     if (ADDRESS_TYPES.has(qtype) || any) {
       const seen = new Set<string>();
       for (const inst of eligible) {
-        const address = this.partsOf(inst).address;
+        const address = this.partsOf(inst, service).address;
         if (address && (qtype === (address.kind === 'A' ? RRType.A : RRType.AAAA) || any) && !seen.has(inst.address)) {
           seen.add(inst.address);
           result.answer.push(this.addressAt(name, address));
@@ -593,19 +596,22 @@ export class Authority {
   }
 
   /** `I._S._P.D`, or undefined for an id that is no DNS label (over 63 octets; the registry prevents it). */
-  private instanceName(inst: DnsInstance): Name | undefined {
+  private instanceName(inst: DnsInstance, service: string): Name | undefined {
     const length = Buffer.byteLength(inst.id, 'utf8');
     if (length === 0 || length > 63) return undefined;
-    return [durableLabel(inst.id), ...this.serviceName(inst.service, inst.protocol)];
+    return [durableLabel(inst.id), ...this.serviceName(service, inst.protocol)];
   }
 
-  /** The memoised parts of `inst` (see `parts`), built on first use. */
-  private partsOf(inst: DnsInstance): InstanceParts {
+  /**
+   * The memoised parts of `inst`, an instance of `service` (see `parts`), built on first use. An instance
+   * object belongs to one service, so the memo keyed by the object alone stays right.
+   */
+  private partsOf(inst: DnsInstance, service: string): InstanceParts {
     let parts = this.parts.get(inst);
     if (parts !== undefined) return parts;
     const target = srvTarget(inst, this.domain);
     parts = {
-      name: this.instanceName(inst),
+      name: this.instanceName(inst, service),
       target,
       targetKey: target === undefined ? undefined : nameKey(target),
       derived: target !== undefined && this.isDerived(target),
@@ -636,10 +642,10 @@ export class Authority {
   }
 
   /** PTR answers with the RFC 6763 §12.1 additional records: SRV, TXT, then target addresses. */
-  private browse(owner: Name, instances: readonly DnsInstance[], hosts: HostIndex, result: DynamicResult): void {
+  private browse(owner: Name, service: string, instances: readonly DnsInstance[], hosts: HostIndex, result: DynamicResult): void {
     const targets: InstanceParts[] = [];
     for (const inst of instances) {
-      const parts = this.partsOf(inst);
+      const parts = this.partsOf(inst, service);
       const { name: instanceName, target } = parts;
       if (!instanceName) continue;
       result.answer.push(nameRecord(owner, 'PTR', this.ttl, instanceName));

@@ -352,7 +352,7 @@ export class DnsRequestHandler {
     const q = this.q;
     const listing = this.authority.listing(name, q.qtype, this.view);
     if (listing !== undefined) {
-      const encoded = this.listings.encode(listing.instances, {
+      const encoded = this.listings.encode(listing.service, listing.instances, {
         id: q.id,
         requestFlags: q.flags,
         question: msg.subarray(HEADER_SIZE, q.questionEnd),

@@ -9,31 +9,37 @@
 import { DeadlineHeap } from '../registry/deadline-heap.js';
 import { textHash } from '../text-hash.js';
 
-/** An instance whose deadline passed: the owner decides whether it really lapsed. */
-export interface DueInstance {
-  readonly service: string;
+/** An instance as the owner watches it: any object with its id (the object is the key, compared by identity). */
+export interface WatchedInstance {
   readonly id: string;
+}
+
+/** An instance whose deadline passed, with the service it was watched under: the owner decides whether it really lapsed. */
+export interface DueInstance<I extends WatchedInstance = WatchedInstance> {
+  readonly instance: I;
+  readonly service: string;
 }
 
 /**
  * Deadlines (ms, on `now()`'s clock) of instances behind one timer. An instance is watched as the object the
  * owner hands out for it (compared by identity), so nothing is built or kept per instance beside its
- * deadline (docs/ARCHITECTURE.md, 'Habits' 14); the owner unwatches an object it replaces.
+ * deadline and its service (docs/ARCHITECTURE.md, 'Habits' 14); the owner unwatches an object it replaces.
  */
-export class LapseWatch<I extends DueInstance = DueInstance> {
-  private readonly deadlines = new DeadlineHeap<undefined, I>((instance) => textHash(instance.id, textHash(instance.service)));
+export class LapseWatch<I extends WatchedInstance = WatchedInstance> {
+  // The id alone spreads the keys: equal ids of two services share a shard, which only orders it.
+  private readonly deadlines = new DeadlineHeap<string, I>((instance) => textHash(instance.id));
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt = Infinity;
 
   constructor(
     private readonly now: () => number,
     /** Called with every instance whose watched deadline passed, once per timer run. */
-    private readonly onDue: (due: readonly I[]) => void,
+    private readonly onDue: (due: readonly DueInstance<I>[]) => void,
   ) {}
 
-  /** Watch `deadline` for an instance (replacing what was watched for it). */
-  watch(instance: I, deadline: number): void {
-    this.deadlines.set(instance, deadline, undefined);
+  /** Watch `deadline` for an instance of `service` (replacing what was watched for it). */
+  watch(instance: I, service: string, deadline: number): void {
+    this.deadlines.set(instance, deadline, service);
     if (deadline < this.timerAt) this.arm(deadline);
   }
 
@@ -65,7 +71,7 @@ export class LapseWatch<I extends DueInstance = DueInstance> {
   private fire(): void {
     this.timer = undefined;
     this.timerAt = Infinity;
-    const due = this.deadlines.takeDue(this.now()).map((entry) => entry.key);
+    const due = this.deadlines.takeDue(this.now()).map((entry) => ({ instance: entry.key, service: entry.value }));
     if (due.length > 0) this.onDue(due); // may watch again (renewed deadlines)
     // onDue may have armed the timer for a renewed deadline later than the earliest one still queued.
     const next = this.deadlines.peek();

@@ -200,12 +200,12 @@ export class ListingFactsMemo {
   private readonly latest = new Map<string, WeakRef<ListingFacts>>();
   private sweepAt = SWEEP_MIN;
 
-  /** The facts of `instances` (two or more instances of one service); null when one has no wire. */
-  get(instances: readonly DnsInstance[], wireOf: WireOf): ListingFacts | null {
+  /** The facts of `instances` (two or more instances of `service`); null when one has no wire. */
+  get(service: string, instances: readonly DnsInstance[], wireOf: WireOf): ListingFacts | null {
     const known = this.byArray.get(instances);
     if (known !== undefined) return known;
     const first = instances[0] as DnsInstance;
-    const key = `${first.service}/${first.protocol}`;
+    const key = `${service}/${first.protocol}`;
     const previous = this.latest.get(key)?.deref();
     let facts: ListingFacts | null;
     // `latest` never names facts that gave their lists away (it names their successor from then on), and

@@ -120,10 +120,10 @@ export class ListingReplies {
   }
 
   /**
-   * The reply listing `instances` (the eligible instances of the service the question names) for `request`,
-   * or undefined when the general path must answer it (see the module comment).
+   * The reply listing `instances` (the eligible instances of `service`, which the question names) for
+   * `request`, or undefined when the general path must answer it (see the module comment).
    */
-  encode(instances: readonly DnsInstance[], request: ListingRequest): EncodedListing | undefined {
+  encode(service: string, instances: readonly DnsInstance[], request: ListingRequest): EncodedListing | undefined {
     const qtype = request.qtype;
     if (instances.length < 2) return undefined;
     const question = request.question;
@@ -136,7 +136,7 @@ export class ListingReplies {
     const perInstance = qtype === RRType.SRV || qtype === RRType.PTR;
     if (perInstance && request.maxAnswers > 0 && instances.length > request.maxAnswers) return undefined;
     // What the answer could list, gathered once per instances array (listing-facts.ts).
-    const facts = this.facts.get(instances, this.wireOfInstance);
+    const facts = this.facts.get(service, instances, this.wireOfInstance);
     if (facts === null) return undefined;
     // The answer: which instances it lists (A/AAAA: each address once, of the asked family) and its size.
     const wires = facts.wires;

@@ -2,7 +2,7 @@ import { foldAscii } from '../ascii.js';
 import type { ServiceRegistry } from '../registry/registry.js';
 import type { ChangeEvent } from '../registry/mutations.js';
 import type { InstanceRecord, Protocol } from '../registry/types.js';
-import { LapseWatch } from './lapse-watch.js';
+import { type DueInstance, LapseWatch } from './lapse-watch.js';
 import type { DnsChange, DnsInstance, DnsInstanceChange, DnsRegistration, DnsView } from './view.js';
 
 /** What the view needs to know of circuits: the SmartLoadBalancer, or a mirror of it in a DNS worker. */
@@ -152,9 +152,9 @@ class RegistryView implements DnsView {
   }
 
   /** Deadlines passed: drop the instances that really lapsed (heartbeats may have renewed the others). */
-  private onDue(due: readonly DnsInstance[]): void {
+  private onDue(due: readonly DueInstance<DnsInstance>[]): void {
     const byService = new Map<string, DnsInstanceChange[]>();
-    for (const { service, id } of due) {
+    for (const { instance: { id }, service } of due) {
       const record = this.registry.serviceRecords(service)?.get(id);
       if (record === undefined) continue;
       const out = byService.get(service) ?? [];
@@ -164,7 +164,7 @@ class RegistryView implements DnsView {
       else {
         const current = this.groups.get(memoKey(service, record.spec.protocol))?.byId.get(id) ?? undefined;
         const lapse = this.registry.lapseAt(record);
-        if (current !== undefined && lapse !== undefined) this.lapses.watch(current, lapse); // renewed: watch its new deadline
+        if (current !== undefined && lapse !== undefined) this.lapses.watch(current, service, lapse); // renewed: watch its new deadline
       }
     }
     for (const [service, instances] of byService) this.announce(service, false, instances);
@@ -238,7 +238,7 @@ class RegistryView implements DnsView {
     else this.lapses.unwatch(previous);
     group.list = undefined;
     const lapse = this.registry.lapseAt(record);
-    if (lapse !== undefined) this.lapses.watch(instance, lapse);
+    if (lapse !== undefined) this.lapses.watch(instance, service, lapse);
     out.push(previous === undefined ? { service, protocol, id: foldAscii(id), after: instance } : { service, protocol, id: foldAscii(id), before: previous, after: instance });
   }
 }
@@ -249,12 +249,13 @@ function memoKey(service: string, protocol: Protocol): string {
   return `${service}/${protocol}`;
 }
 
-/** The DNS form of a record: one literal per shape, so its fields stay in-object (one per instance). */
+/**
+ * The DNS form of a record: its spec itself, which holds every field DNS reads and is frozen and kept
+ * across the record's heartbeats and health changes (a copy was one more object per instance, about 96
+ * octets). Laid out for reading by compactSpec (registry/compact-spec.ts).
+ */
 function toDnsInstance(record: InstanceRecord): DnsInstance {
-  const { service, spec } = record;
-  const { protocol, id, address, port, priority, weight, tags, metadata, host } = spec;
-  if (host === undefined) return { service, protocol, id, address, port, priority, weight, tags, metadata };
-  return { service, protocol, id, address, port, priority, weight, tags, metadata, host };
+  return record.spec;
 }
 
 /**
@@ -264,7 +265,8 @@ function toDnsInstance(record: InstanceRecord): DnsInstance {
  */
 function sameSpec(instance: DnsInstance, record: InstanceRecord): boolean {
   const { spec } = record;
-  return instance.metadata === spec.metadata && instance.tags === spec.tags && instance.service === record.service
+  if (instance === spec) return true;
+  return instance.metadata === spec.metadata && instance.tags === spec.tags
     && instance.id === spec.id && instance.address === spec.address && instance.port === spec.port
     && instance.priority === spec.priority && instance.weight === spec.weight && instance.host === spec.host
     && instance.protocol === spec.protocol;

@@ -3,10 +3,12 @@
  * The composition root adapts the registry and the load balancer to it (src/dns/registry-view.ts).
  */
 
-/** One eligible instance as DNS sees it. Never changed once handed out: a change is a new object (DNS memoises per object). */
+/**
+ * One eligible instance as DNS sees it. Never changed once handed out: a change is a new object (DNS memoises
+ * per object). Its service is that of the list or change it came in: the registry hands out the instance's
+ * own validated spec, one object fewer per instance than a copy that named its service.
+ */
 export interface DnsInstance {
-  /** Lower-case service name (`api` in `_api._tcp.local.`). */
-  readonly service: string;
   /** Protocol label. */
   readonly protocol: 'tcp' | 'udp';
   /** DNS-SD instance name, UTF-8, 1..63 octets, may contain dots and spaces (escaped in presentation form). */

@@ -80,9 +80,9 @@ function withSuffix(base: string, suffix: string): string {
   return head + suffix;
 }
 
-/** What one eligible instance publishes, given its current instance name and SRV target name. */
-export function instanceRecords(instance: DnsInstance, instanceName: string, target: string | undefined): OwnedRecord[] {
-  const type = serviceTypeName(instance.service, instance.protocol);
+/** What one eligible instance of `service` publishes, given its current instance name and SRV target name. */
+export function instanceRecords(instance: DnsInstance, service: string, instanceName: string, target: string | undefined): OwnedRecord[] {
+  const type = serviceTypeName(service, instance.protocol);
   const records: OwnedRecord[] = [
     shared({ name: type, type: 'PTR', ttl: OTHER_RECORD_TTL, data: instanceName }),
     shared({ name: ENUMERATION_NAME, type: 'PTR', ttl: OTHER_RECORD_TTL, data: type }),

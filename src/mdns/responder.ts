@@ -132,7 +132,9 @@ interface Unit {
   /** What the link was last told (answers come from here; goodbyes withdraw it). */
   published: readonly OwnedRecord[];
   conflictTimes: number[];
+  /** An instance unit's instance, and its service (the instance object does not name it). */
   instance?: DnsInstance;
+  service?: string;
   target?: TargetRef | undefined;
   addresses?: Set<string>;
 }
@@ -213,7 +215,7 @@ export class MdnsResponder {
     const out = new Map<string, { name: string; state: 'probing' | 'announced' }>();
     for (const unit of this.units.values()) {
       if (unit.kind === 'instance' && unit.instance !== undefined) {
-        out.set(`${unit.instance.service}/${unit.instance.protocol}/${unit.instance.id}`, { name: this.nameOf(unit), state: unit.state });
+        out.set(`${unit.service}/${unit.instance.protocol}/${unit.instance.id}`, { name: this.nameOf(unit), state: unit.state });
       }
     }
     return out;
@@ -246,14 +248,14 @@ export class MdnsResponder {
     for (const protocol of ['tcp', 'udp'] as const) {
       for (const instance of this.view.eligible(service, protocol)) {
         if (!publishableLabel(instance.id)) {
-          this.skipOnce(instance, 'instance name has a dot or is too long for mDNS; answered by unicast DNS only');
+          this.skipOnce(service, instance, 'instance name has a dot or is too long for mDNS; answered by unicast DNS only');
           continue;
         }
-        wanted.set(instanceKey(instance), instance);
+        wanted.set(instanceKey(service, instance), instance);
       }
     }
     for (const unit of [...this.units.values()]) {
-      if (unit.kind !== 'instance' || unit.instance?.service !== service) continue;
+      if (unit.kind !== 'instance' || unit.service !== service) continue;
       const next = wanted.get(unit.key);
       if (next === undefined) {
         this.withdraw(unit);
@@ -265,8 +267,9 @@ export class MdnsResponder {
       this.refresh(unit);
     }
     for (const [key, instance] of wanted) {
-      const unit = this.newUnit(key, 'instance', instance.id, serviceTypeName(instance.service, instance.protocol));
+      const unit = this.newUnit(key, 'instance', instance.id, serviceTypeName(service, instance.protocol));
       unit.instance = instance;
+      unit.service = service;
       unit.target = targetOf(instance);
       this.probe(unit);
     }
@@ -316,8 +319,8 @@ export class MdnsResponder {
   /** What the unit would publish now (names follow renames of the unit and of its SRV target). */
   private recordsOf(unit: Unit): OwnedRecord[] {
     if (unit.kind === 'host') return hostRecords(this.nameOf(unit), unit.addresses ?? []);
-    if (unit.instance === undefined) return [];
-    return instanceRecords(unit.instance, this.nameOf(unit), this.targetName(unit.target));
+    if (unit.instance === undefined || unit.service === undefined) return [];
+    return instanceRecords(unit.instance, unit.service, this.nameOf(unit), this.targetName(unit.target));
   }
 
   private targetName(target: TargetRef | undefined): string | undefined {
@@ -656,16 +659,16 @@ export class MdnsResponder {
     flush(extra);
   }
 
-  private skipOnce(instance: DnsInstance, reason: string): void {
-    const key = instanceKey(instance);
+  private skipOnce(service: string, instance: DnsInstance, reason: string): void {
+    const key = instanceKey(service, instance);
     if (this.skipped.has(key)) return;
     this.skipped.add(key);
-    this.log.warn({ service: instance.service, instance: instance.id }, `mdns: ${reason}`);
+    this.log.warn({ service, instance: instance.id }, `mdns: ${reason}`);
   }
 }
 
-function instanceKey(instance: DnsInstance): string {
-  return `i:${instance.service}/${instance.protocol}/${foldAscii(instance.id)}`;
+function instanceKey(service: string, instance: DnsInstance): string {
+  return `i:${service}/${instance.protocol}/${foldAscii(instance.id)}`;
 }
 
 function toWire(record: OwnedRecord, ttl: number, flush: boolean): Answer {

@@ -2,10 +2,12 @@
 import type { DnsChange, DnsInstance, DnsView } from '../../src/dns/view.js';
 
 export type FakeInstance = Partial<DnsInstance> & { service: string; id: string; address: string; port: number };
+/** A DnsInstance as this fake keeps it: with its service, which the DNS layer never reads from it. */
+type HeldInstance = DnsInstance & { readonly service: string };
 
 export class FakeView implements DnsView {
   /** Instances by `service/protocol`, with an eligibility flag. */
-  private readonly data = new Map<string, { inst: DnsInstance; eligible: boolean }[]>();
+  private readonly data = new Map<string, { inst: HeldInstance; eligible: boolean }[]>();
   private readonly listeners = new Set<(c: DnsChange) => void>();
   eligibleCalls = 0;
   /**
@@ -15,7 +17,7 @@ export class FakeView implements DnsView {
   stableArrays = false;
   private readonly handedOut = new Map<string, readonly DnsInstance[]>();
 
-  static instance(i: FakeInstance): DnsInstance {
+  static instance(i: FakeInstance): HeldInstance {
     return { protocol: 'tcp', priority: 0, weight: 1, tags: [], metadata: {}, ...i };
   }
 

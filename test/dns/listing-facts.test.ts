@@ -82,12 +82,12 @@ describe('listing facts derived from the previous array', () => {
       const memo = new ListingFactsMemo();
       let list: DnsInstance[] = Array.from({ length: 2 + Math.floor(rand() * 20) }, () => instance(rand));
       for (let step = 0; step < 40; step++) {
-        const facts = memo.get(list, source.wireOf);
+        const facts = memo.get('web', list, source.wireOf);
         // The address lists are carried over only when they were built: ask for them on most arrays.
         if (rand() < 0.8) facts?.addresses(RRType.A);
         if (rand() < 0.8) facts?.addresses(RRType.AAAA);
         list = change(rand, list);
-        const derived = memo.get(list, source.wireOf);
+        const derived = memo.get('web', list, source.wireOf);
         expect(summary(derived)).toEqual(summary(ListingFacts.build(list, wireSource().wireOf)));
         // Identity, not only equal contents: each wire is the one memoised for its instance.
         expect(derived?.wires.every((w, i) => w === source.wireOf(list[i]!))).toBe(true);
@@ -124,7 +124,7 @@ describe('listing facts derived from the previous array', () => {
       // Mostly the current array; now and then one handed out before (a question answered from an old read).
       const asked = rand() < 0.9 ? array : group.arrays[Math.floor(rand() * group.arrays.length)]!;
       if (asked.length < 2) continue;
-      const facts = memo.get(asked, source.wireOf);
+      const facts = memo.get(group.key.split('/')[0]!, asked, source.wireOf);
       if (rand() < 0.7) facts?.addresses(RRType.A);
       if (rand() < 0.7) facts?.addresses(RRType.AAAA);
       expect(summary(facts)).toEqual(summary(ListingFacts.build(asked, wireSource(new Set(['nowire'])).wireOf)));
@@ -140,7 +140,7 @@ describe('listing facts derived from the previous array', () => {
     // Each instance at an address of its own, as in a deploy (shared addresses are the test above's).
     const own = (i: number) => `10.${i >> 8}.${i & 255}.1`;
     let list = Array.from({ length: 500 }, (_, i) => instance(rand, own(i)));
-    let addresses = memo.get(list, source.wireOf)!.addresses(RRType.A);
+    let addresses = memo.get('web', list, source.wireOf)!.addresses(RRType.A);
     expect(source.lookups).toBe(500);
     // A registration appends one instance; a deregistration of the oldest takes the first away; a
     // re-registration replaces one in place.
@@ -152,7 +152,7 @@ describe('listing facts derived from the previous array', () => {
     for (const step of steps) {
       list = step(list);
       source.lookups = 0;
-      const facts = memo.get(list, source.wireOf)!;
+      const facts = memo.get('web', list, source.wireOf)!;
       expect(source.lookups).toBeLessThanOrEqual(1);
       // The address list was carried over (the same array, brought up to date), not built again.
       expect(facts.addresses(RRType.A)).toBe(addresses);
@@ -166,12 +166,12 @@ describe('listing facts derived from the previous array', () => {
     const source = wireSource();
     const memo = new ListingFactsMemo();
     const before = Array.from({ length: 6 }, () => instance(rand));
-    memo.get(before, source.wireOf)!.addresses(RRType.A);
+    memo.get('web', before, source.wireOf)!.addresses(RRType.A);
     const after = [...before, instance(rand, '10.9.9.9')];
-    expect(memo.get(after, source.wireOf)!.wires).toHaveLength(7);
+    expect(memo.get('web', after, source.wireOf)!.wires).toHaveLength(7);
     // The lists moved to the new array's facts; the old array's are built again, unchanged.
-    expect(summary(memo.get(before, source.wireOf))).toEqual(summary(ListingFacts.build(before, source.wireOf)));
-    expect(summary(memo.get(after, source.wireOf))).toEqual(summary(ListingFacts.build(after, source.wireOf)));
+    expect(summary(memo.get('web', before, source.wireOf))).toEqual(summary(ListingFacts.build(before, source.wireOf)));
+    expect(summary(memo.get('web', after, source.wireOf))).toEqual(summary(ListingFacts.build(after, source.wireOf)));
   });
 
   it('keeps the facts of the arrays listed lately, not of every array the view still holds', () => {
@@ -180,16 +180,16 @@ describe('listing facts derived from the previous array', () => {
     // A registry listed once, service by service: 1,000 services of two instances.
     const services = Array.from({ length: 1000 }, (_, s) =>
       [0, 1].map((i) => FakeView.instance({ service: `s${s}`, id: `i${i}`, address: `10.1.${s & 255}.${i + 1}`, port: 80 })));
-    const first = services.map((list) => memo.get(list, source.wireOf));
+    const first = services.map((list, s) => memo.get(`s${s}`, list, source.wireOf));
     // The latest arrays' facts are still held; the first ones were let go (facts made anew when asked).
-    expect(memo.get(services[999]!, source.wireOf)).toBe(first[999]);
-    expect(memo.get(services[0]!, source.wireOf)).not.toBe(first[0]);
-    expect(summary(memo.get(services[0]!, source.wireOf))).toEqual(summary(ListingFacts.build(services[0]!, source.wireOf)));
+    expect(memo.get('s999', services[999]!, source.wireOf)).toBe(first[999]);
+    expect(memo.get('s0', services[0]!, source.wireOf)).not.toBe(first[0]);
+    expect(summary(memo.get('s0', services[0]!, source.wireOf))).toEqual(summary(ListingFacts.build(services[0]!, source.wireOf)));
     // Facts let go but not collected (this synchronous test holds them through the memo's WeakRef) still
     // derive the next array of their service: one lookup for one registration.
     const grown = [...services[1]!, FakeView.instance({ service: 's1', id: 'i2', address: '10.1.1.3', port: 80 })];
     source.lookups = 0;
-    expect(summary(memo.get(grown, source.wireOf))).toEqual(summary(ListingFacts.build(grown, wireSource().wireOf)));
+    expect(summary(memo.get('s1', grown, source.wireOf))).toEqual(summary(ListingFacts.build(grown, wireSource().wireOf)));
     expect(source.lookups).toBe(1);
   });
 
@@ -198,16 +198,16 @@ describe('listing facts derived from the previous array', () => {
     const source = wireSource(new Set(['hosted']));
     const memo = new ListingFactsMemo();
     const before = Array.from({ length: 4 }, () => instance(rand));
-    const facts = memo.get(before, source.wireOf)!;
+    const facts = memo.get('web', before, source.wireOf)!;
     const addresses = [...facts.addresses(RRType.A)];
     const hosted = FakeView.instance({ service: 'web', id: 'hosted', address: '10.1.1.1', port: 80, host: 'h.example.' });
-    expect(memo.get([...before, hosted], source.wireOf)).toBeNull();
+    expect(memo.get('web', [...before, hosted], source.wireOf)).toBeNull();
     expect(facts.wires).toHaveLength(4);
     expect(facts.addresses(RRType.A)).toEqual(addresses);
     // The next array still derives from the facts left in place.
     const next = [...before, instance(rand)];
     source.lookups = 0;
-    expect(summary(memo.get(next, source.wireOf))).toEqual(summary(ListingFacts.build(next, wireSource().wireOf)));
+    expect(summary(memo.get('web', next, source.wireOf))).toEqual(summary(ListingFacts.build(next, wireSource().wireOf)));
     expect(source.lookups).toBe(1);
   });
 });

@@ -55,7 +55,7 @@ function bothWays(
     limit,
     maxAnswers,
   };
-  const fast = listing && (shared?.replies ?? new ListingReplies(domain, TTL)).encode(listing.instances, request);
+  const fast = listing && (shared?.replies ?? new ListingReplies(domain, TTL)).encode(listing.service, listing.instances, request);
   const answer = authority.answer(name, qtype, view, new HostIndex(domain));
   const general = encodeResponse({
     id: request.id,
@@ -264,7 +264,7 @@ describe('service listings from per-instance wire', () => {
     view.setMany([1, 2, 3].map((n) => ({ service: 'api', id: `i${n}`, address: `10.0.0.${n}`, port: 80 })));
     const request = (qtype: number): ListingRequest => ({ id: 7, requestFlags: 0, question: questionBytes('_api._tcp.local.', qtype), qtype, opt: undefined, limit: MAX_MESSAGE, maxAnswers: 0 });
     const answers = (instances: ReturnType<FakeView['eligible']>, qtype: number) =>
-      dnsPacket.decode(replies.encode(instances, request(qtype))!.bytes).answers!.map((a) => JSON.stringify((a as { data: unknown }).data));
+      dnsPacket.decode(replies.encode('api', instances, request(qtype))!.bytes).answers!.map((a) => JSON.stringify((a as { data: unknown }).data));
     const before = view.eligible('api', 'tcp');
     expect(answers(before, RRType.SRV)).toHaveLength(3);
     expect(answers(before, RRType.A)).toHaveLength(3);
