@@ -11,7 +11,7 @@ import { InstanceTable } from './instance-table.js';
 import { isActiveCheck, ttlLapseAt } from './liveness.js';
 import { mutationId, type ChangeEvent, type ChangeListener, type Mutation } from './mutations.js';
 import { onlyHeartbeatMoved, reduce } from './transitions.js';
-import { ServiceInstance, type HealthStatus, type InstanceRecord, type RegistryConfig, type RegistryStats, type ResolveOptions } from './types.js';
+import { ServiceInstance, type HealthStatus, type InstanceRecord, type InstanceSpec, type RegistryConfig, type RegistryStats, type ResolveOptions } from './types.js';
 import { validateHealth, validateInstance, validateInstanceId, validateRegistryConfig, validateServiceName, type InstanceInput } from './validate.js';
 
 /** Options for a registry beyond its configuration. */
@@ -58,7 +58,11 @@ export class ServiceRegistry {
   private readonly externalTtl: boolean;
   private readonly table = new InstanceTable();
   /** Every record's `deadlineOf`, kept as records are stored: the reaper's next wake-up without a scan. */
-  private readonly deadlines = new DeadlineHeap<undefined>(textHash);
+  /**
+   * Each record's next deadline, keyed by its spec: a record keeps its spec across heartbeats and health
+   * changes and a re-registration brings a new one, so the key needs no string built per instance.
+   */
+  private readonly deadlines = new DeadlineHeap<undefined, InstanceSpec>((spec) => textHash(spec.id));
   /** Instance counts for `stats()`, adjusted by every store (a scan costs tens of ms at 100,000 instances). */
   private readonly tally = { total: 0, healthy: 0, unhealthy: 0, unknown: 0, maintenance: 0 };
   private readonly listeners = new Set<ChangeListener>();
@@ -335,7 +339,7 @@ export class ServiceRegistry {
       const loaded = { ...record, service: this.table.name(record.service), lastHeartbeat: now, healthSince: record.health === 'unhealthy' ? now : record.healthSince };
       this.table.set(loaded);
       this.count(loaded, 1);
-      this.deadlines.set(deadlineKey(loaded.service, loaded.spec.id), this.deadlineOf(loaded), undefined);
+      this.deadlines.set(loaded.spec, this.deadlineOf(loaded), undefined);
     }
     this.currentIndex = Math.max(this.currentIndex, index);
   }
@@ -384,12 +388,12 @@ export class ServiceRegistry {
     const previous = this.table.get(service, id);
     if (previous !== undefined) this.count(previous, -1);
     if (record !== undefined) this.count(record, 1);
+    if (previous !== undefined && previous.spec !== record?.spec) this.deadlines.delete(previous.spec);
     if (record !== undefined) {
       this.table.set(record);
-      this.deadlines.set(deadlineKey(service, id), this.deadlineOf(record), undefined);
+      this.deadlines.set(record.spec, this.deadlineOf(record), undefined);
       return;
     }
-    this.deadlines.delete(deadlineKey(service, id));
     // Empty services disappear, and so does their selection state (bounded memory).
     if (this.table.delete(service, id)) this.selector.forget(service);
   }
@@ -416,10 +420,6 @@ export class ServiceRegistry {
 }
 
 /** One flat string (`join`: a template would make a ConsString tree, kept per instance by the heap). */
-function deadlineKey(service: string, id: string): string {
-  return [service, id].join('\u0000');
-}
-
 function withNote<T extends object>(m: T, note: string | undefined): T & { note?: string } {
   return note === undefined ? m : { ...m, note };
 }

@@ -142,6 +142,24 @@ describe('state machine and change events', () => {
     expect(registry.nextDeadline()).toBe(10_500);
   });
 
+  it('keeps one deadline per instance across re-registrations with new data, heartbeats and deregistration', () => {
+    const clock = new ManualClock(0);
+    const registry = make(clock);
+    registry.register('api', new ServiceInstance('a', '10.0.0.1', 80).withTtl(500));
+    registry.register('api', new ServiceInstance('b', '10.0.0.2', 80).withTtl(2_000));
+    expect(registry.nextDeadline()).toBe(500);
+    // A new spec for `a` (another address, a longer TTL): its first deadline goes with the old spec.
+    registry.register('api', new ServiceInstance('a', '10.0.0.9', 80).withTtl(5_000));
+    expect(registry.nextDeadline()).toBe(2_000);
+    clock.advance(1_000);
+    registry.heartbeat('api', 'b');
+    expect(registry.nextDeadline()).toBe(3_000);
+    registry.deregister('api', 'b');
+    expect(registry.nextDeadline()).toBe(5_000);
+    registry.deregister('api', 'a');
+    expect(registry.nextDeadline()).toBeUndefined();
+  });
+
   it('with externalTtl (etcd leases), heartbeat instances never expire locally; critical ones still do', () => {
     const clock = new ManualClock(0);
     const registry = new ServiceRegistry({ defaultTtlMs: 1_000, deregisterCriticalAfterMs: 5_000 }, { clock, externalTtl: true });
