@@ -57,10 +57,10 @@ export class ServiceRegistry {
   private readonly logger: Logger;
   private readonly externalTtl: boolean;
   private readonly table = new InstanceTable();
-  /** Every record's `deadlineOf`, kept as records are stored: the reaper's next wake-up without a scan. */
   /**
-   * Each record's next deadline, keyed by its spec: a record keeps its spec across heartbeats and health
-   * changes and a re-registration brings a new one, so the key needs no string built per instance.
+   * Every record's `deadlineOf`, kept as records are stored (the reaper's next wake-up without a scan). Keyed
+   * by the record's spec: a record keeps its spec across heartbeats and health changes and a re-registration
+   * brings a new one, so the key needs no string built per instance.
    */
   private readonly deadlines = new DeadlineHeap<undefined, InstanceSpec>((spec) => textHash(spec.id));
   /** Instance counts for `stats()`, adjusted by every store (a scan costs tens of ms at 100,000 instances). */
@@ -336,10 +336,19 @@ export class ServiceRegistry {
     this.deadlines.clear();
     Object.assign(this.tally, { total: 0, healthy: 0, unhealthy: 0, unknown: 0, maintenance: 0 });
     for (const record of records) {
-      const loaded = { ...record, service: this.table.name(record.service), lastHeartbeat: now, healthSince: record.health === 'unhealthy' ? now : record.healthSince };
+      // Laid out as a registration lays it out (tag lists shared, one literal per shape): a store decodes
+      // each record's spec on its own.
+      const spec = compactSpec(record.spec);
+      const loaded = { ...record, service: this.table.name(record.service), spec, lastHeartbeat: now, healthSince: record.health === 'unhealthy' ? now : record.healthSince };
+      // A second record of one instance replaces the first, deadline and counts included.
+      const previous = this.table.get(loaded.service, spec.id);
+      if (previous !== undefined) {
+        this.count(previous, -1);
+        this.deadlines.delete(previous.spec);
+      }
       this.table.set(loaded);
       this.count(loaded, 1);
-      this.deadlines.set(loaded.spec, this.deadlineOf(loaded), undefined);
+      this.deadlines.set(spec, this.deadlineOf(loaded), undefined);
     }
     this.currentIndex = Math.max(this.currentIndex, index);
   }
@@ -419,7 +428,6 @@ export class ServiceRegistry {
   }
 }
 
-/** One flat string (`join`: a template would make a ConsString tree, kept per instance by the heap). */
 function withNote<T extends object>(m: T, note: string | undefined): T & { note?: string } {
   return note === undefined ? m : { ...m, note };
 }

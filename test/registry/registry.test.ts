@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BeaconError, ManualClock, NameConflictError, ServiceInstance, ServiceRegistry, type ChangeEvent } from '../../src/index.js';
+import type { InstanceRecord } from '../../src/registry/types.js';
+import { makeRecord } from '../store/fixtures.js';
 
 const make = (clock = new ManualClock(1_000), config = {}) => new ServiceRegistry({ defaultTtlMs: 1_000, deregisterCriticalAfterMs: 10_000, ...config }, { clock });
 
@@ -202,6 +204,21 @@ describe('state machine and change events', () => {
     expect(restored.get('api', 'a')?.lastHeartbeat).toBe(60_000);
     expect(restored.resolve('api')?.id).toBe('a');
     expect(restored.cleanupExpired()).toBe(0); // the unhealthy one got a fresh critical period too
+  });
+
+  it('load lays specs out as registration does and takes a second record of one instance as a replacement', () => {
+    const clock = new ManualClock(0);
+    const registry = make(clock);
+    // As a store decodes them: each record with its own spec and tag list.
+    const decoded = (id: string, address: string, ttlMs: number): InstanceRecord => JSON.parse(JSON.stringify(makeRecord('api', id, { spec: { address, ttlMs } }))) as InstanceRecord;
+    registry.load([decoded('a', '10.0.0.1', 500), decoded('b', '10.0.0.2', 2_000), decoded('a', '10.0.0.9', 5_000)], 3);
+    expect(registry.stats().totalInstances).toBe(2);
+    expect(registry.get('api', 'a')?.spec.address).toBe('10.0.0.9');
+    // The replaced record's deadline went with it: b's is the earliest.
+    expect(registry.nextDeadline()).toBe(2_000);
+    const [a, b] = [registry.get('api', 'a')!, registry.get('api', 'b')!];
+    expect(a.spec.tags).toBe(b.spec.tags);
+    expect(Object.isFrozen(a.spec)).toBe(true);
   });
 
   it('sync mutations set or remove a record verbatim (state learned from a shared store)', () => {
