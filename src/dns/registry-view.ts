@@ -259,7 +259,8 @@ function toDnsInstance(record: InstanceRecord): DnsInstance {
 }
 
 /**
- * Whether `instance` is the DNS form of `record`'s spec: every field it copies. Tags and metadata compare
+ * Whether `instance` is the DNS form of `record`'s spec: the same object, or every field DNS reads equal (a
+ * re-registration with the same data keeps the object DNS has memoised). Tags and metadata compare
  * by identity: the instance shares them with the spec it was made from; every validated spec has metadata of
  * its own, and shares a frozen tag list only with specs whose tags are equal (registry/compact-spec.ts).
  */

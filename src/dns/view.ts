@@ -6,7 +6,9 @@
 /**
  * One eligible instance as DNS sees it. Never changed once handed out: a change is a new object (DNS memoises
  * per object). Its service is that of the list or change it came in: the registry hands out the instance's
- * own validated spec, one object fewer per instance than a copy that named its service.
+ * own validated spec, one object fewer per instance than a copy that named its service. So a view hands out
+ * one object under one service and protocol only: what DNS derives from it (its instance name `I._S._P.D`
+ * among them) is memoised per object.
  */
 export interface DnsInstance {
   /** Protocol label. */
