@@ -12,7 +12,7 @@
 // control API costs only the HTTP exchange, the reference for the daemon's own figures (scripts/bench/LOAD.md).
 // Figures compare windows of the same run: qps during / before, probe p99 during, registrations/s. The
 // daemon's longest event-loop stall is read beside that of loop-floor.mjs, a node loop doing nothing in a
-// process of its own over the same windows: what the host alone costs any loop then.
+// process of its own over the same windows: what the host alone cost a loop then.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +30,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const CEILING_SCRIPT = fileURLToPath(new URL('./control-ceiling.mjs', import.meta.url));
 const FLOOR_SCRIPT = fileURLToPath(new URL('./loop-floor.mjs', import.meta.url));
 
-/** The floor loop's longest delay since its last read (ms); a read starts a new window. */
+/** The floor loop's longest stall since its last read (ms); a read starts a new window. */
 async function floorStall(floor) {
   const r = await floor.request({ op: 'take' }, 'taken', 10_000);
   return r.maxMs;
@@ -112,6 +112,9 @@ export async function runBurst(o) {
   let ceiling;
   let floor;
   try {
+    // A node loop that does nothing, read over the same windows as the daemon's stall: the host's floor.
+    // Started first, so that a failure here leaves no load tool running.
+    floor = await startNodeServer(FLOOR_SCRIPT, [], { label: 'loop floor', readyTimeoutMs: 30_000 });
     const dataset = buildDataset({ services: o.services, instances: o.instances });
     const seed = dataset.services.flatMap((svc) => svc.instances.map((inst) => () => register(daemon.socketPath, svc.name, inst.id, {
       address: inst.address, port: inst.port, weight: inst.weight, priority: inst.priority, tags: inst.tags, metadata: inst.metadata,
@@ -130,11 +133,10 @@ export async function runBurst(o) {
     pinned = Boolean(o.pin) && o.workers === 1;
     if (o.ceiling) ceiling = await startNodeServer(CEILING_SCRIPT, [join(dir, 'ceiling.sock')], { label: 'control ceiling', readyTimeoutMs: 30_000 });
     const ceilingPids = ceiling?.pids ?? [];
-    // A node loop that does nothing, read over the same windows as the daemon's stall: the host's floor.
-    floor = await startNodeServer(FLOOR_SCRIPT, [], { label: 'loop floor', readyTimeoutMs: 30_000 });
     if (pinned) {
-      // The ceiling's server stands in for the daemon's control API: it shares the daemon's core.
-      pinToCpu([...daemon.pids(), ...ceilingPids], 1);
+      // The ceiling's server stands in for the daemon's control API: it shares the daemon's core, and so
+      // does the floor's loop, which then measures what that core costs a loop.
+      pinToCpu([...daemon.pids(), ...ceilingPids, ...floor.pids], 1);
       pinToCpu([dnsperf.pid, probe.pid, process.pid], 0);
     }
     await sleep(warmupMs);
@@ -196,7 +198,7 @@ export async function runBurst(o) {
       after,
       // In-daemon reading, once /v1/stats reports it: max since the daemon's last reset, before and after the burst.
       daemonMaxStallMs: stallAfter.main === undefined ? undefined : { before: stallBefore.main, after: stallAfter.main },
-      // The loop that does nothing, over the same two windows: no stall of any loop on this host falls below it.
+      // The loop that does nothing, over the same two windows: what the host alone cost a loop then.
       floorMaxStallMs: { before: floorBefore, after: floorDuring },
       // The loops answering DNS, with workers: the read 2 s after the burst covers its last second (and those 2 s).
       dnsFirst: { before: dnsFirstShare(stallStart, stallBefore), during: dnsFirstShare(stallBefore, stallAfter) },
