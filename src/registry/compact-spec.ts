@@ -28,9 +28,10 @@ function sharedTags(tags: readonly string[]): readonly string[] {
 /**
  * The same spec laid out to cost the least memory while the registry holds it (one per instance, so at
  * 100,000 instances every field counts): one object literal with the fields in-object, in validation's
- * order, and a tags array of exactly its length, shared by the specs with the same tags. Validation may add fields to an object after it is made
- * (V8 then keeps them in an overflow PropertyArray) and builds the tags by `push`, which reserves room for
- * 17; each costs about as much as the rest of the spec. Frozen like the input.
+ * order, and a tags array of exactly its length, shared by the specs with the same tags. Validation may add
+ * fields to an object after it is made (V8 then keeps them in an overflow PropertyArray) and builds the tags
+ * by `push`, which reserves room for 17; each costs about as much as the rest of the spec. Frozen like the
+ * input; a registration and a load lay specs out this way.
  * See docs/ARCHITECTURE.md, 'Habits' 14.
  */
 export function compactSpec(spec: InstanceSpec): InstanceSpec {
